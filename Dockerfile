@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+#
+# One image for both apps; the command picks which one runs:
+#   docker run IMAGE                                   -> api    (node dist/apps/api/main.js)
+#   docker run IMAGE node dist/apps/worker/main.js     -> worker
+#
+# Stages: build (all deps, compiles dist/) -> prod-deps (runtime node_modules only)
+# -> runtime (slim, non-root, no npm cache, no sources).
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---------------------------------------------------------------- build
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first, so the dependency layer is cached until the lockfile changes.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY nest-cli.json tsconfig*.json ./
+COPY apps ./apps
+COPY libs ./libs
+RUN npm run build \
+ && test -f dist/apps/api/main.js \
+ && test -f dist/apps/worker/main.js
+
+# ---------------------------------------------------------------- prod-deps
+# webpack leaves node_modules external, so the runtime needs the production tree.
+# --ignore-scripts: no install hook of a dev tool (husky etc.) may run or be needed here.
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---------------------------------------------------------------- runtime
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and not writable by the app user: the app never writes its own code,
+# which is also what lets Kubernetes run it with readOnlyRootFilesystem.
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY deploy/docker/healthcheck.js ./healthcheck.js
+
+# The official node image ships the unprivileged user "node" (uid 1000).
+USER node
+
+# api: HTTP 8080 + metrics 9100; worker: metrics/health 9101.
+EXPOSE 8080 9100 9101
+
+# The slim image has no curl: healthcheck.js uses Node's fetch against /health/live
+# on the port of whichever app this container runs (see that file).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "healthcheck.js"]
+
+# Node runs as PID 1 and handles SIGTERM itself (graceful shutdown in the apps).
+# Compose adds `init: true` to reap zombies; Kubernetes does not need it.
+CMD ["node", "dist/apps/api/main.js"]

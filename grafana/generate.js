@@ -1,0 +1,418 @@
+#!/usr/bin/env node
+// Writes the Grafana dashboards in grafana/dashboards/*.json from the panel list
+// below. The JSON is generated because Grafana's format repeats ~40 lines of layout
+// per panel; the queries are what matter and they are all here in one screen.
+//
+//   node grafana/generate.js          # (re)write the JSON files
+//   node grafana/generate.js --check  # exit 1 when a committed JSON file is stale
+//
+// Conventions every query follows (scripts/ci/check-dashboards.js relies on them):
+// - job="api" / job="worker" select the app (prometheus.yml and the k8s PodMonitors
+//   set those job names);
+// - queue_depth / queue_oldest_task_age_seconds are reported by every api replica
+//   from the same Redis, so they are aggregated with max, never sum;
+// - rates use $__rate_interval; the only other variables are $queue and $task_type.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const OUT_DIR = path.join(__dirname, 'dashboards');
+const DS = { type: 'prometheus', uid: '${datasource}' };
+
+const Q = 'queue=~"$queue"';
+const T = 'task_type=~"$task_type"';
+const W = `job="worker",${Q},${T}`;
+
+/** rate() by task type of one worker/api counter. */
+const rateBy = (metric, sel) => `sum by (task_type) (rate(${metric}{${sel}}[$__rate_interval]))`;
+const quantile = (q, metric, by = '') =>
+  `histogram_quantile(${q}, sum by (le${by}) (rate(${metric}_bucket{${W}}[$__rate_interval])))`;
+
+// ------------------------------------------------------------------ panels
+// Each panel: title, type (timeseries|stat|bargauge), unit, w, h, targets [{expr, legend}].
+const overview = {
+  uid: 'taskq-overview',
+  title: 'taskq / Overview',
+  description: 'Throughput, queues, dead-letter queue, workers and task latencies.',
+  file: 'taskq-overview.json',
+  rows: [
+    {
+      title: 'Throughput',
+      panels: [
+        {
+          title: 'Submitted / s by task type',
+          unit: 'reqps',
+          description: 'tasks_submitted_total (api): tasks accepted by POST /submit and /submit/batch.',
+          targets: [{ expr: rateBy('tasks_submitted_total', `job="api",${Q},${T}`), legend: '{{task_type}}' }],
+        },
+        {
+          title: 'Processed / s by task type',
+          unit: 'reqps',
+          description: 'tasks_processed_total (worker): tasks that ended succeeded.',
+          targets: [{ expr: rateBy('tasks_processed_total', W), legend: '{{task_type}}' }],
+        },
+        {
+          title: 'Failed (dead-lettered) / s by task type',
+          unit: 'reqps',
+          description: 'tasks_failed_total (worker): tasks moved to the dead-letter queue after their last attempt.',
+          targets: [{ expr: rateBy('tasks_failed_total', W), legend: '{{task_type}}' }],
+        },
+        {
+          title: 'Retried / s by task type',
+          unit: 'reqps',
+          description: 'tasks_retried_total (worker): failed attempts that were scheduled for another try.',
+          targets: [{ expr: rateBy('tasks_retried_total', W), legend: '{{task_type}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Queues',
+      panels: [
+        {
+          title: 'Queue depth by queue and state',
+          unit: 'short',
+          w: 12,
+          description:
+            'queue_depth (api) for the states that are still to run or running. Finished states are in "Tasks by state" and "Dead-letter queue size".',
+          targets: [
+            {
+              expr: `max by (queue, state) (queue_depth{job="api",${Q},state=~"scheduled|queued|active|retrying"})`,
+              legend: '{{queue}} {{state}}',
+            },
+          ],
+        },
+        {
+          title: 'Oldest queued task age by queue',
+          unit: 's',
+          w: 12,
+          description:
+            'queue_oldest_task_age_seconds (api): how long the oldest ready task has waited. Alert TaskqOldestQueuedTaskTooOld fires above 5 min.',
+          targets: [{ expr: `max by (queue) (queue_oldest_task_age_seconds{job="api",${Q}})`, legend: '{{queue}}' }],
+        },
+        {
+          title: 'Tasks by state (now)',
+          type: 'bargauge',
+          unit: 'short',
+          w: 12,
+          description: 'queue_depth (api), every state, summed over the selected queues.',
+          targets: [{ expr: `sum by (state) (max by (queue, state) (queue_depth{job="api",${Q}}))`, legend: '{{state}}' }],
+        },
+        {
+          title: 'Dead-letter queue size',
+          unit: 'short',
+          w: 12,
+          description:
+            'queue_depth{state="dead"} (api). Inspect entries with GET /dlq. Alert TaskqDeadLetterGrowing fires when it grows.',
+          targets: [{ expr: `max by (queue) (queue_depth{job="api",${Q},state="dead"})`, legend: '{{queue}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Workers',
+      panels: [
+        {
+          title: 'Workers up',
+          type: 'stat',
+          unit: 'short',
+          w: 4,
+          description: 'Worker replicas answering scrapes: count(up{job="worker"} == 1).',
+          targets: [{ expr: 'count(up{job="worker"} == 1)', legend: 'workers' }],
+        },
+        {
+          title: 'Error ratio',
+          type: 'stat',
+          unit: 'percentunit',
+          w: 4,
+          description:
+            'Dead-lettered / (succeeded + dead-lettered) over the range. Retries are not errors: a task that succeeds on a later attempt did its job. Same definition as alert TaskqHighErrorRatio.',
+          targets: [
+            {
+              expr:
+                `sum(rate(tasks_failed_total{${W}}[$__rate_interval])) / ` +
+                `(sum(rate(tasks_processed_total{${W}}[$__rate_interval])) + sum(rate(tasks_failed_total{${W}}[$__rate_interval])))`,
+              legend: 'error ratio',
+            },
+          ],
+        },
+        {
+          title: 'In flight vs concurrency',
+          unit: 'short',
+          w: 16,
+          description:
+            'tasks_in_flight against worker_concurrency, summed over all workers. In flight pinned at the limit with a growing queue means: add workers.',
+          targets: [
+            { expr: 'sum(tasks_in_flight{job="worker"})', legend: 'in flight' },
+            { expr: 'sum(worker_concurrency{job="worker"})', legend: 'concurrency (slots)' },
+          ],
+        },
+        {
+          title: 'Error ratio by task type',
+          unit: 'percentunit',
+          w: 12,
+          targets: [
+            {
+              expr:
+                `sum by (task_type) (rate(tasks_failed_total{${W}}[$__rate_interval])) / ` +
+                `(sum by (task_type) (rate(tasks_processed_total{${W}}[$__rate_interval])) + sum by (task_type) (rate(tasks_failed_total{${W}}[$__rate_interval])))`,
+              legend: '{{task_type}}',
+            },
+          ],
+        },
+        {
+          title: 'Workers up over time',
+          unit: 'short',
+          w: 12,
+          targets: [{ expr: 'count(up{job="worker"} == 1)', legend: 'workers' }],
+        },
+      ],
+    },
+    {
+      title: 'Latency',
+      panels: [
+        {
+          title: 'Run time percentiles',
+          unit: 's',
+          w: 12,
+          description: 'task_run_duration_seconds (worker): handler run time of one attempt, every outcome.',
+          targets: [
+            { expr: quantile(0.5, 'task_run_duration_seconds'), legend: 'p50' },
+            { expr: quantile(0.95, 'task_run_duration_seconds'), legend: 'p95' },
+            { expr: quantile(0.99, 'task_run_duration_seconds'), legend: 'p99' },
+          ],
+        },
+        {
+          title: 'Wait time percentiles',
+          unit: 's',
+          w: 12,
+          description: 'task_wait_duration_seconds (worker): from submit (or due time) to the start of the attempt.',
+          targets: [
+            { expr: quantile(0.5, 'task_wait_duration_seconds'), legend: 'p50' },
+            { expr: quantile(0.95, 'task_wait_duration_seconds'), legend: 'p95' },
+            { expr: quantile(0.99, 'task_wait_duration_seconds'), legend: 'p99' },
+          ],
+        },
+        {
+          title: 'Run time p95 by task type and outcome',
+          unit: 's',
+          w: 12,
+          targets: [
+            {
+              expr: quantile(0.95, 'task_run_duration_seconds', ', task_type, outcome'),
+              legend: '{{task_type}} {{outcome}}',
+            },
+          ],
+        },
+        {
+          title: 'Wait time p95 by task type',
+          unit: 's',
+          w: 12,
+          targets: [{ expr: quantile(0.95, 'task_wait_duration_seconds', ', task_type'), legend: '{{task_type}}' }],
+        },
+      ],
+    },
+  ],
+};
+
+const APPS = 'job=~"api|worker"';
+const runtime = {
+  uid: 'taskq-runtime',
+  title: 'taskq / Processes and HTTP',
+  description: 'CPU, memory and event loop of every api and worker process; HTTP traffic of the api.',
+  file: 'taskq-runtime.json',
+  variables: [],
+  rows: [
+    {
+      title: 'Processes',
+      panels: [
+        {
+          title: 'CPU by process',
+          unit: 'percentunit',
+          w: 12,
+          description: 'process_cpu_seconds_total: 1.0 = one full core.',
+          targets: [
+            { expr: `sum by (job, instance) (rate(process_cpu_seconds_total{${APPS}}[$__rate_interval]))`, legend: '{{job}} {{instance}}' },
+          ],
+        },
+        {
+          title: 'Resident memory by process',
+          unit: 'bytes',
+          w: 12,
+          targets: [{ expr: `max by (job, instance) (process_resident_memory_bytes{${APPS}})`, legend: '{{job}} {{instance}}' }],
+        },
+        {
+          title: 'Heap used by process',
+          unit: 'bytes',
+          w: 12,
+          targets: [{ expr: `sum by (job, instance) (nodejs_heap_size_used_bytes{${APPS}})`, legend: '{{job}} {{instance}}' }],
+        },
+        {
+          title: 'Event loop lag p99 by process',
+          unit: 's',
+          w: 12,
+          description: 'nodejs_eventloop_lag_p99_seconds: a busy or blocked event loop delays heartbeats and HTTP answers.',
+          targets: [{ expr: `max by (job, instance) (nodejs_eventloop_lag_p99_seconds{${APPS}})`, legend: '{{job}} {{instance}}' }],
+        },
+      ],
+    },
+    {
+      title: 'HTTP (api)',
+      panels: [
+        {
+          title: 'Requests / s by route and status',
+          unit: 'reqps',
+          w: 12,
+          targets: [
+            {
+              expr: 'sum by (method, route, status_code) (rate(http_request_duration_seconds_count{job="api"}[$__rate_interval]))',
+              legend: '{{method}} {{route}} {{status_code}}',
+            },
+          ],
+        },
+        {
+          title: 'Request duration p95 by route',
+          unit: 's',
+          w: 12,
+          targets: [
+            {
+              expr: 'histogram_quantile(0.95, sum by (le, method, route) (rate(http_request_duration_seconds_bucket{job="api"}[$__rate_interval])))',
+              legend: '{{method}} {{route}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+// ------------------------------------------------------------------ JSON building
+function variable(name, label, query) {
+  return {
+    name,
+    label,
+    type: 'query',
+    datasource: DS,
+    definition: query,
+    query: { query, refId: `${name}-var` },
+    refresh: 2, // on time range change: new queues / task types show up
+    includeAll: true,
+    multi: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    sort: 1,
+    hide: 0,
+    options: [],
+  };
+}
+
+const datasourceVariable = {
+  name: 'datasource',
+  label: 'Data source',
+  type: 'datasource',
+  query: 'prometheus',
+  current: { selected: false, text: 'Prometheus', value: 'prometheus' },
+  hide: 0,
+  options: [],
+  refresh: 1,
+};
+
+function panelJson(p, id, gridPos) {
+  const type = p.type || 'timeseries';
+  const base = {
+    id,
+    type,
+    title: p.title,
+    description: p.description || '',
+    datasource: DS,
+    gridPos,
+    fieldConfig: { defaults: { unit: p.unit || 'short' }, overrides: [] },
+    targets: p.targets.map((t, i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource: DS,
+      expr: t.expr,
+      legendFormat: t.legend || '__auto',
+      range: true,
+      instant: false,
+    })),
+  };
+  if (type === 'timeseries') {
+    base.fieldConfig.defaults.custom = { lineWidth: 1, fillOpacity: 10, showPoints: 'never', spanNulls: true };
+    base.options = { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } };
+  } else if (type === 'stat') {
+    base.options = { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' };
+  } else if (type === 'bargauge') {
+    base.options = { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'horizontal', displayMode: 'basic', showUnfilled: true };
+  }
+  return base;
+}
+
+function dashboardJson(d) {
+  const panels = [];
+  let id = 1;
+  let y = 0;
+  for (const row of d.rows) {
+    panels.push({ id: id++, type: 'row', title: row.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+    y += 1;
+    let x = 0;
+    let rowHeight = 0;
+    for (const p of row.panels) {
+      const w = p.w || 6;
+      const h = p.h || 8;
+      if (x + w > 24) {
+        x = 0;
+        y += rowHeight;
+        rowHeight = 0;
+      }
+      panels.push(panelJson(p, id++, { h, w, x, y }));
+      x += w;
+      rowHeight = Math.max(rowHeight, h);
+    }
+    y += rowHeight;
+  }
+  const variables = [datasourceVariable];
+  if (d.variables === undefined) {
+    variables.push(variable('queue', 'Queue', 'label_values(queue_depth{job="api"}, queue)'));
+    variables.push(variable('task_type', 'Task type', 'label_values(tasks_submitted_total{job="api"}, task_type)'));
+  }
+  return {
+    uid: d.uid,
+    title: d.title,
+    description: d.description,
+    tags: ['taskq'],
+    timezone: 'browser',
+    editable: false,
+    graphTooltip: 1,
+    refresh: '10s',
+    time: { from: 'now-1h', to: 'now' },
+    schemaVersion: 39,
+    version: 1,
+    links: [
+      { title: 'taskq dashboards', type: 'dashboards', tags: ['taskq'], asDropdown: true, includeVars: false, keepTime: true },
+    ],
+    annotations: { list: [] },
+    templating: { list: variables },
+    panels,
+  };
+}
+
+function main() {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  for (const d of [overview, runtime]) {
+    const file = path.join(OUT_DIR, d.file);
+    const text = JSON.stringify(dashboardJson(d), null, 2) + '\n';
+    if (check) {
+      const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      if (current !== text) {
+        console.error(`stale: ${path.relative(process.cwd(), file)} (run: node grafana/generate.js)`);
+        stale++;
+      }
+    } else {
+      fs.mkdirSync(OUT_DIR, { recursive: true });
+      fs.writeFileSync(file, text);
+      console.log(`wrote ${path.relative(process.cwd(), file)}`);
+    }
+  }
+  if (stale) process.exit(1);
+}
+
+main();
