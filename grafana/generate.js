@@ -25,6 +25,19 @@ const W = `job="worker",${Q},${T}`;
 
 /** rate() by task type of one worker/api counter. */
 const rateBy = (metric, sel) => `sum by (task_type) (rate(${metric}{${sel}}[$__rate_interval]))`;
+/**
+ * Dead-lettered / (succeeded + dead-lettered). Each side falls back to 0 x the other,
+ * so a task type with only successes shows 0 and one with only failures shows 1,
+ * instead of dropping out of the division's label matching.
+ */
+function errorRatio(by) {
+  const agg = by ? `sum by (${by})` : 'sum';
+  const f = `${agg} (rate(tasks_failed_total{${W}}[$__rate_interval]))`;
+  const s = `${agg} (rate(tasks_processed_total{${W}}[$__rate_interval]))`;
+  const F = `(${f} or ${s} * 0)`;
+  const S = `(${s} or ${f} * 0)`;
+  return `${F} / (${S} + ${F})`;
+}
 const quantile = (q, metric, by = '') =>
   `histogram_quantile(${q}, sum by (le${by}) (rate(${metric}_bucket{${W}}[$__rate_interval])))`;
 
@@ -127,9 +140,7 @@ const overview = {
             'Dead-lettered / (succeeded + dead-lettered) over the range. Retries are not errors: a task that succeeds on a later attempt did its job. Same definition as alert TaskqHighErrorRatio.',
           targets: [
             {
-              expr:
-                `sum(rate(tasks_failed_total{${W}}[$__rate_interval])) / ` +
-                `(sum(rate(tasks_processed_total{${W}}[$__rate_interval])) + sum(rate(tasks_failed_total{${W}}[$__rate_interval])))`,
+              expr: errorRatio(''),
               legend: 'error ratio',
             },
           ],
@@ -151,9 +162,7 @@ const overview = {
           w: 12,
           targets: [
             {
-              expr:
-                `sum by (task_type) (rate(tasks_failed_total{${W}}[$__rate_interval])) / ` +
-                `(sum by (task_type) (rate(tasks_processed_total{${W}}[$__rate_interval])) + sum by (task_type) (rate(tasks_failed_total{${W}}[$__rate_interval])))`,
+              expr: errorRatio('task_type'),
               legend: '{{task_type}}',
             },
           ],
