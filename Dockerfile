@@ -15,9 +15,10 @@ WORKDIR /app
 # Manifests first, so the dependency layer is cached until the lockfile changes.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY nest-cli.json tsconfig*.json ./
-COPY apps ./apps
-COPY libs ./libs
+# Sources and build config; .dockerignore keeps out tests, docs, deploy files, dist/
+# and node_modules, so any new root config the build needs (webpack.config.js, ...)
+# comes along without editing this file.
+COPY . .
 RUN npm run build \
  && test -f dist/apps/api/main.js \
  && test -f dist/apps/worker/main.js

@@ -2,7 +2,7 @@
 // Proves that every Grafana panel query returns data from a real Prometheus that
 // scrapes the real, built apps after a short workload.
 //
-//   node scripts/ci/check-dashboards.js [--report FILE] [--keep]
+//   node scripts/ci/check-dashboards.js [--report FILE] [--image-layout] [--keep]
 //
 // Needs: dist/apps/{api,worker}/main.js (npm run build), redis-server and
 // prometheus on PATH (scripts/ci/check-dashboards.sh installs them).
@@ -15,6 +15,12 @@
 // grafana/dashboards/*.json through /api/v1/query, and the dashboards' variable
 // queries through /api/v1/label. Any ERROR or EMPTY result fails the run.
 // Every process it started is stopped on exit, also on failure or Ctrl-C.
+//
+// --image-layout runs the apps the way the Dockerfile's runtime stage does (CI has
+// no Docker engine to build the image): from a directory holding only package*.json,
+// `npm ci --omit=dev --ignore-scripts`, dist/ and healthcheck.js, started from there,
+// and checks the HEALTHCHECK script against both apps. A runtime dependency left in
+// devDependencies then fails here instead of in a container.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -27,6 +33,7 @@ const DASHBOARD_DIR = path.join(ROOT, 'grafana', 'dashboards');
 const args = process.argv.slice(2);
 const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : null;
 const KEEP = args.includes('--keep'); // keep the temp dir (logs) for debugging
+const IMAGE_LAYOUT = args.includes('--image-layout');
 
 const children = [];
 let tmp;
@@ -47,11 +54,11 @@ function freePort() {
   });
 }
 
-function start(name, cmd, argv, env = {}) {
+function start(name, cmd, argv, env = {}, cwd = ROOT) {
   const out = fs.openSync(path.join(tmp, `${name}.log`), 'a');
   // detached: own process group, so stop() also reaches anything it forks.
   const child = spawn(cmd, argv, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
     detached: true,
@@ -112,6 +119,32 @@ async function waitFor(what, fn, { timeoutMs = 60000, intervalMs = 250, watch = 
     await sleep(intervalMs);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+function run(name, cmd, argv, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited ${code}:\n${out.slice(-3000)}`))));
+  });
+}
+
+/** A directory laid out like the image's /app (see Dockerfile, runtime stage). */
+async function imageLayout() {
+  const app = path.join(tmp, 'app');
+  fs.mkdirSync(app);
+  for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, f), path.join(app, f));
+  fs.cpSync(path.join(ROOT, 'dist'), path.join(app, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'deploy', 'docker', 'healthcheck.js'), path.join(app, 'healthcheck.js'));
+  log('image layout: npm ci --omit=dev --ignore-scripts');
+  await run('npm ci --omit=dev', 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: app,
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  return app;
 }
 
 async function httpOk(url) {
@@ -236,16 +269,25 @@ async function main() {
     RETRY_BACKOFF_MAX_MS: '200',
     NODE_ENV: 'production',
   };
-  const api = start('api', process.execPath, ['dist/apps/api/main.js'], {
-    ...appEnv, PORT: String(apiPort), METRICS_PORT: String(apiMetricsPort),
-  });
-  const worker = start('worker', process.execPath, ['dist/apps/worker/main.js'], {
-    ...appEnv, METRICS_PORT: String(workerMetricsPort), WORKER_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000',
-  });
+  const appDir = IMAGE_LAYOUT ? await imageLayout() : ROOT;
+  const apiEnv = { ...appEnv, PORT: String(apiPort), METRICS_PORT: String(apiMetricsPort) };
+  const workerEnv = { ...appEnv, METRICS_PORT: String(workerMetricsPort), WORKER_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000' };
+  const api = start('api', process.execPath, ['dist/apps/api/main.js'], apiEnv, appDir);
+  const worker = start('worker', process.execPath, ['dist/apps/worker/main.js'], workerEnv, appDir);
   const apiBase = `http://127.0.0.1:${apiPort}`;
   await waitFor('api /health/ready', () => httpOk(`${apiBase}/health/ready`), { watch: [api] });
   await waitFor('worker /health/ready', () => httpOk(`http://127.0.0.1:${workerMetricsPort}/health/ready`), { watch: [worker] });
-  log('api and worker ready');
+  log(`api and worker ready${IMAGE_LAYOUT ? ` (image layout, production dependencies only, in ${appDir})` : ''}`);
+  if (IMAGE_LAYOUT) {
+    // The container's HEALTHCHECK: `node healthcheck.js` with the app's own env.
+    // HEALTH_PORT stands in for the /proc/1/cmdline detection (PID 1 here is not the app).
+    await run('healthcheck (api)', process.execPath, ['healthcheck.js'], { cwd: appDir, env: { ...process.env, ...apiEnv } });
+    await run('healthcheck (worker)', process.execPath, ['healthcheck.js'], {
+      cwd: appDir,
+      env: { ...process.env, ...workerEnv, HEALTH_PORT: String(workerMetricsPort) },
+    });
+    log('image layout: healthcheck.js answers 0 for api and worker');
+  }
 
   // -- prometheus, scraping both every second under the job names the dashboards use
   const promConfig = [

@@ -5,6 +5,8 @@
 #
 #   scripts/ci/check-deploy.sh
 #
+# 0. Dockerfile              lint (dockerfile-utils), build context vs .dockerignore,
+#                            runtime stage: node 20, non-root, HEALTHCHECK
 # 1. docker-compose.yml      docker-compose config (Debian's docker-compose) + contract
 # 2. prometheus.yml, rules   promtool check config / check rules / test rules
 # 3. generated copies        grafana/dashboards/*.json and the k8s monitoring
@@ -45,6 +47,10 @@ npm ci --prefix scripts/ci --no-audit --no-fund --loglevel=error
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+
+# ------------------------------------------------------------------ Dockerfile
+step "Dockerfile + .dockerignore"
+node scripts/ci/validate-dockerfile.mjs
 
 # ------------------------------------------------------------------ compose
 step "docker-compose config"
