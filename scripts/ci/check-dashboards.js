@@ -2,7 +2,7 @@
 // Proves that every Grafana panel query returns data from a real Prometheus that
 // scrapes the real, built apps after a short workload.
 //
-//   node scripts/ci/check-dashboards.js [--report FILE] [--image-layout] [--keep]
+//   node scripts/ci/check-dashboards.js [--report FILE] [--snapshot FILE] [--image-layout] [--keep]
 //
 // Needs: dist/apps/{api,worker}/main.js (npm run build), redis-server and
 // prometheus on PATH (scripts/ci/check-dashboards.sh installs them).
@@ -21,6 +21,10 @@
 // `npm ci --omit=dev --ignore-scripts`, dist/ and healthcheck.js, started from there,
 // and checks the HEALTHCHECK script against both apps. A runtime dependency left in
 // devDependencies then fails here instead of in a container.
+//
+// --snapshot FILE saves every panel's series over the workload (query_range, 1 s
+// steps) as JSON, for scripts/ci/render-dashboards.js to draw the screenshots in
+// docs/deploy/img/.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -34,6 +38,7 @@ const args = process.argv.slice(2);
 const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : null;
 const KEEP = args.includes('--keep'); // keep the temp dir (logs) for debugging
 const IMAGE_LAYOUT = args.includes('--image-layout');
+const SNAPSHOT = args.includes('--snapshot') ? args[args.indexOf('--snapshot') + 1] : null;
 
 const children = [];
 let tmp;
@@ -196,9 +201,11 @@ function loadTargets() {
           walk(p.panels); // collapsed rows keep their panels inside
           continue;
         }
-        const exprs = (p.targets || []).filter((t) => !t.hide && t.expr).map((t) => ({ refId: t.refId, expr: t.expr }));
+        const exprs = (p.targets || [])
+          .filter((t) => !t.hide && t.expr)
+          .map((t) => ({ refId: t.refId, expr: t.expr, legend: t.legendFormat }));
         if (!exprs.length) throw new Error(`${file}: panel "${p.title}" has no PromQL target`);
-        panels.push({ dashboard: dash.title, file, title: p.title, exprs });
+        panels.push({ dashboard: dash.title, uid: dash.uid, file, title: p.title, exprs, type: p.type, gridPos: p.gridPos, unit: p.fieldConfig?.defaults?.unit });
       }
     };
     walk(dash.panels);
@@ -421,6 +428,29 @@ async function main() {
     if (status === 'OK') withData++;
     else failed++;
     lines.push({ kind: 'panel', dashboard: p.dashboard, title: p.title, status, detail: `${total} series (${details.join(', ')})` });
+  }
+
+  if (SNAPSHOT) {
+    const end = Date.now() / 1000;
+    const start = workloadStart / 1000 - 5;
+    const dashboards = {};
+    for (const p of panels) {
+      const d = (dashboards[p.uid] ||= { uid: p.uid, title: p.dashboard, panels: [] });
+      const series = [];
+      for (const t of p.exprs) {
+        // Short windows for the curves, as Grafana would pick for a 1-minute range.
+        const expr = substitute(t.expr, '5s');
+        const url = `${promBase}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=1`;
+        const body = await (await fetch(url)).json();
+        for (const r of body.status === 'success' ? body.data.result : []) {
+          const legend = (t.legend && t.legend !== '__auto' ? t.legend : JSON.stringify(r.metric)).replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => r.metric[k] ?? '');
+          series.push({ legend, values: r.values.map(([ts, v]) => [Number(ts) - start, Number(v)]) });
+        }
+      }
+      d.panels.push({ title: p.title, type: p.type, unit: p.unit, gridPos: p.gridPos, series });
+    }
+    fs.writeFileSync(SNAPSHOT, JSON.stringify({ takenAt: new Date().toISOString(), seconds: end - start, tasks: ids.length, counts, dashboards: Object.values(dashboards) }));
+    log(`snapshot written to ${SNAPSHOT}`);
   }
 
   for (const l of lines) console.log(`${l.status.padEnd(5)}  ${l.dashboard} :: ${l.title} — ${l.detail}`);

@@ -15,7 +15,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "[check-dashboards] installing ${need_apt[*]}"
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   apt-get update -qq
   # --no-install-recommends: skip node-exporter & co; policy-rc.d keeps the
   # packages from starting their own daemons on a machine without systemd.

@@ -25,7 +25,7 @@ command -v docker-compose >/dev/null || apt_missing+=(docker-compose)
 command -v promtool >/dev/null || apt_missing+=(prometheus)
 if ((${#apt_missing[@]})); then
   step "installing ${apt_missing[*]} (Debian)"
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   apt-get update -qq
   made_policy=0 # keep package scripts from starting daemons
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
