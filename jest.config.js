@@ -1,0 +1,20 @@
+/** Three sizes of test (shared/STYLE.md): unit beside the code, integration on a real Redis, e2e over real processes. */
+const common = {
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  testEnvironment: 'node',
+  moduleNameMapper: {
+    '^@app/queue$': '<rootDir>/libs/queue/src',
+    '^@app/metrics$': '<rootDir>/libs/metrics/src',
+    '^@app/contracts$': '<rootDir>/libs/contracts/src',
+    '^@app/testing$': '<rootDir>/test/support',
+  },
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

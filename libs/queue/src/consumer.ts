@@ -1,0 +1,194 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
+import { queueKeys, queueRegistryKey } from './keys/queue-keys';
+import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
+import { QUEUE_OPTIONS } from './queue.module-definition';
+import { QueueModuleOptions } from './queue.options';
+import { InjectBlockingRedis, InjectRedis } from './redis/inject-redis.decorator';
+import { QueueRedis } from './scripts/script-loader';
+import Redis from 'ioredis';
+import { ClaimedTask, DeadReason } from './task';
+
+export interface ClaimResult {
+  tasks: ClaimedTask[];
+  /** Epoch ms (Redis clock) of the next scheduled/retrying task, or null. */
+  nextDueAt: number | null;
+  /** Redis clock at the claim. */
+  now: number;
+}
+
+export interface RecoveredTask {
+  id: string;
+  queue: string;
+  type: string;
+  outcome: 'queued' | 'dead';
+}
+
+export type FailOutcome =
+  | { action: 'retry'; delayMs: number; error: string }
+  | { action: 'dead'; reason: DeadReason; error: string };
+
+/** The worker's side of the queue: every transition of a claimed task, each one script call. */
+@Injectable()
+export class QueueConsumer {
+  /** Makes lease tokens unique across workers and calls. */
+  private readonly consumerId = randomBytes(6).toString('hex');
+  private calls = 0;
+
+  constructor(
+    @InjectRedis() private readonly redis: QueueRedis,
+    @InjectBlockingRedis() private readonly blocking: Redis,
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+  ) {}
+
+  get leaseMs(): number {
+    return this.options.leaseMs;
+  }
+
+  /** Records the queues this worker serves, so `GET /queues` lists them before any task. */
+  async register(queues: string[]): Promise<void> {
+    await redisCall('register', () => this.redis.sadd(queueRegistryKey(this.options.prefix), ...queues));
+  }
+
+  /** Promotes due tasks, then claims up to `max` (0 = promote only). */
+  async claim(queue: string, max: number): Promise<ClaimResult> {
+    const keys = queueKeys(this.options.prefix, queue);
+    const token = `${this.consumerId}:${++this.calls}`;
+    const reply = await redisCall('claim', () =>
+      this.redis.taskqClaimTasks(
+        keys.queued,
+        keys.scheduled,
+        keys.retrying,
+        keys.active,
+        keys.seq,
+        keys.taskPrefix,
+        max,
+        this.options.leaseMs,
+        token,
+        PROMOTE_BATCH,
+      ),
+    );
+    const nextDue = Number(reply[0]);
+    const now = Number(reply[1]);
+    const tasks: ClaimedTask[] = [];
+    for (let i = 2; i < reply.length; i += 9) {
+      tasks.push({
+        id: String(reply[i]),
+        leaseToken: String(reply[i + 1]),
+        type: String(reply[i + 2]),
+        payloadJson: String(reply[i + 3]),
+        attempt: Number(reply[i + 4]),
+        maxRetries: Number(reply[i + 5]),
+        timeoutMs: Number(reply[i + 6]),
+        dueAt: Number(reply[i + 7]),
+        priority: Number(reply[i + 8]),
+        queue,
+        claimedAt: now,
+      });
+    }
+    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now };
+  }
+
+  /** Blocks until a producer signals new work on one of the queues, or the timeout passes. */
+  async waitForWork(queues: string[], timeoutMs: number): Promise<void> {
+    if (this.blocking.status === 'wait') await this.blocking.connect().catch(() => undefined);
+    const keys = queues.map((queue) => queueKeys(this.options.prefix, queue).wake);
+    // BLPOP takes seconds (fractions allowed since Redis 6).
+    await redisCall('waitForWork', () => this.blocking.blpop(...keys, Math.max(0.01, timeoutMs / 1000)));
+  }
+
+  /** Succeeded: stores the result (JSON) for RESULT_TTL_SECONDS. Throws LeaseLost if the lease is gone. */
+  async ack(task: ClaimedTask, resultJson: string): Promise<void> {
+    const keys = queueKeys(this.options.prefix, task.queue);
+    const code = await redisCall('ack', () =>
+      this.redis.taskqAckTask(
+        keys.active,
+        keys.succeeded,
+        keys.taskPrefix,
+        task.id,
+        task.leaseToken,
+        resultJson,
+        this.options.resultTtlSeconds,
+      ),
+    );
+    this.check(code, 'ack', task.id);
+  }
+
+  /** Retry later or dead-letter; returns how many old dead tasks DLQ_MAX_SIZE trimmed. */
+  async fail(task: ClaimedTask, outcome: FailOutcome): Promise<number> {
+    const keys = queueKeys(this.options.prefix, task.queue);
+    const code = await redisCall('fail', () =>
+      this.redis.taskqFailTask(
+        keys.active,
+        keys.retrying,
+        keys.dead,
+        keys.deadTrimmed,
+        keys.taskPrefix,
+        task.id,
+        task.leaseToken,
+        outcome.error,
+        outcome.action,
+        outcome.action === 'retry' ? Math.max(0, Math.floor(outcome.delayMs)) : outcome.reason,
+        this.options.dlqMaxSize,
+      ),
+    );
+    this.check(code, 'fail', task.id);
+    return code;
+  }
+
+  /** Shutdown: back to the front of the queue, attempt not burned. */
+  async release(task: ClaimedTask): Promise<void> {
+    const keys = queueKeys(this.options.prefix, task.queue);
+    const code = await redisCall('release', () =>
+      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.taskPrefix, task.id, task.leaseToken),
+    );
+    this.check(code, 'release', task.id);
+  }
+
+  /** Extends the leases of the given tasks of one queue; returns the ids whose lease was lost. */
+  async heartbeat(queue: string, tasks: ClaimedTask[]): Promise<string[]> {
+    if (!tasks.length) return [];
+    const keys = queueKeys(this.options.prefix, queue);
+    const pairs = tasks.flatMap((task) => [task.id, task.leaseToken]);
+    return redisCall('heartbeat', () =>
+      this.redis.taskqExtendLeases(keys.active, keys.taskPrefix, this.options.leaseMs, ...pairs),
+    );
+  }
+
+  /**
+   * Recovers tasks whose lease expired. With `lockMs`, only one caller per period does the work.
+   * Loops over full batches so a large backlog is cleared in one call.
+   */
+  async recoverExpired(queue: string, lockMs: number): Promise<RecoveredTask[]> {
+    const keys = queueKeys(this.options.prefix, queue);
+    const recovered: RecoveredTask[] = [];
+    for (let lock = lockMs; ; lock = 0) {
+      const reply = await redisCall('recover', () =>
+        this.redis.taskqRecoverExpired(
+          keys.active,
+          keys.queued,
+          keys.dead,
+          keys.recoverLock,
+          keys.deadTrimmed,
+          keys.taskPrefix,
+          RECOVER_BATCH,
+          this.options.maxRecoveries,
+          lock,
+          this.consumerId,
+          this.options.dlqMaxSize,
+        ),
+      );
+      for (let i = 0; i < reply.length; i += 3) {
+        recovered.push({ id: reply[i], type: reply[i + 1], outcome: reply[i + 2] as 'queued' | 'dead', queue });
+      }
+      if (reply.length / 3 < RECOVER_BATCH) return recovered;
+    }
+  }
+
+  private check(code: number, op: string, id: string): void {
+    if (code === SCRIPT_CODE.LeaseLost || code === SCRIPT_CODE.NotFound || code === SCRIPT_CODE.WrongState) {
+      throw errorForScriptCode(code, op, id);
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { errorForScriptCode, QueueError, QueueErrorCode, redisCall } from './errors/queue-error';
+import { queueKeys, queueOfTaskId } from './keys/queue-keys';
+import { QUEUE_OPTIONS } from './queue.module-definition';
+import { QueueModuleOptions } from './queue.options';
+import { InjectRedis } from './redis/inject-redis.decorator';
+import { QueueRedis } from './scripts/script-loader';
+
+const PURGE_BATCH = 1000;
+
+/** Operator actions on the dead-letter queue. */
+@Injectable()
+export class DeadLetterAdmin {
+  constructor(
+    @InjectRedis() private readonly redis: QueueRedis,
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+  ) {}
+
+  /** Dead → queued, attempts reset. NotFound / WrongState (not dead). */
+  async requeue(id: string): Promise<void> {
+    const keys = this.keysOf('requeueDead', id);
+    const code = await redisCall('requeueDead', () =>
+      this.redis.taskqRequeueDead(keys.dead, keys.queued, keys.seq, keys.wake, keys.taskPrefix, id),
+    );
+    const error = errorForScriptCode(code, 'requeueDead', id);
+    if (error) throw error;
+  }
+
+  /** Deletes a dead task. NotFound / WrongState (not dead). */
+  async delete(id: string): Promise<void> {
+    const keys = this.keysOf('deleteDead', id);
+    const code = await redisCall('deleteDead', () => this.redis.taskqDeleteDead(keys.dead, keys.taskPrefix, id));
+    const error = errorForScriptCode(code, 'deleteDead', id);
+    if (error) throw error;
+  }
+
+  /** Deletes every dead task of the queue in bounded batches; returns how many. */
+  async purge(queue: string): Promise<number> {
+    const keys = queueKeys(this.options.prefix, queue);
+    let total = 0;
+    for (;;) {
+      const deleted = await redisCall('purgeDead', () =>
+        this.redis.taskqPurgeDead(keys.dead, keys.taskPrefix, PURGE_BATCH),
+      );
+      total += deleted;
+      if (deleted < PURGE_BATCH) return total;
+    }
+  }
+
+  private keysOf(op: string, id: string) {
+    const queue = queueOfTaskId(id);
+    if (queue === undefined) throw new QueueError(QueueErrorCode.NotFound, op, `task ${id} does not exist`);
+    return queueKeys(this.options.prefix, queue);
+  }
+}

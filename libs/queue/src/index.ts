@@ -1,0 +1,15 @@
+export * from './queue.module';
+export * from './queue.options';
+export { QUEUE_OPTIONS, QUEUE_OPTIONS_TYPE, QUEUE_ASYNC_OPTIONS_TYPE } from './queue.module-definition';
+export * from './queue.constants';
+export * from './task';
+export * from './producer';
+export * from './consumer';
+export * from './inspector';
+export * from './dead-letter.admin';
+export * from './errors/queue-error';
+export * from './health/redis.health';
+export { queueKeys, queueRegistryKey, queueOfTaskId, isTaskId, taskKey } from './keys/queue-keys';
+export type { QueueKeys } from './keys/queue-keys';
+export { InjectRedis } from './redis/inject-redis.decorator';
+export type { QueueRedis } from './scripts/script-loader';

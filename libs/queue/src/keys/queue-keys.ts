@@ -1,0 +1,71 @@
+/**
+ * Every Redis key of the queue, built here and nowhere else.
+ * Layout: `<prefix>:{<queue>}:<part>`; the `{queue}` hash tag keeps one queue in one
+ * Redis Cluster slot, so every Lua script's keys are co-located.
+ */
+export interface QueueKeys {
+  /** ZSET, score = priority band + enqueue sequence. */
+  queued: string;
+  /** ZSET, score = due time (ms). */
+  scheduled: string;
+  /** ZSET, score = retry due time (ms). */
+  retrying: string;
+  /** ZSET, score = lease deadline (ms). */
+  active: string;
+  /** ZSET index of retained finished tasks, score = finish time (ms); the hashes carry the TTL. */
+  succeeded: string;
+  /** ZSET, score = death time (ms). */
+  dead: string;
+  /** Counter of dead tasks dropped by DLQ_MAX_SIZE. */
+  deadTrimmed: string;
+  /** Enqueue sequence (FIFO within a priority). */
+  seq: string;
+  /** LIST that idle workers block on; enqueue pushes a marker. */
+  wake: string;
+  /** Short lock so only one worker at a time runs the recoverer. */
+  recoverLock: string;
+  /** Prefix of task hashes: `<taskPrefix><taskId>`. */
+  taskPrefix: string;
+}
+
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:{${queue}}`;
+  return {
+    queued: `${base}:queued`,
+    scheduled: `${base}:scheduled`,
+    retrying: `${base}:retrying`,
+    active: `${base}:active`,
+    succeeded: `${base}:succeeded`,
+    dead: `${base}:dead`,
+    deadTrimmed: `${base}:dead-trimmed`,
+    seq: `${base}:seq`,
+    wake: `${base}:wake`,
+    recoverLock: `${base}:recover-lock`,
+    taskPrefix: `${base}:t:`,
+  };
+}
+
+/** SET of every queue name that ever received a task or had a worker; an index for listings. */
+export function queueRegistryKey(prefix: string): string {
+  return `${prefix}:queues`;
+}
+
+/** The hash key of a task, or undefined when the id is not a task id. */
+export function taskKey(prefix: string, taskId: string): string | undefined {
+  const queue = queueOfTaskId(taskId);
+  return queue === undefined ? undefined : `${queueKeys(prefix, queue).taskPrefix}${taskId}`;
+}
+
+/**
+ * Task ids are `<queue>.<uuid>`: the queue name makes `GET /tasks/{id}` one lookup in the
+ * right Cluster slot, and "." cannot occur in a queue name, so the split is unambiguous.
+ */
+const TASK_ID_PATTERN = /^([a-z0-9_-]{1,64})\.([0-9a-f-]{36})$/;
+
+export function queueOfTaskId(taskId: string): string | undefined {
+  return TASK_ID_PATTERN.exec(taskId)?.[1];
+}
+
+export function isTaskId(taskId: string): boolean {
+  return TASK_ID_PATTERN.test(taskId);
+}

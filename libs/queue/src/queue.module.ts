@@ -1,0 +1,59 @@
+import { Inject, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import Redis from 'ioredis';
+import { QueueConsumer } from './consumer';
+import { DeadLetterAdmin } from './dead-letter.admin';
+import { RedisHealthIndicator } from './health/redis.health';
+import { QueueInspector } from './inspector';
+import { QueueProducer } from './producer';
+import { REDIS_BLOCKING_CLIENT, REDIS_CLIENT } from './queue.constants';
+import { ConfigurableQueueModule } from './queue.module-definition';
+import { redisProviders } from './redis/redis.providers';
+
+const BOOT_CONNECT_WAIT_MS = 5000;
+
+/**
+ * The Redis task queue: `QueueModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`.
+ * Exports the producer (submit), consumer (worker transitions), inspector (read-only views),
+ * dead-letter admin and the Redis health indicator.
+ */
+@Module({
+  imports: [TerminusModule],
+  providers: [...redisProviders, QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
+  exports: [QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
+})
+export class QueueModule extends ConfigurableQueueModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(QueueModule.name);
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_BLOCKING_CLIENT) private readonly blocking: Redis,
+  ) {
+    super();
+  }
+
+  /** Gives the first connection a moment, so the first requests do not fail while it opens. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), BOOT_CONNECT_WAIT_MS);
+      this.redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!ready) {
+      this.logger.warn({
+        msg: `Redis not reachable after ${BOOT_CONNECT_WAIT_MS} ms; starting anyway and retrying. Check REDIS_URL and that Redis is running.`,
+      });
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      [this.redis, this.blocking].map((client) =>
+        client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect(),
+      ),
+    );
+  }
+}

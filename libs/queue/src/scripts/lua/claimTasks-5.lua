@@ -1,0 +1,67 @@
+--[[
+  Promotes due scheduled/retrying tasks, then claims up to k queued tasks for one worker:
+  each claimed id moves to `active` (scored by lease deadline) with a fresh lease token.
+
+  KEYS[1] queued   KEYS[2] scheduled   KEYS[3] retrying   KEYS[4] active   KEYS[5] seq
+  ARGV[1] task key prefix
+  ARGV[2] k, the most tasks to claim (may be 0: promote only)
+  ARGV[3] lease ms
+  ARGV[4] token prefix, unique per call (worker id + counter); task i gets token prefix..':'..i
+  ARGV[5] promote batch limit
+
+  Returns { nextDueMs or -1, nowMs, then per task: id, token, type, payload, attempts,
+            max_retries, timeout_ms, next_run_at, priority }
+]]
+local prefix = ARGV[1]
+local k = tonumber(ARGV[2])
+local now = nowMs()
+local promoteLimit = tonumber(ARGV[5])
+
+local function promote(source)
+  local due = redis.call('ZRANGEBYSCORE', source, '-inf', now, 'LIMIT', 0, promoteLimit)
+  if #due == 0 then return end
+  local seq = redis.call('INCRBY', KEYS[5], #due) - #due
+  for i, id in ipairs(due) do
+    local key = prefix .. id
+    local priority = tonumber(redis.call('HGET', key, 'priority'))
+    if priority then
+      redis.call('ZADD', KEYS[1], queuedScore(priority, seq + i), id)
+      redis.call('HSET', key, 'status', 'queued')
+    end
+  end
+  redis.call('ZREM', source, unpack(due))
+end
+promote(KEYS[2])
+promote(KEYS[3])
+
+local out = { -1, now }
+if k > 0 then
+  local deadline = int(now + tonumber(ARGV[3]))
+  local popped = redis.call('ZPOPMIN', KEYS[1], k)
+  for i = 1, #popped, 2 do
+    local id = popped[i]
+    local key = prefix .. id
+    local token = ARGV[4] .. ':' .. i
+    local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at', 'priority')
+    if f[1] then
+      local attempts = tonumber(f[3]) + 1
+      redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', int(now))
+      redis.call('ZADD', KEYS[4], deadline, id)
+      local n = #out
+      out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
+      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]
+    end
+  end
+end
+
+-- When the worker found nothing to do, it sleeps until the next due task at most.
+local nextDue = -1
+for _, source in ipairs({ KEYS[2], KEYS[3] }) do
+  local first = redis.call('ZRANGE', source, 0, 0, 'WITHSCORES')
+  if first[2] then
+    local score = tonumber(first[2])
+    if nextDue < 0 or score < nextDue then nextDue = score end
+  end
+end
+out[1] = nextDue
+return out

@@ -1,0 +1,39 @@
+--[[
+  Adds tasks to one queue: each id goes to `queued`, or to `scheduled` when it has a future run_at.
+
+  KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter)     KEYS[4] wake list
+  ARGV[1] task key prefix
+  ARGV[2] number of tasks n
+  ARGV[3..] n groups of 7: id, type, payload (JSON), priority, max_retries, timeout_ms,
+            delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at)
+
+  Returns the number of tasks that went straight to `queued`.
+]]
+local prefix = ARGV[1]
+local n = tonumber(ARGV[2])
+local now = nowMs()
+local seq = redis.call('INCRBY', KEYS[3], n) - n
+local queuedCount = 0
+for i = 0, n - 1 do
+  local base = 3 + i * 7
+  local id = ARGV[base]
+  local priority = tonumber(ARGV[base + 3])
+  local delay = tonumber(ARGV[base + 6])
+  local due = now
+  if delay > 0 then due = now + delay elseif delay < 0 then due = -delay end
+  local status = 'queued'
+  if due > now then status = 'scheduled' end
+  redis.call('HSET', prefix .. id,
+    'type', ARGV[base + 1], 'payload', ARGV[base + 2], 'priority', ARGV[base + 3],
+    'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
+    'attempts', '0', 'recoveries', '0', 'status', status,
+    'created_at', int(now), 'next_run_at', int(due))
+  if status == 'queued' then
+    redis.call('ZADD', KEYS[1], queuedScore(priority, seq + i + 1), id)
+    queuedCount = queuedCount + 1
+  else
+    redis.call('ZADD', KEYS[2], int(due), id)
+  end
+end
+wake(KEYS[4])
+return queuedCount

@@ -1,0 +1,28 @@
+--[[
+  Records a failed run of an active task, if the caller still holds its lease:
+  either schedules a retry (-> retrying) or moves it to the dead-letter queue (-> dead).
+
+  KEYS[1] active   KEYS[2] retrying   KEYS[3] dead   KEYS[4] dead-trimmed counter
+  ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token   ARGV[4] last error
+  ARGV[5] 'retry' or 'dead'
+  ARGV[6] retry delay ms (retry) or dead reason (dead)
+  ARGV[7] DLQ max size (0 = unlimited)
+
+  Returns the number of old dead tasks trimmed (>= 0), or -3 when the lease is not the caller's.
+]]
+local prefix = ARGV[1]
+local id = ARGV[2]
+local key = prefix .. id
+if redis.call('HGET', key, 'lease') ~= ARGV[3] then return -3 end
+local now = nowMs()
+redis.call('ZREM', KEYS[1], id)
+redis.call('HDEL', key, 'lease')
+if ARGV[5] == 'retry' then
+  local due = now + tonumber(ARGV[6])
+  redis.call('ZADD', KEYS[2], int(due), id)
+  redis.call('HSET', key, 'status', 'retrying', 'last_error', ARGV[4], 'next_run_at', int(due))
+  return 0
+end
+redis.call('ZADD', KEYS[3], int(now), id)
+redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', ARGV[6], 'finished_at', int(now))
+return trimDead(KEYS[3], KEYS[4], prefix, tonumber(ARGV[7]))

@@ -1,0 +1,29 @@
+--[[
+  Counts per state and the age of the oldest queued task (read-only).
+  The queued set is ordered by priority, so the oldest task is found among the heads of the
+  non-empty priority bands: one ranged lookup per band that has tasks.
+
+  KEYS[1] scheduled   KEYS[2] queued   KEYS[3] active   KEYS[4] retrying   KEYS[5] succeeded   KEYS[6] dead
+  ARGV[1] task key prefix   ARGV[2] result retention seconds
+
+  Returns { scheduled, queued, active, retrying, succeeded, dead, oldest queued age ms (-1 if none) }
+]]
+local now = nowMs()
+local prefix = ARGV[1]
+local oldest = -1
+local from = '-inf'
+while true do
+  local head = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if not head[1] then break end
+  local since = tonumber(redis.call('HGET', prefix .. head[1], 'next_run_at'))
+  if since and (oldest < 0 or since < oldest) then oldest = since end
+  local band = math.floor(tonumber(head[2]) / BAND)
+  from = int((band + 1) * BAND)
+end
+local age = -1
+if oldest >= 0 then age = math.max(0, now - oldest) end
+return {
+  redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]),
+  redis.call('ZCARD', KEYS[4]), redis.call('ZCOUNT', KEYS[5], int(now - tonumber(ARGV[2]) * 1000), '+inf'),
+  redis.call('ZCARD', KEYS[6]), age
+}

@@ -1,0 +1,41 @@
+--[[
+  Recoverer: takes active tasks whose lease deadline passed (their worker died or stalled) and
+  puts them back at the front of `queued` without burning an attempt, or, once a task has been
+  recovered more than max_recoveries times, moves it to `dead` with reason lease_expired.
+  A short lock lets any number of workers call this without all doing the work.
+
+  KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
+  ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
+  ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
+
+  Returns { id, type, outcome ('queued' | 'dead'), ... }; a full batch means call again.
+]]
+local prefix = ARGV[1]
+local lockMs = tonumber(ARGV[4])
+if lockMs > 0 and not redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', lockMs) then return {} end
+local now = nowMs()
+local maxRecoveries = tonumber(ARGV[3])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, id in ipairs(expired) do
+  local key = prefix .. id
+  redis.call('ZREM', KEYS[1], id)
+  local f = redis.call('HMGET', key, 'type', 'priority')
+  if f[1] then
+    redis.call('HDEL', key, 'lease')
+    local recoveries = redis.call('HINCRBY', key, 'recoveries', 1)
+    if recoveries > maxRecoveries then
+      redis.call('ZADD', KEYS[3], int(now), id)
+      redis.call('HSET', key, 'status', 'dead', 'dead_reason', 'lease_expired', 'finished_at', int(now),
+        'last_error', 'lease expired ' .. recoveries .. ' times: the task keeps killing or stalling its worker')
+      out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'dead'
+    else
+      redis.call('ZADD', KEYS[2], queuedScore(tonumber(f[2]), 0), id)
+      redis.call('HINCRBY', key, 'attempts', -1)
+      redis.call('HSET', key, 'status', 'queued')
+      out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'queued'
+    end
+  end
+end
+trimDead(KEYS[3], KEYS[5], prefix, tonumber(ARGV[6]))
+return out

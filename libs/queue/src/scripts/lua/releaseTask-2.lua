@@ -1,0 +1,18 @@
+--[[
+  Hands an active task back to the queue at shutdown, if the caller still holds its lease.
+  The attempt is not burned, and the task goes to the front of its priority band.
+
+  KEYS[1] active   KEYS[2] queued
+  ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token
+
+  Returns 1, or -3 when the lease is not the caller's.
+]]
+local key = ARGV[1] .. ARGV[2]
+if redis.call('HGET', key, 'lease') ~= ARGV[3] then return -3 end
+local priority = tonumber(redis.call('HGET', key, 'priority'))
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], queuedScore(priority, 0), ARGV[2])
+redis.call('HINCRBY', key, 'attempts', -1)
+redis.call('HSET', key, 'status', 'queued')
+redis.call('HDEL', key, 'lease')
+return 1

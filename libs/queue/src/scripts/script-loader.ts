@@ -1,0 +1,68 @@
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type Redis from 'ioredis';
+
+/**
+ * Finds the Lua scripts: beside this file in the source tree (tests, ts-node), or in `lua/`
+ * next to the webpack bundle (nest-cli copies them there as assets).
+ */
+function scriptsDir(): string {
+  const candidates = [join(__dirname, 'lua'), join(__dirname, 'scripts', 'lua')];
+  const found = candidates.find((dir) => existsSync(join(dir, '_prelude.lua')));
+  if (!found) throw new Error(`Lua scripts not found; looked in ${candidates.join(', ')}`);
+  return found;
+}
+
+export interface ScriptDefinition {
+  /** ioredis command name, e.g. "taskqClaimTasks". */
+  command: string;
+  numberOfKeys: number;
+  lua: string;
+}
+
+/** Reads every `verbNoun-<numKeys>.lua`, prepends the shared prelude. */
+export function loadScripts(): ScriptDefinition[] {
+  const dir = scriptsDir();
+  const prelude = readFileSync(join(dir, '_prelude.lua'), 'utf8');
+  return readdirSync(dir)
+    .filter((file) => /^[a-z][A-Za-z]*-\d+\.lua$/.test(file))
+    .map((file) => {
+      const [, name, keys] = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file)!;
+      return {
+        command: `taskq${name[0].toUpperCase()}${name.slice(1)}`,
+        numberOfKeys: Number(keys),
+        lua: `${prelude}\n${readFileSync(join(dir, file), 'utf8')}`,
+      };
+    });
+}
+
+/**
+ * Registers the scripts on a client. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
+ * so a restarted Redis (empty script cache) needs nothing from us.
+ */
+export function defineScripts(client: Redis, scripts: ScriptDefinition[] = loadScripts()): QueueRedis {
+  for (const script of scripts) {
+    client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  return client as QueueRedis;
+}
+
+type Arg = string | number;
+type Reply<T> = Promise<T>;
+
+/** The scripts as typed ioredis commands (keys first, then ARGV; see each script's header). */
+export interface QueueScripts {
+  taskqEnqueueTasks(...args: Arg[]): Reply<number>;
+  taskqClaimTasks(...args: Arg[]): Reply<(string | number | null)[]>;
+  taskqAckTask(...args: Arg[]): Reply<number>;
+  taskqFailTask(...args: Arg[]): Reply<number>;
+  taskqReleaseTask(...args: Arg[]): Reply<number>;
+  taskqExtendLeases(...args: Arg[]): Reply<string[]>;
+  taskqRecoverExpired(...args: Arg[]): Reply<string[]>;
+  taskqRequeueDead(...args: Arg[]): Reply<number>;
+  taskqDeleteDead(...args: Arg[]): Reply<number>;
+  taskqPurgeDead(...args: Arg[]): Reply<number>;
+  taskqQueueStats(...args: Arg[]): Reply<number[]>;
+}
+
+export type QueueRedis = Redis & QueueScripts;
