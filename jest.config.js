@@ -7,6 +7,7 @@ const common = {
     '^@app/queue$': '<rootDir>/libs/queue/src',
     '^@app/metrics$': '<rootDir>/libs/metrics/src',
     '^@app/contracts$': '<rootDir>/libs/contracts/src',
+    '^@app/config$': '<rootDir>/libs/config/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };

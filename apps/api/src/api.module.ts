@@ -1,0 +1,44 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { loggerParams, queueOptionsFrom, validateEnv } from '@app/config';
+import { TaskContractRegistry } from '@app/contracts';
+import { MetricsModule } from '@app/metrics';
+import { QueueModule } from '@app/queue';
+import { ApiEnv } from './config/api.env';
+import { DlqController } from './dlq/dlq.controller';
+import { HealthController } from './health/health.controller';
+import { HttpMetricsHook } from './metrics/http-metrics.hook';
+import { QueuesController } from './queues/queues.controller';
+import { SubmitController } from './submit/submit.controller';
+import { CONTRACT_REGISTRY, SubmitService } from './submit/submit.service';
+import { TasksController } from './tasks/tasks.controller';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(ApiEnv) }),
+    LoggerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => loggerParams(config.get('LOG_LEVEL', { infer: true }), 'api'),
+    }),
+    QueueModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => queueOptionsFrom(config, 'api'),
+    }),
+    MetricsModule.forApi(),
+    TerminusModule,
+  ],
+  controllers: [SubmitController, TasksController, QueuesController, DlqController, HealthController],
+  providers: [
+    SubmitService,
+    HttpMetricsHook,
+    {
+      provide: CONTRACT_REGISTRY,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true })),
+    },
+  ],
+})
+export class ApiModule {}
+

@@ -1,0 +1,46 @@
+import { BadRequestException, HttpException, HttpStatus, PayloadTooLargeException } from '@nestjs/common';
+import { ValidationError } from 'class-validator';
+
+export interface FieldError {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+/** A 400 naming each field and the rule it broke. */
+export function badRequest(errors: FieldError[]): HttpException {
+  return new BadRequestException({
+    statusCode: HttpStatus.BAD_REQUEST,
+    error: 'Bad Request',
+    message: errors.map((e) => e.message).join('; '),
+    errors,
+  });
+}
+
+export function payloadTooLarge(field: string, limit: number, size: number): HttpException {
+  const message = `${field} is ${size} bytes serialized; the limit is ${limit} (MAX_PAYLOAD_BYTES)`;
+  return new PayloadTooLargeException({
+    statusCode: HttpStatus.PAYLOAD_TOO_LARGE,
+    error: 'Payload Too Large',
+    message,
+    errors: [{ field, rule: 'maxBytes', message }],
+  });
+}
+
+/** class-validator's tree as flat `a.b.0.c` field errors. */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  const out: FieldError[] = [];
+  for (const error of errors) {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    for (const [rule, message] of Object.entries(error.constraints ?? {})) {
+      out.push({ field, rule: rule === 'whitelistValidation' ? 'unknownField' : rule, message: withPath(message, error.property, field) });
+    }
+    if (error.children?.length) out.push(...flattenValidationErrors(error.children, field));
+  }
+  return out;
+}
+
+function withPath(message: string, property: string, field: string): string {
+  if (field === property) return message;
+  return message.startsWith(property) ? field + message.slice(property.length) : `${field}: ${message}`;
+}

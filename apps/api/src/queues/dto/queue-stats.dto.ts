@@ -1,0 +1,39 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { QueueStats } from '@app/queue';
+
+export class QueueCountsDto {
+  @ApiProperty() scheduled!: number;
+  @ApiProperty() queued!: number;
+  @ApiProperty() active!: number;
+  @ApiProperty() retrying!: number;
+  @ApiProperty({ description: 'Finished and still retained (RESULT_TTL_SECONDS)' }) succeeded!: number;
+  @ApiProperty({ description: 'In the dead-letter queue' }) dead!: number;
+}
+
+export class QueueStatsDto {
+  @ApiProperty({ example: 'default' })
+  queue!: string;
+
+  @ApiProperty({ type: QueueCountsDto })
+  counts!: QueueCountsDto;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Age of the oldest queued task in ms; null when none waits' })
+  oldest_queued_age_ms!: number | null;
+
+  @ApiProperty({ description: 'Dead tasks dropped by DLQ_MAX_SIZE' })
+  dead_trimmed!: number;
+
+  static from(stats: QueueStats): QueueStatsDto {
+    return {
+      queue: stats.queue,
+      counts: stats.counts,
+      oldest_queued_age_ms: stats.oldestQueuedAgeMs,
+      dead_trimmed: stats.deadTrimmed,
+    };
+  }
+}
+
+export class QueueListDto {
+  @ApiProperty({ type: [QueueStatsDto] })
+  queues!: QueueStatsDto[];
+}

@@ -1,0 +1,19 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { QueueInspector } from '@app/queue';
+import { ErrorBodyDto } from '../filters/error-body.dto';
+import { QueueListDto, QueueStatsDto } from './dto/queue-stats.dto';
+
+@ApiTags('queues')
+@Controller('queues')
+export class QueuesController {
+  constructor(private readonly inspector: QueueInspector) {}
+
+  @Get()
+  @ApiOperation({ operationId: 'listQueues', summary: 'Per queue: tasks in each state and the age of the oldest queued task' })
+  @ApiOkResponse({ type: QueueListDto })
+  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
+  async list(): Promise<QueueListDto> {
+    return { queues: (await this.inspector.allStats()).map(QueueStatsDto.from) };
+  }
+}

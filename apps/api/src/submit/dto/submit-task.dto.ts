@@ -1,0 +1,90 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidationOptions,
+} from 'class-validator';
+import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
+
+/** Required, but any JSON value (null included) is fine. */
+function IsPresent(options?: ValidationOptions) {
+  return ValidateBy(
+    { name: 'isPresent', validator: { validate: (value) => value !== undefined, defaultMessage: () => '$property is required' } },
+    options,
+  );
+}
+
+/** delay_ms and run_at say the same thing two ways; one at most. */
+function NotWith(other: string, options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'notWith',
+      constraints: [other],
+      validator: {
+        validate: (_value, args) => (args?.object as Record<string, unknown>)[other] === undefined,
+        defaultMessage: () => `$property cannot be combined with ${other}; give one of them`,
+      },
+    },
+    options,
+  );
+}
+
+export class SubmitTaskDto {
+  @ApiProperty({ example: 'email', pattern: TASK_TYPE_PATTERN.source, description: 'A registered task type' })
+  @IsString()
+  @Matches(TASK_TYPE_PATTERN, { message: 'task_type must be 1-128 characters of [A-Za-z0-9_.:-]' })
+  task_type!: string;
+
+  @ApiProperty({
+    example: 'hello@domain.com',
+    description: 'Any JSON value, checked against the task type\'s contract; at most MAX_PAYLOAD_BYTES serialized',
+  })
+  @IsPresent()
+  payload!: unknown;
+
+  @ApiPropertyOptional({ example: 'default', default: 'default', pattern: QUEUE_NAME_PATTERN.source })
+  @IsOptional()
+  @IsString()
+  @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
+  queue?: string;
+
+  @ApiPropertyOptional({ minimum: MIN_PRIORITY, maximum: MAX_PRIORITY, default: 0, description: 'Higher runs first; FIFO within a priority' })
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_PRIORITY)
+  @Max(MAX_PRIORITY)
+  priority?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 100, description: "Retries after the first run; default: the task type's, else DEFAULT_MAX_RETRIES" })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  max_retries?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 31_536_000_000, description: 'Run after this many ms (not with run_at)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(31_536_000_000)
+  @NotWith('run_at')
+  delay_ms?: number;
+
+  @ApiPropertyOptional({ format: 'date-time', example: '2030-01-01T09:00:00Z', description: 'Run at this time (not with delay_ms)' })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'run_at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' })
+  run_at?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 86_400_000, description: "Abort a run after this many ms; default: the task type's, else DEFAULT_TIMEOUT_MS" })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  timeout_ms?: number;
+}

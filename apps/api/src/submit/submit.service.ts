@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Counter } from 'prom-client';
+import { DEFAULT_QUEUE, TaskContractRegistry } from '@app/contracts';
+import { InjectMetric, METRIC } from '@app/metrics';
+import { EnqueuedTask, NewTask, QueueProducer } from '@app/queue';
+import { ApiEnv } from '../config/api.env';
+import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
+import { SubmitTaskDto } from './dto/submit-task.dto';
+
+export const CONTRACT_REGISTRY = Symbol('taskq:contract-registry');
+
+/** Turns validated submissions into queue tasks: contract check, defaults, size limits, one write. */
+@Injectable()
+export class SubmitService {
+  private readonly maxPayloadBytes: number;
+  private readonly maxBatchSize: number;
+  private readonly defaultMaxRetries: number;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(
+    private readonly producer: QueueProducer,
+    @Inject(CONTRACT_REGISTRY) private readonly contracts: TaskContractRegistry,
+    @InjectMetric(METRIC.submitted) private readonly submitted: Counter<string>,
+    config: ConfigService<ApiEnv, true>,
+  ) {
+    this.maxPayloadBytes = config.get('MAX_PAYLOAD_BYTES', { infer: true });
+    this.maxBatchSize = config.get('MAX_BATCH_SIZE', { infer: true });
+    this.defaultMaxRetries = config.get('DEFAULT_MAX_RETRIES', { infer: true });
+    this.defaultTimeoutMs = config.get('DEFAULT_TIMEOUT_MS', { infer: true });
+  }
+
+  async submit(dto: SubmitTaskDto): Promise<EnqueuedTask> {
+    const [task] = await this.enqueue([this.toTask(dto, '')]);
+    return task;
+  }
+
+  /** All-or-nothing: every task is checked before any is written. */
+  async submitBatch(dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
+    if (dtos.length > this.maxBatchSize) {
+      const message = `tasks has ${dtos.length} items; at most ${this.maxBatchSize} are allowed (MAX_BATCH_SIZE)`;
+      throw badRequest([{ field: 'tasks', rule: 'arrayMaxSize', message }]);
+    }
+    return this.enqueue(dtos.map((dto, i) => this.toTask(dto, `tasks.${i}.`)));
+  }
+
+  private async enqueue(tasks: NewTask[]): Promise<EnqueuedTask[]> {
+    const enqueued = await this.producer.enqueueMany(tasks);
+    for (const task of tasks) this.submitted.inc({ task_type: task.type, queue: task.queue });
+    return enqueued;
+  }
+
+  private toTask(dto: SubmitTaskDto, path: string): NewTask {
+    const contract = this.contracts.get(dto.task_type);
+    if (!contract) {
+      throw badRequest([
+        {
+          field: `${path}task_type`,
+          rule: 'isRegisteredTaskType',
+          message: `${path}task_type "${dto.task_type}" is not a registered task type; known types: ${this.contracts.types().join(', ')}`,
+        },
+      ]);
+    }
+    const size = Buffer.byteLength(JSON.stringify(dto.payload));
+    if (size > this.maxPayloadBytes) throw payloadTooLarge(`${path}payload`, this.maxPayloadBytes, size);
+    const check = contract.check(dto.payload);
+    if (!check.ok) {
+      throw badRequest(
+        check.violations.map<FieldError>((v) => ({
+          field: `${path}${v.field}`,
+          rule: v.rule,
+          message: `${path}${v.message}`,
+        })),
+      );
+    }
+    return {
+      type: dto.task_type,
+      queue: dto.queue ?? DEFAULT_QUEUE,
+      payload: dto.payload,
+      priority: dto.priority ?? 0,
+      maxRetries: dto.max_retries ?? contract.defaults?.maxRetries ?? this.defaultMaxRetries,
+      timeoutMs: dto.timeout_ms ?? contract.defaults?.timeoutMs ?? this.defaultTimeoutMs,
+      delayMs: dto.delay_ms,
+      runAt: dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined,
+    };
+  }
+}

@@ -1,0 +1,79 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export class TaskDto {
+  @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
+  task_id!: string;
+
+  @ApiProperty({ example: 'email' })
+  task_type!: string;
+
+  @ApiProperty({ example: 'default' })
+  queue!: string;
+
+  @ApiProperty({ enum: TASK_STATUSES })
+  status!: TaskStatus;
+
+  @ApiProperty({ example: 0 })
+  priority!: number;
+
+  @ApiProperty({ description: 'Runs started, including the current one' })
+  attempts!: number;
+
+  @ApiProperty()
+  max_retries!: number;
+
+  @ApiProperty()
+  timeout_ms!: number;
+
+  @ApiProperty({ description: 'Times the task was put back after its worker died (does not burn a retry)' })
+  recoveries!: number;
+
+  @ApiProperty({ description: 'The submitted payload (any JSON)' })
+  payload!: unknown;
+
+  @ApiProperty({ nullable: true, description: "The handler's return value once succeeded" })
+  result!: unknown;
+
+  @ApiProperty({ type: String, nullable: true })
+  last_error!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the task is dead: max_retries, non_retryable, unknown_task_type, invalid_payload, timeout, lease_expired' })
+  dead_reason!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Start of the latest run' })
+  started_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finished_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the task is (or was) due to run' })
+  next_run_at!: string | null;
+
+  static from(task: TaskRecord): TaskDto {
+    return {
+      task_id: task.id,
+      task_type: task.type,
+      queue: task.queue,
+      status: task.status,
+      priority: task.priority,
+      attempts: task.attempts,
+      max_retries: task.maxRetries,
+      timeout_ms: task.timeoutMs,
+      recoveries: task.recoveries,
+      payload: task.payload,
+      result: task.result,
+      last_error: task.lastError,
+      dead_reason: task.deadReason,
+      created_at: iso(task.createdAt)!,
+      started_at: iso(task.startedAt),
+      finished_at: iso(task.finishedAt),
+      next_run_at: iso(task.nextRunAt),
+    };
+  }
+}

@@ -1,0 +1,71 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  return ['true', '1', 'yes', 'on'].includes(v) ? true : ['false', '0', 'no', 'off'].includes(v) ? false : value;
+};
+
+/**
+ * Environment shared by both apps: Redis, queue semantics, logging. Every variable has a default;
+ * README.md's configuration table lists the same names and defaults.
+ */
+export class SharedEnv {
+  @IsString()
+  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.-]' })
+  QUEUE_PREFIX = 'taskq';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  TASK_LEASE_MS = 30_000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(365 * 24 * 3600)
+  RESULT_TTL_SECONDS = 86_400;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  MAX_RECOVERIES = 5;
+
+  @Transform(toInt) @IsInt() @Min(0)
+  DLQ_MAX_SIZE = 0;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  REDIS_COMMAND_TIMEOUT_MS = 2000;
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(100)
+  DEFAULT_MAX_RETRIES = 3;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
+  DEFAULT_TIMEOUT_MS = 60_000;
+
+  @Transform(toBool) @IsBoolean()
+  DEMO_TASKS = true;
+}
+
+/**
+ * Validates process.env against an env class once, at boot. On a bad value it throws one error
+ * listing every variable and rule broken, so the process exits with a readable message.
+ */
+export function validateEnv<T extends object>(envClass: new () => T) {
+  return (raw: Record<string, unknown>): T => {
+    const known = Object.keys(new envClass());
+    const present = Object.fromEntries(known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]));
+    const env = plainToInstance(envClass, present, { exposeDefaultValues: true });
+    const errors = validateSync(env, { whitelist: false });
+    if (errors.length) {
+      const lines = errors.flatMap((error) =>
+        Object.values(error.constraints ?? {}).map((rule) => `  ${error.property}=${JSON.stringify(raw[error.property])}: ${rule}`),
+      );
+      throw new Error(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
+    }
+    return env;
+  };
+}

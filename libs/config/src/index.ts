@@ -1,0 +1,3 @@
+export * from './env';
+export * from './queue-options';
+export * from './logger';

@@ -1,0 +1,4 @@
+export * from './metric-names';
+export * from './metrics.module';
+export * from './queue-stats.cache';
+export { InjectMetric } from '@willsoto/nestjs-prometheus';

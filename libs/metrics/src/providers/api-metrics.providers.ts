@@ -1,0 +1,52 @@
+import { Provider } from '@nestjs/common';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { METRIC } from '../metric-names';
+import { Gauge } from 'prom-client';
+import { TASK_STATUSES, QueueStats } from '@app/queue';
+import { QueueStatsCache } from '../queue-stats.cache';
+
+/** A gauge `collect` hook that sets values from the cached queue stats on each scrape. */
+function fromStats(set: (gauge: Gauge<string>, stats: QueueStats) => void) {
+  return async function collect(this: Gauge<string>, cache: QueueStatsCache): Promise<void> {
+    for (const stats of (await cache.get()) ?? []) set(this, stats);
+  };
+}
+
+/** Metrics the api exports (its /metrics listener is on METRICS_PORT, default 9100). */
+export const apiMetricProviders: Provider[] = [
+  QueueStatsCache,
+  makeCounterProvider({
+    name: METRIC.submitted,
+    help: 'Tasks accepted by POST /submit and /submit/batch',
+    labelNames: ['task_type', 'queue'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueDepth,
+    help: 'Tasks per queue and state (dead = dead-letter queue size, succeeded = retained results)',
+    labelNames: ['queue', 'state'],
+    inject: [QueueStatsCache],
+    collect: fromStats((gauge, s) => {
+      for (const state of TASK_STATUSES) gauge.set({ queue: s.queue, state }, s.counts[state]);
+    }),
+  }),
+  makeGaugeProvider({
+    name: METRIC.queueOldestAge,
+    help: 'Age of the oldest task waiting in the queued state, seconds (0 when none waits)',
+    labelNames: ['queue'],
+    inject: [QueueStatsCache],
+    collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, (s.oldestQueuedAgeMs ?? 0) / 1000)),
+  }),
+  makeGaugeProvider({
+    name: METRIC.deadLetterTrimmed,
+    help: 'Dead tasks dropped by DLQ_MAX_SIZE since the queue began (a counter kept in Redis)',
+    labelNames: ['queue'],
+    inject: [QueueStatsCache],
+    collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.deadTrimmed)),
+  }),
+  makeHistogramProvider({
+    name: METRIC.httpRequestDuration,
+    help: 'HTTP request duration of the api, seconds',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  }),
+];

@@ -1,0 +1,38 @@
+import { Provider } from '@nestjs/common';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { METRIC } from '../metric-names';
+
+const byTask = ['task_type', 'queue'];
+/** From 1 ms to 10 min: no-op tasks to long jobs. */
+const secondsBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600];
+
+/** Metrics a worker exports (its /metrics listener is on METRICS_PORT, default 9101). */
+export const workerMetricProviders: Provider[] = [
+  makeCounterProvider({ name: METRIC.processed, help: 'Tasks that succeeded', labelNames: byTask }),
+  makeCounterProvider({ name: METRIC.failed, help: 'Tasks moved to the dead-letter queue', labelNames: byTask }),
+  makeCounterProvider({ name: METRIC.retried, help: 'Failed runs scheduled for a retry', labelNames: byTask }),
+  makeCounterProvider({
+    name: METRIC.recovered,
+    help: 'Tasks whose lease expired (worker died or stalled), put back or dead-lettered by this worker',
+    labelNames: byTask,
+  }),
+  makeCounterProvider({
+    name: METRIC.released,
+    help: 'Tasks handed back to the queue at shutdown',
+    labelNames: ['queue'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.runDuration,
+    help: 'Handler run time, seconds',
+    labelNames: [...byTask, 'outcome'],
+    buckets: secondsBuckets,
+  }),
+  makeHistogramProvider({
+    name: METRIC.waitDuration,
+    help: 'Time from due (submit, or run_at) to first start, seconds',
+    labelNames: byTask,
+    buckets: secondsBuckets,
+  }),
+  makeGaugeProvider({ name: METRIC.inFlight, help: 'Tasks this worker is running now' }),
+  makeGaugeProvider({ name: METRIC.concurrency, help: 'Size of this worker pool (WORKER_CONCURRENCY)' }),
+];
