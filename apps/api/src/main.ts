@@ -18,7 +18,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule,
     new FastifyAdapter({ bodyLimit: env.MAX_BODY_BYTES, trustProxy: true }),
-    { bufferLogs: true },
+    // Fastify's own JSON parser only (Nest would add urlencoded forms).
+    { bufferLogs: true, bodyParser: false },
   );
   const logger = app.get(Logger);
   app.useLogger(logger);
