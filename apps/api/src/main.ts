@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { validateEnv } from '@app/config';
+import { exitCleanlyOnSignals, validateEnv } from '@app/config';
 import { ApiModule } from './api.module';
 import { ApiEnv } from './config/api.env';
 import { HttpErrorFilter } from './filters/http-error.filter';
@@ -30,7 +30,7 @@ async function bootstrap(): Promise<void> {
   fastify.removeContentTypeParser(['text/plain']);
   app.get(HttpMetricsHook).register(fastify);
   setUpOpenApi(app, env.PORT);
-  app.enableShutdownHooks();
+  exitCleanlyOnSignals(app, logger);
 
   const metrics = await NestFactory.create<NestFastifyApplication>(MetricsServerModule, new FastifyAdapter(), {
     logger,

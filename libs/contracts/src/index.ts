@@ -2,3 +2,4 @@ export * from './task-contract';
 export * from './registry';
 export * from './queue-names';
 export * from './demo/demo.contracts';
+export * from './errors';

@@ -124,6 +124,7 @@ export class QueueConsumer {
         keys.retrying,
         keys.dead,
         keys.deadTrimmed,
+        keys.wake,
         keys.taskPrefix,
         task.id,
         task.leaseToken,

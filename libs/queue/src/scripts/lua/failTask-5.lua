@@ -2,7 +2,7 @@
   Records a failed run of an active task, if the caller still holds its lease:
   either schedules a retry (-> retrying) or moves it to the dead-letter queue (-> dead).
 
-  KEYS[1] active   KEYS[2] retrying   KEYS[3] dead   KEYS[4] dead-trimmed counter
+  KEYS[1] active   KEYS[2] retrying   KEYS[3] dead   KEYS[4] dead-trimmed counter   KEYS[5] wake list
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token   ARGV[4] last error
   ARGV[5] 'retry' or 'dead'
   ARGV[6] retry delay ms (retry) or dead reason (dead)
@@ -21,6 +21,8 @@ if ARGV[5] == 'retry' then
   local due = now + tonumber(ARGV[6])
   redis.call('ZADD', KEYS[2], int(due), id)
   redis.call('HSET', key, 'status', 'retrying', 'last_error', ARGV[4], 'next_run_at', int(due))
+  -- Idle workers re-read the next due time, so a short backoff is not stretched to their idle wait.
+  wake(KEYS[5])
   return 0
 end
 redis.call('ZADD', KEYS[3], int(now), id)

@@ -1,0 +1,52 @@
+import { ConfigService } from '@nestjs/config';
+import { BackoffOptions } from '@app/contracts';
+import { WorkerEnv } from './worker.env';
+
+export interface WeightedQueue {
+  name: string;
+  weight: number;
+}
+
+/** The worker's typed options, built once from the validated environment. */
+export interface WorkerOptions {
+  concurrency: number;
+  queues: WeightedQueue[];
+  shutdownGraceMs: number;
+  /** A third of the lease: two heartbeats may be lost before a lease expires. */
+  heartbeatIntervalMs: number;
+  recoveryIntervalMs: number;
+  idleWaitMs: number;
+  backoff: Required<BackoffOptions>;
+  defaultMaxRetries: number;
+}
+
+export const WORKER_OPTIONS = Symbol('taskq:worker-options');
+
+/** "critical:6,default:3,low:1" → weights; a queue without a weight has weight 1. */
+export function parseWorkerQueues(spec: string): WeightedQueue[] {
+  const queues = spec.split(',').map((part) => {
+    const [name, weight] = part.trim().split(':');
+    return { name, weight: weight === undefined ? 1 : Number(weight) };
+  });
+  const names = new Set(queues.map((q) => q.name));
+  if (names.size !== queues.length) throw new Error(`WORKER_QUEUES names a queue twice: ${spec}`);
+  if (queues.some((q) => !(q.weight > 0))) throw new Error(`WORKER_QUEUES weights must be at least 1: ${spec}`);
+  return queues;
+}
+
+export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): WorkerOptions {
+  const leaseMs = config.get('TASK_LEASE_MS', { infer: true });
+  return {
+    concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
+    queues: parseWorkerQueues(config.get('WORKER_QUEUES', { infer: true })),
+    shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
+    heartbeatIntervalMs: Math.max(100, Math.floor(leaseMs / 3)),
+    recoveryIntervalMs: config.get('RECOVERY_INTERVAL_MS', { infer: true }),
+    idleWaitMs: config.get('WORKER_IDLE_WAIT_MS', { infer: true }),
+    backoff: {
+      baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
+      maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
+    },
+    defaultMaxRetries: config.get('DEFAULT_MAX_RETRIES', { infer: true }),
+  };
+}

@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClaimedTask } from '@app/queue';
+import { TASK_INTERCEPTORS, TaskInterceptor } from '../interceptors/task-interceptor.interface';
+import { RunContext, RunOutcome } from './task-context';
+import { InvalidPayloadError, UnknownTaskTypeError } from './run-errors';
+import { TaskHandlerExplorer } from './task-handler.explorer';
+
+/**
+ * Runs one claimed task through the interceptor chain to its handler. The innermost step finds the
+ * handler, parses and checks the payload once, calls the handler and serializes its result.
+ */
+@Injectable()
+export class TaskDispatcher {
+  constructor(
+    private readonly handlers: TaskHandlerExplorer,
+    @Inject(TASK_INTERCEPTORS) private readonly interceptors: TaskInterceptor[],
+  ) {}
+
+  dispatch(task: ClaimedTask, controller: AbortController): Promise<RunOutcome> {
+    const run: RunContext = {
+      task,
+      handler: {
+        taskId: task.id,
+        taskType: task.type,
+        queue: task.queue,
+        attempt: task.attempt,
+        maxRetries: task.maxRetries,
+        signal: controller.signal,
+      },
+      abort: (reason) => controller.abort(reason),
+    };
+    const chain = this.interceptors.reduceRight<() => Promise<RunOutcome>>(
+      (next, interceptor) => () => interceptor.intercept(run, next),
+      () => this.invoke(run),
+    );
+    return chain();
+  }
+
+  private async invoke(run: RunContext): Promise<RunOutcome> {
+    const { task } = run;
+    const handler = this.handlers.get(task.type);
+    if (!handler) throw new UnknownTaskTypeError(task.type, this.handlers.types());
+    let payload: unknown;
+    try {
+      payload = JSON.parse(task.payloadJson);
+    } catch {
+      throw new InvalidPayloadError('stored payload is not JSON');
+    }
+    const check = handler.contract.check(payload);
+    if (!check.ok) throw new InvalidPayloadError(check.violations.map((v) => v.message).join('; '));
+    const result = await handler.run(check.value, run.handler);
+    return { kind: 'succeeded', result };
+  }
+}

@@ -1,0 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { TaskHandler } from '../../dispatch/task-handler.decorator';
+
+/** Returns its payload: the smallest possible task, used by the benchmark. */
+@Injectable()
+export class EchoHandler {
+  @TaskHandler('echo')
+  echo(payload: unknown) {
+    return payload;
+  }
+}

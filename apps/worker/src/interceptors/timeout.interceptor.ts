@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { RunContext, RunOutcome } from '../dispatch/task-context';
+import { TaskTimeoutError } from '../dispatch/run-errors';
+import { TaskInterceptor } from './task-interceptor.interface';
+
+/**
+ * After an abort, how long a handler may take to notice its signal before the slot is freed anyway.
+ * Until then the slot stays taken, so the pool never runs more than its size of live handlers.
+ */
+export const ABORT_GRACE_MS = 5000;
+
+/** Aborts the run's signal when timeout_ms passes, then fails the run with TaskTimeoutError. */
+@Injectable()
+export class TimeoutInterceptor implements TaskInterceptor {
+  async intercept(run: RunContext, next: () => Promise<RunOutcome>): Promise<RunOutcome> {
+    const timeoutMs = run.task.timeoutMs;
+    if (!(timeoutMs > 0)) return next();
+    const running = next();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    try {
+      const first = await Promise.race([running, timedOut]);
+      if (first !== 'timeout') return first;
+    } finally {
+      clearTimeout(timer);
+    }
+    const error = new TaskTimeoutError(timeoutMs);
+    run.abort(error);
+    await settleWithin(running, ABORT_GRACE_MS);
+    throw error;
+  }
+}
+
+/** Waits for a promise to settle (either way) or for `ms`, whichever comes first. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,33 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { WorkerEnv } from './config/worker.env';
+import { WorkerModule } from './worker.module';
+
+async function bootstrap(): Promise<void> {
+  const env = validateEnv(WorkerEnv)(process.env);
+  // The worker's only HTTP listener: /metrics and /health/{live,ready} on METRICS_PORT.
+  const app = await NestFactory.create<NestFastifyApplication>(
+    WorkerModule.register({ demoTasks: env.DEMO_TASKS }),
+    new FastifyAdapter(),
+    { bufferLogs: true },
+  );
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+
+  // A handler's stray promise or callback must not take the worker (and its other tasks) down.
+  process.on('unhandledRejection', (reason) => logger.error({ msg: 'unhandled rejection (a handler left a promise unawaited?)', reason: String(reason) }));
+  process.on('uncaughtException', (error) => logger.error({ msg: 'uncaught exception (a handler threw from a callback?)', err: error }));
+
+  exitCleanlyOnSignals(app, logger);
+
+  await app.listen(env.METRICS_PORT, '0.0.0.0');
+  logger.log({ msg: `worker metrics and health on :${env.METRICS_PORT}` });
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(`worker failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
