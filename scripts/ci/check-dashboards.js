@@ -176,9 +176,9 @@ function idOf(answer) {
   return id;
 }
 
-/** The ids in a batch answer: an array of answers, or {tasks|results|ids: [...]}. */
+/** The ids in a batch answer ({task_ids: [...]}; tolerant of other list shapes). */
 function idsOf(answer) {
-  const list = Array.isArray(answer) ? answer : answer.tasks || answer.results || answer.items || answer.ids;
+  const list = Array.isArray(answer) ? answer : answer.task_ids || answer.tasks || answer.results || answer.ids;
   if (!Array.isArray(list)) throw new Error(`no task list in batch answer: ${JSON.stringify(answer).slice(0, 300)}`);
   return list.map((x) => (typeof x === 'string' ? x : idOf(x)));
 }
@@ -331,10 +331,11 @@ async function main() {
       ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'echo', payload: { wave, i } })));
       ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'email', payload: 'a@b.com' })));
     }
+    // A burst larger than the worker's 4 slots, so tasks queue up for a moment
+    // (queue depth, oldest-task age and in-flight get non-zero values).
     ids.push(...idsOf(await postJson(`${apiBase}/submit/batch`, {
       tasks: [
-        { task_type: 'sleep', payload: { ms: 200 } },
-        { task_type: 'sleep', payload: { ms: 400 } },
+        ...Array.from({ length: 12 }, (_, i) => ({ task_type: 'sleep', payload: { ms: 250 + 50 * (i % 4) } })),
         { task_type: 'echo', payload: 'batch' },
       ],
     })));
@@ -438,8 +439,8 @@ async function main() {
       const d = (dashboards[p.uid] ||= { uid: p.uid, title: p.dashboard, panels: [] });
       const series = [];
       for (const t of p.exprs) {
-        // Short windows for the curves, as Grafana would pick for a 1-minute range.
-        const expr = substitute(t.expr, '5s');
+        // Short windows for the curves, as Grafana would pick for a short range.
+        const expr = substitute(t.expr, '10s');
         const url = `${promBase}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=1`;
         const body = await (await fetch(url)).json();
         for (const r of body.status === 'success' ? body.data.result : []) {

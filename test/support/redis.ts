@@ -19,6 +19,13 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void
   } while (cursor !== '0');
 }
 
+/** Thrown from a waitFor condition to stop polling at once (e.g. the process being waited on died). */
+export class GiveUp extends Error {
+  constructor(readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
 /** Polls `condition` until it returns a truthy value or the deadline passes. */
 export async function waitFor<T>(
   condition: () => Promise<T | undefined | null | false> | T | undefined | null | false,
@@ -31,6 +38,7 @@ export async function waitFor<T>(
       const value = await condition();
       if (value) return value as T;
     } catch (error) {
+      if (error instanceof GiveUp) throw error.cause;
       last = error;
     }
     if (Date.now() > deadline) {

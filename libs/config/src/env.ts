@@ -19,7 +19,7 @@ export class SharedEnv {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @IsString()
-  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.-]' })
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.:-] (no braces: they would break the {queue} hash tag)' })
   QUEUE_PREFIX = 'taskq';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
