@@ -59,6 +59,27 @@ expect(published(grafana).includes(3000), 'grafana: port 3000 is not published')
 expect(grafana.environment?.GF_SECURITY_ADMIN_USER === 'admin' && grafana.environment?.GF_SECURITY_ADMIN_PASSWORD === 'admin', 'grafana: admin/admin is not set');
 expect((grafana.volumes || []).some((v) => /grafana\/provisioning:\/etc\/grafana\/provisioning/.test(String(typeof v === 'string' ? v : `${v.source}:${v.target}`))), 'grafana: grafana/provisioning is not mounted');
 
+// Env keys handed to the apps must be read somewhere in apps/ or libs/ (typos).
+const srcText = [];
+const walk = (dir) => {
+  if (!fs.existsSync(dir)) return;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) walk(p);
+    else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name)) srcText.push(fs.readFileSync(p, 'utf8'));
+  }
+};
+walk(path.join(ROOT, 'apps'));
+walk(path.join(ROOT, 'libs'));
+const src = srcText.join('\n');
+if (src) {
+  for (const name of ['api', 'worker']) {
+    for (const key of Object.keys(svc[name]?.environment || {})) {
+      if (!new RegExp(`\\b${key}\\b`).test(src)) errors.push(`${name}: environment ${key} is read nowhere in apps/ or libs/`);
+    }
+  }
+}
+
 if (errors.length) {
   for (const e of errors) console.error(`  - ${e}`);
   process.exit(1);

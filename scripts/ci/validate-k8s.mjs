@@ -237,6 +237,49 @@ function checkContract(objects) {
   }
 }
 
+// Every env key the manifests hand the apps must be one the apps read: a typo
+// (WORKER_CONCURENCY) would otherwise be ignored without a word.
+const SOURCE_DIRS = ['apps', 'libs'].map((d) => new URL(`../../${d}/`, import.meta.url).pathname);
+let sourceText = null;
+function appSource() {
+  if (sourceText === null) {
+    const parts = [];
+    const walk = (dir) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = `${dir}${e.name}`;
+        if (e.isDirectory()) walk(`${p}/`);
+        else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name)) parts.push(fs.readFileSync(p, 'utf8'));
+      }
+    };
+    for (const d of SOURCE_DIRS) if (fs.existsSync(d)) walk(d);
+    sourceText = parts.join('\n');
+  }
+  return sourceText;
+}
+
+function checkEnvKeys(objects) {
+  const src = appSource();
+  if (!src) return; // no sources next to the manifests (e.g. validating elsewhere)
+  const used = new Set();
+  for (const ctl of objects.filter((o) => POD_CONTROLLERS.has(o.kind))) {
+    for (const c of ctl.spec.template.spec.containers) {
+      const cmd = [...(c.command || []), ...(c.args || [])].join(' ');
+      if (!Object.values(CONTRACT).some((a) => cmd.includes(a.entry))) continue;
+      for (const e of c.env || []) used.add(`container ${c.name}: env ${e.name}|${e.name}`);
+      for (const f of c.envFrom || []) {
+        const ref = f.configMapRef || f.secretRef;
+        const kind = f.configMapRef ? 'ConfigMap' : 'Secret';
+        const o = objects.find((x) => x.kind === kind && x.metadata.name === ref?.name);
+        for (const k of Object.keys({ ...(o?.data || {}), ...(o?.stringData || {}) })) used.add(`${kind}/${ref.name}: key ${k}|${(f.prefix || '') + k}`);
+      }
+    }
+  }
+  for (const u of used) {
+    const [where, key] = u.split('|');
+    if (!new RegExp(`\\b${key}\\b`).test(src)) errors.push(`${where} is read nowhere in apps/ or libs/`);
+  }
+}
+
 // ------------------------------------------------------------------ main
 const files = process.argv.slice(2);
 if (!files.length) {
@@ -266,6 +309,7 @@ for (const file of files) {
     validateFields(obj);
   }
   checkContract(objects);
+  checkEnvKeys(objects);
   total += objects.length;
   const kinds = {};
   for (const o of objects) kinds[o.kind] = (kinds[o.kind] || 0) + 1;
