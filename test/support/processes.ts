@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { GiveUp, waitFor } from './redis';
 
 const ROOT = join(__dirname, '..', '..');
+/**
+ * Where the built apps are: `dist/` by default. Set TASKQ_DIST_DIR (e.g. a copy inside the repo such
+ * as `.dist-faults`) so a rebuild running at the same time cannot swap the files under a test.
+ */
+const DIST = process.env.TASKQ_DIST_DIR ? join(ROOT, process.env.TASKQ_DIST_DIR) : join(ROOT, 'dist');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,7 +45,7 @@ export class AppProcess {
   static async start(name: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
     const port = await freePort();
     const metricsPort = name === 'api' ? await freePort() : port;
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', name, 'main.js')], {
+    const child = spawn(process.execPath, [join(DIST, 'apps', name, 'main.js')], {
       env: {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: 'info',

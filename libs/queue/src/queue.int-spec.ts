@@ -12,6 +12,8 @@ import {
   QueueModuleOptions,
   QueueProducer,
   queueKeys,
+  REDIS_BLOCKING_CLIENT,
+  REDIS_CLIENT,
 } from '@app/queue';
 
 /** Each script of libs/queue against a real Redis, with the one-home invariant checked after every test. */
@@ -26,6 +28,10 @@ describe('libs/queue on a real Redis', () => {
   const queue = 'q1';
 
   async function boot(overrides: Partial<QueueModuleOptions> = {}) {
+    if (moduleRef) {
+      await moduleRef.close();
+      await deleteByPrefix(redis, prefix);
+    }
     prefix = uniquePrefix('queue');
     moduleRef = await Test.createTestingModule({
       imports: [
@@ -70,6 +76,7 @@ describe('libs/queue on a real Redis', () => {
     expect(await checkQueueInvariant(redis, prefix, queue)).toEqual([]);
     await moduleRef.close();
     await deleteByPrefix(redis, prefix);
+    moduleRef = undefined!;
   });
 
   it('enqueues, claims with a lease, acks with a result', async () => {
@@ -263,6 +270,9 @@ describe('libs/queue on a real Redis', () => {
     const started = Date.now();
     await expect(down.get(QueueProducer).enqueue(task())).rejects.toMatchObject({ code: QueueErrorCode.Unavailable });
     expect(Date.now() - started).toBeLessThan(5000);
+    // Never initialised, so Nest runs no shutdown hook: stop the reconnecting client by hand.
+    down.get<Redis>(REDIS_CLIENT).disconnect();
+    down.get<Redis>(REDIS_BLOCKING_CLIENT).disconnect();
     await down.close();
   });
 });
