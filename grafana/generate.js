@@ -108,7 +108,9 @@ const overview = {
           unit: 'short',
           w: 12,
           description: 'queue_depth (api), every state, summed over the selected queues.',
-          targets: [{ expr: `sum by (state) (max by (queue, state) (queue_depth{job="api",${Q}}))`, legend: '{{state}}' }],
+          targets: [
+            { expr: `sum by (state) (max by (queue, state) (queue_depth{job="api",${Q}}))`, legend: '{{state}}' },
+          ],
         },
         {
           title: 'Dead-letter queue size',
@@ -239,27 +241,40 @@ const runtime = {
           w: 12,
           description: 'process_cpu_seconds_total: 1.0 = one full core.',
           targets: [
-            { expr: `sum by (job, instance) (rate(process_cpu_seconds_total{${APPS}}[$__rate_interval]))`, legend: '{{job}} {{instance}}' },
+            {
+              expr: `sum by (job, instance) (rate(process_cpu_seconds_total{${APPS}}[$__rate_interval]))`,
+              legend: '{{job}} {{instance}}',
+            },
           ],
         },
         {
           title: 'Resident memory by process',
           unit: 'bytes',
           w: 12,
-          targets: [{ expr: `max by (job, instance) (process_resident_memory_bytes{${APPS}})`, legend: '{{job}} {{instance}}' }],
+          targets: [
+            { expr: `max by (job, instance) (process_resident_memory_bytes{${APPS}})`, legend: '{{job}} {{instance}}' },
+          ],
         },
         {
           title: 'Heap used by process',
           unit: 'bytes',
           w: 12,
-          targets: [{ expr: `sum by (job, instance) (nodejs_heap_size_used_bytes{${APPS}})`, legend: '{{job}} {{instance}}' }],
+          targets: [
+            { expr: `sum by (job, instance) (nodejs_heap_size_used_bytes{${APPS}})`, legend: '{{job}} {{instance}}' },
+          ],
         },
         {
           title: 'Event loop lag p99 by process',
           unit: 's',
           w: 12,
-          description: 'nodejs_eventloop_lag_p99_seconds: a busy or blocked event loop delays heartbeats and HTTP answers.',
-          targets: [{ expr: `max by (job, instance) (nodejs_eventloop_lag_p99_seconds{${APPS}})`, legend: '{{job}} {{instance}}' }],
+          description:
+            'nodejs_eventloop_lag_p99_seconds: a busy or blocked event loop delays heartbeats and HTTP answers.',
+          targets: [
+            {
+              expr: `max by (job, instance) (nodejs_eventloop_lag_p99_seconds{${APPS}})`,
+              legend: '{{job}} {{instance}}',
+            },
+          ],
         },
       ],
     },
@@ -345,11 +360,24 @@ function panelJson(p, id, gridPos) {
   };
   if (type === 'timeseries') {
     base.fieldConfig.defaults.custom = { lineWidth: 1, fillOpacity: 10, showPoints: 'never', spanNulls: true };
-    base.options = { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi', sort: 'desc' } };
+    base.options = {
+      legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
+      tooltip: { mode: 'multi', sort: 'desc' },
+    };
   } else if (type === 'stat') {
-    base.options = { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' };
+    base.options = {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      colorMode: 'value',
+      graphMode: 'area',
+      textMode: 'auto',
+    };
   } else if (type === 'bargauge') {
-    base.options = { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, orientation: 'horizontal', displayMode: 'basic', showUnfilled: true };
+    base.options = {
+      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+      orientation: 'horizontal',
+      displayMode: 'basic',
+      showUnfilled: true,
+    };
   }
   return base;
 }
@@ -359,7 +387,14 @@ function dashboardJson(d) {
   let id = 1;
   let y = 0;
   for (const row of d.rows) {
-    panels.push({ id: id++, type: 'row', title: row.title, collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [] });
+    panels.push({
+      id: id++,
+      type: 'row',
+      title: row.title,
+      collapsed: false,
+      gridPos: { h: 1, w: 24, x: 0, y },
+      panels: [],
+    });
     y += 1;
     let x = 0;
     let rowHeight = 0;
@@ -395,7 +430,14 @@ function dashboardJson(d) {
     schemaVersion: 39,
     version: 1,
     links: [
-      { title: 'taskq dashboards', type: 'dashboards', tags: ['taskq'], asDropdown: true, includeVars: false, keepTime: true },
+      {
+        title: 'taskq dashboards',
+        type: 'dashboards',
+        tags: ['taskq'],
+        asDropdown: true,
+        includeVars: false,
+        keepTime: true,
+      },
     ],
     annotations: { list: [] },
     templating: { list: variables },

@@ -80,7 +80,10 @@ function start(name, cmd, argv, env = {}, cwd = ROOT) {
 
 function tail(name, lines = 30) {
   try {
-    const text = fs.readFileSync(path.join(tmp, `${name}.log`), 'utf8').trimEnd().split('\n');
+    const text = fs
+      .readFileSync(path.join(tmp, `${name}.log`), 'utf8')
+      .trimEnd()
+      .split('\n');
     return text.slice(-lines).join('\n');
   } catch {
     return '(no log)';
@@ -133,7 +136,9 @@ function run(name, cmd, argv, opts = {}) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${name} exited ${code}:\n${out.slice(-3000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${name} exited ${code}:\n${out.slice(-3000)}`)),
+    );
   });
 }
 
@@ -145,10 +150,15 @@ async function imageLayout() {
   fs.cpSync(path.join(ROOT, 'dist'), path.join(app, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'deploy', 'docker', 'healthcheck.js'), path.join(app, 'healthcheck.js'));
   log('image layout: npm ci --omit=dev --ignore-scripts');
-  await run('npm ci --omit=dev', 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: app,
-    env: { ...process.env, NODE_ENV: 'production' },
-  });
+  await run(
+    'npm ci --omit=dev',
+    'npm',
+    ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    {
+      cwd: app,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
+  );
   return app;
 }
 
@@ -189,7 +199,10 @@ function stateOf(task) {
 
 // ------------------------------------------------------------------ dashboards
 function loadTargets() {
-  const files = fs.readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = fs
+    .readdirSync(DASHBOARD_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   if (!files.length) throw new Error(`no dashboards in ${DASHBOARD_DIR}`);
   const panels = [];
   const variables = [];
@@ -205,7 +218,16 @@ function loadTargets() {
           .filter((t) => !t.hide && t.expr)
           .map((t) => ({ refId: t.refId, expr: t.expr, legend: t.legendFormat }));
         if (!exprs.length) throw new Error(`${file}: panel "${p.title}" has no PromQL target`);
-        panels.push({ dashboard: dash.title, uid: dash.uid, file, title: p.title, exprs, type: p.type, gridPos: p.gridPos, unit: p.fieldConfig?.defaults?.unit });
+        panels.push({
+          dashboard: dash.title,
+          uid: dash.uid,
+          file,
+          title: p.title,
+          exprs,
+          type: p.type,
+          gridPos: p.gridPos,
+          unit: p.fieldConfig?.defaults?.unit,
+        });
       }
     };
     walk(dash.panels);
@@ -253,18 +275,38 @@ async function main() {
   const [redisPort, apiPort, apiMetricsPort, workerMetricsPort, promPort] = await Promise.all(
     Array.from({ length: 5 }, freePort),
   );
-  log(`temp dir ${tmp}; ports redis ${redisPort}, api ${apiPort}/${apiMetricsPort}, worker ${workerMetricsPort}, prometheus ${promPort}`);
+  log(
+    `temp dir ${tmp}; ports redis ${redisPort}, api ${apiPort}/${apiMetricsPort}, worker ${workerMetricsPort}, prometheus ${promPort}`,
+  );
 
   // -- redis: in-memory, on its own port, so the machine's Redis is never touched
   fs.mkdirSync(path.join(tmp, 'redis'));
   const redis = start('redis', 'redis-server', [
-    '--port', String(redisPort), '--bind', '127.0.0.1', '--dir', path.join(tmp, 'redis'),
-    '--save', '', '--appendonly', 'no', '--daemonize', 'no',
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    path.join(tmp, 'redis'),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
   ]);
-  await waitFor('redis', () => new Promise((resolve) => {
-    const s = net.connect(redisPort, '127.0.0.1', () => { s.end(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), { watch: [redis] });
+  await waitFor(
+    'redis',
+    () =>
+      new Promise((resolve) => {
+        const s = net.connect(redisPort, '127.0.0.1', () => {
+          s.end();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    { watch: [redis] },
+  );
 
   // -- the apps, with short backoffs so retries and dead-letters happen in seconds
   const appEnv = {
@@ -278,17 +320,27 @@ async function main() {
   };
   const appDir = IMAGE_LAYOUT ? await imageLayout() : ROOT;
   const apiEnv = { ...appEnv, PORT: String(apiPort), METRICS_PORT: String(apiMetricsPort) };
-  const workerEnv = { ...appEnv, METRICS_PORT: String(workerMetricsPort), WORKER_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '3000' };
+  const workerEnv = {
+    ...appEnv,
+    METRICS_PORT: String(workerMetricsPort),
+    WORKER_CONCURRENCY: '4',
+    SHUTDOWN_GRACE_MS: '3000',
+  };
   const api = start('api', process.execPath, ['dist/apps/api/main.js'], apiEnv, appDir);
   const worker = start('worker', process.execPath, ['dist/apps/worker/main.js'], workerEnv, appDir);
   const apiBase = `http://127.0.0.1:${apiPort}`;
   await waitFor('api /health/ready', () => httpOk(`${apiBase}/health/ready`), { watch: [api] });
-  await waitFor('worker /health/ready', () => httpOk(`http://127.0.0.1:${workerMetricsPort}/health/ready`), { watch: [worker] });
+  await waitFor('worker /health/ready', () => httpOk(`http://127.0.0.1:${workerMetricsPort}/health/ready`), {
+    watch: [worker],
+  });
   log(`api and worker ready${IMAGE_LAYOUT ? ` (image layout, production dependencies only, in ${appDir})` : ''}`);
   if (IMAGE_LAYOUT) {
     // The container's HEALTHCHECK: `node healthcheck.js` with the app's own env.
     // HEALTH_PORT stands in for the /proc/1/cmdline detection (PID 1 here is not the app).
-    await run('healthcheck (api)', process.execPath, ['healthcheck.js'], { cwd: appDir, env: { ...process.env, ...apiEnv } });
+    await run('healthcheck (api)', process.execPath, ['healthcheck.js'], {
+      cwd: appDir,
+      env: { ...process.env, ...apiEnv },
+    });
     await run('healthcheck (worker)', process.execPath, ['healthcheck.js'], {
       cwd: appDir,
       env: { ...process.env, ...workerEnv, HEALTH_PORT: String(workerMetricsPort) },
@@ -317,10 +369,14 @@ async function main() {
   ]);
   const promBase = `http://127.0.0.1:${promPort}`;
   await waitFor('prometheus ready', () => httpOk(`${promBase}/-/ready`), { watch: [prom] });
-  await waitFor('both targets up', async () => {
-    const r = await promQuery(promBase, 'sum(up{job=~"api|worker"})');
-    return r.series && r.series.length && Number(r.series[0].value[1]) === 2;
-  }, { watch: [prom, api, worker], timeoutMs: 30000 });
+  await waitFor(
+    'both targets up',
+    async () => {
+      const r = await promQuery(promBase, 'sum(up{job=~"api|worker"})');
+      return r.series && r.series.length && Number(r.series[0].value[1]) === 2;
+    },
+    { watch: [prom, api, worker], timeoutMs: 30000 },
+  );
   log('prometheus scrapes api and worker');
 
   // -- workload: two waves a few seconds apart, so rate() sees increases between scrapes
@@ -333,15 +389,21 @@ async function main() {
     }
     // A burst larger than the worker's 4 slots, so tasks queue up for a moment
     // (queue depth, oldest-task age and in-flight get non-zero values).
-    ids.push(...idsOf(await postJson(`${apiBase}/submit/batch`, {
-      tasks: [
-        ...Array.from({ length: 12 }, (_, i) => ({ task_type: 'sleep', payload: { ms: 250 + 50 * (i % 4) } })),
-        { task_type: 'echo', payload: 'batch' },
-      ],
-    })));
+    ids.push(
+      ...idsOf(
+        await postJson(`${apiBase}/submit/batch`, {
+          tasks: [
+            ...Array.from({ length: 12 }, (_, i) => ({ task_type: 'sleep', payload: { ms: 250 + 50 * (i % 4) } })),
+            { task_type: 'echo', payload: 'batch' },
+          ],
+        }),
+      ),
+    );
     // fails once, then succeeds on its retry
     for (let i = 0; i < 3; i++) {
-      ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'fail', payload: { fail_times: 1 }, max_retries: 2 })));
+      ids.push(
+        idOf(await postJson(`${apiBase}/submit`, { task_type: 'fail', payload: { fail_times: 1 }, max_retries: 2 })),
+      );
     }
     // always fails: retried once, then dead-lettered
     for (let i = 0; i < 2; i++) {
@@ -352,26 +414,35 @@ async function main() {
   log(`submitted ${ids.length} tasks`);
 
   const final = new Map();
-  await waitFor('all tasks finished', async () => {
-    for (const id of ids) {
-      if (final.has(id)) continue;
-      const res = await fetch(`${apiBase}/tasks/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) continue;
-      const state = stateOf(await res.json());
-      if (state === 'succeeded' || state === 'dead') final.set(id, state);
-    }
-    return final.size === ids.length;
-  }, { watch: [api, worker], timeoutMs: 90000, intervalMs: 500 });
+  await waitFor(
+    'all tasks finished',
+    async () => {
+      for (const id of ids) {
+        if (final.has(id)) continue;
+        const res = await fetch(`${apiBase}/tasks/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(5000) });
+        if (!res.ok) continue;
+        const state = stateOf(await res.json());
+        if (state === 'succeeded' || state === 'dead') final.set(id, state);
+      }
+      return final.size === ids.length;
+    },
+    { watch: [api, worker], timeoutMs: 90000, intervalMs: 500 },
+  );
   const counts = {};
   for (const s of final.values()) counts[s] = (counts[s] || 0) + 1;
   log(`all finished: ${JSON.stringify(counts)}`);
-  if (!counts.succeeded || !counts.dead) throw new Error(`workload should end with succeeded and dead tasks, got ${JSON.stringify(counts)}`);
+  if (!counts.succeeded || !counts.dead)
+    throw new Error(`workload should end with succeeded and dead tasks, got ${JSON.stringify(counts)}`);
 
   // -- let Prometheus take a few more scrapes (and the api refresh its gauges)
-  await waitFor('dead-letters scraped', async () => {
-    const r = await promQuery(promBase, 'sum(tasks_failed_total{job="worker"})');
-    return r.series && r.series.length && Number(r.series[0].value[1]) >= counts.dead;
-  }, { watch: [prom], timeoutMs: 30000 });
+  await waitFor(
+    'dead-letters scraped',
+    async () => {
+      const r = await promQuery(promBase, 'sum(tasks_failed_total{job="worker"})');
+      return r.series && r.series.length && Number(r.series[0].value[1]) >= counts.dead;
+    },
+    { watch: [prom], timeoutMs: 30000 },
+  );
   await sleep(3000);
 
   // Grafana picks $__rate_interval from the panel width; here: the whole workload.
@@ -428,7 +499,13 @@ async function main() {
     }
     if (status === 'OK') withData++;
     else failed++;
-    lines.push({ kind: 'panel', dashboard: p.dashboard, title: p.title, status, detail: `${total} series (${details.join(', ')})` });
+    lines.push({
+      kind: 'panel',
+      dashboard: p.dashboard,
+      title: p.title,
+      status,
+      detail: `${total} series (${details.join(', ')})`,
+    });
   }
 
   if (SNAPSHOT) {
@@ -444,13 +521,25 @@ async function main() {
         const url = `${promBase}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=1`;
         const body = await (await fetch(url)).json();
         for (const r of body.status === 'success' ? body.data.result : []) {
-          const legend = (t.legend && t.legend !== '__auto' ? t.legend : JSON.stringify(r.metric)).replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k) => r.metric[k] ?? '');
+          const legend = (t.legend && t.legend !== '__auto' ? t.legend : JSON.stringify(r.metric)).replace(
+            /\{\{\s*(\w+)\s*\}\}/g,
+            (_, k) => r.metric[k] ?? '',
+          );
           series.push({ legend, values: r.values.map(([ts, v]) => [Number(ts) - start, Number(v)]) });
         }
       }
       d.panels.push({ title: p.title, type: p.type, unit: p.unit, gridPos: p.gridPos, series });
     }
-    fs.writeFileSync(SNAPSHOT, JSON.stringify({ takenAt: new Date().toISOString(), seconds: end - start, tasks: ids.length, counts, dashboards: Object.values(dashboards) }));
+    fs.writeFileSync(
+      SNAPSHOT,
+      JSON.stringify({
+        takenAt: new Date().toISOString(),
+        seconds: end - start,
+        tasks: ids.length,
+        counts,
+        dashboards: Object.values(dashboards),
+      }),
+    );
     log(`snapshot written to ${SNAPSHOT}`);
   }
 
@@ -462,7 +551,11 @@ async function main() {
     const md = [
       `# Dashboard query check`,
       ``,
-      `Prometheus scraping the built api and worker (1 s interval) after a workload of ${ids.length} tasks (${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')}); $__rate_interval=${rateWindow}, $queue and $task_type = All.`,
+      `Prometheus scraping the built api and worker (1 s interval) after a workload of ${ids.length} tasks (${Object.entries(
+        counts,
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}); $__rate_interval=${rateWindow}, $queue and $task_type = All.`,
       ``,
       `| dashboard | panel / variable | result | series |`,
       `| --- | --- | --- | --- |`,

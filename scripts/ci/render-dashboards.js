@@ -24,7 +24,18 @@ fs.mkdirSync(outDir, { recursive: true });
 
 const COL = 52; // px per grid column (24 columns)
 const ROW = 30; // px per grid row
-const COLORS = ['#73bf69', '#f2cc0c', '#5794f2', '#ff9830', '#f2495c', '#b877d9', '#8ab8ff', '#fade2a', '#ca95e5', '#96d98d'];
+const COLORS = [
+  '#73bf69',
+  '#f2cc0c',
+  '#5794f2',
+  '#ff9830',
+  '#f2495c',
+  '#b877d9',
+  '#8ab8ff',
+  '#fade2a',
+  '#ca95e5',
+  '#96d98d',
+];
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 
 function fmt(v, unit) {
@@ -38,7 +49,10 @@ function fmt(v, unit) {
     case 'bytes': {
       const u = ['B', 'KiB', 'MiB', 'GiB'];
       let i = 0;
-      while (v >= 1024 && i < u.length - 1) (v /= 1024), i++;
+      while (v >= 1024 && i < u.length - 1) {
+        v /= 1024;
+        i++;
+      }
       return `${n(v)} ${u[i]}`;
     }
     case 'reqps':
@@ -75,11 +89,15 @@ function timeseries(p, w, h) {
   }
   p.series.forEach((s, i) => {
     const pts = s.values.filter(([, v]) => Number.isFinite(v)).map(([t, v]) => `${X(t).toFixed(1)},${Y(v).toFixed(1)}`);
-    if (pts.length) svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`;
+    if (pts.length)
+      svg += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.6" points="${pts.join(' ')}"/>`;
   });
   const legend = p.series
     .slice(0, 4)
-    .map((s, i) => `<div class="lg"><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(s.legend)}<b>${esc(fmt(last(s), p.unit))}</b></div>`)
+    .map(
+      (s, i) =>
+        `<div class="lg"><i style="background:${COLORS[i % COLORS.length]}"></i>${esc(s.legend)}<b>${esc(fmt(last(s), p.unit))}</b></div>`,
+    )
     .join('');
   const more = p.series.length > 4 ? `<div class="lg">+${p.series.length - 4} more</div>` : '';
   return `<svg width="${w}" height="${ch}">${svg}</svg><div class="legend">${legend}${more}</div>`;
@@ -113,7 +131,9 @@ function page(d) {
       return `<div class="panel" style="left:${g.x * COL}px;top:${g.y * ROW}px;width:${w}px;height:${h}px"><h3>${esc(p.title)}</h3>${body}</div>`;
     })
     .join('\n');
-  const counts = Object.entries(snap.counts || {}).map(([k, v]) => `${v} ${k}`).join(', ');
+  const counts = Object.entries(snap.counts || {})
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(d.title)}</title><style>
 body{margin:0;background:#111217;color:#ccccdc;font:12px "DejaVu Sans",sans-serif}
 header{padding:10px 14px;font-size:16px;color:#fff} header small{color:#8e8e8e;font-size:11px;margin-left:12px}
@@ -155,12 +175,25 @@ for (const d of snap.dashboards) {
   try {
     // Flags as on this machine kind's notes: no background networking (the
     // network is closed), a fresh profile, no sandbox as root.
-    execFileSync(browser, [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${profile}`, '--hide-scrollbars', `--window-size=${24 * COL + 16},${height}`,
-      `--screenshot=${png}`, `file://${path.resolve(html)}`,
-    ], { stdio: 'ignore', timeout: 60000 });
+    execFileSync(
+      browser,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+        '--hide-scrollbars',
+        `--window-size=${24 * COL + 16},${height}`,
+        `--screenshot=${png}`,
+        `file://${path.resolve(html)}`,
+      ],
+      { stdio: 'ignore', timeout: 60000 },
+    );
   } finally {
     fs.rmSync(profile, { recursive: true, force: true });
   }

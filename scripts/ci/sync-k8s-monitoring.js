@@ -20,7 +20,10 @@ const check = process.argv.includes('--check');
 function expected() {
   const files = new Map();
 
-  const ruleFiles = fs.readdirSync(path.join(ROOT, 'prometheus')).filter((f) => f.endsWith('.rules.yml')).sort();
+  const ruleFiles = fs
+    .readdirSync(path.join(ROOT, 'prometheus'))
+    .filter((f) => f.endsWith('.rules.yml'))
+    .sort();
   const groups = [];
   for (const f of ruleFiles) {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, 'prometheus', f), 'utf8'));
@@ -35,11 +38,14 @@ function expected() {
   const header =
     '# GENERATED from prometheus/*.rules.yml by scripts/ci/sync-k8s-monitoring.js: edit\n' +
     '# the source and re-run the script. Your Prometheus must select this rule (with\n' +
-    "# kube-prometheus-stack: ruleSelectorNilUsesHelmValues=false or its release label).\n";
+    '# kube-prometheus-stack: ruleSelectorNilUsesHelmValues=false or its release label).\n';
   files.set('prometheusrule.yaml', header + YAML.stringify(rule, { lineWidth: 0 }));
 
   const dashDir = path.join(ROOT, 'grafana', 'dashboards');
-  for (const f of fs.readdirSync(dashDir).filter((x) => x.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(dashDir)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     files.set(path.join('dashboards', f), fs.readFileSync(path.join(dashDir, f), 'utf8'));
   }
   return files;
@@ -80,7 +86,9 @@ const kust = YAML.parse(fs.readFileSync(path.join(COMPONENT, 'kustomization.yaml
 const listed = (kust.configMapGenerator || []).flatMap((g) => g.files || []).sort();
 const dashes = [...want.keys()].filter((k) => k.startsWith('dashboards' + path.sep)).sort();
 if (JSON.stringify(listed) !== JSON.stringify(dashes)) {
-  console.error(`deploy/k8s/components/monitoring/kustomization.yaml lists ${listed.join(', ')}; expected ${dashes.join(', ')}`);
+  console.error(
+    `deploy/k8s/components/monitoring/kustomization.yaml lists ${listed.join(', ')}; expected ${dashes.join(', ')}`,
+  );
   stale++;
 }
 if (stale) process.exit(1);

@@ -14,11 +14,12 @@ const prom = YAML.parse(fs.readFileSync(path.join(ROOT, 'prometheus.yml'), 'utf8
 const errors = [];
 const expect = (cond, msg) => cond || errors.push(msg);
 const svc = compose.services || {};
-const published = (s) => (s.ports || []).map((p) => (typeof p === 'object' ? Number(p.published) : Number(String(p).split(':')[0])));
+const published = (s) =>
+  (s.ports || []).map((p) => (typeof p === 'object' ? Number(p.published) : Number(String(p).split(':')[0])));
 const healthyDep = (s, dep) => s.depends_on?.[dep]?.condition === 'service_healthy';
 const seconds = (d) => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(d ?? ''));
-  return m ? Number(m[1]) * ({ ms: 0.001, s: 1, m: 60 }[m[2] || 's']) : NaN;
+  return m ? Number(m[1]) * { ms: 0.001, s: 1, m: 60 }[m[2] || 's'] : NaN;
 };
 
 for (const name of ['redis', 'api', 'worker', 'prometheus', 'grafana']) expect(svc[name], `service ${name} is missing`);
@@ -28,14 +29,24 @@ const { redis = {}, api = {}, worker = {}, prometheus = {}, grafana = {} } = svc
 const redisCmd = [].concat(redis.command || []).join(' ');
 expect(/--appendonly yes/.test(redisCmd), 'redis: AOF is not on (--appendonly yes)');
 expect(/--appendfsync (everysec|always)/.test(redisCmd), 'redis: appendfsync is not everysec or always');
-expect((redis.volumes || []).some((v) => /^[\w-]+:\/data/.test(typeof v === 'string' ? v : `${v.source}:${v.target}`) && compose.volumes?.[String(v).split(':')[0]] !== undefined), 'redis: /data is not on a named volume');
+expect(
+  (redis.volumes || []).some(
+    (v) =>
+      /^[\w-]+:\/data/.test(typeof v === 'string' ? v : `${v.source}:${v.target}`) &&
+      compose.volumes?.[String(v).split(':')[0]] !== undefined,
+  ),
+  'redis: /data is not on a named volume',
+);
 expect(redis.healthcheck?.test, 'redis: no healthcheck');
 
 // api: 8080 + 9100 published, waits for a healthy redis
 expect(published(api).includes(8080) && published(api).includes(9100), 'api: ports 8080 and 9100 must be published');
 expect(healthyDep(api, 'redis'), 'api: depends_on redis without condition service_healthy');
 expect(api.healthcheck?.test, 'api: no healthcheck');
-expect(String(api.environment?.PORT ?? 8080) === '8080' && String(api.environment?.METRICS_PORT ?? 9100) === '9100', 'api: PORT/METRICS_PORT differ from 8080/9100');
+expect(
+  String(api.environment?.PORT ?? 8080) === '8080' && String(api.environment?.METRICS_PORT ?? 9100) === '9100',
+  'api: PORT/METRICS_PORT differ from 8080/9100',
+);
 
 // worker: scalable (no host ports), metrics 9101, graceful stop
 expect(!(worker.ports || []).length, 'worker: fixed host ports clash under --scale worker=N');
@@ -44,20 +55,43 @@ expect(healthyDep(worker, 'redis'), 'worker: depends_on redis without condition 
 expect(worker.healthcheck?.test, 'worker: no healthcheck');
 const workerMetrics = Number(worker.environment?.METRICS_PORT ?? 9101);
 const grace = Number(worker.environment?.SHUTDOWN_GRACE_MS ?? 15000) / 1000;
-expect(seconds(worker.stop_grace_period ?? '10s') > grace, `worker: stop_grace_period must exceed SHUTDOWN_GRACE_MS (${grace}s)`);
+expect(
+  seconds(worker.stop_grace_period ?? '10s') > grace,
+  `worker: stop_grace_period must exceed SHUTDOWN_GRACE_MS (${grace}s)`,
+);
 
 // prometheus: 9090, config mounted, finds every worker replica by DNS
 expect(published(prometheus).includes(9090), 'prometheus: port 9090 is not published');
-expect((prometheus.volumes || []).some((v) => String(typeof v === 'string' ? v : v.source).includes('prometheus.yml')), 'prometheus: prometheus.yml is not mounted');
+expect(
+  (prometheus.volumes || []).some((v) => String(typeof v === 'string' ? v : v.source).includes('prometheus.yml')),
+  'prometheus: prometheus.yml is not mounted',
+);
 const job = (n) => (prom.scrape_configs || []).find((j) => j.job_name === n);
 const dnsPort = (j, name) => (j?.dns_sd_configs || []).find((d) => (d.names || []).includes(name))?.port;
-expect(dnsPort(job('worker'), 'worker') === workerMetrics, `prometheus.yml: job "worker" must use dns_sd_configs on "worker" port ${workerMetrics}`);
-expect(dnsPort(job('api'), 'api') === Number(api.environment?.METRICS_PORT ?? 9100), 'prometheus.yml: job "api" must find api replicas on METRICS_PORT');
+expect(
+  dnsPort(job('worker'), 'worker') === workerMetrics,
+  `prometheus.yml: job "worker" must use dns_sd_configs on "worker" port ${workerMetrics}`,
+);
+expect(
+  dnsPort(job('api'), 'api') === Number(api.environment?.METRICS_PORT ?? 9100),
+  'prometheus.yml: job "api" must find api replicas on METRICS_PORT',
+);
 
 // grafana: 3000, admin/admin, provisioned from grafana/
 expect(published(grafana).includes(3000), 'grafana: port 3000 is not published');
-expect(grafana.environment?.GF_SECURITY_ADMIN_USER === 'admin' && grafana.environment?.GF_SECURITY_ADMIN_PASSWORD === 'admin', 'grafana: admin/admin is not set');
-expect((grafana.volumes || []).some((v) => /grafana\/provisioning:\/etc\/grafana\/provisioning/.test(String(typeof v === 'string' ? v : `${v.source}:${v.target}`))), 'grafana: grafana/provisioning is not mounted');
+expect(
+  grafana.environment?.GF_SECURITY_ADMIN_USER === 'admin' &&
+    grafana.environment?.GF_SECURITY_ADMIN_PASSWORD === 'admin',
+  'grafana: admin/admin is not set',
+);
+expect(
+  (grafana.volumes || []).some((v) =>
+    /grafana\/provisioning:\/etc\/grafana\/provisioning/.test(
+      String(typeof v === 'string' ? v : `${v.source}:${v.target}`),
+    ),
+  ),
+  'grafana: grafana/provisioning is not mounted',
+);
 
 // Env keys handed to the apps must be read somewhere in apps/ or libs/ (typos).
 const srcText = [];
@@ -66,7 +100,8 @@ const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p);
-    else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name)) srcText.push(fs.readFileSync(p, 'utf8'));
+    else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name))
+      srcText.push(fs.readFileSync(p, 'utf8'));
   }
 };
 walk(path.join(ROOT, 'apps'));
@@ -75,7 +110,8 @@ const src = srcText.join('\n');
 if (src) {
   for (const name of ['api', 'worker']) {
     for (const key of Object.keys(svc[name]?.environment || {})) {
-      if (!new RegExp(`\\b${key}\\b`).test(src)) errors.push(`${name}: environment ${key} is read nowhere in apps/ or libs/`);
+      if (!new RegExp(`\\b${key}\\b`).test(src))
+        errors.push(`${name}: environment ${key} is read nowhere in apps/ or libs/`);
     }
   }
 }
@@ -84,4 +120,6 @@ if (errors.length) {
   for (const e of errors) console.error(`  - ${e}`);
   process.exit(1);
 }
-console.log('OK   docker-compose.yml: redis AOF + volume + healthcheck, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned');
+console.log(
+  'OK   docker-compose.yml: redis AOF + volume + healthcheck, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
+);

@@ -18,13 +18,19 @@ const dockerignore = require('@balena/dockerignore');
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const text = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
-const ig = dockerignore({ ignorecase: false }).add(fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n'));
+const ig = dockerignore({ ignorecase: false }).add(
+  fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n'),
+);
 const errors = [];
 
 for (const d of validate(text)) errors.push(`Dockerfile:${d.range.start.line + 1}: ${d.message}`);
 
 // Logical lines (joined continuations), comments dropped.
-const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const lines = text
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 const stages = [];
 for (const l of lines) {
   const [instr, ...rest] = l.split(/\s+/);
@@ -47,7 +53,9 @@ for (const l of lines) {
 
 const tracked = execFileSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
 const needed = tracked.filter((f) =>
-  /^(apps|libs)\//.test(f) ? !/\.(spec|int-spec|e2e-spec)\.ts$/.test(f) : /^(package(-lock)?\.json|nest-cli\.json|tsconfig[^/]*\.json|webpack[^/]*\.js)$/.test(f),
+  /^(apps|libs)\//.test(f)
+    ? !/\.(spec|int-spec|e2e-spec)\.ts$/.test(f)
+    : /^(package(-lock)?\.json|nest-cli\.json|tsconfig[^/]*\.json|webpack[^/]*\.js)$/.test(f),
 );
 for (const f of needed) if (ig.ignores(f)) errors.push(`${f} is needed by the build but excluded by .dockerignore`);
 if (!needed.some((f) => f.startsWith('apps/'))) errors.push('no tracked file under apps/ (nothing to build?)');
@@ -61,9 +69,11 @@ else {
   const users = runtime.ops.filter((o) => o.op === 'USER');
   const user = users.length ? users[users.length - 1].args : 'root';
   if (/^(root|0)(:|$)/.test(user)) errors.push(`runtime stage runs as ${user}`);
-  if (!runtime.ops.some((o) => o.op === 'HEALTHCHECK' && /health/.test(o.args))) errors.push('runtime stage has no HEALTHCHECK');
+  if (!runtime.ops.some((o) => o.op === 'HEALTHCHECK' && /health/.test(o.args)))
+    errors.push('runtime stage has no HEALTHCHECK');
   if (!runtime.ops.some((o) => o.op === 'CMD' || o.op === 'ENTRYPOINT')) errors.push('runtime stage has no CMD');
-  if (!runtime.ops.some((o) => o.op === 'COPY' && /--from=prod-deps/.test(o.args) && /node_modules/.test(o.args))) errors.push('runtime stage does not take node_modules from the production-deps stage');
+  if (!runtime.ops.some((o) => o.op === 'COPY' && /--from=prod-deps/.test(o.args) && /node_modules/.test(o.args)))
+    errors.push('runtime stage does not take node_modules from the production-deps stage');
 }
 if (stages.length < 2) errors.push('not a multi-stage build');
 
@@ -71,4 +81,6 @@ if (errors.length) {
   for (const e of errors) console.error(`  - ${e}`);
   process.exit(1);
 }
-console.log(`OK   Dockerfile: ${stages.length} stages, runtime ${runtime.from} as ${runtime.ops.filter((o) => o.op === 'USER').pop()?.args}; .dockerignore keeps the ${needed.length} build inputs`);
+console.log(
+  `OK   Dockerfile: ${stages.length} stages, runtime ${runtime.from} as ${runtime.ops.filter((o) => o.op === 'USER').pop()?.args}; .dockerignore keeps the ${needed.length} build inputs`,
+);

@@ -115,13 +115,16 @@ function envOf(container, objects, ns) {
   for (const from of container.envFrom || []) {
     const ref = from.configMapRef || from.secretRef;
     const kind = from.configMapRef ? 'ConfigMap' : 'Secret';
-    const src = objects.find((o) => o.kind === kind && o.metadata.name === ref?.name && (o.metadata.namespace || ns) === ns);
+    const src = objects.find(
+      (o) => o.kind === kind && o.metadata.name === ref?.name && (o.metadata.namespace || ns) === ns,
+    );
     if (!src) {
       if (!ref?.optional) errors.push(`container ${container.name}: envFrom ${kind} ${ref?.name} not in the manifests`);
       continue;
     }
     const data = { ...(src.data || {}), ...(src.stringData || {}) };
-    for (const [k, v] of Object.entries(data)) env[(from.prefix || '') + k] = kind === 'Secret' && src.data?.[k] ? Buffer.from(v, 'base64').toString() : v;
+    for (const [k, v] of Object.entries(data))
+      env[(from.prefix || '') + k] = kind === 'Secret' && src.data?.[k] ? Buffer.from(v, 'base64').toString() : v;
   }
   for (const e of container.env || []) if (e.value !== undefined) env[e.name] = e.value;
   return env;
@@ -162,7 +165,8 @@ function checkContract(objects) {
       if (sec.readOnlyRootFilesystem !== true) errors.push(`${where}: readOnlyRootFilesystem is not true`);
       if (sec.allowPrivilegeEscalation !== false) errors.push(`${where}: allowPrivilegeEscalation is not false`);
       if (!sec.capabilities?.drop?.includes('ALL')) errors.push(`${where}: capabilities.drop does not include ALL`);
-      if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory) errors.push(`${where}: no cpu/memory requests`);
+      if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory)
+        errors.push(`${where}: no cpu/memory requests`);
       if (!c.resources?.limits?.memory) errors.push(`${where}: no memory limit`);
       for (const p of ['livenessProbe', 'readinessProbe']) if (!c[p]) errors.push(`${where}: no ${p}`);
 
@@ -175,7 +179,8 @@ function checkContract(objects) {
       const port = (name) => Number(env[name] ?? spec_.ports[name]);
       for (const [name, def] of Object.entries(spec_.ports)) {
         if (port(name) !== def) errors.push(`${where}: ${name}=${env[name]} differs from the contract's ${def}`);
-        if (!(c.ports || []).some((p) => p.containerPort === port(name))) errors.push(`${where}: no containerPort for ${name} (${port(name)})`);
+        if (!(c.ports || []).some((p) => p.containerPort === port(name)))
+          errors.push(`${where}: no containerPort for ${name} (${port(name)})`);
       }
       for (const [probe, [path, portVar]] of Object.entries(spec_.probes)) {
         const h = c[probe]?.httpGet;
@@ -184,24 +189,32 @@ function checkContract(objects) {
           continue;
         }
         if (h.path !== path) errors.push(`${where}: ${probe} path ${h.path}, the app serves ${path}`);
-        if (resolvePort(c, h.port) !== port(portVar)) errors.push(`${where}: ${probe} port ${h.port} is not ${portVar}=${port(portVar)}`);
+        if (resolvePort(c, h.port) !== port(portVar))
+          errors.push(`${where}: ${probe} port ${h.port} is not ${portVar}=${port(portVar)}`);
       }
       const ann = ctl.spec.template.metadata?.annotations || {};
       if (ann['prometheus.io/scrape'] === 'true') {
-        if (Number(ann['prometheus.io/port']) !== port('METRICS_PORT')) errors.push(`${where}: prometheus.io/port ${ann['prometheus.io/port']} is not METRICS_PORT=${port('METRICS_PORT')}`);
-        if ((ann['prometheus.io/path'] || '/metrics') !== '/metrics') errors.push(`${where}: prometheus.io/path is not /metrics`);
+        if (Number(ann['prometheus.io/port']) !== port('METRICS_PORT'))
+          errors.push(
+            `${where}: prometheus.io/port ${ann['prometheus.io/port']} is not METRICS_PORT=${port('METRICS_PORT')}`,
+          );
+        if ((ann['prometheus.io/path'] || '/metrics') !== '/metrics')
+          errors.push(`${where}: prometheus.io/path is not /metrics`);
       }
       if (app === 'worker') {
         const grace = Number(env.SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS);
         const tgps = spec.terminationGracePeriodSeconds ?? 30;
-        if (tgps * 1000 <= grace) errors.push(`${where}: terminationGracePeriodSeconds ${tgps}s is not above SHUTDOWN_GRACE_MS ${grace}`);
+        if (tgps * 1000 <= grace)
+          errors.push(`${where}: terminationGracePeriodSeconds ${tgps}s is not above SHUTDOWN_GRACE_MS ${grace}`);
       }
     }
   }
-  for (const app of Object.keys(seen)) if (!seen[app]) errors.push(`no container runs the ${app} (${CONTRACT[app].entry})`);
+  for (const app of Object.keys(seen))
+    if (!seen[app]) errors.push(`no container runs the ${app} (${CONTRACT[app].entry})`);
 
   // References between objects.
-  const podsIn = (ns, selector) => pods.filter((p) => p.metadata.namespace === ns && matches(selector, p.spec.template.metadata?.labels));
+  const podsIn = (ns, selector) =>
+    pods.filter((p) => p.metadata.namespace === ns && matches(selector, p.spec.template.metadata?.labels));
   for (const o of objects) {
     const ns = o.metadata.namespace;
     if (o.kind === 'Service') {
@@ -211,29 +224,41 @@ function checkContract(objects) {
       if (!targets.length) fail(o, 'selects no pod template');
       for (const p of o.spec.ports || []) {
         const tp = p.targetPort ?? p.port;
-        const ok = targets.some((t) => t.spec.template.spec.containers.some((c) => (c.ports || []).some((cp) => (typeof tp === 'number' ? cp.containerPort === tp : cp.name === tp))));
+        const ok = targets.some((t) =>
+          t.spec.template.spec.containers.some((c) =>
+            (c.ports || []).some((cp) => (typeof tp === 'number' ? cp.containerPort === tp : cp.name === tp)),
+          ),
+        );
         if (!ok) fail(o, `targetPort ${tp} is no port of the selected pods`);
       }
     }
     if (o.kind === 'PodDisruptionBudget' && !podsIn(ns, o.spec.selector).length) fail(o, 'selects no pod template');
     if (o.kind === 'HorizontalPodAutoscaler') {
       const t = o.spec.scaleTargetRef;
-      if (!objects.some((x) => x.kind === t.kind && x.metadata.name === t.name && x.metadata.namespace === ns)) fail(o, `scaleTargetRef ${t.kind}/${t.name} not in the manifests`);
+      if (!objects.some((x) => x.kind === t.kind && x.metadata.name === t.name && x.metadata.namespace === ns))
+        fail(o, `scaleTargetRef ${t.kind}/${t.name} not in the manifests`);
     }
     if (o.kind === 'PodMonitor') {
       const targets = podsIn(ns, o.spec.selector);
       if (!targets.length) fail(o, 'selects no pod template');
       for (const ep of o.spec.podMetricsEndpoints || []) {
-        if (!targets.every((t) => t.spec.template.spec.containers.some((c) => (c.ports || []).some((cp) => cp.name === ep.port)))) fail(o, `port ${ep.port} is missing on a selected pod`);
+        if (
+          !targets.every((t) =>
+            t.spec.template.spec.containers.some((c) => (c.ports || []).some((cp) => cp.name === ep.port)),
+          )
+        )
+          fail(o, `port ${ep.port} is missing on a selected pod`);
         if ((ep.path || '/metrics') !== '/metrics') fail(o, `path ${ep.path} is not /metrics`);
       }
       const jl = o.spec.jobLabel;
       for (const t of targets) {
         const job = jl && t.spec.template.metadata.labels[jl];
-        if (!['api', 'worker'].includes(job)) fail(o, `job label of ${t.metadata.name} would be "${job}", the dashboards expect api or worker`);
+        if (!['api', 'worker'].includes(job))
+          fail(o, `job label of ${t.metadata.name} would be "${job}", the dashboards expect api or worker`);
       }
     }
-    if (['Deployment', 'StatefulSet'].includes(o.kind) && !matches(o.spec.selector, o.spec.template.metadata?.labels)) fail(o, 'selector does not match its own pod template');
+    if (['Deployment', 'StatefulSet'].includes(o.kind) && !matches(o.spec.selector, o.spec.template.metadata?.labels))
+      fail(o, 'selector does not match its own pod template');
   }
 }
 
@@ -248,7 +273,8 @@ function appSource() {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = `${dir}${e.name}`;
         if (e.isDirectory()) walk(`${p}/`);
-        else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name)) parts.push(fs.readFileSync(p, 'utf8'));
+        else if (/\.ts$/.test(e.name) && !/\.(spec|int-spec|e2e-spec)\.ts$/.test(e.name))
+          parts.push(fs.readFileSync(p, 'utf8'));
       }
     };
     for (const d of SOURCE_DIRS) if (fs.existsSync(d)) walk(d);
@@ -270,7 +296,8 @@ function checkEnvKeys(objects) {
         const ref = f.configMapRef || f.secretRef;
         const kind = f.configMapRef ? 'ConfigMap' : 'Secret';
         const o = objects.find((x) => x.kind === kind && x.metadata.name === ref?.name);
-        for (const k of Object.keys({ ...(o?.data || {}), ...(o?.stringData || {}) })) used.add(`${kind}/${ref.name}: key ${k}|${(f.prefix || '') + k}`);
+        for (const k of Object.keys({ ...(o?.data || {}), ...(o?.stringData || {}) }))
+          used.add(`${kind}/${ref.name}: key ${k}|${(f.prefix || '') + k}`);
       }
     }
   }
@@ -313,7 +340,11 @@ for (const file of files) {
   total += objects.length;
   const kinds = {};
   for (const o of objects) kinds[o.kind] = (kinds[o.kind] || 0) + 1;
-  console.log(`${errors.length === before ? 'OK  ' : 'FAIL'} ${file}: ${objects.length} objects (${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')})`);
+  console.log(
+    `${errors.length === before ? 'OK  ' : 'FAIL'} ${file}: ${objects.length} objects (${Object.entries(kinds)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ')})`,
+  );
 }
 for (const e of errors) console.error(`  - ${e}`);
 if (errors.length) {

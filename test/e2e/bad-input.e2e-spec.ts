@@ -13,44 +13,139 @@ describe('bad input: a clear error, the right status, nothing written', () => {
   afterAll(() => stack.stop());
 
   const valid = { task_type: 'echo', payload: { a: 1 } };
-  const cases: { name: string; body?: unknown; raw?: string; headers?: Record<string, string>; path?: string; status: number; field?: string; rule?: string }[] = [
+  const cases: {
+    name: string;
+    body?: unknown;
+    raw?: string;
+    headers?: Record<string, string>;
+    path?: string;
+    status: number;
+    field?: string;
+    rule?: string;
+  }[] = [
     { name: 'malformed JSON', raw: '{"task_type":"echo",', status: 400 },
     { name: 'an empty body', raw: '', status: 400 },
     { name: 'a JSON array body', body: [valid], status: 400 },
     { name: 'a wrong content type', raw: 'task_type=echo', headers: { 'content-type': 'text/plain' }, status: 415 },
-    { name: 'a form body', raw: 'task_type=echo', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415 },
+    {
+      name: 'a form body',
+      raw: 'task_type=echo',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      status: 415,
+    },
     { name: 'a missing task_type', body: { payload: 1 }, status: 400, field: 'task_type' },
     { name: 'a missing payload', body: { task_type: 'echo' }, status: 400, field: 'payload', rule: 'isPresent' },
-    { name: 'a mistyped task_type', body: { task_type: 42, payload: 1 }, status: 400, field: 'task_type', rule: 'isString' },
-    { name: 'a bad task_type pattern', body: { task_type: 'has space', payload: 1 }, status: 400, field: 'task_type', rule: 'matches' },
+    {
+      name: 'a mistyped task_type',
+      body: { task_type: 42, payload: 1 },
+      status: 400,
+      field: 'task_type',
+      rule: 'isString',
+    },
+    {
+      name: 'a bad task_type pattern',
+      body: { task_type: 'has space', payload: 1 },
+      status: 400,
+      field: 'task_type',
+      rule: 'matches',
+    },
     { name: 'an unknown field', body: { ...valid, colour: 'red' }, status: 400, field: 'colour', rule: 'unknownField' },
     { name: 'priority out of range', body: { ...valid, priority: 101 }, status: 400, field: 'priority', rule: 'max' },
     { name: 'a fractional priority', body: { ...valid, priority: 1.5 }, status: 400, field: 'priority', rule: 'isInt' },
     { name: 'a string priority', body: { ...valid, priority: '5' }, status: 400, field: 'priority', rule: 'isInt' },
-    { name: 'negative max_retries', body: { ...valid, max_retries: -1 }, status: 400, field: 'max_retries', rule: 'min' },
+    {
+      name: 'negative max_retries',
+      body: { ...valid, max_retries: -1 },
+      status: 400,
+      field: 'max_retries',
+      rule: 'min',
+    },
     { name: 'a bad queue name', body: { ...valid, queue: 'Bad{Queue}' }, status: 400, field: 'queue', rule: 'matches' },
-    { name: 'delay_ms with run_at', body: { ...valid, delay_ms: 10, run_at: '2030-01-01T00:00:00Z' }, status: 400, field: 'delay_ms', rule: 'notWith' },
+    {
+      name: 'delay_ms with run_at',
+      body: { ...valid, delay_ms: 10, run_at: '2030-01-01T00:00:00Z' },
+      status: 400,
+      field: 'delay_ms',
+      rule: 'notWith',
+    },
     { name: 'a bad run_at', body: { ...valid, run_at: 'tomorrow' }, status: 400, field: 'run_at', rule: 'isIso8601' },
     { name: 'timeout_ms zero', body: { ...valid, timeout_ms: 0 }, status: 400, field: 'timeout_ms', rule: 'min' },
-    { name: 'an unknown task type', body: { task_type: 'nope', payload: 1 }, status: 400, field: 'task_type', rule: 'isRegisteredTaskType' },
-    { name: 'a payload breaking its contract', body: { task_type: 'email', payload: 'not-an-address' }, status: 400, field: 'payload.to', rule: 'isEmail' },
-    { name: 'a payload of the wrong shape', body: { task_type: 'sleep', payload: { ms: 'long' } }, status: 400, field: 'payload.ms', rule: 'isInt' },
-    { name: 'an oversized payload', body: { task_type: 'echo', payload: 'x'.repeat(2000) }, status: 413, field: 'payload', rule: 'maxBytes' },
+    {
+      name: 'an unknown task type',
+      body: { task_type: 'nope', payload: 1 },
+      status: 400,
+      field: 'task_type',
+      rule: 'isRegisteredTaskType',
+    },
+    {
+      name: 'a payload breaking its contract',
+      body: { task_type: 'email', payload: 'not-an-address' },
+      status: 400,
+      field: 'payload.to',
+      rule: 'isEmail',
+    },
+    {
+      name: 'a payload of the wrong shape',
+      body: { task_type: 'sleep', payload: { ms: 'long' } },
+      status: 400,
+      field: 'payload.ms',
+      rule: 'isInt',
+    },
+    {
+      name: 'an oversized payload',
+      body: { task_type: 'echo', payload: 'x'.repeat(2000) },
+      status: 413,
+      field: 'payload',
+      rule: 'maxBytes',
+    },
     { name: 'an oversized body', raw: JSON.stringify({ task_type: 'echo', payload: 'x'.repeat(70_000) }), status: 413 },
-    { name: 'a batch over MAX_BATCH_SIZE', path: '/submit/batch', body: { tasks: Array(6).fill(valid) }, status: 400, field: 'tasks', rule: 'arrayMaxSize' },
-    { name: 'an empty batch', path: '/submit/batch', body: { tasks: [] }, status: 400, field: 'tasks', rule: 'arrayMinSize' },
-    { name: 'a batch with one bad task', path: '/submit/batch', body: { tasks: [valid, valid, { ...valid, priority: 1000 }] }, status: 400, field: 'tasks.2.priority', rule: 'max' },
-    { name: 'a batch with an oversized payload', path: '/submit/batch', body: { tasks: [valid, { task_type: 'echo', payload: 'y'.repeat(2000) }] }, status: 413, field: 'tasks.1.payload' },
+    {
+      name: 'a batch over MAX_BATCH_SIZE',
+      path: '/submit/batch',
+      body: { tasks: Array(6).fill(valid) },
+      status: 400,
+      field: 'tasks',
+      rule: 'arrayMaxSize',
+    },
+    {
+      name: 'an empty batch',
+      path: '/submit/batch',
+      body: { tasks: [] },
+      status: 400,
+      field: 'tasks',
+      rule: 'arrayMinSize',
+    },
+    {
+      name: 'a batch with one bad task',
+      path: '/submit/batch',
+      body: { tasks: [valid, valid, { ...valid, priority: 1000 }] },
+      status: 400,
+      field: 'tasks.2.priority',
+      rule: 'max',
+    },
+    {
+      name: 'a batch with an oversized payload',
+      path: '/submit/batch',
+      body: { tasks: [valid, { task_type: 'echo', payload: 'y'.repeat(2000) }] },
+      status: 413,
+      field: 'tasks.1.payload',
+    },
   ];
 
-  it.each(cases)('rejects $name with $status, naming the field', async ({ body, raw, headers, path, status, field, rule }) => {
-    const before = await stack.keyCount();
-    const res = await http('POST', `${stack.api.url}${path ?? '/submit'}`, body, { raw, headers });
-    expect(res.status).toBe(status);
-    expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
-    if (field) expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, ...(rule ? { rule } : {}) })]));
-    expect(await stack.keyCount()).toBe(before);
-  });
+  it.each(cases)(
+    'rejects $name with $status, naming the field',
+    async ({ body, raw, headers, path, status, field, rule }) => {
+      const before = await stack.keyCount();
+      const res = await http('POST', `${stack.api.url}${path ?? '/submit'}`, body, { raw, headers });
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ statusCode: status, error: expect.any(String), message: expect.any(String) });
+      if (field)
+        expect(res.body.errors).toEqual(
+          expect.arrayContaining([expect.objectContaining({ field, ...(rule ? { rule } : {}) })]),
+        );
+      expect(await stack.keyCount()).toBe(before);
+    },
+  );
 
   it('answers 404 for unknown ids and 400 for bad DLQ queries', async () => {
     expect((await http('GET', `${stack.api.url}/tasks/default.00000000-0000-0000-0000-000000000000`)).status).toBe(404);
@@ -68,7 +163,17 @@ describe('bad input: a clear error, the right status, nothing written', () => {
     const doc = await http('GET', `${stack.api.url}/docs-json`);
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths).sort()).toEqual(
-      ['/dlq', '/dlq/{id}', '/dlq/{id}/requeue', '/health/live', '/health/ready', '/queues', '/submit', '/submit/batch', '/tasks/{id}'].sort(),
+      [
+        '/dlq',
+        '/dlq/{id}',
+        '/dlq/{id}/requeue',
+        '/health/live',
+        '/health/ready',
+        '/queues',
+        '/submit',
+        '/submit/batch',
+        '/tasks/{id}',
+      ].sort(),
     );
     expect(Object.keys(doc.body.paths['/submit'].post.responses).sort()).toEqual(['202', '400', '413', '415', '503']);
   });

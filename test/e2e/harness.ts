@@ -1,5 +1,13 @@
 import Redis from 'ioredis';
-import { AppProcess, checkQueueInvariant, deleteByPrefix, http, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
+import {
+  AppProcess,
+  checkQueueInvariant,
+  deleteByPrefix,
+  http,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+} from '@app/testing';
 
 /** One api and any number of workers on a fresh prefix; everything stopped and deleted afterwards. */
 export class Stack {
@@ -76,7 +84,9 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)));
+    await Promise.all(
+      [...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)),
+    );
     await deleteByPrefix(this.redis, this.prefix).catch(() => undefined);
     this.redis.disconnect();
   }

@@ -34,7 +34,11 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
     if (!stack.workers.length) await stack.startWorker({ WORKER_CONCURRENCY: '4' });
     const id = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 2 });
     const dead = await stack.waitForStatus(id, ['dead']);
-    expect(dead).toMatchObject({ attempts: 3, dead_reason: 'max_retries', last_error: 'Error: planned failure 3 of always' });
+    expect(dead).toMatchObject({
+      attempts: 3,
+      dead_reason: 'max_retries',
+      last_error: 'Error: planned failure 3 of always',
+    });
 
     const listed = await http('GET', `${stack.api.url}/dlq?queue=default`);
     expect(listed.body.tasks.map((t: { task_id: string }) => t.task_id)).toContain(id);
@@ -56,12 +60,19 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
     if (!stack.workers.length) await stack.startWorker({ WORKER_CONCURRENCY: '4' });
     const id = await stack.submitOk({ task_type: 'fail', payload: { fail_times: 2 }, max_retries: 3 });
     const done = await stack.waitForStatus(id, ['succeeded']);
-    expect(done).toMatchObject({ attempts: 3, result: { succeeded_on_attempt: 3 }, last_error: 'Error: planned failure 2 of 2' });
+    expect(done).toMatchObject({
+      attempts: 3,
+      result: { succeeded_on_attempt: 3 },
+      last_error: 'Error: planned failure 2 of 2',
+    });
   });
 
   it('accepts a batch in request order, all or nothing', async () => {
     const bad = await http('POST', `${stack.api.url}/submit/batch`, {
-      tasks: [{ task_type: 'echo', payload: 1 }, { task_type: 'email', payload: 'not-an-address' }],
+      tasks: [
+        { task_type: 'echo', payload: 1 },
+        { task_type: 'email', payload: 'not-an-address' },
+      ],
     });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0]).toMatchObject({ field: 'tasks.1.payload.to', rule: 'isEmail' });
@@ -78,7 +89,9 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
     const res = await http('GET', `${stack.api.url}/queues`);
     expect(res.status).toBe(200);
     const queue = res.body.queues.find((q: { queue: string }) => q.queue === 'default');
-    expect(queue.counts).toEqual(expect.objectContaining({ queued: expect.any(Number), succeeded: expect.any(Number) }));
+    expect(queue.counts).toEqual(
+      expect.objectContaining({ queued: expect.any(Number), succeeded: expect.any(Number) }),
+    );
     expect(queue.counts.succeeded).toBeGreaterThan(0);
   });
 });

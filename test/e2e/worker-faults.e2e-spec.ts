@@ -39,9 +39,12 @@ describe('worker crashes, shutdown and timeouts', () => {
       ],
     });
     const ids: string[] = res.body.task_ids;
-    await waitFor(async () => (await Promise.all(ids.map((id) => stack.task(id)))).some((t) => t.body.status === 'succeeded'), {
-      what: 'some tasks to finish',
-    });
+    await waitFor(
+      async () => (await Promise.all(ids.map((id) => stack.task(id)))).some((t) => t.body.status === 'succeeded'),
+      {
+        what: 'some tasks to finish',
+      },
+    );
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.logs((l) => l.msg === 'worker pool stopped')).toHaveLength(1);
 
@@ -54,10 +57,21 @@ describe('worker crashes, shutdown and timeouts', () => {
 
   it('aborts a hanging handler at its timeout, retries, dead-letters with reason timeout; other slots keep working', async () => {
     await stack.startWorker({ WORKER_CONCURRENCY: '2' });
-    const hung = await stack.submitOk({ task_type: 'sleep', payload: { ms: 600_000 }, timeout_ms: 300, max_retries: 1 });
-    const quick = await Promise.all(Array.from({ length: 10 }, (_, i) => stack.submitOk({ task_type: 'echo', payload: i })));
+    const hung = await stack.submitOk({
+      task_type: 'sleep',
+      payload: { ms: 600_000 },
+      timeout_ms: 300,
+      max_retries: 1,
+    });
+    const quick = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => stack.submitOk({ task_type: 'echo', payload: i })),
+    );
     await Promise.all(quick.map((id) => stack.waitForStatus(id, ['succeeded'])));
     const dead = await stack.waitForStatus(hung, ['dead'], 20_000);
-    expect(dead).toMatchObject({ attempts: 2, dead_reason: 'timeout', last_error: 'TaskTimeoutError: timed out after 300 ms' });
+    expect(dead).toMatchObject({
+      attempts: 2,
+      dead_reason: 'timeout',
+      last_error: 'TaskTimeoutError: timed out after 300 ms',
+    });
   });
 });

@@ -20,7 +20,8 @@ import { TasksController } from './tasks/tasks.controller';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(ApiEnv) }),
     LoggerModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<ApiEnv, true>) => loggerParams(config.get('LOG_LEVEL', { infer: true }), 'api'),
+      useFactory: (config: ConfigService<ApiEnv, true>) =>
+        loggerParams(config.get('LOG_LEVEL', { infer: true }), 'api'),
     }),
     QueueModule.forRootAsync({
       inject: [ConfigService],
@@ -36,9 +37,9 @@ import { TasksController } from './tasks/tasks.controller';
     {
       provide: CONTRACT_REGISTRY,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<ApiEnv, true>) => TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true })),
+      useFactory: (config: ConfigService<ApiEnv, true>) =>
+        TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true })),
     },
   ],
 })
 export class ApiModule {}
-

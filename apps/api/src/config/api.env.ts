@@ -2,25 +2,41 @@ import { Transform } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
 import { SharedEnv } from '@app/config';
 
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 
 /** The api's environment: the shared variables plus HTTP limits. */
 export class ApiEnv extends SharedEnv {
-  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   PORT = 8080;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   METRICS_PORT = 9100;
 
   /** Largest serialized payload of one task. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(64 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64 * 1024 * 1024)
   MAX_PAYLOAD_BYTES = 256 * 1024;
 
   /** Most tasks in one POST /submit/batch. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
   MAX_BATCH_SIZE = 1000;
 
   /** Largest request body (a batch is the largest request). */
-  @Transform(toInt) @IsInt() @Min(1024) @Max(1024 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024 * 1024)
   MAX_BODY_BYTES = 16 * 1024 * 1024;
 }

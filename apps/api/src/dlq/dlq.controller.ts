@@ -25,7 +25,10 @@ export class DlqController {
   ) {}
 
   @Get()
-  @ApiOperation({ operationId: 'listDeadTasks', summary: 'Dead tasks of a queue with the failure reason and last error' })
+  @ApiOperation({
+    operationId: 'listDeadTasks',
+    summary: 'Dead tasks of a queue with the failure reason and last error',
+  })
   @ApiOkResponse({ type: DlqPageDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue, limit or cursor' })
   async list(@Query() query: DlqListQueryDto): Promise<DlqPageDto> {

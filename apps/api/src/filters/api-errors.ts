@@ -33,7 +33,11 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
   for (const error of errors) {
     const field = parent ? `${parent}.${error.property}` : error.property;
     for (const [rule, message] of Object.entries(error.constraints ?? {})) {
-      out.push({ field, rule: rule === 'whitelistValidation' ? 'unknownField' : rule, message: withPath(message, error.property, field) });
+      out.push({
+        field,
+        rule: rule === 'whitelistValidation' ? 'unknownField' : rule,
+        message: withPath(message, error.property, field),
+      });
     }
     if (error.children?.length) out.push(...flattenValidationErrors(error.children, field));
   }

@@ -64,13 +64,19 @@ export class HttpErrorFilter implements ExceptionFilter {
       const response = exception.getResponse();
       if (typeof response === 'object' && response !== null && 'errors' in response) return response as ErrorBody;
       const message =
-        typeof response === 'string' ? response : String((response as { message?: unknown }).message ?? exception.message);
+        typeof response === 'string'
+          ? response
+          : String((response as { message?: unknown }).message ?? exception.message);
       return { statusCode, error: REASON[statusCode] ?? exception.name, message };
     }
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
     if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_') && fastifyError.statusCode) {
       const statusCode = fastifyError.statusCode;
-      return { statusCode, error: REASON[statusCode] ?? 'Error', message: describeFastifyError(fastifyError.code, fastifyError.message) };
+      return {
+        statusCode,
+        error: REASON[statusCode] ?? 'Error',
+        message: describeFastifyError(fastifyError.code, fastifyError.message),
+      };
     }
     this.logger.error({ msg: 'unhandled error', err: exception });
     return { statusCode: 500, error: REASON[500], message: 'Internal error; it has been logged.' };

@@ -11,7 +11,11 @@ export class HttpMetricsHook {
   register(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {
       this.duration.observe(
-        { method: request.method, route: request.routeOptions?.url ?? 'unmatched', status_code: String(reply.statusCode) },
+        {
+          method: request.method,
+          route: request.routeOptions?.url ?? 'unmatched',
+          status_code: String(reply.statusCode),
+        },
         reply.elapsedTime / 1000,
       );
       done();

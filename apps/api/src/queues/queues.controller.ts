@@ -10,7 +10,10 @@ export class QueuesController {
   constructor(private readonly inspector: QueueInspector) {}
 
   @Get()
-  @ApiOperation({ operationId: 'listQueues', summary: 'Per queue: tasks in each state and the age of the oldest queued task' })
+  @ApiOperation({
+    operationId: 'listQueues',
+    summary: 'Per queue: tasks in each state and the age of the oldest queued task',
+  })
   @ApiOkResponse({ type: QueueListDto })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
   async list(): Promise<QueueListDto> {

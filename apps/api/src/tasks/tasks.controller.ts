@@ -1,5 +1,12 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { QueueInspector } from '@app/queue';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { TaskDto } from './dto/task.dto';
@@ -13,7 +20,10 @@ export class TasksController {
   @ApiOperation({ operationId: 'getTask', summary: 'Status, attempts, result and timings of one task' })
   @ApiParam({ name: 'id', description: 'The task_id returned by /submit' })
   @ApiOkResponse({ type: TaskDto })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'Unknown id, or finished longer than RESULT_TTL_SECONDS ago' })
+  @ApiNotFoundResponse({
+    type: ErrorBodyDto,
+    description: 'Unknown id, or finished longer than RESULT_TTL_SECONDS ago',
+  })
   @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
   async get(@Param('id') id: string): Promise<TaskDto> {
     return TaskDto.from(await this.inspector.getTask(id));

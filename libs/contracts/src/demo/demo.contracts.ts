@@ -63,4 +63,9 @@ export const failContract = dtoContract({
   defaults: { backoff: { baseMs: 200, maxMs: 2000 } },
 });
 
-export const DEMO_CONTRACTS: readonly TaskContract<unknown>[] = [emailContract, echoContract, sleepContract, failContract];
+export const DEMO_CONTRACTS: readonly TaskContract<unknown>[] = [
+  emailContract,
+  echoContract,
+  sleepContract,
+  failContract,
+];

@@ -17,7 +17,11 @@ export class QueueStatsDto {
   @ApiProperty({ type: QueueCountsDto })
   counts!: QueueCountsDto;
 
-  @ApiProperty({ type: Number, nullable: true, description: 'Age of the oldest queued task in ms; null when none waits' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Age of the oldest queued task in ms; null when none waits',
+  })
   oldest_queued_age_ms!: number | null;
 
   @ApiProperty({ description: 'Dead tasks dropped by DLQ_MAX_SIZE' })

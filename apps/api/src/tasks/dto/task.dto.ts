@@ -40,7 +40,12 @@ export class TaskDto {
   @ApiProperty({ type: String, nullable: true })
   last_error!: string | null;
 
-  @ApiProperty({ type: String, nullable: true, description: 'Why the task is dead: max_retries, non_retryable, unknown_task_type, invalid_payload, timeout, lease_expired' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Why the task is dead: max_retries, non_retryable, unknown_task_type, invalid_payload, timeout, lease_expired',
+  })
   dead_reason!: string | null;
 
   @ApiProperty({ format: 'date-time' })
@@ -52,7 +57,12 @@ export class TaskDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   finished_at!: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the task is (or was) due to run' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the task is (or was) due to run',
+  })
   next_run_at!: string | null;
 
   static from(task: TaskRecord): TaskDto {
