@@ -10,7 +10,7 @@ async function bootstrap(): Promise<void> {
   const env = validateEnv(WorkerEnv)(process.env);
   // The worker's only HTTP listener: /metrics and /health/{live,ready} on METRICS_PORT.
   const app = await NestFactory.create<NestFastifyApplication>(
-    WorkerModule.register({ demoTasks: env.DEMO_TASKS }),
+    WorkerModule.register({ demoTasks: env.DEMO_TASKS, faultTasks: env.FAULT_TASKS }),
     new FastifyAdapter(),
     { bufferLogs: true },
   );

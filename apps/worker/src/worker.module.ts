@@ -13,6 +13,7 @@ import { TaskDispatcher } from './dispatch/task-dispatcher';
 import { TaskHandlerExplorer } from './dispatch/task-handler.explorer';
 import { DeadLetterHandler } from './dlq/dead-letter.handler';
 import { DemoHandlersModule } from './handlers/demo/demo-handlers.module';
+import { FaultHandlersModule } from './handlers/faults/fault-handlers.module';
 import { HealthController } from './health/health.controller';
 import { MetricsInterceptor } from './interceptors/metrics.interceptor';
 import { RetryInterceptor } from './interceptors/retry.interceptor';
@@ -26,6 +27,8 @@ import { CONTRACT_REGISTRY } from './worker.constants';
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
   demoTasks: boolean;
+  /** Load the fault-injection pack (FAULT_TASKS, the fault suite only); must match the api's too. */
+  faultTasks?: boolean;
 }
 
 @Module({})
@@ -51,6 +54,7 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     TerminusModule,
     DiscoveryModule,
     DemoHandlersModule.register(options.demoTasks),
+    FaultHandlersModule.register(options.faultTasks ?? false),
   ],
   controllers: [HealthController],
   providers: [
@@ -62,7 +66,7 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     {
       provide: CONTRACT_REGISTRY,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) => TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true })),
+      useFactory: (config: ConfigService<WorkerEnv, true>) => TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true }), config.get('FAULT_TASKS', { infer: true })),
     },
     { provide: BACKOFF_STRATEGY, useValue: new ExponentialJitterBackoff() },
     MetricsInterceptor,

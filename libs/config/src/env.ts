@@ -48,6 +48,10 @@ export class SharedEnv {
 
   @Transform(toBool) @IsBoolean()
   DEMO_TASKS = true;
+
+  /** The fault-injection task pack (`chaos`), for the fault suite only; never on in production. */
+  @Transform(toBool) @IsBoolean()
+  FAULT_TASKS = false;
 }
 
 /**

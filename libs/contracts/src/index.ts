@@ -2,4 +2,5 @@ export * from './task-contract';
 export * from './registry';
 export * from './queue-names';
 export * from './demo/demo.contracts';
+export * from './faults/chaos.contract';
 export * from './errors';

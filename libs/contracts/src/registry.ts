@@ -1,4 +1,5 @@
 import { DEMO_CONTRACTS } from './demo/demo.contracts';
+import { FAULT_CONTRACTS } from './faults/chaos.contract';
 import { TaskContract } from './task-contract';
 
 /**
@@ -7,7 +8,10 @@ import { TaskContract } from './task-contract';
  */
 export const APP_CONTRACTS: readonly TaskContract<unknown>[] = [];
 
-/** The task types a deployment accepts; the demo pack is on unless DEMO_TASKS=false. */
+/**
+ * The task types a deployment accepts; the demo pack is on unless DEMO_TASKS=false, the
+ * fault-injection pack only with FAULT_TASKS=true (the fault suite).
+ */
 export class TaskContractRegistry {
   private readonly byType = new Map<string, TaskContract<unknown>>();
 
@@ -18,8 +22,8 @@ export class TaskContractRegistry {
     }
   }
 
-  static forDeployment(demoTasks: boolean): TaskContractRegistry {
-    return new TaskContractRegistry([...(demoTasks ? DEMO_CONTRACTS : []), ...APP_CONTRACTS]);
+  static forDeployment(demoTasks: boolean, faultTasks = false): TaskContractRegistry {
+    return new TaskContractRegistry([...(demoTasks ? DEMO_CONTRACTS : []), ...(faultTasks ? FAULT_CONTRACTS : []), ...APP_CONTRACTS]);
   }
 
   get(type: string): TaskContract<unknown> | undefined {

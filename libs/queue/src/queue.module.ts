@@ -20,7 +20,8 @@ const BOOT_CONNECT_WAIT_MS = 5000;
 @Module({
   imports: [TerminusModule],
   providers: [...redisProviders, QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
-  exports: [QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
+  // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
+  exports: [REDIS_CLIENT, QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
 })
 export class QueueModule extends ConfigurableQueueModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(QueueModule.name);

@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ChaosPayload } from '@app/contracts';
+import { SharedEnv } from '@app/config';
+import { InjectRedis, QueueRedis } from '@app/queue';
+import { TaskContext } from '../../dispatch/task-context';
+import { TaskHandler } from '../../dispatch/task-handler.decorator';
+import { abortableSleep } from '../demo/abortable-sleep';
+
+/** Keys of the run records, under the deployment's prefix (outside any queue's hash tag). */
+export const faultRunKeys = (prefix: string) => ({
+  /** HASH taskId → number of runs started. */
+  runs: `${prefix}:fault-runs`,
+  /** LIST of "taskId pid attempt startedAtMs", one per run. */
+  log: `${prefix}:fault-log`,
+});
+
+/**
+ * The fault suite's task (test/faults): each run first records itself in Redis, so the suite
+ * counts duplicate runs instead of guessing them, then misbehaves as its payload says.
+ */
+@Injectable()
+export class ChaosHandler {
+  private readonly keys: ReturnType<typeof faultRunKeys>;
+
+  constructor(
+    @InjectRedis() private readonly redis: QueueRedis,
+    config: ConfigService<SharedEnv, true>,
+  ) {
+    this.keys = faultRunKeys(config.get('QUEUE_PREFIX', { infer: true }));
+  }
+
+  @TaskHandler('chaos')
+  async chaos(payload: ChaosPayload, context: TaskContext): Promise<unknown> {
+    // A run whose record cannot be written fails (and is retried): no unrecorded work.
+    await this.redis
+      .multi()
+      .hincrby(this.keys.runs, context.taskId, 1)
+      .rpush(this.keys.log, `${context.taskId} ${process.pid} ${context.attempt} ${Date.now()}`)
+      .exec();
+    const ms = payload.ms ?? 0;
+    switch (payload.behaviour) {
+      case 'run':
+        await abortableSleep(ms, context.signal);
+        return { ran_ms: ms, attempt: context.attempt };
+      case 'hang':
+        return new Promise(() => undefined);
+      case 'hang_abortable':
+        return new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }));
+      case 'throw':
+        throw { string: 'a thrown string', object: { code: 42, detail: 'a thrown object' }, undefined: undefined, null: null }[payload.thrown ?? 'string'];
+      case 'huge_reject':
+        return Promise.reject(new Error('x'.repeat(payload.bytes ?? 4 * 1024 * 1024)));
+      case 'stray_rejection':
+        void Promise.reject(new Error(`stray rejection from ${context.taskId}`));
+        await abortableSleep(ms, context.signal);
+        return { ran_ms: ms };
+      case 'timer_throw':
+        setTimeout(() => {
+          throw new Error(`thrown from a timer by ${context.taskId}`);
+        }, 0);
+        await abortableSleep(ms, context.signal);
+        return { ran_ms: ms };
+      case 'fail_first':
+        if (context.attempt <= (payload.fail_times ?? 1)) throw new Error(`planned failure on attempt ${context.attempt}`);
+        return { succeeded_on_attempt: context.attempt };
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { dtoContract, TaskContract } from '../task-contract';
+
+/**
+ * What a `chaos` run does (the fault-injection pack, FAULT_TASKS=true; never in production):
+ * - `run`: waits `ms` (honours the abort signal), then succeeds;
+ * - `hang`: never settles and ignores its abort signal; `hang_abortable`: never settles until aborted;
+ * - `throw`: throws the non-Error value named by `thrown` (string, object, undefined, null);
+ * - `huge_reject`: rejects with an Error whose message is `bytes` long (megabytes);
+ * - `stray_rejection`: leaves a rejected promise nobody awaits, then succeeds after `ms`;
+ * - `timer_throw`: throws inside a setTimeout callback, then succeeds after `ms`;
+ * - `fail_first`: fails its first `fail_times` attempts with an Error, then succeeds.
+ */
+export const CHAOS_BEHAVIOURS = ['run', 'hang', 'hang_abortable', 'throw', 'huge_reject', 'stray_rejection', 'timer_throw', 'fail_first'] as const;
+export type ChaosBehaviour = (typeof CHAOS_BEHAVIOURS)[number];
+export const CHAOS_THROWN = ['string', 'object', 'undefined', 'null'] as const;
+
+export class ChaosPayload {
+  @IsIn(CHAOS_BEHAVIOURS)
+  behaviour!: ChaosBehaviour;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  ms?: number;
+
+  @IsOptional()
+  @IsIn(CHAOS_THROWN)
+  thrown?: (typeof CHAOS_THROWN)[number];
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(64 * 1024 * 1024)
+  bytes?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  fail_times?: number;
+}
+
+export const chaosContract = dtoContract({
+  type: 'chaos',
+  description: 'Fault injection (FAULT_TASKS=true only): run, hang, throw non-Errors, reject huge, crash the promise chain, fail n times.',
+  dto: ChaosPayload,
+  example: { behaviour: 'run', ms: 20 },
+  defaults: { backoff: { baseMs: 20, maxMs: 100 } },
+});
+
+export const FAULT_CONTRACTS: readonly TaskContract<unknown>[] = [chaosContract];
