@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { http, OwnRedis, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
@@ -176,6 +180,15 @@ describe('bad input: a clear error, the right status, nothing written', () => {
       ].sort(),
     );
     expect(Object.keys(doc.body.paths['/submit'].post.responses).sort()).toEqual(['202', '400', '413', '415', '503']);
+
+    // The served document passes Redocly's recommended ruleset (errors fail; warnings are reported).
+    const file = join(mkdtempSync(join(tmpdir(), 'taskq-openapi-')), 'openapi.json');
+    writeFileSync(file, JSON.stringify(doc.body));
+    const lint = spawnSync('npx', ['redocly', 'lint', file], { encoding: 'utf8' });
+    expect({ status: lint.status, output: lint.status === 0 ? '' : lint.stdout + lint.stderr }).toEqual({
+      status: 0,
+      output: '',
+    });
   });
 });
 

@@ -12,14 +12,16 @@ import {
 /** One api and any number of workers on a fresh prefix; everything stopped and deleted afterwards. */
 export class Stack {
   readonly prefix = uniquePrefix('e2e');
-  readonly redis = new Redis(this.redisUrl);
+  readonly redis: Redis;
   api!: AppProcess;
   readonly workers: AppProcess[] = [];
 
   constructor(
     private readonly env: Record<string, string> = {},
     readonly redisUrl = TEST_REDIS_URL,
-  ) {}
+  ) {
+    this.redis = new Redis(redisUrl);
+  }
 
   get baseEnv(): Record<string, string> {
     return {

@@ -29,7 +29,7 @@ async function bootstrap(): Promise<void> {
   // JSON only: any other content type is answered 415 by Fastify instead of being parsed as text.
   fastify.removeContentTypeParser(['text/plain']);
   app.get(HttpMetricsHook).register(fastify);
-  setUpOpenApi(app, env.PORT);
+  setUpOpenApi(app);
   exitCleanlyOnSignals(app, logger);
 
   const metrics = await NestFactory.create<NestFastifyApplication>(MetricsServerModule, new FastifyAdapter(), {

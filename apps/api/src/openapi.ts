@@ -1,8 +1,19 @@
 import { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ApiPropertyOptions, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+/** "Any JSON value" in OpenAPI 3.0 terms, for payloads and results. */
+export const ANY_JSON: ApiPropertyOptions = {
+  oneOf: [
+    { type: 'object', nullable: true },
+    { type: 'array', items: {} },
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+  ],
+};
 
 /** Swagger UI at /docs, the OpenAPI JSON at /docs-json, built from the DTOs and decorators. */
-export function setUpOpenApi(app: INestApplication, port: number): void {
+export function setUpOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('taskq API')
     .setDescription(
@@ -11,8 +22,10 @@ export function setUpOpenApi(app: INestApplication, port: number): void {
     )
     .setVersion('0.1.0')
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
-    .addServer(`http://localhost:${port}`, 'local')
+    .addServer('/', 'this server')
     .build();
   const document = SwaggerModule.createDocument(app, config);
+  // No authentication: said explicitly (put the api behind your gateway or network policy).
+  document.security = [];
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }

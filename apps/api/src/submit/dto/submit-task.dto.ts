@@ -10,6 +10,7 @@ import {
   ValidateBy,
   ValidationOptions,
 } from 'class-validator';
+import { ANY_JSON } from '../../openapi';
 import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
 
 /** Required, but any JSON value (null included) is fine. */
@@ -42,6 +43,7 @@ export class SubmitTaskDto {
   task_type!: string;
 
   @ApiProperty({
+    ...ANY_JSON,
     example: 'hello@domain.com',
     description: 'Any JSON value, checked against the task type\'s contract; at most MAX_PAYLOAD_BYTES serialized',
   })

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
+import { ANY_JSON } from '../../openapi';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -31,10 +32,10 @@ export class TaskDto {
   @ApiProperty({ description: 'Times the task was put back after its worker died (does not burn a retry)' })
   recoveries!: number;
 
-  @ApiProperty({ description: 'The submitted payload (any JSON)' })
+  @ApiProperty({ ...ANY_JSON, description: 'The submitted payload (any JSON)' })
   payload!: unknown;
 
-  @ApiProperty({ nullable: true, description: "The handler's return value once succeeded" })
+  @ApiProperty({ ...ANY_JSON, description: "The handler's return value once succeeded" })
   result!: unknown;
 
   @ApiProperty({ type: String, nullable: true })
