@@ -1,0 +1,47 @@
+'use strict';
+// Loads taskq's producer from the TypeScript source (ts-node, transpile only) so the library
+// scenarios measure the same code the api uses, without Nest around it.
+const path = require('node:path');
+const { ROOT } = require('./util');
+
+let loaded;
+function load() {
+  if (loaded) return loaded;
+  require('reflect-metadata');
+  require('ts-node').register({ transpileOnly: true, project: path.join(ROOT, 'tsconfig.json') });
+  const tsconfig = require('tsconfig-paths');
+  const config = tsconfig.loadConfig(ROOT);
+  tsconfig.register({ baseUrl: config.absoluteBaseUrl, paths: config.paths });
+  const { QueueProducer } = require(path.join(ROOT, 'libs/queue/src/producer'));
+  const { defineScripts } = require(path.join(ROOT, 'libs/queue/src/scripts/script-loader'));
+  const { queueKeys } = require(path.join(ROOT, 'libs/queue/src/keys/queue-keys'));
+  loaded = { QueueProducer, defineScripts, queueKeys };
+  return loaded;
+}
+
+/** A producer on its own connection, configured like the api's. */
+function createProducer(url, prefix, { autoPipelining = false } = {}) {
+  const Redis = require('ioredis');
+  const { QueueProducer, defineScripts } = load();
+  const redis = defineScripts(new Redis(url, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 0 }));
+  const options = {
+    redisUrl: url,
+    prefix,
+    leaseMs: 30_000,
+    resultTtlSeconds: 86_400,
+    maxRecoveries: 5,
+    dlqMaxSize: 0,
+    commandTimeoutMs: 10_000,
+    connectionName: 'bench',
+  };
+  const producer = new QueueProducer(redis, options);
+  producer.close = () => redis.quit();
+  return producer;
+}
+
+/** The same defaults the api fills in for an echo task. */
+function echoTask(payload) {
+  return { type: 'echo', queue: 'default', payload, priority: 0, maxRetries: 3, timeoutMs: 60_000 };
+}
+
+module.exports = { load, createProducer, echoTask };

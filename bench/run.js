@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * taskq vs BullMQ (and Bee-Queue for enqueue), side by side on one private Redis.
+ * Every scenario alternates ours and the anchor (A B A B ...) and reports the median and range of
+ * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
+ *
+ *   npm run bench                      the whole set (< 10 min on 2 cores)
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency
+ *   npm run bench -- --pairs=5          more pairs per scenario
+ *   npm run bench -- --no-write         don't touch bench/results/
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { DIST, ROOT, startRedis, summarize, median } = require('./lib/util');
+const { drainOnce } = require('./scenarios/drain');
+const { MODES, openClients, enqueueOnce } = require('./scenarios/enqueue');
+const http = require('./scenarios/http');
+const { latencyOnce } = require('./scenarios/latency');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    return [key, value ?? true];
+  }),
+);
+const PAIRS = Number(args.pairs ?? 3);
+const ONLY = args.only ? new Set(String(args.only).split(',')) : null;
+const run = (name) => !ONLY || ONLY.has(name);
+const DRAIN_N = Number(args.n ?? 20_000);
+const HTTP_SECONDS = Number(args['http-seconds'] ?? 5);
+const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
+
+const results = { scenarios: {} };
+const log = (...parts) => console.log(...parts);
+
+/** A B A B ...: `measure(side)` returns a record, `pick` the number compared. */
+async function pairs(name, sides, measure, pick = (r) => r) {
+  const runs = Object.fromEntries(sides.map((side) => [side, []]));
+  for (let i = 0; i < PAIRS; i++) {
+    for (const side of sides) runs[side].push(await measure(side, i));
+  }
+  const values = Object.fromEntries(sides.map((side) => [side, runs[side].map(pick)]));
+  log(`  ${name}: ${sides.map((side) => `${side} ${fmt(median(values[side]))}`).join(', ')}`);
+  return { runs, values };
+}
+
+function fmt(n, digits = 0) {
+  if (!Number.isFinite(n)) return String(n);
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+const fmtRatio = (r) => `${fmt(r.median, 2)}× (${fmt(r.min, 2)}–${fmt(r.max, 2)})`;
+
+async function drainScenarios(redis) {
+  const rows = [];
+  for (const concurrency of [1, 10, 50, 100]) {
+    for (const retained of [false, true]) {
+      const name = `drain c=${concurrency} ${retained ? 'retained' : 'not retained'}`;
+      const { runs, values } = await pairs(name, ['ours', 'bullmq'], (system) =>
+        drainOnce(system, redis, { n: DRAIN_N, concurrency, retained }), (r) => r.tasksPerSec);
+      rows.push({ concurrency, retained, runs, ...summarize(values.ours, values.bullmq) });
+    }
+  }
+  results.scenarios.drain = rows;
+}
+
+async function aofScenario() {
+  // One pair on a Redis with AOF everysec, next to the no-persistence median at the same settings.
+  const redis = await startRedis({ aof: true });
+  try {
+    const ours = await drainOnce('ours', redis, { n: DRAIN_N, concurrency: 50, retained: false });
+    const bullmq = await drainOnce('bullmq', redis, { n: DRAIN_N, concurrency: 50, retained: false });
+    log(`  drain c=50 AOF everysec: ours ${fmt(ours.tasksPerSec)}, bullmq ${fmt(bullmq.tasksPerSec)}`);
+    results.scenarios.aof = { ours: ours.tasksPerSec, bullmq: bullmq.tasksPerSec, ratio: ours.tasksPerSec / bullmq.tasksPerSec };
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function enqueueScenarios(redis) {
+  const { clients, close } = await openClients(redis.url);
+  try {
+    for (const client of Object.values(clients)) for (let i = 0; i < 50; i++) await client.add({ warm: i });
+    const rows = [];
+    for (const mode of Object.keys(MODES)) {
+      const { values } = await pairs(`enqueue ${MODES[mode].label}`, ['ours', 'bullmq', 'bee'], async (system) => {
+        await redis.client.flushall();
+        return enqueueOnce(clients[system], mode);
+      });
+      rows.push({ mode, label: MODES[mode].label, vsBullmq: summarize(values.ours, values.bullmq), vsBee: summarize(values.ours, values.bee) });
+    }
+    results.scenarios.enqueue = rows;
+  } finally {
+    await close();
+  }
+}
+
+async function httpScenarios(redis) {
+  const servers = await http.startServers(redis.url);
+  try {
+    const rows = [];
+    for (const route of ['one', 'batch']) {
+      const { runs } = await pairs(`http ${route}`, ['ours', 'ceiling', 'bullmq'], async (system) => {
+        await redis.client.flushall();
+        return http.load(servers.urls[system], route, HTTP_SECONDS);
+      }, (r) => r.tasksPerSec);
+      const pick = (side, key) => runs[side].map((r) => r[key]);
+      rows.push({
+        route: route === 'one' ? 'POST /submit' : `POST /submit/batch (${http.BATCH_SIZE}/request)`,
+        runs,
+        vsCeiling: summarize(pick('ours', 'reqPerSec'), pick('ceiling', 'reqPerSec')),
+        vsBullmq: summarize(pick('ours', 'reqPerSec'), pick('bullmq', 'reqPerSec')),
+        latency: Object.fromEntries(['ours', 'ceiling', 'bullmq'].map((side) => [side, { p50Ms: median(pick(side, 'p50Ms')), p99Ms: median(pick(side, 'p99Ms')) }])),
+      });
+    }
+    results.scenarios.http = rows;
+  } finally {
+    await servers.stop();
+  }
+}
+
+async function latencyScenario(redis) {
+  const { runs } = await pairs('latency 1000/s', ['ours', 'bullmq'], (system) => latencyOnce(system, redis, { rate: 1000, seconds: LATENCY_SECONDS }), (r) => r.toStart.p99);
+  const stat = (side, phase, p) => median(runs[side].map((r) => r[phase][p]));
+  const row = {};
+  for (const phase of ['toStart', 'toComplete']) {
+    row[phase] = {};
+    for (const p of ['p50', 'p95', 'p99']) row[phase][p] = { ours: stat('ours', phase, p), bullmq: stat('bullmq', phase, p) };
+  }
+  results.scenarios.latency = { runs, ...row, p99StartRatio: summarize(runs.ours.map((r) => r.toStart.p99), runs.bullmq.map((r) => r.toStart.p99)).ratio };
+}
+
+function table() {
+  const s = results.scenarios;
+  const lines = [];
+  const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
+  lines.push(`taskq vs BullMQ ${require('bullmq/package.json').version} / Bee-Queue ${require('bee-queue/package.json').version}, ${results.date}, ${results.machine}, \`${results.command}\`; ${PAIRS} alternating pairs per row, ratio = median of per-pair ratios (range).`, '');
+  row('scenario', 'taskq', 'anchor', 'ratio taskq/anchor', 'limit / note');
+  row('---', '---:', '---:', '---', '---');
+  for (const d of s.drain ?? []) {
+    row(`drain 20k no-op, c=${d.concurrency}, ${d.retained ? 'retained' : 'not retained'} (tasks/s)`, fmt(d.ours.median), `BullMQ ${fmt(d.anchor.median)}`, fmtRatio(d.ratio), d.concurrency === 50 && !d.retained ? 'target ≥ 2×' : '');
+  }
+  if (s.aof) row('drain c=50 with AOF everysec (tasks/s, 1 pair)', fmt(s.aof.ours), `BullMQ ${fmt(s.aof.bullmq)}`, `${fmt(s.aof.ratio, 2)}×`, 'persistence cost vs the row without AOF');
+  for (const e of s.enqueue ?? []) {
+    row(`library enqueue, ${e.label} (tasks/s)`, fmt(e.vsBullmq.ours.median), `BullMQ ${fmt(e.vsBullmq.anchor.median)}`, fmtRatio(e.vsBullmq.ratio), e.mode === 'bulk1000' ? 'target ≥ 3×' : '');
+    row(`library enqueue, ${e.label} (tasks/s)`, fmt(e.vsBee.ours.median), `Bee-Queue ${fmt(e.vsBee.anchor.median)}`, fmtRatio(e.vsBee.ratio), e.mode === 'bulk1000' ? 'target ≥ 1×' : '');
+  }
+  for (const h of s.http ?? []) {
+    const batch = h.route.includes('batch');
+    const tasks = (x) => (batch ? ` = ${fmt(x * http.BATCH_SIZE)} tasks/s` : '');
+    const lat = (side) => `p50 ${h.latency[side].p50Ms} / p99 ${h.latency[side].p99Ms} ms`;
+    row(`HTTP ${h.route}, 50 conns (req/s)`, `${fmt(h.vsCeiling.ours.median)}${tasks(h.vsCeiling.ours.median)}; ${lat('ours')}`, `Fastify+LPUSH ${fmt(h.vsCeiling.anchor.median)}; ${lat('ceiling')}`, fmtRatio(h.vsCeiling.ratio), batch ? 'target ≥ 100,000 tasks/s' : 'target ≥ 0.8× ceiling');
+    row(`HTTP ${h.route}, 50 conns (req/s)`, fmt(h.vsBullmq.ours.median), `Fastify+BullMQ ${batch ? 'addBulk' : 'add'} ${fmt(h.vsBullmq.anchor.median)}; ${lat('bullmq')}`, fmtRatio(h.vsBullmq.ratio), batch ? '' : 'target ≥ 1.5×');
+  }
+  if (s.latency) {
+    for (const phase of ['toStart', 'toComplete']) {
+      const l = s.latency[phase];
+      const cells = (side) => ['p50', 'p95', 'p99'].map((p) => l[p][side]).join(' / ');
+      row(`latency submit→${phase === 'toStart' ? 'start' : 'complete'} at 1,000/s, c=50 (p50/p95/p99 ms)`, cells('ours'), `BullMQ ${cells('bullmq')}`, phase === 'toStart' ? `p99 ${fmtRatio(s.latency.p99StartRatio)}` : '', phase === 'toStart' ? 'target p99 ≤ BullMQ (ratio ≤ 1)' : '');
+    }
+  }
+  const c50 = (s.drain ?? []).find((d) => d.concurrency === 50 && !d.retained);
+  const c50r = (s.drain ?? []).find((d) => d.concurrency === 50 && d.retained);
+  if (c50) {
+    const m = (rows, side, key) => median(rows.runs[side].map((r) => r[key]));
+    const pairRow = (label, rows, key, scale, digits, note) => {
+      const ours = rows.runs.ours.map((r) => r[key] / scale);
+      const anchor = rows.runs.bullmq.map((r) => r[key] / scale);
+      const sum = summarize(ours, anchor);
+      row(label, fmt(sum.ours.median, digits), `BullMQ ${fmt(sum.anchor.median, digits)}`, fmtRatio(sum.ratio), note);
+    };
+    pairRow('Redis bytes per waiting task', c50, 'redisBytesPerWaiting', 1, 0, 'target ≤ 1×');
+    if (c50r) pairRow('Redis bytes per retained finished task', c50r, 'redisBytesPerRetained', 1, 0, '');
+    pairRow('worker peak RSS during the 20k drain, c=50 (MiB)', c50, 'workerPeakRssBytes', 1024 * 1024, 1, '');
+    pairRow('worker CPU per task, c=50 (µs)', c50, 'workerCpuUsPerTask', 1, 1, 'target ≤ 0.5×');
+    pairRow('Redis CPU per task, c=50 (µs)', c50, 'redisCpuUsPerTask', 1, 1, '');
+    void m;
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(DIST, 'apps/worker/main.js'))) {
+    throw new Error(`no build in ${DIST}: npm run build && rm -rf .dist-bench && cp -r dist .dist-bench`);
+  }
+  const started = Date.now();
+  results.date = new Date().toISOString().slice(0, 10);
+  results.machine = `${os.cpus().length}× ${os.cpus()[0].model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${require('node:child_process').execFileSync('redis-server', ['--version']).toString().split(' ')[2]}`;
+  results.command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  results.pairs = PAIRS;
+  const redis = await startRedis();
+  try {
+    if (run('drain')) await drainScenarios(redis);
+    if (run('enqueue')) await enqueueScenarios(redis);
+    if (run('http')) await httpScenarios(redis);
+    if (run('latency')) await latencyScenario(redis);
+  } finally {
+    await redis.stop();
+  }
+  if (run('aof')) await aofScenario();
+  results.seconds = Math.round((Date.now() - started) / 1000);
+  const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;
+  log(`\n${md}`);
+  if (!args['no-write']) {
+    const dir = path.join(ROOT, 'bench/results');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+    fs.writeFileSync(path.join(dir, 'latest.md'), md);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
