@@ -63,7 +63,7 @@ export function validateEnv<T extends object>(envClass: new () => T) {
     const known = Object.keys(new envClass());
     const present = Object.fromEntries(known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]));
     const env = plainToInstance(envClass, present, { exposeDefaultValues: true });
-    const errors = validateSync(env, { whitelist: false });
+    const errors = validateSync(env, { whitelist: false, stopAtFirstError: true });
     if (errors.length) {
       const lines = errors.flatMap((error) =>
         Object.values(error.constraints ?? {}).map((rule) => `  ${error.property}=${JSON.stringify(raw[error.property])}: ${rule}`),
