@@ -25,25 +25,25 @@ export class SharedEnv {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  @Transform(toInt) @IsInt() @Min(1000) @Max(3_600_000)
+  @Transform(toInt) @Max(3_600_000) @Min(1000) @IsInt()
   TASK_LEASE_MS = 30_000;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(365 * 24 * 3600)
+  @Transform(toInt) @Max(365 * 24 * 3600) @Min(0) @IsInt()
   RESULT_TTL_SECONDS = 86_400;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(1000)
+  @Transform(toInt) @Max(1000) @Min(0) @IsInt()
   MAX_RECOVERIES = 5;
 
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt) @Min(0) @IsInt()
   DLQ_MAX_SIZE = 0;
 
-  @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  @Transform(toInt) @Max(60_000) @Min(100) @IsInt()
   REDIS_COMMAND_TIMEOUT_MS = 2000;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(100)
+  @Transform(toInt) @Max(100) @Min(0) @IsInt()
   DEFAULT_MAX_RETRIES = 3;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
+  @Transform(toInt) @Max(86_400_000) @Min(1) @IsInt()
   DEFAULT_TIMEOUT_MS = 60_000;
 
   @Transform(toBool) @IsBoolean()

@@ -6,10 +6,10 @@ const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /
 
 /** The worker's environment: the shared variables plus the pool, retry and shutdown settings. */
 export class WorkerEnv extends SharedEnv {
-  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @Transform(toInt) @Max(65535) @Min(1) @IsInt()
   METRICS_PORT = 9101;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  @Transform(toInt) @Max(10_000) @Min(1) @IsInt()
   WORKER_CONCURRENCY = 10;
 
   @IsString()
@@ -18,20 +18,20 @@ export class WorkerEnv extends SharedEnv {
   })
   WORKER_QUEUES = 'default';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  @Transform(toInt) @Max(3_600_000) @Min(0) @IsInt()
   SHUTDOWN_GRACE_MS = 15_000;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(86_400_000)
+  @Transform(toInt) @Max(86_400_000) @Min(1) @IsInt()
   RETRY_BACKOFF_BASE_MS = 1000;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(7 * 86_400_000)
+  @Transform(toInt) @Max(7 * 86_400_000) @Min(1) @IsInt()
   RETRY_BACKOFF_MAX_MS = 3_600_000;
 
   /** How often the recoverer looks for expired leases (and promotes due tasks when the pool is full). */
-  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  @Transform(toInt) @Max(600_000) @Min(100) @IsInt()
   RECOVERY_INTERVAL_MS = 5000;
 
   /** Longest an idle worker blocks waiting for a wake-up before checking again. */
-  @Transform(toInt) @IsInt() @Min(10) @Max(60_000)
+  @Transform(toInt) @Max(60_000) @Min(10) @IsInt()
   WORKER_IDLE_WAIT_MS = 1000;
 }
