@@ -19,38 +19,62 @@ export class SharedEnv {
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   @IsString()
-  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.:-] (no braces: they would break the {queue} hash tag)' })
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
+    message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.:-] (no braces: they would break the {queue} hash tag)',
+  })
   QUEUE_PREFIX = 'taskq';
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
-  @Transform(toInt) @Max(3_600_000) @Min(1000) @IsInt()
+  @Transform(toInt)
+  @Max(3_600_000)
+  @Min(1000)
+  @IsInt()
   TASK_LEASE_MS = 30_000;
 
-  @Transform(toInt) @Max(365 * 24 * 3600) @Min(0) @IsInt()
+  @Transform(toInt)
+  @Max(365 * 24 * 3600)
+  @Min(0)
+  @IsInt()
   RESULT_TTL_SECONDS = 86_400;
 
-  @Transform(toInt) @Max(1000) @Min(0) @IsInt()
+  @Transform(toInt)
+  @Max(1000)
+  @Min(0)
+  @IsInt()
   MAX_RECOVERIES = 5;
 
-  @Transform(toInt) @Min(0) @IsInt()
+  @Transform(toInt)
+  @Min(0)
+  @IsInt()
   DLQ_MAX_SIZE = 0;
 
-  @Transform(toInt) @Max(60_000) @Min(100) @IsInt()
+  @Transform(toInt)
+  @Max(60_000)
+  @Min(100)
+  @IsInt()
   REDIS_COMMAND_TIMEOUT_MS = 2000;
 
-  @Transform(toInt) @Max(100) @Min(0) @IsInt()
+  @Transform(toInt)
+  @Max(100)
+  @Min(0)
+  @IsInt()
   DEFAULT_MAX_RETRIES = 3;
 
-  @Transform(toInt) @Max(86_400_000) @Min(1) @IsInt()
+  @Transform(toInt)
+  @Max(86_400_000)
+  @Min(1)
+  @IsInt()
   DEFAULT_TIMEOUT_MS = 60_000;
 
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   DEMO_TASKS = true;
 
   /** The fault-injection task pack (`chaos`), for the fault suite only; never on in production. */
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   FAULT_TASKS = false;
 }
 
@@ -61,12 +85,16 @@ export class SharedEnv {
 export function validateEnv<T extends object>(envClass: new () => T) {
   return (raw: Record<string, unknown>): T => {
     const known = Object.keys(new envClass());
-    const present = Object.fromEntries(known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]));
+    const present = Object.fromEntries(
+      known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]),
+    );
     const env = plainToInstance(envClass, present, { exposeDefaultValues: true });
     const errors = validateSync(env, { whitelist: false, stopAtFirstError: true });
     if (errors.length) {
       const lines = errors.flatMap((error) =>
-        Object.values(error.constraints ?? {}).map((rule) => `  ${error.property}=${JSON.stringify(raw[error.property])}: ${rule}`),
+        Object.values(error.constraints ?? {}).map(
+          (rule) => `  ${error.property}=${JSON.stringify(raw[error.property])}: ${rule}`,
+        ),
       );
       throw new Error(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
     }
