@@ -19,6 +19,7 @@ import { MetricsInterceptor } from './interceptors/metrics.interceptor';
 import { RetryInterceptor } from './interceptors/retry.interceptor';
 import { TASK_INTERCEPTORS } from './interceptors/task-interceptor.interface';
 import { TimeoutInterceptor } from './interceptors/timeout.interceptor';
+import { MetricsPrimer } from './metrics/metrics-primer';
 import { WorkerPool } from './pool/worker-pool';
 import { LeaseRecoverer } from './recovery/lease-recoverer';
 import { BACKOFF_STRATEGY, ExponentialJitterBackoff } from './retry/backoff.strategy';
@@ -83,5 +84,6 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     DeadLetterHandler,
     LeaseRecoverer,
     WorkerPool,
+    MetricsPrimer,
   ],
 });
