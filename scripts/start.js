@@ -3,7 +3,7 @@
  * `npm start`: the api and one worker together, for a first try (`docker compose up --build` is the
  * production-like way). Uses REDIS_URL when a Redis answers there; otherwise starts a local
  * redis-server for the session (data under .data/, AOF on) when one is installed, or says how to get one.
- * Builds first when dist/ is missing. `--dev` rebuilds on change (nest build --watch) instead.
+ * Builds first when dist/ is missing. `--dev` runs both through `nest start --watch` (rebuild and restart on change).
  */
 const { spawn, spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
@@ -19,19 +19,15 @@ async function main() {
     process.exit(1);
   }
   const env = { ...process.env, REDIS_URL: redis.url };
-  if (dev || !existsSync('dist/apps/api/main.js') || !existsSync('dist/apps/worker/main.js')) {
+  if (!dev && (!existsSync('dist/apps/api/main.js') || !existsSync('dist/apps/worker/main.js'))) {
     const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
     if (built.status !== 0) process.exit(built.status ?? 1);
   }
-  const children = [
-    spawn(process.execPath, ['dist/apps/api/main.js'], { stdio: 'inherit', env }),
-    spawn(process.execPath, ['dist/apps/worker/main.js'], { stdio: 'inherit', env }),
-  ];
-  if (dev) {
-    for (const app of ['api', 'worker']) {
-      children.push(spawn('npx', ['nest', 'build', app, '--watch'], { stdio: 'ignore' }));
-    }
-  }
+  const run = (app) =>
+    dev
+      ? spawn('npx', ['nest', 'start', app, '--watch'], { stdio: 'inherit', env })
+      : spawn(process.execPath, [`dist/apps/${app}/main.js`], { stdio: 'inherit', env });
+  const children = [run('api'), run('worker')];
   console.error(
     `[taskq] api on http://localhost:${process.env.PORT ?? 8080} (docs at /docs), worker metrics on :9101, Redis at ${redis.url}\n` +
       `[taskq] try: curl -X POST localhost:${process.env.PORT ?? 8080}/submit -H 'Content-Type: application/json' -d '{"task_type":"email","payload":"hello@domain.com"}'`,
@@ -53,7 +49,7 @@ async function main() {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  for (const child of children.slice(0, 2)) child.on('exit', () => void stop());
+  for (const child of children) child.on('exit', () => void stop());
 }
 
 main();
