@@ -25,6 +25,13 @@ export interface RecoveredTask {
   outcome: 'queued' | 'dead';
 }
 
+interface PendingAck {
+  task: ClaimedTask;
+  resultJson: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export type FailOutcome =
   | { action: 'retry'; delayMs: number; error: string }
   | { action: 'dead'; reason: DeadReason; error: string };
@@ -35,6 +42,9 @@ export class QueueConsumer {
   /** Makes lease tokens unique across workers and calls. */
   private readonly consumerId = randomBytes(6).toString('hex');
   private calls = 0;
+  /** Acks waiting for this tick's flush, per queue. */
+  private pendingAcks = new Map<string, PendingAck[]>();
+  private ackFlushScheduled = false;
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
@@ -98,21 +108,48 @@ export class QueueConsumer {
     await redisCall('waitForWork', () => this.blocking.blpop(...keys, Math.max(0.01, timeoutMs / 1000)));
   }
 
-  /** Succeeded: stores the result (JSON) for RESULT_TTL_SECONDS. Throws LeaseLost if the lease is gone. */
-  async ack(task: ClaimedTask, resultJson: string): Promise<void> {
-    const keys = queueKeys(this.options.prefix, task.queue);
-    const code = await redisCall('ack', () =>
-      this.redis.taskqAckTask(
-        keys.active,
-        keys.succeeded,
-        keys.taskPrefix,
-        task.id,
-        task.leaseToken,
-        resultJson,
-        this.options.resultTtlSeconds,
-      ),
-    );
-    this.check(code, 'ack', task.id);
+  /**
+   * Succeeded: stores the result (JSON) for RESULT_TTL_SECONDS. Rejects with LeaseLost if the lease
+   * is gone. Acks made in the same tick (tasks of one claim finish together) are coalesced into one
+   * script call per queue; each task is still fenced by its own token and settles on its own.
+   */
+  ack(task: ClaimedTask, resultJson: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let pending = this.pendingAcks.get(task.queue);
+      if (!pending) this.pendingAcks.set(task.queue, (pending = []));
+      pending.push({ task, resultJson, resolve, reject });
+      if (!this.ackFlushScheduled) {
+        this.ackFlushScheduled = true;
+        setImmediate(() => this.flushAcks());
+      }
+    });
+  }
+
+  private flushAcks(): void {
+    this.ackFlushScheduled = false;
+    const batches = this.pendingAcks;
+    this.pendingAcks = new Map();
+    for (const [queue, acks] of batches) void this.sendAcks(queue, acks);
+  }
+
+  private async sendAcks(queue: string, acks: PendingAck[]): Promise<void> {
+    const keys = queueKeys(this.options.prefix, queue);
+    const args: string[] = [];
+    for (const ack of acks) args.push(ack.task.id, ack.task.leaseToken, ack.resultJson);
+    let codes: number[];
+    try {
+      codes = await redisCall('ack', () =>
+        this.redis.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, this.options.resultTtlSeconds, ...args),
+      );
+    } catch (error) {
+      for (const ack of acks) ack.reject(error);
+      return;
+    }
+    acks.forEach((ack, i) => {
+      const code = Number(codes[i]);
+      if (code === 1) ack.resolve();
+      else ack.reject(errorForScriptCode(code, 'ack', ack.task.id) ?? new Error(`ack: unexpected script reply ${code}`));
+    });
   }
 
   /** Retry later or dead-letter; returns how many old dead tasks DLQ_MAX_SIZE trimmed. */

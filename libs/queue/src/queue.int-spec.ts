@@ -244,6 +244,27 @@ describe('libs/queue on a real Redis', () => {
     expect((await inspector.stats(queue)).counts.succeeded).toBe(1);
   });
 
+  it('coalesces acks of one tick into one script call (ackTasks), fencing each task on its own', async () => {
+    const ids = (await producer.enqueueMany([task({ payload: 0 }), task({ payload: 1 }), task({ payload: 2 })])).map((t) => t.id);
+    const { tasks } = await consumer.claim(queue, 3);
+    const forged = { ...tasks[1], leaseToken: 'not-the-token' };
+    const scripts = jest.spyOn(moduleRef.get<{ taskqAckTasks: (...args: unknown[]) => Promise<number[]> }>(REDIS_CLIENT), 'taskqAckTasks');
+    const settled = await Promise.allSettled([
+      consumer.ack(tasks[0], '"a"'),
+      consumer.ack(forged, '"forged"'),
+      consumer.ack(tasks[2], '"c"'),
+    ]);
+    expect(scripts).toHaveBeenCalledTimes(1);
+    scripts.mockRestore();
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: QueueErrorCode.LeaseLost });
+    expect((await inspector.getTask(ids[0])).result).toBe('a');
+    expect((await inspector.getTask(ids[1])).status).toBe('active');
+    expect((await inspector.getTask(ids[2])).result).toBe('c');
+    await consumer.ack(tasks[1], '"b"');
+    expect((await inspector.getTask(ids[1])).result).toBe('b');
+  });
+
   it('deletes finished tasks at once when RESULT_TTL_SECONDS is 0', async () => {
     await boot({ resultTtlSeconds: 0 });
     const { id } = await producer.enqueue(task());

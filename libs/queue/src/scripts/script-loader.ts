@@ -54,7 +54,7 @@ type Reply<T> = Promise<T>;
 export interface QueueScripts {
   taskqEnqueueTasks(...args: Arg[]): Reply<number>;
   taskqClaimTasks(...args: Arg[]): Reply<(string | number | null)[]>;
-  taskqAckTask(...args: Arg[]): Reply<number>;
+  taskqAckTasks(...args: Arg[]): Reply<number[]>;
   taskqFailTask(...args: Arg[]): Reply<number>;
   taskqReleaseTask(...args: Arg[]): Reply<number>;
   taskqExtendLeases(...args: Arg[]): Reply<string[]>;

@@ -1,0 +1,53 @@
+--[[
+  Marks active tasks succeeded, each only if the caller still holds its lease. One call acks every
+  task of one queue that finished in the same tick (the consumer coalesces them); each task's
+  transition is checked and applied on its own, so one lost lease does not affect the others.
+
+  KEYS[1] active   KEYS[2] succeeded (index scored by finish time)
+  ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now)
+  ARGV[3..] groups of 3: id, lease token, result (JSON, '' for none)
+
+  Returns one code per task, in order: 1, or -3 when the lease is no longer the caller's
+  (expired and recovered, or gone).
+]]
+local prefix = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local now = nowMs()
+local nowArg = int(now)
+local codes = {}
+local done = {}
+for i = 3, #ARGV, 3 do
+  local id = ARGV[i]
+  local key = prefix .. id
+  if redis.call('HGET', key, 'lease') ~= ARGV[i + 1] then
+    codes[#codes + 1] = -3
+  else
+    codes[#codes + 1] = 1
+    done[#done + 1] = id
+    if ttl <= 0 then
+      redis.call('DEL', key)
+    else
+      redis.call('HSET', key, 'status', 'succeeded', 'finished_at', nowArg, 'result', ARGV[i + 2])
+      redis.call('HDEL', key, 'lease')
+      redis.call('EXPIRE', key, ttl)
+    end
+  end
+end
+if #done > 0 then
+  -- ZREM/ZADD take many members: unpack in chunks below Lua's stack limit.
+  for first = 1, #done, 1000 do
+    local last = math.min(first + 999, #done)
+    redis.call('ZREM', KEYS[1], unpack(done, first, last))
+    if ttl > 0 then
+      local scored = {}
+      for j = first, last do
+        scored[#scored + 1] = nowArg
+        scored[#scored + 1] = done[j]
+      end
+      redis.call('ZADD', KEYS[2], unpack(scored))
+    end
+  end
+  -- The index forgets what the hashes' TTL already dropped.
+  if ttl > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now - ttl * 1000)) end
+end
+return codes
