@@ -10,11 +10,23 @@ import { EnqueuedTask, NewTask } from './task';
 
 const FIELDS_PER_TASK = 7;
 
-/** Adds tasks. One atomic script call per queue touched; a batch is one round trip. */
+interface PendingWrite {
+  byQueue: Map<string, (string | number)[]>;
+  newQueues: string[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Adds tasks. One atomic script call per queue touched by a call; a batch is one round trip.
+ * Calls made in the same tick (concurrent HTTP requests) share one pipeline, so one socket write and
+ * one round trip carry them all, while each call keeps its own script calls and its own outcome.
+ */
 @Injectable()
 export class QueueProducer {
   /** Queues already recorded in the registry set by this process. */
   private readonly knownQueues = new Set<string>();
+  private pending: PendingWrite[] = [];
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
@@ -46,10 +58,36 @@ export class QueueProducer {
       return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued' };
     });
 
-    await redisCall('enqueue', async () => {
-      const pipeline = this.redis.pipeline();
-      const newQueues = [...byQueue.keys()].filter((queue) => !this.knownQueues.has(queue));
-      if (newQueues.length) pipeline.sadd(queueRegistryKey(this.options.prefix), ...newQueues);
+    const newQueues = [...byQueue.keys()].filter((queue) => !this.knownQueues.has(queue));
+    await redisCall('enqueue', () => this.write(byQueue, newQueues));
+    newQueues.forEach((queue) => this.knownQueues.add(queue));
+    return result;
+  }
+
+  private write(byQueue: Map<string, (string | number)[]>, newQueues: string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ byQueue, newQueues, resolve, reject });
+      if (this.pending.length === 1) {
+        setImmediate(() => {
+          const writes = this.pending;
+          this.pending = [];
+          this.flush(writes).catch((error: unknown) => writes.forEach((write) => write.reject(error)));
+        });
+      }
+    });
+  }
+
+  /** Sends the calls of one tick in one pipeline and settles each call from its own replies. */
+  private async flush(writes: PendingWrite[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    const ranges: [number, number][] = [];
+    let count = 0;
+    for (const { byQueue, newQueues } of writes) {
+      const first = count;
+      if (newQueues.length) {
+        pipeline.sadd(queueRegistryKey(this.options.prefix), ...newQueues);
+        count++;
+      }
       for (const [queue, args] of byQueue) {
         const keys = queueKeys(this.options.prefix, queue);
         (pipeline as unknown as QueueRedis).taskqEnqueueTasks(
@@ -61,13 +99,16 @@ export class QueueProducer {
           args.length / FIELDS_PER_TASK,
           ...args,
         );
+        count++;
       }
-      const replies = (await pipeline.exec()) ?? [];
-      const failed = replies.find(([error]) => error);
-      if (failed) throw failed[0];
-      newQueues.forEach((queue) => this.knownQueues.add(queue));
+      ranges.push([first, count]);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    writes.forEach((write, i) => {
+      const failed = replies.slice(ranges[i][0], ranges[i][1]).find(([error]) => error);
+      if (failed) write.reject(failed[0]);
+      else write.resolve();
     });
-    return result;
   }
 }
 
