@@ -23,6 +23,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerPool.name);
   private readonly runs = new Map<string, ActiveRun>();
+  /**
+   * Runs whose handler has not settled yet: what the pool size bounds. A run whose outcome is being
+   * written to Redis stays in `runs` (heartbeat, shutdown) but no longer holds a slot, so the next
+   * claim goes out in the same round trip as the acks instead of after them.
+   */
+  private handling = 0;
   private readonly heartbeat: BackgroundTask;
   private stopping = false;
   private loopDone?: Promise<void>;
@@ -71,7 +77,7 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     const queueNames = this.options.queues.map((q) => q.name);
     let failures = 0;
     while (!this.stopping) {
-      const free = this.options.concurrency - this.runs.size;
+      const free = this.options.concurrency - this.handling;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
@@ -107,18 +113,24 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     const controller = new AbortController();
     const run: ActiveRun = { task, controller, leaseUntil: Date.now() + this.consumer.leaseMs, done: Promise.resolve() };
     this.runs.set(task.id, run);
+    this.handling++;
     this.inFlight.set(this.runs.size);
     run.done = this.execute(run).finally(() => {
       this.runs.delete(task.id);
       this.inFlight.set(this.runs.size);
-      const wake = this.slotFreed;
-      this.slotFreed = undefined;
-      wake?.();
     });
   }
 
   private async execute(run: ActiveRun): Promise<void> {
-    const outcome = await this.dispatcher.dispatch(run.task, run.controller);
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.dispatcher.dispatch(run.task, run.controller);
+    } finally {
+      this.handling--;
+      const wake = this.slotFreed;
+      this.slotFreed = undefined;
+      wake?.();
+    }
     if (run.abandoned) return;
     await this.apply(run, outcome);
   }
