@@ -2,6 +2,7 @@ import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Post, Res } fr
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiBody,
   ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiServiceUnavailableResponse,
@@ -14,6 +15,7 @@ import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitBatchResponseDto, SubmitResponseDto } from './dto/submit-response.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 import { SubmitService } from './submit.service';
+import { submitBatchBody, submitTaskBody } from './submit-body.pipe';
 
 const SubmitErrors = () =>
   applyDecorators(
@@ -32,8 +34,10 @@ export class SubmitController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ operationId: 'submitTask', summary: 'Submit one task' })
   @ApiAcceptedResponse({ type: SubmitResponseDto, description: 'Accepted: stored in Redis; Location names the status URL' })
+  @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
-  async submit(@Body() dto: SubmitTaskDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<SubmitResponseDto> {
+  // Readonly<...> keeps the global ValidationPipe off (no class metatype): submitTaskBody validates.
+  async submit(@Body(submitTaskBody) dto: Readonly<SubmitTaskDto>, @Res({ passthrough: true }) reply: FastifyReply): Promise<SubmitResponseDto> {
     const task = await this.submitService.submit(dto);
     reply.header('Location', `/tasks/${task.id}`);
     return { task_id: task.id, status: task.status, queue: task.queue };
@@ -43,8 +47,9 @@ export class SubmitController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ operationId: 'submitBatch', summary: 'Submit up to MAX_BATCH_SIZE tasks in one request (all or none)' })
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
+  @ApiBody({ type: SubmitBatchDto })
   @SubmitErrors()
-  async submitBatch(@Body() dto: SubmitBatchDto): Promise<SubmitBatchResponseDto> {
+  async submitBatch(@Body(submitBatchBody) dto: Readonly<SubmitBatchDto>): Promise<SubmitBatchResponseDto> {
     const tasks = await this.submitService.submitBatch(dto.tasks);
     return { task_ids: tasks.map((task) => task.id) };
   }
