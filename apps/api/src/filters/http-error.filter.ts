@@ -50,11 +50,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof QueueError) {
       const statusCode = STATUS_OF[exception.code];
       if (statusCode === HttpStatus.SERVICE_UNAVAILABLE) {
-        this.logger.warn({ msg: exception.message, op: exception.op });
+        this.logger.warn({ msg: exception.message, op: exception.op, maybeApplied: exception.maybeApplied });
         return {
           statusCode,
           error: REASON[statusCode],
-          message: 'The task store (Redis) is unavailable; nothing was written. Retry later.',
+          message: exception.maybeApplied
+            ? 'The task store (Redis) did not answer in time (REDIS_COMMAND_TIMEOUT_MS); the write may still have been applied. Check (GET /tasks/{id}, GET /queues) before retrying, or accept a possible duplicate.'
+            : 'The task store (Redis) is unavailable; nothing was written. Retry later.',
         };
       }
       return { statusCode, error: REASON[statusCode], message: exception.message };

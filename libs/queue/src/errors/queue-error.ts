@@ -16,11 +16,18 @@ export class QueueError extends Error {
     /** The queue operation, e.g. "enqueue", "requeueDead". */
     readonly op: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; maybeApplied?: boolean },
   ) {
     super(message, options);
     this.name = 'QueueError';
+    this.maybeApplied = options?.maybeApplied ?? false;
   }
+
+  /**
+   * Unavailable only: the command may have reached Redis and run after all (it timed out, or the
+   * connection dropped while it was in flight), so the caller cannot say "nothing was written".
+   */
+  readonly maybeApplied: boolean;
 }
 
 /** Script return codes below zero, shared by every Lua script (see scripts/lua/*.lua headers). */
@@ -42,6 +49,9 @@ export function errorForScriptCode(code: number, op: string, id: string): QueueE
 /** Replies that mean "not now" (loading after a restart, a replica, a busy script), not a bug. */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
 
+/** ioredis refused to send the command at all (disconnected, offline queue off, connection refused). */
+const NEVER_SENT = /Stream isn't writeable|enableOfflineQueue|ECONNREFUSED/;
+
 /**
  * Any failure that is not Redis refusing a command (a ReplyError, i.e. a bug) means Redis could not
  * be reached in time: it becomes Unavailable, so callers can answer 503 or back off.
@@ -53,6 +63,7 @@ export function wrapRedisError(op: string, error: unknown): Error {
   if (name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) return error as Error;
   return new QueueError(QueueErrorCode.Unavailable, op, `Redis unavailable during ${op}: ${message}`, {
     cause: error,
+    maybeApplied: name !== 'ReplyError' && !NEVER_SENT.test(message),
   });
 }
 
