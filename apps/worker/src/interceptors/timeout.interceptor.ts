@@ -9,6 +9,8 @@ import { TaskInterceptor } from './task-interceptor.interface';
  */
 export const ABORT_GRACE_MS = 5000;
 
+const TIMED_OUT = Symbol('timed out');
+
 /** Aborts the run's signal when timeout_ms passes, then fails the run with TaskTimeoutError. */
 @Injectable()
 export class TimeoutInterceptor implements TaskInterceptor {
@@ -17,12 +19,13 @@ export class TimeoutInterceptor implements TaskInterceptor {
     if (!(timeoutMs > 0)) return next();
     const running = next();
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     try {
-      const first = await Promise.race([running, timedOut]);
-      if (first !== 'timeout') return first;
+      // One promise settled by whichever comes first (cheaper per run than Promise.race over two).
+      const first = await new Promise<RunOutcome | typeof TIMED_OUT>((resolve, reject) => {
+        timer = setTimeout(resolve, timeoutMs, TIMED_OUT);
+        running.then(resolve, reject);
+      });
+      if (first !== TIMED_OUT) return first;
     } finally {
       clearTimeout(timer);
     }
