@@ -46,7 +46,19 @@ export class SubmitService {
 
   private async enqueue(tasks: NewTask[]): Promise<EnqueuedTask[]> {
     const enqueued = await this.producer.enqueueMany(tasks);
-    for (const task of tasks) this.submitted.inc({ task_type: task.type, queue: task.queue });
+    if (tasks.length === 1) {
+      this.submitted.inc({ task_type: tasks[0].type, queue: tasks[0].queue });
+      return enqueued;
+    }
+    // One increment per (type, queue) of the batch, not one per task.
+    const counts = new Map<string, { task_type: string; queue: string; n: number }>();
+    for (const task of tasks) {
+      const key = `${task.type}\n${task.queue}`;
+      const entry = counts.get(key);
+      if (entry) entry.n++;
+      else counts.set(key, { task_type: task.type, queue: task.queue, n: 1 });
+    }
+    for (const { task_type, queue, n } of counts.values()) this.submitted.inc({ task_type, queue }, n);
     return enqueued;
   }
 
