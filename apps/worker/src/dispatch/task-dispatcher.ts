@@ -25,7 +25,11 @@ export class TaskDispatcher {
         queue: task.queue,
         attempt: task.attempt,
         maxRetries: task.maxRetries,
-        signal: controller.signal,
+        // Read lazily: Node builds the AbortSignal (an EventTarget) on first access, and most
+        // handlers never look at it. abort() works the same either way.
+        get signal() {
+          return controller.signal;
+        },
       },
       abort: (reason) => controller.abort(reason),
     };

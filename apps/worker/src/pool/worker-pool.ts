@@ -29,6 +29,7 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
    * claim goes out in the same round trip as the acks instead of after them.
    */
   private handling = 0;
+  private inFlightPending = false;
   private readonly heartbeat: BackgroundTask;
   private stopping = false;
   private loopDone?: Promise<void>;
@@ -114,9 +115,19 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     const run: ActiveRun = { task, controller, leaseUntil: Date.now() + this.consumer.leaseMs, done: Promise.resolve() };
     this.runs.set(task.id, run);
     this.handling++;
-    this.inFlight.set(this.runs.size);
+    this.updateInFlight();
     run.done = this.execute(run).finally(() => {
       this.runs.delete(task.id);
+      this.updateInFlight();
+    });
+  }
+
+  /** The in-flight gauge, set once per tick rather than twice per task. */
+  private updateInFlight(): void {
+    if (this.inFlightPending) return;
+    this.inFlightPending = true;
+    setImmediate(() => {
+      this.inFlightPending = false;
       this.inFlight.set(this.runs.size);
     });
   }
