@@ -12,28 +12,42 @@
 local prefix = ARGV[1]
 local n = tonumber(ARGV[2])
 local now = nowMs()
+local nowArg = int(now)
 local seq = redis.call('INCRBY', KEYS[3], n) - n
+-- Members go to ZADD in chunks (one call per chunk, not one per task), under Lua's unpack limit.
+local queued, scheduled = {}, {}
+local function add(key, list, score, id)
+  list[#list + 1] = score
+  list[#list + 1] = id
+  if #list >= 1000 then
+    redis.call('ZADD', key, unpack(list))
+    for j = #list, 1, -1 do list[j] = nil end
+  end
+end
 local queuedCount = 0
 for i = 0, n - 1 do
   local base = 3 + i * 7
   local id = ARGV[base]
-  local priority = tonumber(ARGV[base + 3])
   local delay = tonumber(ARGV[base + 6])
   local due = now
   if delay > 0 then due = now + delay elseif delay < 0 then due = -delay end
+  local dueArg = nowArg
+  if due ~= now then dueArg = int(due) end
   local status = 'queued'
   if due > now then status = 'scheduled' end
   redis.call('HSET', prefix .. id,
     'type', ARGV[base + 1], 'payload', ARGV[base + 2], 'priority', ARGV[base + 3],
     'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
     'attempts', '0', 'recoveries', '0', 'status', status,
-    'created_at', int(now), 'next_run_at', int(due))
+    'created_at', nowArg, 'next_run_at', dueArg)
   if status == 'queued' then
-    redis.call('ZADD', KEYS[1], queuedScore(priority, seq + i + 1), id)
+    add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 3]), seq + i + 1), id)
     queuedCount = queuedCount + 1
   else
-    redis.call('ZADD', KEYS[2], int(due), id)
+    add(KEYS[2], scheduled, dueArg, id)
   end
 end
+if #queued > 0 then redis.call('ZADD', KEYS[1], unpack(queued)) end
+if #scheduled > 0 then redis.call('ZADD', KEYS[2], unpack(scheduled)) end
 wake(KEYS[4])
 return queuedCount
