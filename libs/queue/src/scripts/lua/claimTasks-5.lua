@@ -37,6 +37,8 @@ promote(KEYS[3])
 local out = { -1, now }
 if k > 0 then
   local deadline = int(now + tonumber(ARGV[3]))
+  local startedAt = int(now)
+  local leased = {}
   local popped = redis.call('ZPOPMIN', KEYS[1], k)
   for i = 1, #popped, 2 do
     local id = popped[i]
@@ -45,12 +47,17 @@ if k > 0 then
     local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at', 'priority')
     if f[1] then
       local attempts = tonumber(f[3]) + 1
-      redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', int(now))
-      redis.call('ZADD', KEYS[4], deadline, id)
+      redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', startedAt)
+      leased[#leased + 1] = deadline
+      leased[#leased + 1] = id
       local n = #out
       out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
       out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]
     end
+  end
+  -- One ZADD for the whole claim, in chunks under Lua's unpack limit.
+  for first = 1, #leased, 1000 do
+    redis.call('ZADD', KEYS[4], unpack(leased, first, math.min(first + 999, #leased)))
   end
 end
 
