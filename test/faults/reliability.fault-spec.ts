@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import Redis from 'ioredis';
 import { http, OwnRedis, waitFor } from '@app/testing';
 import { Accounting, ChaosTask, FaultRow, FaultStack, prng, renderTable, row, runTask, seconds, startDurableRedis, writeResults } from './harness';
@@ -30,7 +31,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   const note = [
-    `Seed ${SEED}; ${rows.length} fault(s); suite wall time ${seconds(Date.now() - suiteStarted)} on ${require('node:os').cpus().length} cores.`,
+    `Seed ${SEED}; ${rows.length} fault(s); suite wall time ${seconds(Date.now() - suiteStarted)} on ${cpus().length} cores.`,
     'Own redis-server with `appendonly yes`, `appendfsync always`; the built api and 2-3 worker processes; `chaos` tasks record every run in Redis.',
     'lost = accepted − (ended as designed). Duplicate runs = runs − attempts, summed (a run cut short by a crash or outage un-burns its attempt).',
   ].join('\n');
