@@ -1,9 +1,6 @@
 import { Transform } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { SharedEnv } from '@app/config';
-
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+import { SharedEnv, toInt } from '@app/config';
 
 /** The worker's environment: the shared variables plus the pool, retry and shutdown settings. */
 export class WorkerEnv extends SharedEnv {
