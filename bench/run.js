@@ -57,8 +57,12 @@ async function drainScenarios(redis) {
   for (const concurrency of [1, 10, 50, 100]) {
     for (const retained of [false, true]) {
       const name = `drain c=${concurrency} ${retained ? 'retained' : 'not retained'}`;
-      const { runs, values } = await pairs(name, ['ours', 'bullmq'], (system) =>
-        drainOnce(system, redis, { n: DRAIN_N, concurrency, retained }), (r) => r.tasksPerSec);
+      const { runs, values } = await pairs(
+        name,
+        ['ours', 'bullmq'],
+        (system) => drainOnce(system, redis, { n: DRAIN_N, concurrency, retained }),
+        (r) => r.tasksPerSec,
+      );
       rows.push({ concurrency, retained, runs, ...summarize(values.ours, values.bullmq) });
     }
   }
@@ -72,7 +76,11 @@ async function aofScenario() {
     const ours = await drainOnce('ours', redis, { n: DRAIN_N, concurrency: 50, retained: false });
     const bullmq = await drainOnce('bullmq', redis, { n: DRAIN_N, concurrency: 50, retained: false });
     log(`  drain c=50 AOF everysec: ours ${fmt(ours.tasksPerSec)}, bullmq ${fmt(bullmq.tasksPerSec)}`);
-    results.scenarios.aof = { ours: ours.tasksPerSec, bullmq: bullmq.tasksPerSec, ratio: ours.tasksPerSec / bullmq.tasksPerSec };
+    results.scenarios.aof = {
+      ours: ours.tasksPerSec,
+      bullmq: bullmq.tasksPerSec,
+      ratio: ours.tasksPerSec / bullmq.tasksPerSec,
+    };
   } finally {
     await redis.stop();
   }
@@ -88,7 +96,12 @@ async function enqueueScenarios(redis) {
         await redis.client.flushall();
         return enqueueOnce(clients[system], mode);
       });
-      rows.push({ mode, label: MODES[mode].label, vsBullmq: summarize(values.ours, values.bullmq), vsBee: summarize(values.ours, values.bee) });
+      rows.push({
+        mode,
+        label: MODES[mode].label,
+        vsBullmq: summarize(values.ours, values.bullmq),
+        vsBee: summarize(values.ours, values.bee),
+      });
     }
     results.scenarios.enqueue = rows;
   } finally {
@@ -101,17 +114,27 @@ async function httpScenarios(redis) {
   try {
     const rows = [];
     for (const route of ['one', 'batch']) {
-      const { runs } = await pairs(`http ${route}`, ['ours', 'ceiling', 'bullmq'], async (system) => {
-        await redis.client.flushall();
-        return http.load(servers.urls[system], route, HTTP_SECONDS);
-      }, (r) => r.tasksPerSec);
+      const { runs } = await pairs(
+        `http ${route}`,
+        ['ours', 'ceiling', 'bullmq'],
+        async (system) => {
+          await redis.client.flushall();
+          return http.load(servers.urls[system], route, HTTP_SECONDS);
+        },
+        (r) => r.tasksPerSec,
+      );
       const pick = (side, key) => runs[side].map((r) => r[key]);
       rows.push({
         route: route === 'one' ? 'POST /submit' : `POST /submit/batch (${http.BATCH_SIZE}/request)`,
         runs,
         vsCeiling: summarize(pick('ours', 'reqPerSec'), pick('ceiling', 'reqPerSec')),
         vsBullmq: summarize(pick('ours', 'reqPerSec'), pick('bullmq', 'reqPerSec')),
-        latency: Object.fromEntries(['ours', 'ceiling', 'bullmq'].map((side) => [side, { p50Ms: median(pick(side, 'p50Ms')), p99Ms: median(pick(side, 'p99Ms')) }])),
+        latency: Object.fromEntries(
+          ['ours', 'ceiling', 'bullmq'].map((side) => [
+            side,
+            { p50Ms: median(pick(side, 'p50Ms')), p99Ms: median(pick(side, 'p99Ms')) },
+          ]),
+        ),
       });
     }
     results.scenarios.http = rows;
@@ -121,43 +144,102 @@ async function httpScenarios(redis) {
 }
 
 async function latencyScenario(redis) {
-  const { runs } = await pairs('latency 1000/s', ['ours', 'bullmq'], (system) => latencyOnce(system, redis, { rate: 1000, seconds: LATENCY_SECONDS }), (r) => r.toStart.p99);
+  const { runs } = await pairs(
+    'latency 1000/s',
+    ['ours', 'bullmq'],
+    (system) => latencyOnce(system, redis, { rate: 1000, seconds: LATENCY_SECONDS }),
+    (r) => r.toStart.p99,
+  );
   const stat = (side, phase, p) => median(runs[side].map((r) => r[phase][p]));
   const row = {};
   for (const phase of ['toStart', 'toComplete']) {
     row[phase] = {};
-    for (const p of ['p50', 'p95', 'p99']) row[phase][p] = { ours: stat('ours', phase, p), bullmq: stat('bullmq', phase, p) };
+    for (const p of ['p50', 'p95', 'p99'])
+      row[phase][p] = { ours: stat('ours', phase, p), bullmq: stat('bullmq', phase, p) };
   }
-  results.scenarios.latency = { runs, ...row, p99StartRatio: summarize(runs.ours.map((r) => r.toStart.p99), runs.bullmq.map((r) => r.toStart.p99)).ratio };
+  results.scenarios.latency = {
+    runs,
+    ...row,
+    p99StartRatio: summarize(
+      runs.ours.map((r) => r.toStart.p99),
+      runs.bullmq.map((r) => r.toStart.p99),
+    ).ratio,
+  };
 }
 
 function table() {
   const s = results.scenarios;
   const lines = [];
   const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
-  lines.push(`taskq vs BullMQ ${require('bullmq/package.json').version} / Bee-Queue ${require('bee-queue/package.json').version}, ${results.date}, ${results.machine}, \`${results.command}\`; ${PAIRS} alternating pairs per row, ratio = median of per-pair ratios (range).`, '');
+  lines.push(
+    `taskq vs BullMQ ${require('bullmq/package.json').version} / Bee-Queue ${require('bee-queue/package.json').version}, ${results.date}, ${results.machine}, \`${results.command}\`; ${PAIRS} alternating pairs per row, ratio = median of per-pair ratios (range).`,
+    '',
+  );
   row('scenario', 'taskq', 'anchor', 'ratio taskq/anchor', 'limit / note');
   row('---', '---:', '---:', '---', '---');
   for (const d of s.drain ?? []) {
-    row(`drain 20k no-op, c=${d.concurrency}, ${d.retained ? 'retained' : 'not retained'} (tasks/s)`, fmt(d.ours.median), `BullMQ ${fmt(d.anchor.median)}`, fmtRatio(d.ratio), d.concurrency === 50 && !d.retained ? 'target ≥ 2×' : '');
+    row(
+      `drain 20k no-op, c=${d.concurrency}, ${d.retained ? 'retained' : 'not retained'} (tasks/s)`,
+      fmt(d.ours.median),
+      `BullMQ ${fmt(d.anchor.median)}`,
+      fmtRatio(d.ratio),
+      d.concurrency === 50 && !d.retained ? 'target ≥ 2×' : '',
+    );
   }
-  if (s.aof) row('drain c=50 with AOF everysec (tasks/s, 1 pair)', fmt(s.aof.ours), `BullMQ ${fmt(s.aof.bullmq)}`, `${fmt(s.aof.ratio, 2)}×`, 'persistence cost vs the row without AOF');
+  if (s.aof)
+    row(
+      'drain c=50 with AOF everysec (tasks/s, 1 pair)',
+      fmt(s.aof.ours),
+      `BullMQ ${fmt(s.aof.bullmq)}`,
+      `${fmt(s.aof.ratio, 2)}×`,
+      'persistence cost vs the row without AOF',
+    );
   for (const e of s.enqueue ?? []) {
-    row(`library enqueue, ${e.label} (tasks/s)`, fmt(e.vsBullmq.ours.median), `BullMQ ${fmt(e.vsBullmq.anchor.median)}`, fmtRatio(e.vsBullmq.ratio), e.mode === 'bulk1000' ? 'target ≥ 3×' : '');
-    row(`library enqueue, ${e.label} (tasks/s)`, fmt(e.vsBee.ours.median), `Bee-Queue ${fmt(e.vsBee.anchor.median)}`, fmtRatio(e.vsBee.ratio), e.mode === 'bulk1000' ? 'target ≥ 1×' : '');
+    row(
+      `library enqueue, ${e.label} (tasks/s)`,
+      fmt(e.vsBullmq.ours.median),
+      `BullMQ ${fmt(e.vsBullmq.anchor.median)}`,
+      fmtRatio(e.vsBullmq.ratio),
+      e.mode === 'bulk1000' ? 'target ≥ 3×' : '',
+    );
+    row(
+      `library enqueue, ${e.label} (tasks/s)`,
+      fmt(e.vsBee.ours.median),
+      `Bee-Queue ${fmt(e.vsBee.anchor.median)}`,
+      fmtRatio(e.vsBee.ratio),
+      e.mode === 'bulk1000' ? 'target ≥ 1×' : '',
+    );
   }
   for (const h of s.http ?? []) {
     const batch = h.route.includes('batch');
     const tasks = (x) => (batch ? ` = ${fmt(x * http.BATCH_SIZE)} tasks/s` : '');
     const lat = (side) => `p50 ${h.latency[side].p50Ms} / p99 ${h.latency[side].p99Ms} ms`;
-    row(`HTTP ${h.route}, 50 conns (req/s)`, `${fmt(h.vsCeiling.ours.median)}${tasks(h.vsCeiling.ours.median)}; ${lat('ours')}`, `Fastify+LPUSH ${fmt(h.vsCeiling.anchor.median)}; ${lat('ceiling')}`, fmtRatio(h.vsCeiling.ratio), batch ? 'target ≥ 100,000 tasks/s' : 'target ≥ 0.8× ceiling');
-    row(`HTTP ${h.route}, 50 conns (req/s)`, fmt(h.vsBullmq.ours.median), `Fastify+BullMQ ${batch ? 'addBulk' : 'add'} ${fmt(h.vsBullmq.anchor.median)}; ${lat('bullmq')}`, fmtRatio(h.vsBullmq.ratio), batch ? '' : 'target ≥ 1.5×');
+    row(
+      `HTTP ${h.route}, 50 conns (req/s)`,
+      `${fmt(h.vsCeiling.ours.median)}${tasks(h.vsCeiling.ours.median)}; ${lat('ours')}`,
+      `Fastify+LPUSH ${fmt(h.vsCeiling.anchor.median)}; ${lat('ceiling')}`,
+      fmtRatio(h.vsCeiling.ratio),
+      batch ? 'target ≥ 100,000 tasks/s' : 'target ≥ 0.8× ceiling',
+    );
+    row(
+      `HTTP ${h.route}, 50 conns (req/s)`,
+      fmt(h.vsBullmq.ours.median),
+      `Fastify+BullMQ ${batch ? 'addBulk' : 'add'} ${fmt(h.vsBullmq.anchor.median)}; ${lat('bullmq')}`,
+      fmtRatio(h.vsBullmq.ratio),
+      batch ? '' : 'target ≥ 1.5×',
+    );
   }
   if (s.latency) {
     for (const phase of ['toStart', 'toComplete']) {
       const l = s.latency[phase];
       const cells = (side) => ['p50', 'p95', 'p99'].map((p) => l[p][side]).join(' / ');
-      row(`latency submit→${phase === 'toStart' ? 'start' : 'complete'} at 1,000/s, c=50 (p50/p95/p99 ms)`, cells('ours'), `BullMQ ${cells('bullmq')}`, phase === 'toStart' ? `p99 ${fmtRatio(s.latency.p99StartRatio)}` : '', phase === 'toStart' ? 'target p99 ≤ BullMQ (ratio ≤ 1)' : '');
+      row(
+        `latency submit→${phase === 'toStart' ? 'start' : 'complete'} at 1,000/s, c=50 (p50/p95/p99 ms)`,
+        cells('ours'),
+        `BullMQ ${cells('bullmq')}`,
+        phase === 'toStart' ? `p99 ${fmtRatio(s.latency.p99StartRatio)}` : '',
+        phase === 'toStart' ? 'target p99 ≤ BullMQ (ratio ≤ 1)' : '',
+      );
     }
   }
   const c50 = (s.drain ?? []).find((d) => d.concurrency === 50 && !d.retained);

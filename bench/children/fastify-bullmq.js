@@ -17,4 +17,9 @@ fastify.post('/submit/batch', async (request, reply) => {
   return { task_ids: jobs.map((job) => job.id) };
 });
 fastify.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
-process.once('SIGTERM', () => fastify.close().then(() => queue.close()).then(() => process.exit(0)));
+process.once('SIGTERM', () =>
+  fastify
+    .close()
+    .then(() => queue.close())
+    .then(() => process.exit(0)),
+);

@@ -42,16 +42,33 @@ async function waitFor(check, timeoutMs, what) {
 async function startRedis({ aof = false } = {}) {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskq-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
   args.push('--appendonly', aof ? 'yes' : 'no');
   if (aof) args.push('--appendfsync', 'everysec');
   const proc = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
-  await waitFor(async () => {
-    if (client.status !== 'ready') await client.connect().catch(() => undefined);
-    return (await client.ping()) === 'PONG';
-  }, 10_000, 'redis-server');
+  await waitFor(
+    async () => {
+      if (client.status !== 'ready') await client.connect().catch(() => undefined);
+      return (await client.ping()) === 'PONG';
+    },
+    10_000,
+    'redis-server',
+  );
   return {
     port,
     url,
@@ -126,10 +143,14 @@ async function stopProcess(proc, timeoutMs = 10_000) {
 }
 
 async function waitForHttp(url, timeoutMs = 20_000) {
-  await waitFor(async () => {
-    const res = await fetch(url);
-    return res.status < 500;
-  }, timeoutMs, url);
+  await waitFor(
+    async () => {
+      const res = await fetch(url);
+      return res.status < 500;
+    },
+    timeoutMs,
+    url,
+  );
 }
 
 function median(values) {

@@ -4,7 +4,17 @@
 const path = require('node:path');
 const { Queue } = require('bullmq');
 const IORedis = require('ioredis');
-const { DIST, freePort, procCpuMs, procPeakRss, redisCpuMs, sleep, spawnNode, stopProcess, usedMemory } = require('../lib/util');
+const {
+  DIST,
+  freePort,
+  procCpuMs,
+  procPeakRss,
+  redisCpuMs,
+  sleep,
+  spawnNode,
+  stopProcess,
+  usedMemory,
+} = require('../lib/util');
 const { createProducer, echoTask, load } = require('../lib/ours');
 
 const POLL_MS = 2;
@@ -45,7 +55,12 @@ function counter(system, client) {
     };
   }
   return async () => {
-    const r = await client.pipeline().llen('bull:bench:wait').llen('bull:bench:active').zcard('bull:bench:completed').exec();
+    const r = await client
+      .pipeline()
+      .llen('bull:bench:wait')
+      .llen('bull:bench:active')
+      .zcard('bull:bench:completed')
+      .exec();
     return r.map(([, v]) => v);
   };
 }

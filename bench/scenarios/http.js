@@ -7,23 +7,43 @@ const { DIST, freePort, spawnNode, stopProcess, waitFor } = require('../lib/util
 
 const ONE = JSON.stringify({ task_type: 'echo', payload: { n: 1 } });
 const BATCH_SIZE = 100;
-const BATCH = JSON.stringify({ tasks: Array.from({ length: BATCH_SIZE }, (_, n) => ({ task_type: 'echo', payload: { n } })) });
+const BATCH = JSON.stringify({
+  tasks: Array.from({ length: BATCH_SIZE }, (_, n) => ({ task_type: 'echo', payload: { n } })),
+});
 
 async function startServers(redisUrl) {
   const ports = { ours: await freePort(), ceiling: await freePort(), bullmq: await freePort() };
   const servers = {
     ours: spawnNode(path.join(DIST, 'apps/api/main.js'), {
-      env: { REDIS_URL: redisUrl, QUEUE_PREFIX: 'bench', PORT: String(ports.ours), METRICS_PORT: String(await freePort()), LOG_LEVEL: 'warn' },
+      env: {
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: 'bench',
+        PORT: String(ports.ours),
+        METRICS_PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
+      },
     }),
-    ceiling: spawnNode(path.join(__dirname, '../children/fastify-lpush.js'), { env: { REDIS_URL: redisUrl, PORT: String(ports.ceiling) } }),
-    bullmq: spawnNode(path.join(__dirname, '../children/fastify-bullmq.js'), { env: { REDIS_URL: redisUrl, PORT: String(ports.bullmq) } }),
+    ceiling: spawnNode(path.join(__dirname, '../children/fastify-lpush.js'), {
+      env: { REDIS_URL: redisUrl, PORT: String(ports.ceiling) },
+    }),
+    bullmq: spawnNode(path.join(__dirname, '../children/fastify-bullmq.js'), {
+      env: { REDIS_URL: redisUrl, PORT: String(ports.bullmq) },
+    }),
   };
   for (const [name, server] of Object.entries(servers)) {
-    await waitFor(async () => {
-      if (server.exitCode !== null) throw new Error(`${name} server exited: ${server.stderrTail()}`);
-      const res = await fetch(`http://127.0.0.1:${ports[name]}/submit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ONE });
-      return res.status === 202;
-    }, 30_000, `${name} server`);
+    await waitFor(
+      async () => {
+        if (server.exitCode !== null) throw new Error(`${name} server exited: ${server.stderrTail()}`);
+        const res = await fetch(`http://127.0.0.1:${ports[name]}/submit`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: ONE,
+        });
+        return res.status === 202;
+      },
+      30_000,
+      `${name} server`,
+    );
   }
   return {
     urls: Object.fromEntries(Object.keys(ports).map((name) => [name, `http://127.0.0.1:${ports[name]}`])),

@@ -12,10 +12,20 @@ const { createProducer, echoTask, load } = require('../lib/ours');
 function startWorker(system, url, metricsPort) {
   if (system === 'ours') {
     return spawnNode(path.join(DIST, 'apps/worker/main.js'), {
-      env: { REDIS_URL: url, QUEUE_PREFIX: 'bench', WORKER_QUEUES: 'default', WORKER_CONCURRENCY: '50', LOG_LEVEL: 'warn', RESULT_TTL_SECONDS: '3600', METRICS_PORT: String(metricsPort) },
+      env: {
+        REDIS_URL: url,
+        QUEUE_PREFIX: 'bench',
+        WORKER_QUEUES: 'default',
+        WORKER_CONCURRENCY: '50',
+        LOG_LEVEL: 'warn',
+        RESULT_TTL_SECONDS: '3600',
+        METRICS_PORT: String(metricsPort),
+      },
     });
   }
-  return spawnNode(path.join(__dirname, '../children/bullmq-worker.js'), { env: { REDIS_URL: url, QUEUE: 'bench', CONCURRENCY: '50', RETAIN: '1' } });
+  return spawnNode(path.join(__dirname, '../children/bullmq-worker.js'), {
+    env: { REDIS_URL: url, QUEUE: 'bench', CONCURRENCY: '50', RETAIN: '1' },
+  });
 }
 
 /** Sends `rate` tasks/s for `seconds`, catching up on timer drift so the rate holds. */
@@ -51,7 +61,10 @@ async function latencyOnce(system, redis, { rate, seconds }) {
       timings = async (sent) => {
         const pipeline = redis.client.pipeline();
         for (const { id } of sent) pipeline.hmget(keys.taskPrefix + id, 'started_at', 'finished_at');
-        return (await pipeline.exec()).map(([, [start, end]], i) => [Number(start) - sent[i].submitted, Number(end) - sent[i].submitted]);
+        return (await pipeline.exec()).map(([, [start, end]], i) => [
+          Number(start) - sent[i].submitted,
+          Number(end) - sent[i].submitted,
+        ]);
       };
     } else {
       const connection = new IORedis(redis.url, { maxRetriesPerRequest: null });
@@ -64,7 +77,10 @@ async function latencyOnce(system, redis, { rate, seconds }) {
       timings = async (sent) => {
         const pipeline = redis.client.pipeline();
         for (const { id } of sent) pipeline.hmget(`bull:bench:${id}`, 'processedOn', 'finishedOn');
-        return (await pipeline.exec()).map(([, [start, end]], i) => [Number(start) - sent[i].submitted, Number(end) - sent[i].submitted]);
+        return (await pipeline.exec()).map(([, [start, end]], i) => [
+          Number(start) - sent[i].submitted,
+          Number(end) - sent[i].submitted,
+        ]);
       };
     }
     // Warm up: the worker is connected and has run a task before the clock starts.
@@ -72,7 +88,8 @@ async function latencyOnce(system, redis, { rate, seconds }) {
     for (let i = 0; ; i++) {
       const [[, end]] = await timings([warm]);
       if (end > 0) break;
-      if (worker.exitCode !== null || i > 2000) throw new Error(`${system} worker did not start: ${worker.stderrTail()}`);
+      if (worker.exitCode !== null || i > 2000)
+        throw new Error(`${system} worker did not start: ${worker.stderrTail()}`);
       await sleep(10);
     }
     const sent = await paced(rate, seconds, add);

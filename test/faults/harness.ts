@@ -148,7 +148,8 @@ export class FaultStack {
     const lanes = 4;
     for (let i = 0; i < ones.length; i += lanes) {
       const results = await Promise.all(ones.slice(i, i + lanes).map((t) => this.submitOne(t)));
-      for (const r of results) if (r.status !== 202) throw new Error(`submit answered ${r.status}: ${JSON.stringify(r.body)}`);
+      for (const r of results)
+        if (r.status !== 202) throw new Error(`submit answered ${r.status}: ${JSON.stringify(r.body)}`);
     }
     for (let i = 0; i < rest.length; i += batchSize) {
       const r = await this.submitBatch(rest.slice(i, i + batchSize));
@@ -235,7 +236,17 @@ export class FaultStack {
         duplicated.push(id);
       }
     }
-    return { accepted: ids.length, succeeded, dead, lost, duplicateRuns, duplicated, unrecorded, runs, log: await this.runLog() };
+    return {
+      accepted: ids.length,
+      succeeded,
+      dead,
+      lost,
+      duplicateRuns,
+      duplicated,
+      unrecorded,
+      runs,
+      log: await this.runLog(),
+    };
   }
 
   async invariant(queue = 'default'): Promise<string[]> {
@@ -255,19 +266,33 @@ export class FaultStack {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)));
+    await Promise.all(
+      [...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)),
+    );
     this.redis.disconnect();
   }
 }
 
 export function row(fault: string, acc: Accounting, recovery: string): FaultRow {
-  return { fault, accepted: acc.accepted, succeeded: acc.succeeded, dead: acc.dead, lost: acc.lost.length, duplicateRuns: acc.duplicateRuns, recovery };
+  return {
+    fault,
+    accepted: acc.accepted,
+    succeeded: acc.succeeded,
+    dead: acc.dead,
+    lost: acc.lost.length,
+    duplicateRuns: acc.duplicateRuns,
+    recovery,
+  };
 }
 
 /** The results table as markdown; printed at the end of the suite and kept in results/latest.md. */
 export function renderTable(rows: FaultRow[], note: string): string {
-  const header = '| fault | accepted | succeeded | dead | lost | duplicate runs | recovery time |\n|---|---:|---:|---:|---:|---:|---|';
-  const lines = rows.map((r) => `| ${r.fault} | ${r.accepted} | ${r.succeeded} | ${r.dead} | ${r.lost} | ${r.duplicateRuns} | ${r.recovery} |`);
+  const header =
+    '| fault | accepted | succeeded | dead | lost | duplicate runs | recovery time |\n|---|---:|---:|---:|---:|---:|---|';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.fault} | ${r.accepted} | ${r.succeeded} | ${r.dead} | ${r.lost} | ${r.duplicateRuns} | ${r.recovery} |`,
+  );
   return `${header}\n${lines.join('\n')}\n\n${note}\n`;
 }
 

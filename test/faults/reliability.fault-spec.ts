@@ -1,7 +1,19 @@
 import { cpus } from 'node:os';
 import Redis from 'ioredis';
 import { http, OwnRedis, waitFor } from '@app/testing';
-import { Accounting, ChaosTask, FaultRow, FaultStack, prng, renderTable, row, runTask, seconds, startDurableRedis, writeResults } from './harness';
+import {
+  Accounting,
+  ChaosTask,
+  FaultRow,
+  FaultStack,
+  prng,
+  renderTable,
+  row,
+  runTask,
+  seconds,
+  startDurableRedis,
+  writeResults,
+} from './harness';
 
 /**
  * Issue 4: one fault at a time, under load, against real processes (the built api, 2+ workers) and
@@ -36,7 +48,9 @@ afterAll(async () => {
     'lost = accepted − (ended as designed). Duplicate runs = runs − attempts, summed (a run cut short by a crash or outage un-burns its attempt).',
   ].join('\n');
   const table = renderTable(rows, note);
-  const file = writeResults(`# Fault-injection results (latest run)\n\nProduced by \`npm run test:faults\` (test/faults/reliability.fault-spec.ts).\n\n${table}`);
+  const file = writeResults(
+    `# Fault-injection results (latest run)\n\nProduced by \`npm run test:faults\` (test/faults/reliability.fault-spec.ts).\n\n${table}`,
+  );
   process.stdout.write(`\n${table}\n(written to ${file})\n`);
   await redis?.destroy();
   expect(rows.filter((r) => r.lost !== 0)).toEqual([]);
@@ -81,7 +95,11 @@ it('1. kill -9 a worker several times under 2000 tasks: none lost, duplicates on
     [0.6, 0.75],
   ]) {
     const at = Math.floor(tasks.length * (low + rand() * (high - low)));
-    await waitFor(async () => (await s.finishedCount()) >= at, { timeoutMs: 60_000, intervalMs: 20, what: `${at} tasks done` });
+    await waitFor(async () => (await s.finishedCount()) >= at, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: `${at} tasks done`,
+    });
     const victim = s.workers[Math.floor(rand() * s.workers.length)];
     const killedAt = Date.now();
     expect(await s.stopWorker(victim, 'SIGKILL')).toBeNull();
@@ -90,11 +108,14 @@ it('1. kill -9 a worker several times under 2000 tasks: none lost, duplicates on
     const snapshot = await s.redis.zrange(`${s.prefix}:{default}:active`, 0, -1);
     const [, recoveredAfter] = await Promise.all([
       s.startWorker(),
-      waitFor(async () => ((await stillActive(s.redis, s.prefix, snapshot)) === 0 ? Date.now() - killedAt : undefined), {
-        timeoutMs: 30_000,
-        intervalMs: 20,
-        what: 'orphaned tasks to be recovered',
-      }),
+      waitFor(
+        async () => ((await stillActive(s.redis, s.prefix, snapshot)) === 0 ? Date.now() - killedAt : undefined),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 20,
+          what: 'orphaned tasks to be recovered',
+        },
+      ),
     ]);
     recoveries.push(recoveredAfter);
     expect(recoveredAfter).toBeLessThanOrEqual(LEASE_MS + 2 * RECOVERY_MS + 1500);
@@ -108,7 +129,13 @@ it('1. kill -9 a worker several times under 2000 tasks: none lost, duplicates on
   expect(acc.duplicated.filter((id) => !ranOnVictim.has(id))).toEqual([]);
   expect(acc.duplicateRuns).toBeLessThanOrEqual(killed.size * 8);
   expect(s.workers.every((w) => w.running) && s.api.running).toBe(true);
-  rows.push(row(`kill -9 a worker (${killed.size}×, lease ${LEASE_MS} ms)`, acc, `max ${seconds(Math.max(...recoveries))} (bound ${seconds(LEASE_MS + 2 * RECOVERY_MS)})`));
+  rows.push(
+    row(
+      `kill -9 a worker (${killed.size}×, lease ${LEASE_MS} ms)`,
+      acc,
+      `max ${seconds(Math.max(...recoveries))} (bound ${seconds(LEASE_MS + 2 * RECOVERY_MS)})`,
+    ),
+  );
 });
 
 it('2. SIGTERM workers one by one (rolling restart): none lost, no duplicates, exit 0 within the grace period', async () => {
@@ -124,7 +151,11 @@ it('2. SIGTERM workers one by one (rolling restart): none lost, no duplicates, e
 
   const exits: number[] = [];
   for (const fraction of [0.2, 0.45, 0.7]) {
-    await waitFor(async () => (await s.finishedCount()) >= tasks.length * fraction, { timeoutMs: 60_000, intervalMs: 20, what: `${fraction * 100}% done` });
+    await waitFor(async () => (await s.finishedCount()) >= tasks.length * fraction, {
+      timeoutMs: 60_000,
+      intervalMs: 20,
+      what: `${fraction * 100}% done`,
+    });
     const oldest = s.workers[0];
     const started = Date.now();
     const stopped = s.stopWorker(oldest, 'SIGTERM').then((code) => {
@@ -139,7 +170,13 @@ it('2. SIGTERM workers one by one (rolling restart): none lost, no duplicates, e
 
   const acc = await settle(s, 60_000);
   expect(acc.duplicateRuns).toBe(0);
-  rows.push(row('SIGTERM rolling restart (3 workers)', acc, `exit max ${seconds(Math.max(...exits))} (grace ${seconds(graceMs)})`));
+  rows.push(
+    row(
+      'SIGTERM rolling restart (3 workers)',
+      acc,
+      `exit max ${seconds(Math.max(...exits))} (grace ${seconds(graceMs)})`,
+    ),
+  );
 });
 
 /**
@@ -192,7 +229,11 @@ class Submitter {
 }
 
 /** Shared shape of the two Redis faults: submit, take Redis away, bring it back, account. */
-async function redisOutage(label: string, seed: number, outage: { begin: () => Promise<void>; end: () => Promise<void> }) {
+async function redisOutage(
+  label: string,
+  seed: number,
+  outage: { begin: () => Promise<void>; end: () => Promise<void> },
+) {
   const rand = prng(seed);
   stack = new FaultStack(redis.url, {
     TASK_LEASE_MS: String(LEASE_MS),
@@ -203,14 +244,18 @@ async function redisOutage(label: string, seed: number, outage: { begin: () => P
   const s = stack;
   await s.startApi();
   await Promise.all([s.startWorker(), s.startWorker()]);
-  const submitter = new Submitter(s, rand, 1500);
+  // A safety cap only: the test stops the submitter itself once 300 tasks are accepted after the outage.
+  const submitter = new Submitter(s, rand, 5000);
   submitter.start();
   try {
     await waitFor(() => s.submitted.size >= 300, { timeoutMs: 30_000, what: '300 tasks accepted before the outage' });
     const acceptedBefore = [...s.submitted.keys()];
     const downAt = Date.now();
     await outage.begin();
-    await waitFor(() => submitter.count(503, downAt) >= 5, { timeoutMs: 30_000, what: 'submissions answered 503 during the outage' });
+    await waitFor(() => submitter.count(503, downAt) >= 5, {
+      timeoutMs: 30_000,
+      what: 'submissions answered 503 during the outage',
+    });
     await outage.end();
     const upAt = Date.now();
 
@@ -225,13 +270,18 @@ async function redisOutage(label: string, seed: number, outage: { begin: () => P
     }).catch((error: Error) => {
       const since = submitter.answers.filter((a) => a.at >= upAt - 1000);
       const apiLog = s.api.output.slice(-15).join('\n');
-      throw new Error(`${error.message}; answers since restart: ${JSON.stringify(since.slice(0, 10))} … ${since.length} in all; submitted ${s.submitted.size}; api log:\n${apiLog}`);
+      throw new Error(
+        `${error.message}; answers since restart: ${JSON.stringify(since.slice(0, 10))} … ${since.length} in all; submitted ${s.submitted.size}; api log:\n${apiLog}`,
+      );
     });
     const workersBack = await waitFor(async () => (await s.runLog()).find((run) => run.at >= upAt)?.at, {
       timeoutMs: 20_000,
       what: 'workers to run tasks again',
     });
-    await waitFor(() => s.submitted.size >= acceptedBefore.length + 300, { timeoutMs: 30_000, what: '300 more tasks accepted after the outage' });
+    await waitFor(() => s.submitted.size >= acceptedBefore.length + 300, {
+      timeoutMs: 30_000,
+      what: '300 more tasks accepted after the outage',
+    });
     await submitter.stop();
 
     const acc = await settle(s, 90_000);
@@ -245,7 +295,11 @@ async function redisOutage(label: string, seed: number, outage: { begin: () => P
     // Tasks in Redis that no 202 named: a request that timed out (503) was still executed when Redis resumed.
     const ghosts = (await s.redis.zcard(`${s.prefix}:{default}:succeeded`)) - acc.succeeded;
     rows.push(
-      row(label, acc, `api ${seconds(apiBack - upAt)}, workers ${seconds(workersBack - upAt)}; ${outageAnswers.length}× 503 (max ${outageAnswers.length ? Math.max(...outageAnswers.map((a) => a.ms)) : 0} ms)${ghosts > 0 ? `; ${ghosts} 503'd task(s) still written` : ''}`),
+      row(
+        label,
+        acc,
+        `api ${seconds(apiBack - upAt)}, workers ${seconds(workersBack - upAt)}; ${outageAnswers.length}× 503 (max ${outageAnswers.length ? Math.max(...outageAnswers.map((a) => a.ms)) : 0} ms)${ghosts > 0 ? `; ${ghosts} 503'd task(s) still written` : ''}`,
+      ),
     );
   } finally {
     await submitter.stop();
@@ -294,7 +348,13 @@ it('5. a handler that hangs forever: aborted at its timeout, retried, dead-lette
 
   const hung = await s.fields(hangIds, ['status', 'dead_reason', 'attempts', 'finished_at', 'last_error']);
   for (const [id, [status, reason, attempts, , error]] of hung) {
-    expect({ id, status, reason, attempts, error }).toEqual({ id, status: 'dead', reason: 'timeout', attempts: '2', error: 'TaskTimeoutError: timed out after 300 ms' });
+    expect({ id, status, reason, attempts, error }).toEqual({
+      id,
+      status: 'dead',
+      reason: 'timeout',
+      attempts: '2',
+      error: 'TaskTimeoutError: timed out after 300 ms',
+    });
   }
   // The quick tasks all finished while the signal-ignoring hangs still held their slots (each attempt
   // keeps its slot for the abort grace, so they die only after two of those).
@@ -322,21 +382,39 @@ it('6. handlers that throw non-Errors, reject with megabytes, or crash their pro
   const workers = await Promise.all([s.startWorker(), s.startWorker()]);
   const bad: { task: ChaosTask; error: RegExp }[] = [
     ...(['string', 'object', 'undefined', 'null'] as const).map((thrown) => ({
-      task: { body: { task_type: 'chaos', payload: { behaviour: 'throw', thrown }, max_retries: 1 }, expect: 'dead' as const },
+      task: {
+        body: { task_type: 'chaos', payload: { behaviour: 'throw', thrown }, max_retries: 1 },
+        expect: 'dead' as const,
+      },
       error: new RegExp(`^non-Error thrown \\(${thrown === 'null' ? 'null' : thrown}\\)`),
     })),
     {
-      task: { body: { task_type: 'chaos', payload: { behaviour: 'huge_reject', bytes: 8 * 1024 * 1024 }, max_retries: 0 }, expect: 'dead' },
+      task: {
+        body: { task_type: 'chaos', payload: { behaviour: 'huge_reject', bytes: 8 * 1024 * 1024 }, max_retries: 0 },
+        expect: 'dead',
+      },
       error: /^Error: x{100}.*truncated\)$/,
     },
   ];
   const fine: ChaosTask[] = [
-    ...Array.from({ length: 5 }, (): ChaosTask => ({ body: { task_type: 'chaos', payload: { behaviour: 'stray_rejection', ms: 5 } }, expect: 'succeeded' })),
-    ...Array.from({ length: 5 }, (): ChaosTask => ({ body: { task_type: 'chaos', payload: { behaviour: 'timer_throw', ms: 5 } }, expect: 'succeeded' })),
-    ...Array.from({ length: 5 }, (): ChaosTask => ({ body: { task_type: 'chaos', payload: { behaviour: 'fail_first', fail_times: 2 }, max_retries: 3 }, expect: 'succeeded' })),
+    ...Array.from({ length: 5 }, (): ChaosTask => ({
+      body: { task_type: 'chaos', payload: { behaviour: 'stray_rejection', ms: 5 } },
+      expect: 'succeeded',
+    })),
+    ...Array.from({ length: 5 }, (): ChaosTask => ({
+      body: { task_type: 'chaos', payload: { behaviour: 'timer_throw', ms: 5 } },
+      expect: 'succeeded',
+    })),
+    ...Array.from({ length: 5 }, (): ChaosTask => ({
+      body: { task_type: 'chaos', payload: { behaviour: 'fail_first', fail_times: 2 }, max_retries: 3 },
+      expect: 'succeeded',
+    })),
     ...chaosRuns(rand, 200, 2, 10),
   ];
-  await s.submitAll(bad.map((b) => b.task), { singles: 1 });
+  await s.submitAll(
+    bad.map((b) => b.task),
+    { singles: 1 },
+  );
   const badIds = [...s.submitted.keys()];
   await s.submitAll(fine, { batchSize: 50, singles: 0.1 });
   const acc = await settle(s, 60_000);
@@ -352,7 +430,9 @@ it('6. handlers that throw non-Errors, reject with megabytes, or crash their pro
   // Same processes throughout, and the strays were caught and logged, not fatal.
   expect(workers.every((w) => w.running)).toBe(true);
   const logged = (msg: string) => workers.reduce((n, w) => n + w.logs((l) => String(l.msg).startsWith(msg)).length, 0);
-  await waitFor(() => logged('unhandled rejection') >= 5 && logged('uncaught exception') >= 5, { what: 'stray errors to be logged' });
+  await waitFor(() => logged('unhandled rejection') >= 5 && logged('uncaught exception') >= 5, {
+    what: 'stray errors to be logged',
+  });
   rows.push(row('non-Error throws, 8 MB rejection, stray rejections/timer throws', acc, 'no worker restart (n/a)'));
 });
 
@@ -370,7 +450,8 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
       () => null,
       () => rand() * 1e12 - 5e11,
       () => Math.floor(rand() * 200) - 100,
-      () => pick(['', 'x', '💥', '\u0000', 'a'.repeat(5000), '__proto__', 'constructor', '{', '1e309', 'NaN', 'default']),
+      () =>
+        pick(['', 'x', '💥', '\u0000', 'a'.repeat(5000), '__proto__', 'constructor', '{', '1e309', 'NaN', 'default']),
       () => pick([true, false]),
       () => [],
       () => ({ __proto__: { polluted: true } }),
@@ -381,11 +462,18 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
   const maybe = (value: () => unknown, p = 0.5) => (rand() < p ? value() : undefined);
   const task = (): Record<string, unknown> => {
     const body: Record<string, unknown> = {
-      task_type: maybe(() => pick(['chaos', 'echo', 'email', 'sleep', 'nope', '', 'has space', 'x'.repeat(200), 42, null]), 0.9),
+      task_type: maybe(
+        () => pick(['chaos', 'echo', 'email', 'sleep', 'nope', '', 'has space', 'x'.repeat(200), 42, null]),
+        0.9,
+      ),
       payload: maybe(
         () =>
           pick([
-            () => ({ behaviour: pick(['run', 'fail_first', 'bogus', '', 7]), ms: pick([0, 3, -1, 'x', 1e9, 2.5]), fail_times: maybe(() => pick([0, 1, -3, 'y'])) }),
+            () => ({
+              behaviour: pick(['run', 'fail_first', 'bogus', '', 7]),
+              ms: pick([0, 3, -1, 'x', 1e9, 2.5]),
+              fail_times: maybe(() => pick([0, 1, -3, 'y'])),
+            }),
             () => pick(['a@b.co', 'not-an-address', { to: 'c@d.io', subject: 'x' }, { ms: pick([1, -1, 'z']) }]),
             junk,
           ])(),
@@ -404,18 +492,50 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
   };
   const requests: (() => { method: string; path: string; body?: unknown })[] = [
     () => ({ method: 'POST', path: '/submit', body: pick([task, task, task, junk])() }),
-    () => ({ method: 'POST', path: '/submit/batch', body: pick([() => ({ tasks: Array.from({ length: Math.floor(rand() * 25) }, task) }), () => ({ tasks: junk() }), junk])() }),
-    () => ({ method: 'GET', path: `/tasks/${pick([`default.${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'x', '..%2F..', '%00', 'default.', 'a'.repeat(300), encodeURIComponent(String(junk()))])}` }),
-    () => ({ method: 'GET', path: pick(['/queues', '/health/live', '/health/ready', '/dlq', '/dlq?limit=0', '/dlq?limit=abc', '/dlq?queue=A{b}', '/dlq?cursor=%FF', '/dlq?limit=1&limit=2', '/nowhere']) }),
-    () => ({ method: pick(['POST', 'DELETE']), path: `/dlq/${pick(['x', 'default.00000000-0000-0000-0000-000000000000', '%2e%2e', 'q'.repeat(100)])}${pick(['/requeue', ''])}` }),
+    () => ({
+      method: 'POST',
+      path: '/submit/batch',
+      body: pick([
+        () => ({ tasks: Array.from({ length: Math.floor(rand() * 25) }, task) }),
+        () => ({ tasks: junk() }),
+        junk,
+      ])(),
+    }),
+    () => ({
+      method: 'GET',
+      path: `/tasks/${pick([`default.${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'x', '..%2F..', '%00', 'default.', 'a'.repeat(300), encodeURIComponent(String(junk()))])}`,
+    }),
+    () => ({
+      method: 'GET',
+      path: pick([
+        '/queues',
+        '/health/live',
+        '/health/ready',
+        '/dlq',
+        '/dlq?limit=0',
+        '/dlq?limit=abc',
+        '/dlq?queue=A{b}',
+        '/dlq?cursor=%FF',
+        '/dlq?limit=1&limit=2',
+        '/nowhere',
+      ]),
+    }),
+    () => ({
+      method: pick(['POST', 'DELETE']),
+      path: `/dlq/${pick(['x', 'default.00000000-0000-0000-0000-000000000000', '%2e%2e', 'q'.repeat(100)])}${pick(['/requeue', ''])}`,
+    }),
     () => ({ method: 'DELETE', path: `/dlq?queue=${pick(['default', 'Bad{Q}', '', 'nothere'])}` }),
-    () => ({ method: pick(['PUT', 'PATCH', 'OPTIONS', 'DELETE', 'HEAD']), path: pick(['/submit', '/submit/batch', '/tasks/x', '/queues']) }),
+    () => ({
+      method: pick(['PUT', 'PATCH', 'OPTIONS', 'DELETE', 'HEAD']),
+      path: pick(['/submit', '/submit/batch', '/tasks/x', '/queues']),
+    }),
   ];
   const rawBody = (body: unknown): string =>
     pick([
       () => JSON.stringify(body) ?? 'null',
       () => JSON.stringify(body)?.slice(0, Math.floor(rand() * 40)) ?? '',
-      () => Array.from({ length: Math.floor(rand() * 64) }, () => String.fromCharCode(Math.floor(rand() * 256))).join(''),
+      () =>
+        Array.from({ length: Math.floor(rand() * 64) }, () => String.fromCharCode(Math.floor(rand() * 256))).join(''),
       () => '['.repeat(5000) + ']'.repeat(5000),
       () => `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}`,
       () => JSON.stringify(body) ?? 'null',
@@ -427,15 +547,33 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
   let db = await s.redis.dbsize();
   for (let i = 0; i < total; i++) {
     const req = pick(requests)();
-    const withBody = req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH' || (req.method === 'DELETE' && rand() < 0.2);
+    const withBody =
+      req.method === 'POST' ||
+      req.method === 'PUT' ||
+      req.method === 'PATCH' ||
+      (req.method === 'DELETE' && rand() < 0.2);
     const headers: Record<string, string> = {};
-    if (withBody) headers['content-type'] = pick(['application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/JSON', '', 'application/json; charset=latin1']);
+    if (withBody)
+      headers['content-type'] = pick([
+        'application/json',
+        'application/json',
+        'application/json; charset=utf-8',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/JSON',
+        '',
+        'application/json; charset=latin1',
+      ]);
     // (transfer-encoding is not fuzzed: nor is expect: fetch itself refuses to send them.)
-    if (rand() < 0.1) headers[pick(['x-forwarded-for', 'accept', 'accept-encoding', 'content-encoding', 'x-request-id', 'cookie'])] = pick(['', '999.1.1.1', '*/*', 'gzip', 'deflate', 'a'.repeat(2000)]);
+    if (rand() < 0.1)
+      headers[pick(['x-forwarded-for', 'accept', 'accept-encoding', 'content-encoding', 'x-request-id', 'cookie'])] =
+        pick(['', '999.1.1.1', '*/*', 'gzip', 'deflate', 'a'.repeat(2000)]);
     let status: number;
     let taskIds: string[] = [];
     const raw = withBody ? rawBody(req.body) : undefined;
-    const what = () => `#${i} ${req.method} ${req.path} ${JSON.stringify(headers)} ${JSON.stringify(raw?.slice(0, 120))}`;
+    const what = () =>
+      `#${i} ${req.method} ${req.path} ${JSON.stringify(headers)} ${JSON.stringify(raw?.slice(0, 120))}`;
     try {
       const res = await http(req.method, `${s.api.url}${req.path}`, undefined, { raw, headers, timeoutMs: 5000 });
       status = res.status;
@@ -447,11 +585,19 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
     if (status >= 500) bad.push(`${what()} → ${status}`);
     const now = await s.redis.dbsize();
-    if (status >= 400 && now !== db) bad.push(`#${i} ${req.method} ${req.path} → ${status} but the key count went ${db} → ${now}`);
+    if (status >= 400 && now !== db)
+      bad.push(`#${i} ${req.method} ${req.path} → ${status} but the key count went ${db} → ${now}`);
     db = now;
     taskIds.forEach((id) => s.submitted.set(id, { id, expect: 'finished' }));
   }
-  if (bad.length) process.stdout.write(`api errors:\n${s.api.output.filter((l) => /"level":50/.test(l)).slice(0, 5).join('\n').slice(0, 6000)}\n`);
+  if (bad.length)
+    process.stdout.write(
+      `api errors:\n${s.api.output
+        .filter((l) => /"level":50/.test(l))
+        .slice(0, 5)
+        .join('\n')
+        .slice(0, 6000)}\n`,
+    );
   expect(bad).toEqual([]);
   expect(s.api.running).toBe(true);
   expect((await http('GET', `${s.api.url}/health/ready`)).status).toBe(200);
@@ -459,7 +605,10 @@ it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx,
   // What the fuzz got accepted must exist and run to an end (its outcome is whatever the random input asked for).
   await s.startWorker({ WORKER_CONCURRENCY: '8' });
   const acc = await settle(s, 60_000);
-  const summary = [...statuses].sort(([a], [b]) => a - b).map(([code, n]) => `${n}×${code}`).join(' ');
+  const summary = [...statuses]
+    .sort(([a], [b]) => a - b)
+    .map(([code, n]) => `${n}×${code}`)
+    .join(' ');
   process.stdout.write(`fuzz answers: ${summary}\n`);
   rows.push(row(`poison input (${total} requests: ${summary})`, acc, 'api never down (n/a)'));
 });
@@ -474,7 +623,8 @@ it('8. delayed tasks across a worker restart run once and never early', async ()
   for (let i = 0; i < 60; i++) {
     const delay = 1000 + Math.floor(rand() * 3000);
     const sent = Date.now();
-    const task = i % 4 === 0 ? runTask(5, { run_at: new Date(sent + delay).toISOString() }) : runTask(5, { delay_ms: delay });
+    const task =
+      i % 4 === 0 ? runTask(5, { run_at: new Date(sent + delay).toISOString() }) : runTask(5, { delay_ms: delay });
     const res = i % 2 === 0 ? await s.submitOne(task) : await s.submitBatch([task]);
     expect(res.status).toBe(202);
     const id = res.body.task_id ?? res.body.task_ids[0];
@@ -498,4 +648,3 @@ it('8. delayed tasks across a worker restart run once and never early', async ()
   }
   rows.push(row('delayed tasks across worker restarts', acc, `latest start ${seconds(maxLate)} after due`));
 });
-

@@ -50,14 +50,17 @@ export class AppProcess {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: 'info',
         ...env,
-        ...(name === 'api' ? { PORT: String(port), METRICS_PORT: String(metricsPort) } : { METRICS_PORT: String(port) }),
+        ...(name === 'api'
+          ? { PORT: String(port), METRICS_PORT: String(metricsPort) }
+          : { METRICS_PORT: String(port) }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const app = new AppProcess(name, child, port, metricsPort);
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new GiveUp(new Error(`${name} exited with ${child.exitCode}:\n${app.output.join('\n')}`));
+        if (child.exitCode !== null)
+          throw new GiveUp(new Error(`${name} exited with ${child.exitCode}:\n${app.output.join('\n')}`));
         const res = await fetch(`${app.url}/health/live`).catch(() => undefined);
         return res?.ok;
       },
@@ -130,9 +133,13 @@ export class OwnRedis {
   }
 
   async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...this.extraArgs], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...this.extraArgs],
+      {
+        stdio: 'ignore',
+      },
+    );
     const { default: Redis } = await import('ioredis');
     await waitFor(
       async () => {

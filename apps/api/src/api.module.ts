@@ -38,7 +38,10 @@ import { TasksController } from './tasks/tasks.controller';
       provide: CONTRACT_REGISTRY,
       inject: [ConfigService],
       useFactory: (config: ConfigService<ApiEnv, true>) =>
-        TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true }), config.get('FAULT_TASKS', { infer: true })),
+        TaskContractRegistry.forDeployment(
+          config.get('DEMO_TASKS', { infer: true }),
+          config.get('FAULT_TASKS', { infer: true }),
+        ),
     },
   ],
 })

@@ -22,7 +22,9 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
-      throw badRequest([{ field: 'body', rule: 'maxDepth', message: `body nests deeper than ${MAX_BODY_DEPTH} levels` }]);
+      throw badRequest([
+        { field: 'body', rule: 'maxDepth', message: `body nests deeper than ${MAX_BODY_DEPTH} levels` },
+      ]);
     }
     return super.transform(value, metadata);
   }

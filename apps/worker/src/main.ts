@@ -18,8 +18,12 @@ async function bootstrap(): Promise<void> {
   app.useLogger(logger);
 
   // A handler's stray promise or callback must not take the worker (and its other tasks) down.
-  process.on('unhandledRejection', (reason) => logger.error({ msg: 'unhandled rejection (a handler left a promise unawaited?)', reason: String(reason) }));
-  process.on('uncaughtException', (error) => logger.error({ msg: 'uncaught exception (a handler threw from a callback?)', err: error }));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ msg: 'unhandled rejection (a handler left a promise unawaited?)', reason: String(reason) }),
+  );
+  process.on('uncaughtException', (error) =>
+    logger.error({ msg: 'uncaught exception (a handler threw from a callback?)', err: error }),
+  );
 
   exitCleanlyOnSignals(app, logger);
 

@@ -44,7 +44,8 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(WorkerEnv) }),
     LoggerModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) => loggerParams(config.get('LOG_LEVEL', { infer: true }), 'worker'),
+      useFactory: (config: ConfigService<WorkerEnv, true>) =>
+        loggerParams(config.get('LOG_LEVEL', { infer: true }), 'worker'),
     }),
     QueueModule.forRootAsync({
       inject: [ConfigService],
@@ -67,7 +68,11 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     {
       provide: CONTRACT_REGISTRY,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) => TaskContractRegistry.forDeployment(config.get('DEMO_TASKS', { infer: true }), config.get('FAULT_TASKS', { infer: true })),
+      useFactory: (config: ConfigService<WorkerEnv, true>) =>
+        TaskContractRegistry.forDeployment(
+          config.get('DEMO_TASKS', { infer: true }),
+          config.get('FAULT_TASKS', { infer: true }),
+        ),
     },
     { provide: BACKOFF_STRATEGY, useValue: new ExponentialJitterBackoff() },
     MetricsInterceptor,

@@ -23,7 +23,11 @@ export class TaskContractRegistry {
   }
 
   static forDeployment(demoTasks: boolean, faultTasks = false): TaskContractRegistry {
-    return new TaskContractRegistry([...(demoTasks ? DEMO_CONTRACTS : []), ...(faultTasks ? FAULT_CONTRACTS : []), ...APP_CONTRACTS]);
+    return new TaskContractRegistry([
+      ...(demoTasks ? DEMO_CONTRACTS : []),
+      ...(faultTasks ? FAULT_CONTRACTS : []),
+      ...APP_CONTRACTS,
+    ]);
   }
 
   get(type: string): TaskContract<unknown> | undefined {

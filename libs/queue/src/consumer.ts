@@ -33,8 +33,7 @@ interface PendingAck {
 }
 
 export type FailOutcome =
-  | { action: 'retry'; delayMs: number; error: string }
-  | { action: 'dead'; reason: DeadReason; error: string };
+  { action: 'retry'; delayMs: number; error: string } | { action: 'dead'; reason: DeadReason; error: string };
 
 /** The worker's side of the queue: every transition of a claimed task, each one script call. */
 @Injectable()
@@ -148,7 +147,8 @@ export class QueueConsumer {
     acks.forEach((ack, i) => {
       const code = Number(codes[i]);
       if (code === 1) ack.resolve();
-      else ack.reject(errorForScriptCode(code, 'ack', ack.task.id) ?? new Error(`ack: unexpected script reply ${code}`));
+      else
+        ack.reject(errorForScriptCode(code, 'ack', ack.task.id) ?? new Error(`ack: unexpected script reply ${code}`));
     });
   }
 

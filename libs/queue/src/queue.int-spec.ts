@@ -133,7 +133,11 @@ describe('libs/queue on a real Redis', () => {
     [run] = (await consumer.claim(queue, 1)).tasks;
     expect(run.attempt).toBe(2);
     await consumer.fail(run, { action: 'dead', reason: 'max_retries', error: 'boom 2' });
-    expect(await inspector.getTask(id)).toMatchObject({ status: 'dead', deadReason: 'max_retries', lastError: 'boom 2' });
+    expect(await inspector.getTask(id)).toMatchObject({
+      status: 'dead',
+      deadReason: 'max_retries',
+      lastError: 'boom 2',
+    });
     const page = await inspector.listDead(queue, 10);
     expect(page.tasks.map((t) => t.id)).toEqual([id]);
   });
@@ -227,7 +231,14 @@ describe('libs/queue on a real Redis', () => {
     expect(stats.counts.dead).toBe(2);
     expect(stats.deadTrimmed).toBe(1);
     // The oldest death goes; deaths within one ms tie, so count rather than name it.
-    const gone = await Promise.all(ids.map((id) => inspector.getTask(id).then(() => false, () => true)));
+    const gone = await Promise.all(
+      ids.map((id) =>
+        inspector.getTask(id).then(
+          () => false,
+          () => true,
+        ),
+      ),
+    );
     expect(gone.filter(Boolean)).toHaveLength(1);
   });
 
@@ -245,10 +256,15 @@ describe('libs/queue on a real Redis', () => {
   });
 
   it('coalesces acks of one tick into one script call (ackTasks), fencing each task on its own', async () => {
-    const ids = (await producer.enqueueMany([task({ payload: 0 }), task({ payload: 1 }), task({ payload: 2 })])).map((t) => t.id);
+    const ids = (await producer.enqueueMany([task({ payload: 0 }), task({ payload: 1 }), task({ payload: 2 })])).map(
+      (t) => t.id,
+    );
     const { tasks } = await consumer.claim(queue, 3);
     const forged = { ...tasks[1], leaseToken: 'not-the-token' };
-    const scripts = jest.spyOn(moduleRef.get<{ taskqAckTasks: (...args: unknown[]) => Promise<number[]> }>(REDIS_CLIENT), 'taskqAckTasks');
+    const scripts = jest.spyOn(
+      moduleRef.get<{ taskqAckTasks: (...args: unknown[]) => Promise<number[]> }>(REDIS_CLIENT),
+      'taskqAckTasks',
+    );
     const settled = await Promise.allSettled([
       consumer.ack(tasks[0], '"a"'),
       consumer.ack(forged, '"forged"'),

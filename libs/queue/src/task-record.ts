@@ -1,7 +1,6 @@
 import { DeadReason, TaskRecord, TaskStatus } from './task';
 
-const num = (value: string | undefined): number | null =>
-  value === undefined || value === '' ? null : Number(value);
+const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
 
 const json = (value: string | undefined): unknown => {
   if (value === undefined || value === '') return null;

@@ -3,12 +3,7 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** Why a task ended in the dead-letter queue. */
 export type DeadReason =
-  | 'max_retries'
-  | 'non_retryable'
-  | 'unknown_task_type'
-  | 'invalid_payload'
-  | 'timeout'
-  | 'lease_expired';
+  'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired';
 
 /** A task to enqueue; the producer assigns the id. */
 export interface NewTask {

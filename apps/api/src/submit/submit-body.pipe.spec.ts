@@ -6,7 +6,9 @@ import { isPlainValidBatch, isPlainValidTask } from './submit-body.pipe';
 /** The fast path may only ever say "valid" where class-validator says so too. */
 function classValidatorAccepts(body: unknown): boolean {
   const dto = plainToInstance(SubmitTaskDto, body);
-  return validateSync(dto as object, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }).length === 0;
+  return (
+    validateSync(dto as object, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }).length === 0
+  );
 }
 
 describe('submit body fast path', () => {

@@ -4,7 +4,16 @@ import { validationPipe } from '../validation';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 
-const TASK_FIELDS = new Set(['task_type', 'payload', 'queue', 'priority', 'max_retries', 'delay_ms', 'run_at', 'timeout_ms']);
+const TASK_FIELDS = new Set([
+  'task_type',
+  'payload',
+  'queue',
+  'priority',
+  'max_retries',
+  'delay_ms',
+  'run_at',
+  'timeout_ms',
+]);
 
 const intIn = (value: unknown, min: number, max: number) =>
   value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max);

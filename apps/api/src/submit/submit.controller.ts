@@ -19,11 +19,21 @@ import { submitBatchBody, submitTaskBody } from './submit-body.pipe';
 
 const SubmitErrors = () =>
   applyDecorators(
-  ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Malformed JSON, a missing, unknown or out-of-range field, an unknown task type, or a payload that breaks its contract; names the field and the rule' }),
-  ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES' }),
-  ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
-  ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable; nothing was written. Retry after the Retry-After header' }),
-);
+    ApiBadRequestResponse({
+      type: ErrorBodyDto,
+      description:
+        'Malformed JSON, a missing, unknown or out-of-range field, an unknown task type, or a payload that breaks its contract; names the field and the rule',
+    }),
+    ApiPayloadTooLargeResponse({
+      type: ErrorBodyDto,
+      description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
+    }),
+    ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
+    ApiServiceUnavailableResponse({
+      type: ErrorBodyDto,
+      description: 'Redis unavailable; nothing was written. Retry after the Retry-After header',
+    }),
+  );
 
 @ApiTags('submit')
 @Controller('submit')
@@ -33,11 +43,17 @@ export class SubmitController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ operationId: 'submitTask', summary: 'Submit one task' })
-  @ApiAcceptedResponse({ type: SubmitResponseDto, description: 'Accepted: stored in Redis; Location names the status URL' })
+  @ApiAcceptedResponse({
+    type: SubmitResponseDto,
+    description: 'Accepted: stored in Redis; Location names the status URL',
+  })
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
   // Readonly<...> keeps the global ValidationPipe off (no class metatype): submitTaskBody validates.
-  async submit(@Body(submitTaskBody) dto: Readonly<SubmitTaskDto>, @Res({ passthrough: true }) reply: FastifyReply): Promise<SubmitResponseDto> {
+  async submit(
+    @Body(submitTaskBody) dto: Readonly<SubmitTaskDto>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubmitResponseDto> {
     const task = await this.submitService.submit(dto);
     reply.header('Location', `/tasks/${task.id}`);
     return { task_id: task.id, status: task.status, queue: task.queue };
@@ -45,7 +61,10 @@ export class SubmitController {
 
   @Post('batch')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ operationId: 'submitBatch', summary: 'Submit up to MAX_BATCH_SIZE tasks in one request (all or none)' })
+  @ApiOperation({
+    operationId: 'submitBatch',
+    summary: 'Submit up to MAX_BATCH_SIZE tasks in one request (all or none)',
+  })
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
   @ApiBody({ type: SubmitBatchDto })
   @SubmitErrors()

@@ -39,7 +39,12 @@ export class TaskHandlerExplorer implements OnModuleInit {
         const fn = instance[method] as (...args: unknown[]) => unknown;
         const meta = this.reflector.get<TaskHandlerMetadata | undefined>(TASK_HANDLER_METADATA, fn);
         if (meta) {
-          found.push({ type: meta.type, options: meta, run: fn.bind(instance), name: `${prototype.constructor.name}.${method}` });
+          found.push({
+            type: meta.type,
+            options: meta,
+            run: fn.bind(instance),
+            name: `${prototype.constructor.name}.${method}`,
+          });
         }
       }
     }

@@ -28,11 +28,13 @@ export class MetricsInterceptor implements TaskInterceptor {
 
   async intercept(run: RunContext, next: () => Promise<RunOutcome>): Promise<RunOutcome> {
     const labels = this.labelsOf(run.task.type, run.task.queue);
-    if (run.task.attempt === 1) this.waitDuration.observe(labels.base, Math.max(0, run.task.claimedAt - run.task.dueAt) / 1000);
+    if (run.task.attempt === 1)
+      this.waitDuration.observe(labels.base, Math.max(0, run.task.claimedAt - run.task.dueAt) / 1000);
     const started = performance.now();
     const outcome = await next();
     this.runDuration.observe(labels[outcome.kind], (performance.now() - started) / 1000);
-    const counter = outcome.kind === 'succeeded' ? this.processed : outcome.kind === 'retry' ? this.retried : this.failed;
+    const counter =
+      outcome.kind === 'succeeded' ? this.processed : outcome.kind === 'retry' ? this.retried : this.failed;
     counter.inc(labels.base);
     return outcome;
   }

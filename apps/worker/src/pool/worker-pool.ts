@@ -45,7 +45,12 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     @InjectMetric(METRIC.released) private readonly released: Counter<string>,
   ) {
     concurrency.set(options.concurrency);
-    this.heartbeat = new BackgroundTask('heartbeat', options.heartbeatIntervalMs, () => this.extendLeases(), this.logger);
+    this.heartbeat = new BackgroundTask(
+      'heartbeat',
+      options.heartbeatIntervalMs,
+      () => this.extendLeases(),
+      this.logger,
+    );
   }
 
   get size(): number {
@@ -64,7 +69,9 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
-    this.logger.log({ msg: `shutting down (${signal ?? 'close'}): ${this.runs.size} task(s) in flight, grace ${this.options.shutdownGraceMs} ms` });
+    this.logger.log({
+      msg: `shutting down (${signal ?? 'close'}): ${this.runs.size} task(s) in flight, grace ${this.options.shutdownGraceMs} ms`,
+    });
     this.stopping = true;
     this.slotFreed?.();
     await this.loopDone;
@@ -92,7 +99,8 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
           now = result.now;
           result.tasks.forEach((task) => this.start(task));
           claimed += result.tasks.length;
-          if (result.nextDueAt !== null && (nextDueAt === null || result.nextDueAt < nextDueAt)) nextDueAt = result.nextDueAt;
+          if (result.nextDueAt !== null && (nextDueAt === null || result.nextDueAt < nextDueAt))
+            nextDueAt = result.nextDueAt;
           if (claimed >= free) break;
         }
         if (claimed === 0 && !this.stopping) {
@@ -112,7 +120,12 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
 
   private start(task: ClaimedTask): void {
     const controller = new AbortController();
-    const run: ActiveRun = { task, controller, leaseUntil: Date.now() + this.consumer.leaseMs, done: Promise.resolve() };
+    const run: ActiveRun = {
+      task,
+      controller,
+      leaseUntil: Date.now() + this.consumer.leaseMs,
+      done: Promise.resolve(),
+    };
     this.runs.set(task.id, run);
     this.handling++;
     this.updateInFlight();
@@ -172,11 +185,18 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
         }
         if (outcome.kind === 'succeeded' && error instanceof TypeError) {
           // JSON.stringify refused the result (BigInt, cycles): a bug in the handler, not transient.
-          outcome = { kind: 'dead', reason: 'non_retryable', error: `result is not JSON-serializable: ${error.message}` };
+          outcome = {
+            kind: 'dead',
+            reason: 'non_retryable',
+            error: `result is not JSON-serializable: ${error.message}`,
+          };
           continue;
         }
         if (Date.now() > run.leaseUntil || run.abandoned) {
-          this.logger.warn({ msg: `outcome not written (${(error as Error).message}); the lease expires and the task runs again`, ...detail });
+          this.logger.warn({
+            msg: `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
+            ...detail,
+          });
           return;
         }
         await sleep(Math.min(50 * tries, 500));
@@ -194,7 +214,12 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     await Promise.all(
       [...byQueue].map(async ([queue, runs]) => {
         const sentAt = Date.now();
-        const lost = new Set(await this.consumer.heartbeat(queue, runs.map((run) => run.task)));
+        const lost = new Set(
+          await this.consumer.heartbeat(
+            queue,
+            runs.map((run) => run.task),
+          ),
+        );
         for (const run of runs) {
           if (!lost.has(run.task.id)) {
             run.leaseUntil = sentAt + this.consumer.leaseMs;
@@ -202,7 +227,12 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
           }
           run.abandoned = 'lease_lost';
           run.controller.abort(new LeaseLostError());
-          this.logger.warn({ msg: 'lease lost (stalled past TASK_LEASE_MS?); run aborted', taskId: run.task.id, taskType: run.task.type, queue });
+          this.logger.warn({
+            msg: 'lease lost (stalled past TASK_LEASE_MS?); run aborted',
+            taskId: run.task.id,
+            taskType: run.task.type,
+            queue,
+          });
         }
       }),
     );
@@ -231,7 +261,10 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
           this.released.inc({ queue: run.task.queue });
           this.logger.warn({ msg: 'grace period over; task released back to its queue', ...detail });
         } catch (error) {
-          this.logger.warn({ msg: `could not release (${(error as Error).message}); the lease expires and the task runs again`, ...detail });
+          this.logger.warn({
+            msg: `could not release (${(error as Error).message}); the lease expires and the task runs again`,
+            ...detail,
+          });
         }
       }),
     );

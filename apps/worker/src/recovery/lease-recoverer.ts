@@ -38,7 +38,10 @@ export class LeaseRecoverer {
         this.recovered.inc({ task_type: task.type, queue: task.queue });
         const detail = { taskId: task.id, taskType: task.type, queue: task.queue };
         if (task.outcome === 'dead') {
-          this.logger.error({ msg: 'lease expired too many times (MAX_RECOVERIES); task dead-lettered as lease_expired', ...detail });
+          this.logger.error({
+            msg: 'lease expired too many times (MAX_RECOVERIES); task dead-lettered as lease_expired',
+            ...detail,
+          });
         } else {
           this.logger.warn({ msg: 'lease expired (worker died or stalled); task put back in its queue', ...detail });
         }

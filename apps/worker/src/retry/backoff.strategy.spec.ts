@@ -5,7 +5,9 @@ describe('ExponentialJitterBackoff', () => {
 
   it('doubles the ceiling per attempt up to the cap', () => {
     const top = new ExponentialJitterBackoff(() => 0.999999);
-    expect([1, 2, 3, 4, 5, 6].map((attempt) => top.delayMs(attempt, options))).toEqual([999, 1999, 3999, 7999, 9999, 9999]);
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => top.delayMs(attempt, options))).toEqual([
+      999, 1999, 3999, 7999, 9999, 9999,
+    ]);
   });
 
   it('draws uniformly from zero (full jitter)', () => {

@@ -11,7 +11,16 @@ import { dtoContract, TaskContract } from '../task-contract';
  * - `timer_throw`: throws inside a setTimeout callback, then succeeds after `ms`;
  * - `fail_first`: fails its first `fail_times` attempts with an Error, then succeeds.
  */
-export const CHAOS_BEHAVIOURS = ['run', 'hang', 'hang_abortable', 'throw', 'huge_reject', 'stray_rejection', 'timer_throw', 'fail_first'] as const;
+export const CHAOS_BEHAVIOURS = [
+  'run',
+  'hang',
+  'hang_abortable',
+  'throw',
+  'huge_reject',
+  'stray_rejection',
+  'timer_throw',
+  'fail_first',
+] as const;
 export type ChaosBehaviour = (typeof CHAOS_BEHAVIOURS)[number];
 export const CHAOS_THROWN = ['string', 'object', 'undefined', 'null'] as const;
 
@@ -44,7 +53,8 @@ export class ChaosPayload {
 
 export const chaosContract = dtoContract({
   type: 'chaos',
-  description: 'Fault injection (FAULT_TASKS=true only): run, hang, throw non-Errors, reject huge, crash the promise chain, fail n times.',
+  description:
+    'Fault injection (FAULT_TASKS=true only): run, hang, throw non-Errors, reject huge, crash the promise chain, fail n times.',
   dto: ChaosPayload,
   example: { behaviour: 'run', ms: 20 },
   defaults: { backoff: { baseMs: 20, maxMs: 100 } },

@@ -4,7 +4,10 @@ import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
 import { SubmitTaskDto } from './submit-task.dto';
 
 export class SubmitBatchDto {
-  @ApiProperty({ type: [SubmitTaskDto], description: 'Up to MAX_BATCH_SIZE tasks (default 1000); all valid, or none written' })
+  @ApiProperty({
+    type: [SubmitTaskDto],
+    description: 'Up to MAX_BATCH_SIZE tasks (default 1000); all valid, or none written',
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ValidateNested({ each: true })

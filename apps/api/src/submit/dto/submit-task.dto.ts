@@ -16,7 +16,10 @@ import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } fro
 /** Required, but any JSON value (null included) is fine. */
 function IsPresent(options?: ValidationOptions) {
   return ValidateBy(
-    { name: 'isPresent', validator: { validate: (value) => value !== undefined, defaultMessage: () => '$property is required' } },
+    {
+      name: 'isPresent',
+      validator: { validate: (value) => value !== undefined, defaultMessage: () => '$property is required' },
+    },
     options,
   );
 }
@@ -45,7 +48,7 @@ export class SubmitTaskDto {
   @ApiProperty({
     ...ANY_JSON,
     example: 'hello@domain.com',
-    description: 'Any JSON value, checked against the task type\'s contract; at most MAX_PAYLOAD_BYTES serialized',
+    description: "Any JSON value, checked against the task type's contract; at most MAX_PAYLOAD_BYTES serialized",
   })
   @IsPresent()
   payload!: unknown;
@@ -56,14 +59,23 @@ export class SubmitTaskDto {
   @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
   queue?: string;
 
-  @ApiPropertyOptional({ minimum: MIN_PRIORITY, maximum: MAX_PRIORITY, default: 0, description: 'Higher runs first; FIFO within a priority' })
+  @ApiPropertyOptional({
+    minimum: MIN_PRIORITY,
+    maximum: MAX_PRIORITY,
+    default: 0,
+    description: 'Higher runs first; FIFO within a priority',
+  })
   @IsOptional()
   @IsInt()
   @Min(MIN_PRIORITY)
   @Max(MAX_PRIORITY)
   priority?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 100, description: "Retries after the first run; default: the task type's, else DEFAULT_MAX_RETRIES" })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 100,
+    description: "Retries after the first run; default: the task type's, else DEFAULT_MAX_RETRIES",
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -78,12 +90,20 @@ export class SubmitTaskDto {
   @NotWith('run_at')
   delay_ms?: number;
 
-  @ApiPropertyOptional({ format: 'date-time', example: '2030-01-01T09:00:00Z', description: 'Run at this time (not with delay_ms)' })
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2030-01-01T09:00:00Z',
+    description: 'Run at this time (not with delay_ms)',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'run_at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' })
   run_at?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 86_400_000, description: "Abort a run after this many ms; default: the task type's, else DEFAULT_TIMEOUT_MS" })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 86_400_000,
+    description: "Abort a run after this many ms; default: the task type's, else DEFAULT_TIMEOUT_MS",
+  })
   @IsOptional()
   @IsInt()
   @Min(1)

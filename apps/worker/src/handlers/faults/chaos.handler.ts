@@ -46,9 +46,16 @@ export class ChaosHandler {
       case 'hang':
         return new Promise(() => undefined);
       case 'hang_abortable':
-        return new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }));
+        return new Promise((_, reject) =>
+          context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }),
+        );
       case 'throw':
-        throw { string: 'a thrown string', object: { code: 42, detail: 'a thrown object' }, undefined: undefined, null: null }[payload.thrown ?? 'string'];
+        throw {
+          string: 'a thrown string',
+          object: { code: 42, detail: 'a thrown object' },
+          undefined: undefined,
+          null: null,
+        }[payload.thrown ?? 'string'];
       case 'huge_reject':
         return Promise.reject(new Error('x'.repeat(payload.bytes ?? 4 * 1024 * 1024)));
       case 'stray_rejection':
@@ -62,7 +69,8 @@ export class ChaosHandler {
         await abortableSleep(ms, context.signal);
         return { ran_ms: ms };
       case 'fail_first':
-        if (context.attempt <= (payload.fail_times ?? 1)) throw new Error(`planned failure on attempt ${context.attempt}`);
+        if (context.attempt <= (payload.fail_times ?? 1))
+          throw new Error(`planned failure on attempt ${context.attempt}`);
         return { succeeded_on_attempt: context.attempt };
     }
   }
