@@ -264,7 +264,7 @@ function table() {
 
 async function main() {
   if (!fs.existsSync(path.join(DIST, 'apps/worker/main.js'))) {
-    throw new Error(`no build in ${DIST}: npm run build && rm -rf .dist-bench && cp -r dist .dist-bench`);
+    throw new Error(`no build in ${DIST}: run \`npm run bench\` (it builds and copies dist/ there first)`);
   }
   const started = Date.now();
   results.date = new Date().toISOString().slice(0, 10);
