@@ -1,13 +1,18 @@
 import type { Params } from 'nestjs-pino';
 
-/** Structured JSON logs (pino); `LOG_LEVEL` sets the level, HTTP access logs only at debug. */
+/**
+ * Structured JSON logs (pino); `LOG_LEVEL` sets the level. HTTP access logs (the pino-http middleware,
+ * which costs every request a child logger and a middleware pass) only at debug and trace.
+ */
 export function loggerParams(level: string, app: 'api' | 'worker'): Params {
+  const accessLogs = level === 'debug' || level === 'trace';
   return {
+    ...(accessLogs ? {} : { forRoutes: [] }),
     pinoHttp: {
       level,
       base: { app },
       messageKey: 'msg',
-      autoLogging: level === 'debug' || level === 'trace',
+      autoLogging: accessLogs,
       redact: ['req.headers.authorization', 'req.headers.cookie'],
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
