@@ -9,6 +9,7 @@ import { InjectBlockingRedis, InjectRedis } from './redis/inject-redis.decorator
 import { QueueRedis } from './scripts/script-loader';
 import Redis from 'ioredis';
 import { ClaimedTask, DeadReason } from './task';
+import { TickBatch } from './tick-batch';
 
 export interface ClaimResult {
   tasks: ClaimedTask[];
@@ -41,9 +42,8 @@ export class QueueConsumer {
   /** Makes lease tokens unique across workers and calls. */
   private readonly consumerId = randomBytes(6).toString('hex');
   private calls = 0;
-  /** Acks waiting for this tick's flush, per queue. */
-  private pendingAcks = new Map<string, PendingAck[]>();
-  private ackFlushScheduled = false;
+  /** Acks of this tick, sent as one script call per queue. */
+  private readonly acks = new TickBatch<PendingAck>((acks) => this.flushAcks(acks));
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
@@ -113,22 +113,17 @@ export class QueueConsumer {
    * script call per queue; each task is still fenced by its own token and settles on its own.
    */
   ack(task: ClaimedTask, resultJson: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let pending = this.pendingAcks.get(task.queue);
-      if (!pending) this.pendingAcks.set(task.queue, (pending = []));
-      pending.push({ task, resultJson, resolve, reject });
-      if (!this.ackFlushScheduled) {
-        this.ackFlushScheduled = true;
-        setImmediate(() => this.flushAcks());
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.acks.add({ task, resultJson, resolve, reject }));
   }
 
-  private flushAcks(): void {
-    this.ackFlushScheduled = false;
-    const batches = this.pendingAcks;
-    this.pendingAcks = new Map();
-    for (const [queue, acks] of batches) void this.sendAcks(queue, acks);
+  private flushAcks(acks: PendingAck[]): void {
+    const byQueue = new Map<string, PendingAck[]>();
+    for (const ack of acks) {
+      const group = byQueue.get(ack.task.queue);
+      if (group) group.push(ack);
+      else byQueue.set(ack.task.queue, [ack]);
+    }
+    for (const [queue, group] of byQueue) void this.sendAcks(queue, group);
   }
 
   private async sendAcks(queue: string, acks: PendingAck[]): Promise<void> {

@@ -7,6 +7,7 @@ import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { EnqueuedTask, NewTask } from './task';
+import { TickBatch } from './tick-batch';
 
 const FIELDS_PER_TASK = 7;
 
@@ -26,7 +27,10 @@ interface PendingWrite {
 export class QueueProducer {
   /** Queues already recorded in the registry set by this process. */
   private readonly knownQueues = new Set<string>();
-  private pending: PendingWrite[] = [];
+  /** Enqueue calls of this tick, sent in one pipeline. */
+  private readonly writes = new TickBatch<PendingWrite>((writes) =>
+    this.flush(writes).catch((error: unknown) => writes.forEach((write) => write.reject(error))),
+  );
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
@@ -65,16 +69,7 @@ export class QueueProducer {
   }
 
   private write(byQueue: Map<string, (string | number)[]>, newQueues: string[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ byQueue, newQueues, resolve, reject });
-      if (this.pending.length === 1) {
-        setImmediate(() => {
-          const writes = this.pending;
-          this.pending = [];
-          this.flush(writes).catch((error: unknown) => writes.forEach((write) => write.reject(error)));
-        });
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.writes.add({ byQueue, newQueues, resolve, reject }));
   }
 
   /** Sends the calls of one tick in one pipeline and settles each call from its own replies. */
