@@ -1,8 +1,8 @@
 import { ArgumentMetadata, Injectable, PipeTransform, Type, ValidationPipe } from '@nestjs/common';
-import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
+import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
 import { validationPipe } from '../validation';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
-import { SubmitTaskDto } from './dto/submit-task.dto';
+import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
 const TASK_FIELDS = new Set([
   'task_type',
@@ -15,7 +15,7 @@ const TASK_FIELDS = new Set([
   'timeout_ms',
 ]);
 
-const intIn = (value: unknown, min: number, max: number) =>
+const intIn = (value: unknown, { min, max }: { min: number; max: number }) =>
   value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max);
 
 /**
@@ -32,11 +32,11 @@ export function isPlainValidTask(value: unknown): boolean {
     TASK_TYPE_PATTERN.test(task.task_type) &&
     task.payload !== undefined &&
     (task.queue === undefined || (typeof task.queue === 'string' && QUEUE_NAME_PATTERN.test(task.queue))) &&
-    intIn(task.priority, MIN_PRIORITY, MAX_PRIORITY) &&
-    intIn(task.max_retries, 0, 100) &&
-    intIn(task.delay_ms, 0, 31_536_000_000) &&
+    intIn(task.priority, SUBMIT_LIMITS.priority) &&
+    intIn(task.max_retries, SUBMIT_LIMITS.maxRetries) &&
+    intIn(task.delay_ms, SUBMIT_LIMITS.delayMs) &&
     task.run_at === undefined &&
-    intIn(task.timeout_ms, 1, 86_400_000)
+    intIn(task.timeout_ms, SUBMIT_LIMITS.timeoutMs)
   );
 }
 

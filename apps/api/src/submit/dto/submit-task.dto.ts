@@ -39,6 +39,14 @@ function NotWith(other: string, options?: ValidationOptions) {
   );
 }
 
+/** Numeric ranges of a submission, shared by the DTO's rules and the fast path in submit-body.pipe.ts. */
+export const SUBMIT_LIMITS = {
+  priority: { min: MIN_PRIORITY, max: MAX_PRIORITY },
+  maxRetries: { min: 0, max: 100 },
+  delayMs: { min: 0, max: 31_536_000_000 },
+  timeoutMs: { min: 1, max: 86_400_000 },
+} as const;
+
 export class SubmitTaskDto {
   @ApiProperty({ example: 'email', pattern: TASK_TYPE_PATTERN.source, description: 'A registered task type' })
   @IsString()
@@ -60,33 +68,37 @@ export class SubmitTaskDto {
   queue?: string;
 
   @ApiPropertyOptional({
-    minimum: MIN_PRIORITY,
-    maximum: MAX_PRIORITY,
+    minimum: SUBMIT_LIMITS.priority.min,
+    maximum: SUBMIT_LIMITS.priority.max,
     default: 0,
     description: 'Higher runs first; FIFO within a priority',
   })
   @IsOptional()
   @IsInt()
-  @Min(MIN_PRIORITY)
-  @Max(MAX_PRIORITY)
+  @Min(SUBMIT_LIMITS.priority.min)
+  @Max(SUBMIT_LIMITS.priority.max)
   priority?: number;
 
   @ApiPropertyOptional({
-    minimum: 0,
-    maximum: 100,
+    minimum: SUBMIT_LIMITS.maxRetries.min,
+    maximum: SUBMIT_LIMITS.maxRetries.max,
     description: "Retries after the first run; default: the task type's, else DEFAULT_MAX_RETRIES",
   })
   @IsOptional()
   @IsInt()
-  @Min(0)
-  @Max(100)
+  @Min(SUBMIT_LIMITS.maxRetries.min)
+  @Max(SUBMIT_LIMITS.maxRetries.max)
   max_retries?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 31_536_000_000, description: 'Run after this many ms (not with run_at)' })
+  @ApiPropertyOptional({
+    minimum: SUBMIT_LIMITS.delayMs.min,
+    maximum: SUBMIT_LIMITS.delayMs.max,
+    description: 'Run after this many ms (not with run_at)',
+  })
   @IsOptional()
   @IsInt()
-  @Min(0)
-  @Max(31_536_000_000)
+  @Min(SUBMIT_LIMITS.delayMs.min)
+  @Max(SUBMIT_LIMITS.delayMs.max)
   @NotWith('run_at')
   delay_ms?: number;
 
@@ -100,13 +112,13 @@ export class SubmitTaskDto {
   run_at?: string;
 
   @ApiPropertyOptional({
-    minimum: 1,
-    maximum: 86_400_000,
+    minimum: SUBMIT_LIMITS.timeoutMs.min,
+    maximum: SUBMIT_LIMITS.timeoutMs.max,
     description: "Abort a run after this many ms; default: the task type's, else DEFAULT_TIMEOUT_MS",
   })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(86_400_000)
+  @Min(SUBMIT_LIMITS.timeoutMs.min)
+  @Max(SUBMIT_LIMITS.timeoutMs.max)
   timeout_ms?: number;
 }
