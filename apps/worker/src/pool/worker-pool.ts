@@ -53,10 +53,6 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     );
   }
 
-  get size(): number {
-    return this.runs.size;
-  }
-
   async onApplicationBootstrap(): Promise<void> {
     await this.consumer.register(this.options.queues.map((q) => q.name)).catch((error: Error) => {
       this.logger.warn({ msg: `could not register queues yet: ${error.message}` });
@@ -209,7 +205,9 @@ export class WorkerPool implements OnApplicationBootstrap, BeforeApplicationShut
     const byQueue = new Map<string, ActiveRun[]>();
     for (const run of this.runs.values()) {
       if (run.abandoned) continue;
-      byQueue.set(run.task.queue, [...(byQueue.get(run.task.queue) ?? []), run]);
+      const group = byQueue.get(run.task.queue);
+      if (group) group.push(run);
+      else byQueue.set(run.task.queue, [run]);
     }
     await Promise.all(
       [...byQueue].map(async ([queue, runs]) => {
