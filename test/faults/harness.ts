@@ -1,7 +1,7 @@
-import Redis from 'ioredis';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppProcess, checkQueueInvariant, http, OwnRedis, uniquePrefix, waitFor } from '@app/testing';
+import { taskKey } from '@app/queue';
+import { AppProcess, AppStack, http, OwnRedis, waitFor } from '@app/testing';
 
 /** Faults run one at a time against this: a redis-server of the suite's own, AOF fsynced on every write. */
 export async function startDurableRedis(): Promise<OwnRedis> {
@@ -77,43 +77,22 @@ export interface Accounting {
 const TERMINAL = new Set(['succeeded', 'dead']);
 
 /** One fault's world: a fresh prefix on the suite's Redis, an api and workers running the built apps. */
-export class FaultStack {
-  readonly prefix = uniquePrefix('faults');
-  readonly redis: Redis;
-  api!: AppProcess;
-  readonly workers: AppProcess[] = [];
+export class FaultStack extends AppStack {
   /** Every worker that ever ran in this stack (killed ones included), for their logs. */
   readonly allWorkers: AppProcess[] = [];
   readonly submitted = new Map<string, Submitted>();
 
-  constructor(
-    readonly redisUrl: string,
-    private readonly env: Record<string, string> = {},
-  ) {
-    // No offline queue, fail fast: the checks themselves must never hang on a Redis that is down.
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  constructor(redisUrl: string, env: Record<string, string> = {}) {
+    super(redisUrl, {
+      label: 'faults',
+      env: { FAULT_TASKS: 'true', LOG_LEVEL: 'warn', ...env },
+      // No offline queue, fail fast: the checks themselves must never hang on a Redis that is down.
+      redisOptions: { maxRetriesPerRequest: 1, retryStrategy: () => 100 },
+    });
   }
 
-  get baseEnv(): Record<string, string> {
-    return {
-      REDIS_URL: this.redisUrl,
-      QUEUE_PREFIX: this.prefix,
-      FAULT_TASKS: 'true',
-      LOG_LEVEL: 'warn',
-      RETRY_BACKOFF_BASE_MS: '20',
-      RETRY_BACKOFF_MAX_MS: '100',
-      ...this.env,
-    };
-  }
-
-  async startApi(env: Record<string, string> = {}): Promise<AppProcess> {
-    this.api = await AppProcess.start('api', { ...this.baseEnv, ...env });
-    return this.api;
-  }
-
-  async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
-    const worker = await AppProcess.start('worker', { ...this.baseEnv, ...env });
-    this.workers.push(worker);
+  override async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
+    const worker = await super.startWorker(env);
     this.allWorkers.push(worker);
     return worker;
   }
@@ -158,7 +137,7 @@ export class FaultStack {
   }
 
   taskKey(id: string): string {
-    return `${this.prefix}:{${id.split('.')[0]}}:t:${id}`;
+    return taskKey(this.prefix, id)!;
   }
 
   /** Status of each given id, read from the task hashes in one pipeline per 1000. */
@@ -247,29 +226,6 @@ export class FaultStack {
       runs,
       log: await this.runLog(),
     };
-  }
-
-  async invariant(queue = 'default'): Promise<string[]> {
-    return checkQueueInvariant(this.redis, this.prefix, queue);
-  }
-
-  /** Every key under this stack's prefix (SCAN). */
-  async keyCount(): Promise<number> {
-    let cursor = '0';
-    let count = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
-      count += keys.length;
-      cursor = next;
-    } while (cursor !== '0');
-    return count;
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(
-      [...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)),
-    );
-    this.redis.disconnect();
   }
 }
 

@@ -1,3 +1,4 @@
 export * from './redis';
 export * from './invariants';
 export * from './processes';
+export * from './app-stack';

@@ -1,0 +1,76 @@
+import Redis, { RedisOptions } from 'ioredis';
+import { checkQueueInvariant } from './invariants';
+import { AppProcess } from './processes';
+import { deleteByPrefix, uniquePrefix } from './redis';
+
+export interface AppStackOptions {
+  /** Label in the key prefix, e.g. `e2e` → `taskq-test:e2e:<random>`. */
+  label: string;
+  /** Env for every app of the stack (after the defaults). */
+  env?: Record<string, string>;
+  /** Options of the stack's own Redis client (used for checks). */
+  redisOptions?: RedisOptions;
+  /** Delete every key under the prefix when the stack stops. */
+  deleteKeysOnStop?: boolean;
+}
+
+/** One api and any number of workers (the built apps, as real processes) on a fresh key prefix. */
+export class AppStack {
+  readonly prefix: string;
+  readonly redis: Redis;
+  api!: AppProcess;
+  readonly workers: AppProcess[] = [];
+
+  constructor(
+    readonly redisUrl: string,
+    private readonly options: AppStackOptions,
+  ) {
+    this.prefix = uniquePrefix(options.label);
+    this.redis = new Redis(redisUrl, options.redisOptions ?? {});
+  }
+
+  get baseEnv(): Record<string, string> {
+    return {
+      REDIS_URL: this.redisUrl,
+      QUEUE_PREFIX: this.prefix,
+      RETRY_BACKOFF_BASE_MS: '20',
+      RETRY_BACKOFF_MAX_MS: '100',
+      ...this.options.env,
+    };
+  }
+
+  async startApi(env: Record<string, string> = {}): Promise<AppProcess> {
+    this.api = await AppProcess.start('api', { ...this.baseEnv, ...env });
+    return this.api;
+  }
+
+  async startWorker(env: Record<string, string> = {}): Promise<AppProcess> {
+    const worker = await AppProcess.start('worker', { ...this.baseEnv, ...env });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Every key under this stack's prefix (SCAN). */
+  async keyCount(): Promise<number> {
+    let cursor = '0';
+    let count = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
+      count += keys.length;
+      cursor = next;
+    } while (cursor !== '0');
+    return count;
+  }
+
+  async invariant(queue = 'default'): Promise<string[]> {
+    return checkQueueInvariant(this.redis, this.prefix, queue);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.workers, this.api].filter(Boolean).map((app) => app.stop('SIGKILL').catch(() => undefined)),
+    );
+    if (this.options.deleteKeysOnStop) await deleteByPrefix(this.redis, this.prefix).catch(() => undefined);
+    this.redis.disconnect();
+  }
+}
