@@ -30,6 +30,7 @@ function createProducer(url, prefix, { autoPipelining = false } = {}) {
     leaseMs: 30_000,
     resultTtlSeconds: 86_400,
     maxRecoveries: 5,
+    maxQueues: 0,
     dlqMaxSize: 0,
     commandTimeoutMs: 10_000,
     connectionName: 'bench',

@@ -3,7 +3,7 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { loggerParams, queueOptionsFrom, validateEnv } from '@app/config';
-import { TaskContractRegistry } from '@app/contracts';
+import { BUILT_IN_DEFAULTS, ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
 import { ApiEnv } from './config/api.env';
@@ -12,7 +12,7 @@ import { HealthController } from './health/health.controller';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { QueuesController } from './queues/queues.controller';
 import { SubmitController } from './submit/submit.controller';
-import { CONTRACT_REGISTRY, SubmitService } from './submit/submit.service';
+import { SubmitService } from './submit/submit.service';
 import { TasksController } from './tasks/tasks.controller';
 
 @Module({
@@ -27,22 +27,22 @@ import { TasksController } from './tasks/tasks.controller';
       inject: [ConfigService],
       useFactory: (config: ConfigService<ApiEnv, true>) => queueOptionsFrom(config, 'api'),
     }),
+    ContractsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => ({
+        demoTasks: config.get('DEMO_TASKS', { infer: true }),
+        faultTasks: config.get('FAULT_TASKS', { infer: true }),
+        defaults: {
+          ...BUILT_IN_DEFAULTS,
+          maxRetries: config.get('DEFAULT_MAX_RETRIES', { infer: true }),
+          timeoutMs: config.get('DEFAULT_TIMEOUT_MS', { infer: true }),
+        },
+      }),
+    }),
     MetricsModule.forApi(),
     TerminusModule,
   ],
   controllers: [SubmitController, TasksController, QueuesController, DlqController, HealthController],
-  providers: [
-    SubmitService,
-    HttpMetricsHook,
-    {
-      provide: CONTRACT_REGISTRY,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<ApiEnv, true>) =>
-        TaskContractRegistry.forDeployment(
-          config.get('DEMO_TASKS', { infer: true }),
-          config.get('FAULT_TASKS', { infer: true }),
-        ),
-    },
-  ],
+  providers: [SubmitService, HttpMetricsHook],
 })
 export class ApiModule {}

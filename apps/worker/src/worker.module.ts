@@ -4,26 +4,29 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { loggerParams, queueOptionsFrom, validateEnv } from '@app/config';
-import { TaskContractRegistry } from '@app/contracts';
+import { ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
 import { WorkerEnv } from './config/worker.env';
-import { WORKER_OPTIONS, workerOptionsFrom } from './config/worker.options';
+import { WORKER_OPTIONS, WorkerOptions, workerOptionsFrom } from './config/worker.options';
 import { TaskDispatcher } from './dispatch/task-dispatcher';
 import { TaskHandlerExplorer } from './dispatch/task-handler.explorer';
-import { DeadLetterHandler } from './dlq/dead-letter.handler';
+import { BACKOFF_STRATEGY, ExponentialJitterBackoff } from './failure/backoff.strategy';
+import { DeadLetterHandler } from './failure/dead-letter.handler';
+import { OutcomeWriter } from './failure/outcome-writer';
+import { RetryInterceptor } from './failure/retry.interceptor';
 import { DemoHandlersModule } from './handlers/demo/demo-handlers.module';
 import { FaultHandlersModule } from './handlers/faults/fault-handlers.module';
 import { HealthController } from './health/health.controller';
 import { MetricsInterceptor } from './interceptors/metrics.interceptor';
-import { RetryInterceptor } from './interceptors/retry.interceptor';
 import { TASK_INTERCEPTORS } from './interceptors/task-interceptor.interface';
 import { TimeoutInterceptor } from './interceptors/timeout.interceptor';
+import { WorkerLifecycle } from './lifecycle/worker-lifecycle';
 import { MetricsPrimer } from './metrics/metrics-primer';
+import { Heartbeat } from './pool/heartbeat';
+import { RunRegistry } from './pool/run-registry';
 import { WorkerPool } from './pool/worker-pool';
 import { LeaseRecoverer } from './recovery/lease-recoverer';
-import { BACKOFF_STRATEGY, ExponentialJitterBackoff } from './retry/backoff.strategy';
-import { CONTRACT_REGISTRY } from './worker.constants';
 
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
@@ -51,6 +54,18 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
       inject: [ConfigService],
       useFactory: (config: ConfigService<WorkerEnv, true>) => queueOptionsFrom(config, 'worker'),
     }),
+    ContractsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<WorkerEnv, true>) => ({
+        demoTasks: options.demoTasks,
+        faultTasks: options.faultTasks,
+        defaults: {
+          maxRetries: config.get('DEFAULT_MAX_RETRIES', { infer: true }),
+          timeoutMs: config.get('DEFAULT_TIMEOUT_MS', { infer: true }),
+          backoff: workerOptionsFrom(config).backoff,
+        },
+      }),
+    }),
     MetricsModule.forWorker(),
     MetricsModule.endpoint(),
     TerminusModule,
@@ -63,23 +78,14 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     {
       provide: WORKER_OPTIONS,
       inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) => workerOptionsFrom(config),
-    },
-    {
-      provide: CONTRACT_REGISTRY,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) =>
-        TaskContractRegistry.forDeployment(
-          config.get('DEMO_TASKS', { infer: true }),
-          config.get('FAULT_TASKS', { infer: true }),
-        ),
+      useFactory: (config: ConfigService<WorkerEnv, true>): WorkerOptions => workerOptionsFrom(config),
     },
     { provide: BACKOFF_STRATEGY, useValue: new ExponentialJitterBackoff() },
     MetricsInterceptor,
     RetryInterceptor,
     TimeoutInterceptor,
     {
-      // Outermost first: metrics sees every outcome, retry turns errors into outcomes, timeout aborts.
+      // Outermost first: metrics times every outcome, retry turns errors into outcomes, timeout aborts.
       provide: TASK_INTERCEPTORS,
       inject: [MetricsInterceptor, RetryInterceptor, TimeoutInterceptor],
       useFactory: (...interceptors: unknown[]) => interceptors,
@@ -87,8 +93,12 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     TaskHandlerExplorer,
     TaskDispatcher,
     DeadLetterHandler,
+    OutcomeWriter,
+    RunRegistry,
+    Heartbeat,
     LeaseRecoverer,
     WorkerPool,
+    WorkerLifecycle,
     MetricsPrimer,
   ],
 });

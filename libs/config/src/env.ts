@@ -52,6 +52,13 @@ export class SharedEnv {
   @IsInt()
   DLQ_MAX_SIZE = 0;
 
+  /** Most queues that may exist; a submit that would create one more gets 409. 0 = no cap. */
+  @Transform(toInt)
+  @Max(100_000)
+  @Min(0)
+  @IsInt()
+  MAX_QUEUES = 200;
+
   @Transform(toInt)
   @Max(60_000)
   @Min(100)

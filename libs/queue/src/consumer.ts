@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
+import { assertScriptInt, errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
 import { QUEUE_OPTIONS } from './queue.module-definition';
@@ -42,6 +42,7 @@ export class QueueConsumer {
   /** Makes lease tokens unique across workers and calls. */
   private readonly consumerId = randomBytes(6).toString('hex');
   private calls = 0;
+  private interrupted = false;
   /** Acks of this tick, sent as one script call per queue. */
   private readonly acks = new TickBatch<PendingAck>((acks) => this.flushAcks(acks));
 
@@ -55,9 +56,15 @@ export class QueueConsumer {
     return this.options.leaseMs;
   }
 
-  /** Records the queues this worker serves, so `GET /queues` lists them before any task. */
+  /**
+   * Records the queues this worker serves, so `GET /queues` lists them before any task. Configured
+   * queues are the operator's choice, so they are not held to MAX_QUEUES (which bounds what API
+   * clients can create).
+   */
   async register(queues: string[]): Promise<void> {
-    await redisCall('register', () => this.redis.sadd(queueRegistryKey(this.options.prefix), ...queues));
+    await redisCall('register', () =>
+      this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), 0, ...queues),
+    );
   }
 
   /** Promotes due tasks, then claims up to `max` (0 = promote only). */
@@ -72,7 +79,7 @@ export class QueueConsumer {
         keys.active,
         keys.seq,
         keys.taskPrefix,
-        max,
+        assertScriptInt('claim', 'max', max),
         this.options.leaseMs,
         token,
         PROMOTE_BATCH,
@@ -99,12 +106,29 @@ export class QueueConsumer {
     return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now };
   }
 
-  /** Blocks until a producer signals new work on one of the queues, or the timeout passes. */
+  /**
+   * Blocks until a producer signals new work on one of the queues, or the timeout passes, or
+   * `interruptWaits()` is called (then it returns at once, now and on every later call).
+   */
   async waitForWork(queues: string[], timeoutMs: number): Promise<void> {
+    if (this.interrupted) return;
     if (this.blocking.status === 'wait') await this.blocking.connect().catch(() => undefined);
     const keys = queues.map((queue) => queueKeys(this.options.prefix, queue).wake);
-    // BLPOP takes seconds (fractions allowed since Redis 6).
-    await redisCall('waitForWork', () => this.blocking.blpop(...keys, Math.max(0.01, timeoutMs / 1000)));
+    try {
+      // BLPOP takes seconds (fractions allowed since Redis 6).
+      await redisCall('waitForWork', () => this.blocking.blpop(...keys, Math.max(0.01, timeoutMs / 1000)));
+    } catch (error) {
+      if (!this.interrupted) throw error;
+    }
+  }
+
+  /**
+   * Shutdown: ends a blocking wait in progress at once (closing the blocking connection is the only
+   * way to cut a BLPOP short), so stopping never waits out WORKER_IDLE_WAIT_MS.
+   */
+  interruptWaits(): void {
+    this.interrupted = true;
+    this.blocking.disconnect();
   }
 
   /**
@@ -162,7 +186,9 @@ export class QueueConsumer {
         task.leaseToken,
         outcome.error,
         outcome.action,
-        outcome.action === 'retry' ? Math.max(0, Math.floor(outcome.delayMs)) : outcome.reason,
+        outcome.action === 'retry'
+          ? assertScriptInt('fail', 'delayMs', Math.max(0, Math.floor(outcome.delayMs)))
+          : outcome.reason,
         this.options.dlqMaxSize,
       ),
     );
@@ -179,7 +205,7 @@ export class QueueConsumer {
     this.check(code, 'release', task.id);
   }
 
-  /** Extends the leases of the given tasks of one queue; returns the ids whose lease was lost. */
+  /** Extends the leases of the given tasks of one queue; returns the lease tokens that were lost. */
   async heartbeat(queue: string, tasks: ClaimedTask[]): Promise<string[]> {
     if (!tasks.length) return [];
     const keys = queueKeys(this.options.prefix, queue);
@@ -204,6 +230,7 @@ export class QueueConsumer {
           keys.dead,
           keys.recoverLock,
           keys.deadTrimmed,
+          keys.succeeded,
           keys.taskPrefix,
           RECOVER_BATCH,
           this.options.maxRecoveries,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { errorForScriptCode, QueueError, QueueErrorCode, redisCall } from './errors/queue-error';
+import { errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
@@ -16,21 +16,23 @@ export class DeadLetterAdmin {
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
   ) {}
 
-  /** Dead → queued, attempts reset. NotFound / WrongState (not dead). */
+  /** Dead → queued, attempts reset. NotFound / WrongState ("task X is succeeded, not dead"). */
   async requeue(id: string): Promise<void> {
     const keys = this.keysOf('requeueDead', id);
-    const code = await redisCall('requeueDead', () =>
+    const [code, status] = await redisCall('requeueDead', () =>
       this.redis.taskqRequeueDead(keys.dead, keys.queued, keys.seq, keys.wake, keys.taskPrefix, id),
     );
-    const error = errorForScriptCode(code, 'requeueDead', id);
+    const error = errorForScriptCode(Number(code), 'requeueDead', id, { actual: status, needed: 'dead' });
     if (error) throw error;
   }
 
-  /** Deletes a dead task. NotFound / WrongState (not dead). */
+  /** Deletes a dead task. NotFound / WrongState ("task X is queued, not dead"). */
   async delete(id: string): Promise<void> {
     const keys = this.keysOf('deleteDead', id);
-    const code = await redisCall('deleteDead', () => this.redis.taskqDeleteDead(keys.dead, keys.taskPrefix, id));
-    const error = errorForScriptCode(code, 'deleteDead', id);
+    const [code, status] = await redisCall('deleteDead', () =>
+      this.redis.taskqDeleteDead(keys.dead, keys.taskPrefix, id),
+    );
+    const error = errorForScriptCode(Number(code), 'deleteDead', id, { actual: status, needed: 'dead' });
     if (error) throw error;
   }
 
@@ -49,7 +51,7 @@ export class DeadLetterAdmin {
 
   private keysOf(op: string, id: string) {
     const queue = queueOfTaskId(id);
-    if (queue === undefined) throw new QueueError(QueueErrorCode.NotFound, op, `task ${id} does not exist`);
+    if (queue === undefined) throw errorForScriptCode(SCRIPT_CODE.NotFound, op, id)!;
     return queueKeys(this.options.prefix, queue);
   }
 }

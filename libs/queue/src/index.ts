@@ -7,6 +7,7 @@ export * from './producer';
 export * from './consumer';
 export * from './inspector';
 export * from './dead-letter.admin';
+export * from './queue.admin';
 export * from './errors/queue-error';
 export * from './health/redis.health';
 export { queueKeys, queueRegistryKey, queueOfTaskId, isTaskId, taskKey } from './keys/queue-keys';

@@ -44,7 +44,6 @@ export class QueueInspector {
           keys.succeeded,
           keys.dead,
           keys.taskPrefix,
-          this.options.resultTtlSeconds,
         ),
         this.redis.get(keys.deadTrimmed),
       ]),

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { redisCall } from './errors/queue-error';
+import {
+  assertScriptInt,
+  QueueError,
+  QueueErrorCode,
+  redisCall,
+  SCRIPT_CODE,
+  wrapRedisError,
+} from './errors/queue-error';
 import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
@@ -9,11 +16,20 @@ import { QueueRedis } from './scripts/script-loader';
 import { EnqueuedTask, NewTask } from './task';
 import { TickBatch } from './tick-batch';
 
-const FIELDS_PER_TASK = 7;
+/**
+ * How long this process trusts that a queue is in the registry. A queue forgotten by an operator
+ * (`QueueAdmin.forget`) while a process still trusts it is registered again within this time.
+ */
+const REGISTRY_TRUST_MS = 10_000;
+
+/** One queue's part of an enqueue call: its script arguments and the ids they carry. */
+interface QueuePart {
+  args: (string | number)[];
+  ids: string[];
+}
 
 interface PendingWrite {
-  byQueue: Map<string, (string | number)[]>;
-  newQueues: string[];
+  byQueue: Map<string, QueuePart>;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -25,8 +41,8 @@ interface PendingWrite {
  */
 @Injectable()
 export class QueueProducer {
-  /** Queues already recorded in the registry set by this process. */
-  private readonly knownQueues = new Set<string>();
+  /** Queue → until when this process trusts it is registered. */
+  private readonly registered = new Map<string, number>();
   /** Enqueue calls of this tick, sent in one pipeline. */
   private readonly writes = new TickBatch<PendingWrite>((writes) =>
     this.flush(writes).catch((error: unknown) => writes.forEach((write) => write.reject(error))),
@@ -42,73 +58,109 @@ export class QueueProducer {
     return one;
   }
 
-  /** All tasks are written, or none are (per queue; one script call per queue). */
+  /**
+   * Each queue's tasks are written by one atomic script: all or none of them. A call spanning
+   * several queues is atomic per queue only; when Redis fails part-way, the QueueError's `written`
+   * lists the ids that were certainly stored. A queue new to the registry counts against MAX_QUEUES
+   * (LimitReached, nothing written).
+   */
   async enqueueMany(tasks: NewTask[]): Promise<EnqueuedTask[]> {
-    const byQueue = new Map<string, (string | number)[]>();
+    const byQueue = new Map<string, QueuePart>();
+    const now = Date.now();
     const result: EnqueuedTask[] = tasks.map((task) => {
       const id = `${task.queue}.${randomUUID()}`;
-      let args = byQueue.get(task.queue);
-      if (!args) byQueue.set(task.queue, (args = []));
-      args.push(
+      let part = byQueue.get(task.queue);
+      if (!part) byQueue.set(task.queue, (part = { args: [], ids: [] }));
+      part.ids.push(id);
+      part.args.push(
         id,
         task.type,
         JSON.stringify(task.payload ?? null),
-        task.priority,
-        task.maxRetries,
-        task.timeoutMs,
+        assertScriptInt('enqueue', 'priority', task.priority),
+        assertScriptInt('enqueue', 'maxRetries', task.maxRetries),
+        assertScriptInt('enqueue', 'timeoutMs', task.timeoutMs),
         encodeDelay(task),
       );
-      const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > Date.now());
+      const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > now);
       return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued' };
     });
 
-    const newQueues = [...byQueue.keys()].filter((queue) => !this.knownQueues.has(queue));
-    await redisCall('enqueue', () => this.write(byQueue, newQueues));
-    newQueues.forEach((queue) => this.knownQueues.add(queue));
+    await this.register([...byQueue.keys()]);
+    await redisCall(
+      'enqueue',
+      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, resolve, reject })),
+    );
     return result;
   }
 
-  private write(byQueue: Map<string, (string | number)[]>, newQueues: string[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.writes.add({ byQueue, newQueues, resolve, reject }));
+  /** Puts queues this process does not trust to be registered into the registry, within MAX_QUEUES. */
+  private async register(queues: string[]): Promise<void> {
+    const now = Date.now();
+    const stale = queues.filter((queue) => !((this.registered.get(queue) ?? 0) > now));
+    if (!stale.length) return;
+    const [code, count] = await redisCall('register', () =>
+      this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), this.options.maxQueues, ...stale),
+    );
+    if (Number(code) === SCRIPT_CODE.LimitReached) {
+      throw new QueueError(
+        QueueErrorCode.LimitReached,
+        'register',
+        `queue ${stale.join(', ')} would be queue number ${Number(count) + 1}; at most ${this.options.maxQueues} queues may exist (MAX_QUEUES). Use an existing queue, forget unused empty ones (DELETE /queues/{name}), or raise MAX_QUEUES.`,
+      );
+    }
+    for (const queue of stale) this.registered.set(queue, now + REGISTRY_TRUST_MS);
   }
 
   /** Sends the calls of one tick in one pipeline and settles each call from its own replies. */
   private async flush(writes: PendingWrite[]): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    const ranges: [number, number][] = [];
-    let count = 0;
-    for (const { byQueue, newQueues } of writes) {
-      const first = count;
-      if (newQueues.length) {
-        pipeline.sadd(queueRegistryKey(this.options.prefix), ...newQueues);
-        count++;
-      }
-      for (const [queue, args] of byQueue) {
+    const pipeline = this.redis.pipeline() as unknown as QueueRedis;
+    for (const { byQueue } of writes) {
+      for (const [queue, part] of byQueue) {
         const keys = queueKeys(this.options.prefix, queue);
-        (pipeline as unknown as QueueRedis).taskqEnqueueTasks(
+        pipeline.taskqEnqueueTasks(
           keys.queued,
           keys.scheduled,
           keys.seq,
           keys.wake,
           keys.taskPrefix,
-          args.length / FIELDS_PER_TASK,
-          ...args,
+          part.ids.length,
+          ...part.args,
         );
-        count++;
       }
-      ranges.push([first, count]);
     }
-    const replies = (await pipeline.exec()) ?? [];
-    writes.forEach((write, i) => {
-      const failed = replies.slice(ranges[i][0], ranges[i][1]).find(([error]) => error);
-      if (failed) write.reject(failed[0]);
-      else write.resolve();
-    });
+    const replies = (await (pipeline as unknown as ReturnType<QueueRedis['pipeline']>).exec()) ?? [];
+    let next = 0;
+    for (const write of writes) {
+      const written: string[] = [];
+      let failure: unknown;
+      for (const part of write.byQueue.values()) {
+        const [error] = replies[next++] ?? [new Error('no reply from Redis')];
+        if (error) failure ??= error;
+        else written.push(...part.ids);
+      }
+      if (failure === undefined) write.resolve();
+      else write.reject(partialFailure(failure, written, write.byQueue.size));
+    }
   }
+}
+
+/**
+ * The error for a call whose queues were not all written. It names the ids that were (`written`),
+ * also on an unexpected error (a bug), so the caller can report or log exactly what was stored.
+ */
+function partialFailure(error: unknown, written: string[], queues: number): unknown {
+  const wrapped = wrapRedisError('enqueue', error);
+  if (queues === 1 || !written.length) return wrapped;
+  if (!(wrapped instanceof QueueError)) return Object.assign(wrapped, { written });
+  return new QueueError(wrapped.code, wrapped.op, wrapped.message, {
+    cause: error,
+    maybeApplied: wrapped.maybeApplied,
+    written,
+  });
 }
 
 /** The script's delay argument: ms from now (> 0), 0 for now, or -epochMs for an absolute run_at. */
 function encodeDelay(task: NewTask): number {
-  if (task.runAt !== undefined) return -Math.max(1, Math.floor(task.runAt));
-  return Math.max(0, Math.floor(task.delayMs ?? 0));
+  if (task.runAt !== undefined) return -Math.max(1, assertScriptInt('enqueue', 'runAt', Math.floor(task.runAt)));
+  return Math.max(0, assertScriptInt('enqueue', 'delayMs', Math.floor(task.delayMs ?? 0)));
 }

@@ -6,6 +6,7 @@ import { DeadLetterAdmin } from './dead-letter.admin';
 import { RedisHealthIndicator } from './health/redis.health';
 import { QueueInspector } from './inspector';
 import { QueueProducer } from './producer';
+import { QueueAdmin } from './queue.admin';
 import { REDIS_BLOCKING_CLIENT, REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
 import { redisProviders } from './redis/redis.providers';
@@ -15,13 +16,29 @@ const BOOT_CONNECT_WAIT_MS = 5000;
 /**
  * The Redis task queue: `QueueModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`.
  * Exports the producer (submit), consumer (worker transitions), inspector (read-only views),
- * dead-letter admin and the Redis health indicator.
+ * dead-letter and queue admin, and the Redis health indicator.
  */
 @Module({
   imports: [TerminusModule],
-  providers: [...redisProviders, QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
+  providers: [
+    ...redisProviders,
+    QueueProducer,
+    QueueConsumer,
+    QueueInspector,
+    DeadLetterAdmin,
+    QueueAdmin,
+    RedisHealthIndicator,
+  ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
-  exports: [REDIS_CLIENT, QueueProducer, QueueConsumer, QueueInspector, DeadLetterAdmin, RedisHealthIndicator],
+  exports: [
+    REDIS_CLIENT,
+    QueueProducer,
+    QueueConsumer,
+    QueueInspector,
+    DeadLetterAdmin,
+    QueueAdmin,
+    RedisHealthIndicator,
+  ],
 })
 export class QueueModule extends ConfigurableQueueModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(QueueModule.name);

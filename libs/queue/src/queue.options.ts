@@ -10,6 +10,8 @@ export interface QueueModuleOptions {
   resultTtlSeconds: number;
   /** Lease expiries a task may cause before it is dead-lettered (MAX_RECOVERIES). */
   maxRecoveries: number;
+  /** Most queues that may exist; a submit that would create one more is refused. 0 = no cap (MAX_QUEUES). */
+  maxQueues: number;
   /** Cap on dead tasks per queue; 0 = unlimited (DLQ_MAX_SIZE). */
   dlqMaxSize: number;
   /** A command that gets no reply in this time fails (so the API answers 503 quickly). */

@@ -1,9 +1,16 @@
 export const TASK_STATUSES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** Why a task ended in the dead-letter queue. */
-export type DeadReason =
-  'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired';
+/** Why a task ended in the dead-letter queue (scripts/lua/_prelude.lua checks the same list). */
+export const DEAD_REASONS = [
+  'max_retries',
+  'non_retryable',
+  'unknown_task_type',
+  'invalid_payload',
+  'timeout',
+  'lease_expired',
+] as const;
+export type DeadReason = (typeof DEAD_REASONS)[number];
 
 /** A task to enqueue; the producer assigns the id. */
 export interface NewTask {

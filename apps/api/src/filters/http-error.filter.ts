@@ -7,6 +7,8 @@ const STATUS_OF: Record<QueueErrorCode, number> = {
   [QueueErrorCode.WrongState]: HttpStatus.CONFLICT,
   [QueueErrorCode.LeaseLost]: HttpStatus.CONFLICT,
   [QueueErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
+  [QueueErrorCode.LimitReached]: HttpStatus.CONFLICT,
+  [QueueErrorCode.BadArgument]: HttpStatus.BAD_REQUEST,
 };
 
 const REASON: Record<number, string> = {

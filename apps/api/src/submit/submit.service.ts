@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { DEFAULT_QUEUE, TaskContractRegistry } from '@app/contracts';
@@ -8,26 +8,20 @@ import { ApiEnv } from '../config/api.env';
 import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 
-export const CONTRACT_REGISTRY = Symbol('taskq:contract-registry');
-
 /** Turns validated submissions into queue tasks: contract check, defaults, size limits, one write. */
 @Injectable()
 export class SubmitService {
   private readonly maxPayloadBytes: number;
   private readonly maxBatchSize: number;
-  private readonly defaultMaxRetries: number;
-  private readonly defaultTimeoutMs: number;
 
   constructor(
     private readonly producer: QueueProducer,
-    @Inject(CONTRACT_REGISTRY) private readonly contracts: TaskContractRegistry,
+    private readonly contracts: TaskContractRegistry,
     @InjectMetric(METRIC.submitted) private readonly submitted: Counter<string>,
     config: ConfigService<ApiEnv, true>,
   ) {
     this.maxPayloadBytes = config.get('MAX_PAYLOAD_BYTES', { infer: true });
     this.maxBatchSize = config.get('MAX_BATCH_SIZE', { infer: true });
-    this.defaultMaxRetries = config.get('DEFAULT_MAX_RETRIES', { infer: true });
-    this.defaultTimeoutMs = config.get('DEFAULT_TIMEOUT_MS', { infer: true });
   }
 
   async submit(dto: SubmitTaskDto): Promise<EnqueuedTask> {
@@ -85,13 +79,14 @@ export class SubmitService {
         })),
       );
     }
+    const settings = this.contracts.settingsFor(dto.task_type);
     return {
       type: dto.task_type,
       queue: dto.queue ?? DEFAULT_QUEUE,
       payload: dto.payload,
       priority: dto.priority ?? 0,
-      maxRetries: dto.max_retries ?? contract.defaults?.maxRetries ?? this.defaultMaxRetries,
-      timeoutMs: dto.timeout_ms ?? contract.defaults?.timeoutMs ?? this.defaultTimeoutMs,
+      maxRetries: dto.max_retries ?? settings.maxRetries,
+      timeoutMs: dto.timeout_ms ?? settings.timeoutMs,
       delayMs: dto.delay_ms,
       runAt: dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined,
     };

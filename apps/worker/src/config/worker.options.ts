@@ -16,8 +16,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   recoveryIntervalMs: number;
   idleWaitMs: number;
+  /** The deployment's retry backoff (RETRY_BACKOFF_*); a task type's contract may override it. */
   backoff: Required<BackoffOptions>;
-  defaultMaxRetries: number;
 }
 
 export const WORKER_OPTIONS = Symbol('taskq:worker-options');
@@ -47,6 +47,5 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
       baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
       maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
     },
-    defaultMaxRetries: config.get('DEFAULT_MAX_RETRIES', { infer: true }),
   };
 }

@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClaimedTask } from '@app/queue';
 import { TASK_INTERCEPTORS, TaskInterceptor } from '../interceptors/task-interceptor.interface';
-import { RunContext, RunOutcome } from './task-context';
-import { InvalidPayloadError, UnknownTaskTypeError } from './run-errors';
+import { InvalidPayloadError, UnknownTaskTypeError } from '../run/run-errors';
+import { RunContext, RunOutcome } from '../run/task-context';
 import { TaskHandlerExplorer } from './task-handler.explorer';
 
 /**
  * Runs one claimed task through the interceptor chain to its handler. The innermost step finds the
- * handler, parses and checks the payload once, calls the handler and serializes its result.
+ * handler, parses and checks the payload once, calls the handler and returns its result.
  */
 @Injectable()
 export class TaskDispatcher {
@@ -16,23 +15,7 @@ export class TaskDispatcher {
     @Inject(TASK_INTERCEPTORS) private readonly interceptors: TaskInterceptor[],
   ) {}
 
-  dispatch(task: ClaimedTask, controller: AbortController): Promise<RunOutcome> {
-    const run: RunContext = {
-      task,
-      handler: {
-        taskId: task.id,
-        taskType: task.type,
-        queue: task.queue,
-        attempt: task.attempt,
-        maxRetries: task.maxRetries,
-        // Read lazily: Node builds the AbortSignal (an EventTarget) on first access, and most
-        // handlers never look at it. abort() works the same either way.
-        get signal() {
-          return controller.signal;
-        },
-      },
-      abort: (reason) => controller.abort(reason),
-    };
+  dispatch(run: RunContext): Promise<RunOutcome> {
     const chain = this.interceptors.reduceRight<() => Promise<RunOutcome>>(
       (next, interceptor) => () => interceptor.intercept(run, next),
       () => this.invoke(run),

@@ -1,14 +1,12 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { TaskContract, TaskContractRegistry } from '@app/contracts';
-import { CONTRACT_REGISTRY } from '../worker.constants';
-import { TaskContext } from './task-context';
+import { TaskContext } from '../run/task-context';
 import { TASK_HANDLER_METADATA, TaskHandlerMetadata } from './task-handler.decorator';
 
 export interface RegisteredHandler {
   type: string;
   contract: TaskContract<unknown>;
-  options: TaskHandlerMetadata;
   run: (payload: unknown, context: TaskContext) => unknown;
   /** "EmailHandler.send", for messages. */
   name: string;
@@ -26,7 +24,7 @@ export class TaskHandlerExplorer implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-    @Inject(CONTRACT_REGISTRY) private readonly contracts: TaskContractRegistry,
+    private readonly contracts: TaskContractRegistry,
   ) {}
 
   onModuleInit(): void {
@@ -41,7 +39,6 @@ export class TaskHandlerExplorer implements OnModuleInit {
         if (meta) {
           found.push({
             type: meta.type,
-            options: meta,
             run: fn.bind(instance),
             name: `${prototype.constructor.name}.${method}`,
           });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Histogram } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { RunContext, RunOutcome } from '../dispatch/task-context';
+import { RunContext, RunOutcome } from '../run/task-context';
 import { TaskInterceptor } from './task-interceptor.interface';
 
 const OUTCOME_LABEL = { succeeded: 'succeeded', retry: 'retried', dead: 'dead' } as const;
@@ -13,15 +13,15 @@ interface RunLabels {
   dead: Record<string, string>;
 }
 
-/** Outermost: counts outcomes and times runs; wait time is observed on a task's first run. */
+/**
+ * Outermost: times runs by outcome, and the wait from due to first start. The outcome counters are
+ * the outcome writer's, moved only when a transition was applied (an abandoned run is no outcome).
+ */
 @Injectable()
 export class MetricsInterceptor implements TaskInterceptor {
   private readonly labels = new Map<string, RunLabels>();
 
   constructor(
-    @InjectMetric(METRIC.processed) private readonly processed: Counter<string>,
-    @InjectMetric(METRIC.failed) private readonly failed: Counter<string>,
-    @InjectMetric(METRIC.retried) private readonly retried: Counter<string>,
     @InjectMetric(METRIC.runDuration) private readonly runDuration: Histogram<string>,
     @InjectMetric(METRIC.waitDuration) private readonly waitDuration: Histogram<string>,
   ) {}
@@ -32,14 +32,13 @@ export class MetricsInterceptor implements TaskInterceptor {
       this.waitDuration.observe(labels.base, Math.max(0, run.task.claimedAt - run.task.dueAt) / 1000);
     const started = performance.now();
     const outcome = await next();
-    this.runDuration.observe(labels[outcome.kind], (performance.now() - started) / 1000);
-    const counter =
-      outcome.kind === 'succeeded' ? this.processed : outcome.kind === 'retry' ? this.retried : this.failed;
-    counter.inc(labels.base);
+    if (outcome.kind !== 'abandoned' && !run.abandoned) {
+      this.runDuration.observe(labels[outcome.kind], (performance.now() - started) / 1000);
+    }
     return outcome;
   }
 
-  /** Label objects built once per (task type, queue) instead of three per run. */
+  /** Label objects built once per (task type, queue) instead of per run. */
   private labelsOf(taskType: string, queue: string): RunLabels {
     const key = `${taskType}\n${queue}`;
     let labels = this.labels.get(key);

@@ -1,4 +1,4 @@
-import { RunContext, RunOutcome } from '../dispatch/task-context';
+import { RunContext, RunOutcome } from '../run/task-context';
 
 /**
  * A wrapper around every handler run (like Nest's interceptors, or asynq's middleware):

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { RunContext, RunOutcome } from '../dispatch/task-context';
-import { TaskTimeoutError } from '../dispatch/run-errors';
+import { RunContext, RunOutcome } from '../run/task-context';
+import { TaskTimeoutError } from '../run/run-errors';
 import { TaskInterceptor } from './task-interceptor.interface';
 
 /**

@@ -6,9 +6,11 @@ import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { BackgroundTask } from '../pool/background-task';
 
 /**
- * Puts back tasks whose lease expired (their worker died or stalled). Every worker runs it; a lock
- * in Redis (held for one period) makes one of them do the work per period. It also promotes due
- * scheduled/retrying tasks, which claims do too, but claims stop while a pool is full.
+ * Every RECOVERY_INTERVAL_MS, per queue this worker serves: puts back tasks whose lease expired
+ * (their worker died or stalled; a lock in Redis held for one period makes one worker do it per
+ * period), sweeps expired entries from the succeeded index, and promotes due scheduled/retrying
+ * tasks (claims do too, but claims stop while a pool is full). It also keeps the served queues in
+ * the registry (in case Redis was down at boot, or an operator forgot an empty one).
  */
 @Injectable()
 export class LeaseRecoverer {
@@ -32,6 +34,7 @@ export class LeaseRecoverer {
   }
 
   async runOnce(): Promise<void> {
+    await this.consumer.register(this.options.queues.map((q) => q.name));
     for (const { name } of this.options.queues) {
       const found = await this.consumer.recoverExpired(name, this.options.recoveryIntervalMs);
       for (const task of found) {

@@ -6,8 +6,15 @@ export enum QueueErrorCode {
   WrongState = 'wrong_state',
   /** The caller's lease on the task is gone (expired and recovered). */
   LeaseLost = 'lease_lost',
-  /** Redis did not answer (down, unreachable, timed out). 503 */
+  /** Redis did not answer (down, unreachable, timed out), or refuses writes (OOM). 503 */
   Unavailable = 'unavailable',
+  /** A cap was reached (MAX_QUEUES): nothing was written. 409 */
+  LimitReached = 'limit_reached',
+  /**
+   * A script refused a malformed argument (NaN, out of range) before writing anything. The edge
+   * validates input first, so this is a bug in the caller, reported with the argument's name.
+   */
+  BadArgument = 'bad_argument',
 }
 
 export class QueueError extends Error {
@@ -16,12 +23,19 @@ export class QueueError extends Error {
     /** The queue operation, e.g. "enqueue", "requeueDead". */
     readonly op: string,
     message: string,
-    options?: { cause?: unknown; maybeApplied?: boolean },
+    options?: { cause?: unknown; maybeApplied?: boolean; written?: string[] },
   ) {
     super(message, options);
     this.name = 'QueueError';
     this.maybeApplied = options?.maybeApplied ?? false;
+    this.written = options?.written;
   }
+
+  /**
+   * Unavailable during a write that spans several queues (a batch): the task ids that were
+   * certainly written before the failure. Each queue's part is atomic; the parts are not.
+   */
+  readonly written?: string[];
 
   /**
    * Unavailable only: the command may have reached Redis and run after all (it timed out, or the
@@ -31,14 +45,34 @@ export class QueueError extends Error {
 }
 
 /** Script return codes below zero, shared by every Lua script (see scripts/lua/*.lua headers). */
-export const SCRIPT_CODE = { NotFound: -1, WrongState: -2, LeaseLost: -3 } as const;
+export const SCRIPT_CODE = { NotFound: -1, WrongState: -2, LeaseLost: -3, LimitReached: -5 } as const;
 
-export function errorForScriptCode(code: number, op: string, id: string): QueueError | undefined {
+/**
+ * The error for a script's negative code. `actual` is what the script reported about the task
+ * (its status, for WrongState) and `needed` the state the operation needs, so the message reads
+ * "task X is succeeded, not dead" rather than naming a script.
+ */
+export function errorForScriptCode(
+  code: number,
+  op: string,
+  id: string,
+  detail: { actual?: string; needed?: string } = {},
+): QueueError | undefined {
   switch (code) {
     case SCRIPT_CODE.NotFound:
-      return new QueueError(QueueErrorCode.NotFound, op, `task ${id} does not exist`);
+      return new QueueError(
+        QueueErrorCode.NotFound,
+        op,
+        `task ${id} does not exist (unknown id, or finished and expired)`,
+      );
     case SCRIPT_CODE.WrongState:
-      return new QueueError(QueueErrorCode.WrongState, op, `task ${id} is not in the state ${op} needs`);
+      return new QueueError(
+        QueueErrorCode.WrongState,
+        op,
+        detail.actual && detail.needed
+          ? `task ${id} is ${detail.actual}, not ${detail.needed}`
+          : `task ${id} is ${detail.actual ?? 'not in a state that allows this'}`,
+      );
     case SCRIPT_CODE.LeaseLost:
       return new QueueError(QueueErrorCode.LeaseLost, op, `lease on task ${id} is no longer held`);
     default:
@@ -46,8 +80,23 @@ export function errorForScriptCode(code: number, op: string, id: string): QueueE
   }
 }
 
-/** Replies that mean "not now" (loading after a restart, a replica, a busy script), not a bug. */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN)\b/;
+/** Refuses a number a script would read as NaN, infinity or a fraction, before anything is sent. */
+export function assertScriptInt(op: string, name: string, value: number): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new QueueError(QueueErrorCode.BadArgument, op, `${name} must be a whole number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Replies that mean "not now" (loading after a restart, a replica, a busy script, a cluster moving
+ * slots, out of memory under noeviction): Redis refused the command before running it, so nothing
+ * was written. Not a bug.
+ */
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM)\b/;
+
+/** A script refused an argument before its first write (see TASKQ_BADARG in scripts/lua/_prelude.lua). */
+const BAD_ARGUMENT_REPLY = /^TASKQ_BADARG (.*?)(?: script: [0-9a-f]+, on @user_script.*)?$/s;
 
 /** ioredis refused to send the command at all (disconnected, offline queue off, connection refused). */
 const NEVER_SENT = /Stream isn't writeable|enableOfflineQueue|ECONNREFUSED/;
@@ -60,6 +109,18 @@ export function wrapRedisError(op: string, error: unknown): Error {
   if (error instanceof QueueError) return error;
   const name = (error as { name?: string } | null)?.name;
   const message = error instanceof Error ? error.message : String(error);
+  const badArgument = name === 'ReplyError' ? BAD_ARGUMENT_REPLY.exec(message) : null;
+  if (badArgument) {
+    return new QueueError(QueueErrorCode.BadArgument, op, `${op}: ${badArgument[1].trim()}`, { cause: error });
+  }
+  if (name === 'ReplyError' && /^OOM\b/.test(message)) {
+    return new QueueError(
+      QueueErrorCode.Unavailable,
+      op,
+      `Redis is out of memory and refuses writes (maxmemory reached, noeviction): ${message}`,
+      { cause: error, maybeApplied: false },
+    );
+  }
   if (name === 'ReplyError' && !TRANSIENT_REPLY.test(message)) return error as Error;
   return new QueueError(QueueErrorCode.Unavailable, op, `Redis unavailable during ${op}: ${message}`, {
     cause: error,

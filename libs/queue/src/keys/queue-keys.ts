@@ -12,7 +12,7 @@ export interface QueueKeys {
   retrying: string;
   /** ZSET, score = lease deadline (ms). */
   active: string;
-  /** ZSET index of retained finished tasks, score = finish time (ms); the hashes carry the TTL. */
+  /** ZSET index of retained succeeded tasks, score = when the hash expires (ms); the hashes carry the TTL. */
   succeeded: string;
   /** ZSET, score = death time (ms). */
   dead: string;

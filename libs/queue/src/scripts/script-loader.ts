@@ -59,10 +59,12 @@ export interface QueueScripts {
   taskqReleaseTask(...args: Arg[]): Reply<number>;
   taskqExtendLeases(...args: Arg[]): Reply<string[]>;
   taskqRecoverExpired(...args: Arg[]): Reply<string[]>;
-  taskqRequeueDead(...args: Arg[]): Reply<number>;
-  taskqDeleteDead(...args: Arg[]): Reply<number>;
+  taskqRequeueDead(...args: Arg[]): Reply<[number, string?]>;
+  taskqDeleteDead(...args: Arg[]): Reply<[number, string?]>;
   taskqPurgeDead(...args: Arg[]): Reply<number>;
   taskqQueueStats(...args: Arg[]): Reply<number[]>;
+  taskqRegisterQueues(...args: Arg[]): Reply<[number, number?]>;
+  taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
 }
 
 export type QueueRedis = Redis & QueueScripts;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EmailPayload } from '@app/contracts';
-import { TaskContext } from '../../dispatch/task-context';
+import { TaskContext } from '../../run/task-context';
 import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from './abortable-sleep';
 

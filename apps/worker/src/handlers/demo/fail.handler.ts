@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { FailPayload } from '@app/contracts';
-import { TaskContext } from '../../dispatch/task-context';
+import { TaskContext } from '../../run/task-context';
 import { TaskHandler } from '../../dispatch/task-handler.decorator';
 
 /** Fails its first `fail_times` attempts (every attempt when absent): retries and the DLQ, visible. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SleepPayload } from '@app/contracts';
-import { TaskContext } from '../../dispatch/task-context';
+import { TaskContext } from '../../run/task-context';
 import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from './abortable-sleep';
 

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { ChaosPayload } from '@app/contracts';
 import { SharedEnv } from '@app/config';
 import { InjectRedis, QueueRedis } from '@app/queue';
-import { TaskContext } from '../../dispatch/task-context';
+import { TaskContext } from '../../run/task-context';
 import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from '../demo/abortable-sleep';
 

@@ -2,6 +2,47 @@
 -- All keys one script touches share the queue's {hash tag}, so they live in one Cluster slot;
 -- task hash keys are built here from the task-key prefix passed in ARGV, inside that same tag.
 
+-- Input checks. Redis does not roll back a script that errors halfway, so every script checks ALL of
+-- its arguments with these before its first write; a bad one aborts the call with a TASKQ_BADARG
+-- error reply and nothing written. (The client refuses non-finite numbers before it calls, too.)
+local function badArg(name, value, rule)
+  error({ err = 'TASKQ_BADARG ' .. name .. ' must be ' .. rule .. ' (got ' .. tostring(value) .. ')' })
+end
+
+-- An integer in [min, max] (either bound may be nil). tonumber() alone accepts 'nan' and 'inf'.
+local function intArg(value, name, min, max)
+  local n = tonumber(value)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge or n ~= math.floor(n) then
+    badArg(name, value, 'an integer')
+  end
+  if (min ~= nil and n < min) or (max ~= nil and n > max) then
+    badArg(name, value, 'between ' .. tostring(min) .. ' and ' .. tostring(max))
+  end
+  return n
+end
+
+local function strArg(value, name)
+  if value == nil or value == '' then badArg(name, value, 'a non-empty string') end
+  return value
+end
+
+local function oneOfArg(value, name, allowed)
+  for _, candidate in ipairs(allowed) do
+    if value == candidate then return value end
+  end
+  badArg(name, value, 'one of ' .. table.concat(allowed, ', '))
+end
+
+-- Groups of `size` arguments from ARGV[first] on: the count must divide evenly.
+local function groupCount(first, size, name)
+  local extra = #ARGV - first + 1
+  if extra < 0 or extra % size ~= 0 then badArg(name, extra, 'groups of ' .. size .. ' arguments') end
+  return extra / size
+end
+
+local MIN_PRIORITY, MAX_PRIORITY = -100, 100
+local DEAD_REASONS = { 'max_retries', 'non_retryable', 'unknown_task_type', 'invalid_payload', 'timeout', 'lease_expired' }
+
 -- Redis server time in ms: every lease deadline and due time uses the server's clock,
 -- so workers with skewed clocks cannot steal each other's leases.
 local function nowMs()
@@ -33,6 +74,13 @@ local function trimDead(deadKey, trimmedKey, taskPrefix, maxSize)
   end
   redis.call('INCRBY', trimmedKey, excess)
   return excess
+end
+
+-- The succeeded index is scored by each hash's expiry time (finish + retention), so dropping the
+-- entries due by now keeps the index exactly as large as the hashes it indexes, whatever retention
+-- was configured when each task finished.
+local function trimFinished(indexKey, now)
+  redis.call('ZREMRANGEBYSCORE', indexKey, '-inf', int(now))
 end
 
 -- Wakes idle workers blocked on the wake list; a few markers are enough to wake them all in turn.

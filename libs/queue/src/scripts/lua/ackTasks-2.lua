@@ -3,17 +3,25 @@
   task of one queue that finished in the same tick (the consumer coalesces them); each task's
   transition is checked and applied on its own, so one lost lease does not affect the others.
 
-  KEYS[1] active   KEYS[2] succeeded (index scored by finish time)
+  KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)
   ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now)
   ARGV[3..] groups of 3: id, lease token, result (JSON, '' for none)
 
   Returns one code per task, in order: 1, or -3 when the lease is no longer the caller's
   (expired and recovered, or gone).
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local prefix = ARGV[1]
-local ttl = tonumber(ARGV[2])
+local prefix = strArg(ARGV[1], 'task key prefix')
+local ttl = intArg(ARGV[2], 'result retention seconds', 0)
+groupCount(3, 3, 'ack fields')
+for i = 3, #ARGV, 3 do
+  strArg(ARGV[i], 'id')
+  strArg(ARGV[i + 1], 'lease token')
+end
+
 local now = nowMs()
 local nowArg = int(now)
+local expiresArg = int(now + ttl * 1000)
 local codes = {}
 local done = {}
 for i = 3, #ARGV, 3 do
@@ -41,13 +49,13 @@ if #done > 0 then
     if ttl > 0 then
       local scored = {}
       for j = first, last do
-        scored[#scored + 1] = nowArg
+        scored[#scored + 1] = expiresArg
         scored[#scored + 1] = done[j]
       end
       redis.call('ZADD', KEYS[2], unpack(scored))
     end
   end
-  -- The index forgets what the hashes' TTL already dropped.
-  if ttl > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now - ttl * 1000)) end
 end
+-- The index forgets what the hashes' TTL already dropped.
+trimFinished(KEYS[2], now)
 return codes

@@ -11,11 +11,14 @@
 
   Returns { nextDueMs or -1, nowMs, then per task: id, token, type, payload, attempts,
             max_retries, timeout_ms, next_run_at, priority }
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local prefix = ARGV[1]
-local k = tonumber(ARGV[2])
+local prefix = strArg(ARGV[1], 'task key prefix')
+local k = intArg(ARGV[2], 'claim count', 0, 100000)
+local leaseMs = intArg(ARGV[3], 'lease ms', 1)
+local tokenPrefix = strArg(ARGV[4], 'token prefix')
+local promoteLimit = intArg(ARGV[5], 'promote batch', 1)
 local now = nowMs()
-local promoteLimit = tonumber(ARGV[5])
 
 local function promote(source)
   local due = redis.call('ZRANGEBYSCORE', source, '-inf', now, 'LIMIT', 0, promoteLimit)
@@ -36,14 +39,14 @@ promote(KEYS[3])
 
 local out = { -1, now }
 if k > 0 then
-  local deadline = int(now + tonumber(ARGV[3]))
+  local deadline = int(now + leaseMs)
   local startedAt = int(now)
   local leased = {}
   local popped = redis.call('ZPOPMIN', KEYS[1], k)
   for i = 1, #popped, 2 do
     local id = popped[i]
     local key = prefix .. id
-    local token = ARGV[4] .. ':' .. i
+    local token = tokenPrefix .. ':' .. i
     local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at', 'priority')
     if f[1] then
       local attempts = tonumber(f[3]) + 1

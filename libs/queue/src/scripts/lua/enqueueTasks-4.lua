@@ -1,5 +1,7 @@
 --[[
   Adds tasks to one queue: each id goes to `queued`, or to `scheduled` when it has a future run_at.
+  Every group is checked before the first write, so a bad task in the middle of a batch leaves no
+  orphan hashes: the batch is written whole or not at all.
 
   KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter)     KEYS[4] wake list
   ARGV[1] task key prefix
@@ -8,9 +10,21 @@
             delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at)
 
   Returns the number of tasks that went straight to `queued`.
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local prefix = ARGV[1]
-local n = tonumber(ARGV[2])
+local prefix = strArg(ARGV[1], 'task key prefix')
+local n = intArg(ARGV[2], 'task count', 1)
+if groupCount(3, 7, 'task fields') ~= n then badArg('task count', n, 'the number of 7-field groups') end
+for i = 0, n - 1 do
+  local base = 3 + i * 7
+  strArg(ARGV[base], 'id')
+  strArg(ARGV[base + 1], 'type')
+  intArg(ARGV[base + 3], 'priority', MIN_PRIORITY, MAX_PRIORITY)
+  intArg(ARGV[base + 4], 'max_retries', 0)
+  intArg(ARGV[base + 5], 'timeout_ms', 0)
+  intArg(ARGV[base + 6], 'delay')
+end
+
 local now = nowMs()
 local nowArg = int(now)
 local seq = redis.call('INCRBY', KEYS[3], n) - n

@@ -9,16 +9,27 @@
   ARGV[7] DLQ max size (0 = unlimited)
 
   Returns the number of old dead tasks trimmed (>= 0), or -3 when the lease is not the caller's.
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed, e.g. a NaN delay.
 ]]
-local prefix = ARGV[1]
-local id = ARGV[2]
+local prefix = strArg(ARGV[1], 'task key prefix')
+local id = strArg(ARGV[2], 'id')
+strArg(ARGV[3], 'lease token')
+local action = oneOfArg(ARGV[5], 'action', { 'retry', 'dead' })
+local delay, reason
+if action == 'retry' then
+  delay = intArg(ARGV[6], 'retry delay ms', 0)
+else
+  reason = oneOfArg(ARGV[6], 'dead reason', DEAD_REASONS)
+end
+local dlqMax = intArg(ARGV[7], 'DLQ max size', 0)
+
 local key = prefix .. id
 if redis.call('HGET', key, 'lease') ~= ARGV[3] then return -3 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', key, 'lease')
-if ARGV[5] == 'retry' then
-  local due = now + tonumber(ARGV[6])
+if action == 'retry' then
+  local due = now + delay
   redis.call('ZADD', KEYS[2], int(due), id)
   redis.call('HSET', key, 'status', 'retrying', 'last_error', ARGV[4], 'next_run_at', int(due))
   -- Idle workers re-read the next due time, so a short backoff is not stretched to their idle wait.
@@ -26,5 +37,5 @@ if ARGV[5] == 'retry' then
   return 0
 end
 redis.call('ZADD', KEYS[3], int(now), id)
-redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', ARGV[6], 'finished_at', int(now))
-return trimDead(KEYS[3], KEYS[4], prefix, tonumber(ARGV[7]))
+redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', reason, 'finished_at', int(now))
+return trimDead(KEYS[3], KEYS[4], prefix, dlqMax)

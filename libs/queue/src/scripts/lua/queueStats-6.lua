@@ -4,12 +4,13 @@
   non-empty priority bands: one ranged lookup per band that has tasks.
 
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] active   KEYS[4] retrying   KEYS[5] succeeded   KEYS[6] dead
-  ARGV[1] task key prefix   ARGV[2] result retention seconds
+  ARGV[1] task key prefix
 
   Returns { scheduled, queued, active, retrying, succeeded, dead, oldest queued age ms (-1 if none) }
+  Errors: TASKQ_BADARG when an argument is malformed.
 ]]
+local prefix = strArg(ARGV[1], 'task key prefix')
 local now = nowMs()
-local prefix = ARGV[1]
 local oldest = -1
 local from = '-inf'
 while true do
@@ -24,6 +25,6 @@ local age = -1
 if oldest >= 0 then age = math.max(0, now - oldest) end
 return {
   redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]),
-  redis.call('ZCARD', KEYS[4]), redis.call('ZCOUNT', KEYS[5], int(now - tonumber(ARGV[2]) * 1000), '+inf'),
+  redis.call('ZCARD', KEYS[4]), redis.call('ZCOUNT', KEYS[5], '(' .. int(now), '+inf'),
   redis.call('ZCARD', KEYS[6]), age
 }

@@ -4,16 +4,19 @@
   KEYS[1] dead   KEYS[2] queued   KEYS[3] seq   KEYS[4] wake list
   ARGV[1] task key prefix   ARGV[2] id
 
-  Returns 1; -1 when the task does not exist; -2 when it exists but is not dead.
+  Returns { 1 }; { -1 } when the task does not exist; { -2, status } when it exists but is not dead.
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local key = ARGV[1] .. ARGV[2]
-if redis.call('EXISTS', key) == 0 then return -1 end
-if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return -2 end
+local id = strArg(ARGV[2], 'id')
+local key = strArg(ARGV[1], 'task key prefix') .. id
+local status = redis.call('HGET', key, 'status')
+if not status then return { -1 } end
+if not redis.call('ZSCORE', KEYS[1], id) then return { -2, status } end
 local now = nowMs()
 local priority = tonumber(redis.call('HGET', key, 'priority'))
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], queuedScore(priority, redis.call('INCR', KEYS[3])), ARGV[2])
+redis.call('ZREM', KEYS[1], id)
+redis.call('ZADD', KEYS[2], queuedScore(priority, redis.call('INCR', KEYS[3])), id)
 redis.call('HSET', key, 'status', 'queued', 'attempts', '0', 'recoveries', '0', 'next_run_at', int(now))
 redis.call('HDEL', key, 'dead_reason', 'finished_at', 'started_at')
 wake(KEYS[4])
-return 1
+return { 1 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DeadReason } from '@app/queue';
-import { RunContext, RunOutcome } from '../dispatch/task-context';
+import { RunContext, RunOutcome } from '../run/task-context';
 
 /**
  * Receives every task that is out of attempts or failed for good (non-retryable, unknown type,

@@ -12,16 +12,26 @@ export interface TaskContext {
   readonly signal: AbortSignal;
 }
 
-/** The outcome of one run, which the pool applies to Redis atomically (ack, retry or dead). */
+/**
+ * Why the worker gave up a run without an outcome of its own: handed back at shutdown, or its lease
+ * expired and the task was recovered (it runs again elsewhere). Neither is the task failing.
+ */
+export type AbandonReason = 'released' | 'lease_lost';
+
+/** The outcome of one run, which the outcome writer applies to Redis atomically. */
 export type RunOutcome =
   | { kind: 'succeeded'; result: unknown }
   | { kind: 'retry'; delayMs: number; error: string }
-  | { kind: 'dead'; reason: DeadReason; error: string };
+  | { kind: 'dead'; reason: DeadReason; error: string }
+  /** No outcome: the run was abandoned (see AbandonReason); nothing is written or counted. */
+  | { kind: 'abandoned'; reason: AbandonReason };
 
 /** One run as it passes through the interceptor chain. */
 export interface RunContext {
   readonly task: ClaimedTask;
   readonly handler: TaskContext;
+  /** Set once the worker has given the run up; its outcome, whatever it is, is not applied. */
+  readonly abandoned: AbandonReason | undefined;
   /** Aborts the run's signal, with the reason as the signal's reason. */
   abort(reason: Error): void;
 }

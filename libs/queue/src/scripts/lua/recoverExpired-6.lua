@@ -2,20 +2,27 @@
   Recoverer: takes active tasks whose lease deadline passed (their worker died or stalled) and
   puts them back at the front of `queued` without burning an attempt, or, once a task has been
   recovered more than max_recoveries times, moves it to `dead` with reason lease_expired.
-  A short lock lets any number of workers call this without all doing the work.
+  A short lock lets any number of workers call this without all doing the work. The same pass
+  sweeps the succeeded index of entries whose hashes have expired.
 
   KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
+  KEYS[6] succeeded index
   ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
   ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
 
   Returns { id, type, outcome ('queued' | 'dead'), ... }; a full batch means call again.
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local prefix = ARGV[1]
-local lockMs = tonumber(ARGV[4])
-if lockMs > 0 and not redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', lockMs) then return {} end
+local prefix = strArg(ARGV[1], 'task key prefix')
+local batch = intArg(ARGV[2], 'batch limit', 1)
+local maxRecoveries = intArg(ARGV[3], 'max recoveries', 0)
+local lockMs = intArg(ARGV[4], 'lock ms', 0)
+local owner = strArg(ARGV[5], 'lock owner')
+local dlqMax = intArg(ARGV[6], 'DLQ max size', 0)
+
+if lockMs > 0 and not redis.call('SET', KEYS[4], owner, 'NX', 'PX', lockMs) then return {} end
 local now = nowMs()
-local maxRecoveries = tonumber(ARGV[3])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, batch)
 local out = {}
 for _, id in ipairs(expired) do
   local key = prefix .. id
@@ -37,5 +44,6 @@ for _, id in ipairs(expired) do
     end
   end
 end
-trimDead(KEYS[3], KEYS[5], prefix, tonumber(ARGV[6]))
+trimDead(KEYS[3], KEYS[5], prefix, dlqMax)
+trimFinished(KEYS[6], now)
 return out

@@ -1,0 +1,97 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { InjectMetric, METRIC } from '@app/metrics';
+import { QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
+import { ActiveRun } from '../run/active-run';
+import { RunOutcome } from '../run/task-context';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The one place a run's outcome becomes a queue transition (ack with result, retry, dead, or the
+ * hand-back at shutdown), so a result store can be added behind it without touching the pool or the
+ * policy. The outcome counters move only when a transition was applied: a run whose lease was lost
+ * or that was released is not a success or a failure of the task.
+ */
+@Injectable()
+export class OutcomeWriter {
+  private readonly logger = new Logger(OutcomeWriter.name);
+
+  constructor(
+    private readonly consumer: QueueConsumer,
+    @InjectMetric(METRIC.processed) private readonly processed: Counter<string>,
+    @InjectMetric(METRIC.failed) private readonly failed: Counter<string>,
+    @InjectMetric(METRIC.retried) private readonly retried: Counter<string>,
+    @InjectMetric(METRIC.released) private readonly released: Counter<string>,
+  ) {}
+
+  /**
+   * Writes the outcome; while Redis is unreachable it keeps trying for as long as our lease holds
+   * (after that the recoverer gives the task to someone else, and our write would be refused).
+   */
+  async write(run: ActiveRun, outcome: RunOutcome): Promise<void> {
+    const { task } = run;
+    const detail = { taskId: task.id, taskType: task.type, queue: task.queue, attempt: task.attempt };
+    const labels = { task_type: task.type, queue: task.queue };
+    for (let tries = 1; ; tries++) {
+      if (outcome.kind === 'abandoned' || run.abandoned) return;
+      try {
+        if (outcome.kind === 'succeeded') {
+          await this.consumer.ack(task, JSON.stringify(outcome.result ?? null));
+          this.processed.inc(labels);
+          this.logger.debug({ msg: 'task succeeded', ...detail });
+        } else if (outcome.kind === 'retry') {
+          await this.consumer.fail(task, { action: 'retry', delayMs: outcome.delayMs, error: outcome.error });
+          this.retried.inc(labels);
+          this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
+        } else {
+          await this.consumer.fail(task, { action: 'dead', reason: outcome.reason, error: outcome.error });
+          this.failed.inc(labels);
+        }
+        return;
+      } catch (error) {
+        if (error instanceof QueueError && error.code === QueueErrorCode.LeaseLost) {
+          this.logger.warn({ msg: 'outcome discarded: lease lost (the task was recovered and runs again)', ...detail });
+          return;
+        }
+        if (outcome.kind === 'succeeded' && error instanceof TypeError) {
+          // JSON.stringify refused the result (BigInt, cycles): a bug in the handler, not transient.
+          outcome = {
+            kind: 'dead',
+            reason: 'non_retryable',
+            error: `result is not JSON-serializable: ${error.message}`,
+          };
+          this.logger.error({
+            msg: 'task dead-lettered (non_retryable): its result is not JSON-serializable',
+            ...detail,
+          });
+          continue;
+        }
+        if (Date.now() > run.leaseUntil) {
+          this.logger.warn({
+            msg: `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
+            ...detail,
+          });
+          return;
+        }
+        await sleep(Math.min(50 * tries, 500));
+      }
+    }
+  }
+
+  /** Shutdown: hands the run's task back to its queue (attempt not burned). */
+  async release(run: ActiveRun): Promise<void> {
+    const { task } = run;
+    const detail = { taskId: task.id, taskType: task.type, queue: task.queue };
+    try {
+      await this.consumer.release(task);
+      this.released.inc({ queue: task.queue });
+      this.logger.warn({ msg: 'grace period over; task released back to its queue', ...detail });
+    } catch (error) {
+      this.logger.warn({
+        msg: `could not release (${(error as Error).message}); the lease expires and the task runs again`,
+        ...detail,
+      });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { NonRetryableError, TaskContractRegistry } from '@app/contracts';
+import { DeadReason } from '@app/queue';
+import { TaskInterceptor } from '../interceptors/task-interceptor.interface';
+import { describeError, InvalidPayloadError, TaskTimeoutError, UnknownTaskTypeError } from '../run/run-errors';
+import { RunContext, RunOutcome } from '../run/task-context';
+import { BACKOFF_STRATEGY, BackoffStrategy } from './backoff.strategy';
+import { DeadLetterHandler } from './dead-letter.handler';
+
+/**
+ * The failure policy, decided once (this folder reads top to bottom: this decides, the
+ * dead-letter handler records, the outcome writer applies):
+ * - a run the worker gave up (released at shutdown, lease lost) has no outcome: nothing to decide;
+ * - a permanent error (NonRetryableError, unknown type, invalid payload) is dead at once;
+ * - otherwise the run is retried after the task type's backoff (scheduled in Redis, never slept
+ *   in-process) while attempts remain, then dead (`timeout` or `max_retries`).
+ */
+@Injectable()
+export class RetryInterceptor implements TaskInterceptor {
+  constructor(
+    @Inject(BACKOFF_STRATEGY) private readonly backoff: BackoffStrategy,
+    private readonly contracts: TaskContractRegistry,
+    private readonly deadLetter: DeadLetterHandler,
+  ) {}
+
+  async intercept(run: RunContext, next: () => Promise<RunOutcome>): Promise<RunOutcome> {
+    try {
+      return await next();
+    } catch (error) {
+      return this.onFailure(run, error);
+    }
+  }
+
+  onFailure(run: RunContext, error: unknown): RunOutcome {
+    if (run.abandoned) return { kind: 'abandoned', reason: run.abandoned };
+    const message = describeError(error);
+    const permanent = permanentReason(error);
+    if (permanent) return this.deadLetter.handle(run, permanent, message);
+    const { task } = run;
+    if (task.attempt > task.maxRetries) {
+      return this.deadLetter.handle(run, error instanceof TaskTimeoutError ? 'timeout' : 'max_retries', message);
+    }
+    const delayMs = this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
+    return { kind: 'retry', delayMs, error: message };
+  }
+}
+
+function permanentReason(error: unknown): DeadReason | undefined {
+  if (error instanceof UnknownTaskTypeError) return 'unknown_task_type';
+  if (error instanceof InvalidPayloadError) return 'invalid_payload';
+  if (error instanceof NonRetryableError) return 'non_retryable';
+  return undefined;
+}

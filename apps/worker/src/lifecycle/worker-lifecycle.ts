@@ -1,0 +1,43 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { QueueConsumer } from '@app/queue';
+import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { Heartbeat } from '../pool/heartbeat';
+import { WorkerPool } from '../pool/worker-pool';
+import { LeaseRecoverer } from '../recovery/lease-recoverer';
+
+/**
+ * The one owner of the worker's background components (each with `start()` / `stop()`), started
+ * and stopped in a fixed order:
+ *
+ *   start: register the served queues → heartbeat → recoverer → pool (claiming begins last)
+ *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
+ *          → recoverer → heartbeat (it kept the draining runs' leases alive) → QueueModule closes Redis
+ */
+@Injectable()
+export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WorkerLifecycle.name);
+
+  constructor(
+    private readonly consumer: QueueConsumer,
+    private readonly heartbeat: Heartbeat,
+    private readonly recoverer: LeaseRecoverer,
+    private readonly pool: WorkerPool,
+    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumer.register(this.options.queues.map((q) => q.name)).catch((error: Error) => {
+      this.logger.warn({ msg: `could not register queues yet (the recoverer retries): ${error.message}` });
+    });
+    this.heartbeat.start();
+    this.recoverer.start();
+    this.pool.start();
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.logger.log({ msg: `shutting down (${signal ?? 'close'})` });
+    await this.pool.stop();
+    await this.recoverer.stop();
+    await this.heartbeat.stop();
+  }
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { ActiveRun } from '../run/active-run';
+
+/** The runs this worker holds leases for, keyed by lease token; shared by the pool and the heartbeat. */
+@Injectable()
+export class RunRegistry {
+  private readonly runs = new Map<string, ActiveRun>();
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  add(run: ActiveRun): void {
+    this.runs.set(run.token, run);
+  }
+
+  /** Removes this run's own entry only. */
+  remove(run: ActiveRun): void {
+    if (this.runs.get(run.token) === run) this.runs.delete(run.token);
+  }
+
+  values(): IterableIterator<ActiveRun> {
+    return this.runs.values();
+  }
+
+  /** Runs not yet given up, grouped by queue (one heartbeat call per queue). */
+  liveByQueue(): Map<string, ActiveRun[]> {
+    const byQueue = new Map<string, ActiveRun[]>();
+    for (const run of this.runs.values()) {
+      if (run.abandoned) continue;
+      const group = byQueue.get(run.task.queue);
+      if (group) group.push(run);
+      else byQueue.set(run.task.queue, [run]);
+    }
+    return byQueue;
+  }
+}

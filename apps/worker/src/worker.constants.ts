@@ -1,1 +1,0 @@
-export const CONTRACT_REGISTRY = Symbol('taskq:contract-registry');
