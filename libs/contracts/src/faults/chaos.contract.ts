@@ -9,7 +9,11 @@ import { dtoContract, TaskContract } from '../task-contract';
  * - `huge_reject`: rejects with an Error whose message is `bytes` long (megabytes);
  * - `stray_rejection`: leaves a rejected promise nobody awaits, then succeeds after `ms`;
  * - `timer_throw`: throws inside a setTimeout callback, then succeeds after `ms`;
- * - `fail_first`: fails its first `fail_times` attempts with an Error, then succeeds.
+ * - `fail_first`: fails its first `fail_times` attempts with an Error, then succeeds;
+ * - `non_retryable`: throws a NonRetryableError (straight to the dead-letter queue);
+ * - `bad_result`: returns a result JSON cannot hold (a BigInt);
+ * - `stale_first`: the first run waits `ms` ignoring its abort signal (a run that outlives its
+ *   lease); later runs wait `later_ms`, honouring it.
  */
 export const CHAOS_BEHAVIOURS = [
   'run',
@@ -20,6 +24,9 @@ export const CHAOS_BEHAVIOURS = [
   'stray_rejection',
   'timer_throw',
   'fail_first',
+  'non_retryable',
+  'bad_result',
+  'stale_first',
 ] as const;
 export type ChaosBehaviour = (typeof CHAOS_BEHAVIOURS)[number];
 export const CHAOS_THROWN = ['string', 'object', 'undefined', 'null'] as const;
@@ -33,6 +40,12 @@ export class ChaosPayload {
   @Min(0)
   @Max(600_000)
   ms?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  later_ms?: number;
 
   @IsOptional()
   @IsIn(CHAOS_THROWN)

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ChaosPayload } from '@app/contracts';
+import { ChaosPayload, NonRetryableError } from '@app/contracts';
 import { SharedEnv } from '@app/config';
 import { InjectRedis, QueueRedis } from '@app/queue';
 import { TaskContext } from '../../run/task-context';
@@ -33,11 +33,11 @@ export class ChaosHandler {
   @TaskHandler('chaos')
   async chaos(payload: ChaosPayload, context: TaskContext): Promise<unknown> {
     // A run whose record cannot be written fails (and is retried): no unrecorded work.
-    await this.redis
+    const [[, runs]] = (await this.redis
       .multi()
       .hincrby(this.keys.runs, context.taskId, 1)
       .rpush(this.keys.log, `${context.taskId} ${process.pid} ${context.attempt} ${Date.now()}`)
-      .exec();
+      .exec())!;
     const ms = payload.ms ?? 0;
     switch (payload.behaviour) {
       case 'run':
@@ -72,6 +72,14 @@ export class ChaosHandler {
         if (context.attempt <= (payload.fail_times ?? 1))
           throw new Error(`planned failure on attempt ${context.attempt}`);
         return { succeeded_on_attempt: context.attempt };
+      case 'non_retryable':
+        throw new NonRetryableError('planned permanent failure');
+      case 'bad_result':
+        return { n: BigInt(1) };
+      case 'stale_first':
+        if (runs === 1) await new Promise((resolve) => setTimeout(resolve, ms));
+        else await abortableSleep(payload.later_ms ?? 0, context.signal);
+        return { runs };
     }
   }
 }

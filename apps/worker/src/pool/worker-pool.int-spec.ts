@@ -1,0 +1,194 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { register } from 'prom-client';
+import { checkQueueInvariant, deleteByPrefix, newTask, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
+import { METRIC } from '@app/metrics';
+import { NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
+import { faultRunKeys } from '../handlers/faults/chaos.handler';
+import { WorkerModule } from '../worker.module';
+
+const queue = 'default';
+
+/** The worker module booted in this process (as main.ts boots it, minus the HTTP listener), on real Redis. */
+class InProcessWorker {
+  private closed?: Promise<void>;
+
+  private constructor(
+    readonly moduleRef: TestingModule,
+    readonly prefix: string,
+  ) {}
+
+  /** Shuts the worker down as SIGTERM does (idempotent). */
+  close(): Promise<void> {
+    this.closed ??= this.moduleRef.close();
+    return this.closed;
+  }
+
+  /** This process's connections as CLIENT LIST shows them, by role (`commands`, `blocking`). */
+  async clients(redis: Redis): Promise<Record<string, Record<string, string>>> {
+    const name = `${this.prefix}:worker:${process.pid}:`;
+    const lines = String(await redis.client('LIST')).split('\n');
+    const out: Record<string, Record<string, string>> = {};
+    for (const line of lines) {
+      const fields = Object.fromEntries(line.split(' ').map((pair) => pair.split('=') as [string, string]));
+      if (fields.name?.startsWith(name)) out[fields.name.slice(name.length)] = fields;
+    }
+    return out;
+  }
+
+  static async start(env: Record<string, string> = {}): Promise<InProcessWorker> {
+    const prefix = uniquePrefix('worker');
+    Object.assign(process.env, {
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      FAULT_TASKS: 'true',
+      TASK_LEASE_MS: '1000',
+      RECOVERY_INTERVAL_MS: '60000',
+      WORKER_IDLE_WAIT_MS: '100',
+      SHUTDOWN_GRACE_MS: '200',
+      RETRY_BACKOFF_BASE_MS: '10',
+      RETRY_BACKOFF_MAX_MS: '20',
+      ...env,
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [WorkerModule.register({ demoTasks: true, faultTasks: true })],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    return new InProcessWorker(moduleRef, prefix);
+  }
+
+  get producer(): QueueProducer {
+    return this.moduleRef.get(QueueProducer);
+  }
+
+  get consumer(): QueueConsumer {
+    return this.moduleRef.get(QueueConsumer);
+  }
+
+  submit(over: Partial<NewTask>): Promise<{ id: string }> {
+    return this.producer.enqueue(newTask(queue, { maxRetries: 0, timeoutMs: 60_000, ...over }));
+  }
+
+  async counter(name: string): Promise<number> {
+    const metric = register.getSingleMetric(name);
+    const values = metric ? (await metric.get()).values : [];
+    return values.reduce((sum, v) => sum + v.value, 0);
+  }
+}
+
+describe('worker pool in process, on a real Redis', () => {
+  let redis: Redis;
+  let worker: InProcessWorker | undefined;
+  let saved: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+    saved = { ...process.env };
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  afterEach(async () => {
+    if (worker) {
+      await worker.close();
+      expect(await checkQueueInvariant(redis, worker.prefix, queue)).toEqual([]);
+      await deleteByPrefix(redis, worker.prefix);
+    }
+    worker = undefined;
+    register.clear();
+    process.env = { ...saved };
+  });
+
+  const taskKey = (id: string) => `${queueKeys(worker!.prefix, queue).taskPrefix}${id}`;
+  const runsOf = async (id: string) => Number((await redis.hget(faultRunKeys(worker!.prefix).runs, id)) ?? 0);
+
+  it('keeps heartbeating a re-claimed task while its stale earlier run settles; the stale run is no outcome', async () => {
+    // The recoverer runs often, so a run that stopped being heartbeated would be recovered again.
+    worker = await InProcessWorker.start({ RECOVERY_INTERVAL_MS: '300' });
+    const { id } = await worker.submit({
+      type: 'chaos',
+      payload: { behaviour: 'stale_first', ms: 500, later_ms: 3000 },
+    });
+    await waitFor(async () => (await runsOf(id)) === 1, { what: 'run A to start' });
+    // Force a recovery under run A (as after a stall): the same worker claims the task again (run B)
+    // while A has not settled. A then settles long before B ends.
+    await redis.zadd(queueKeys(worker.prefix, queue).active, 'XX', 0, id);
+    await waitFor(async () => (await runsOf(id)) === 2, { what: 'run B to start' });
+    await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'succeeded', {
+      timeoutMs: 15_000,
+      what: 'run B to succeed',
+    });
+    // B was heartbeated all along: recovered once (the forced one), run twice, never a third time.
+    expect(await redis.hmget(taskKey(id), 'recoveries', 'attempts')).toEqual(['1', '1']);
+    expect(await runsOf(id)).toBe(2);
+    expect(JSON.parse((await redis.hget(taskKey(id), 'result'))!)).toEqual({ runs: 2 });
+    // A's discarded outcome is neither a success nor a failure.
+    expect(await worker.counter(METRIC.processed)).toBe(1);
+    for (const name of [METRIC.failed, METRIC.retried]) expect([name, await worker.counter(name)]).toEqual([name, 0]);
+  });
+
+  it('releases a running task at shutdown without counting it as failed or retried', async () => {
+    worker = await InProcessWorker.start();
+    const { id } = await worker.submit({ type: 'chaos', payload: { behaviour: 'hang_abortable' } });
+    await waitFor(async () => (await runsOf(id)) === 1, { what: 'the run to start' });
+    await worker.close();
+    expect(await redis.hmget(taskKey(id), 'status', 'releases', 'attempts')).toEqual(['queued', '1', '0']);
+    expect(await worker.counter(METRIC.released)).toBe(1);
+    for (const name of [METRIC.failed, METRIC.retried, METRIC.processed]) {
+      expect([name, await worker.counter(name)]).toEqual([name, 0]);
+    }
+  });
+
+  it('dead-letters a result that is not JSON-serializable as non_retryable', async () => {
+    worker = await InProcessWorker.start();
+    const { id } = await worker.submit({ type: 'chaos', payload: { behaviour: 'bad_result' }, maxRetries: 3 });
+    await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'dead', { what: 'the task to die' });
+    expect(await redis.hmget(taskKey(id), 'dead_reason', 'attempts')).toEqual(['non_retryable', '1']);
+    expect(await redis.hget(taskKey(id), 'last_error')).toMatch(/not JSON-serializable/);
+    expect(await worker.counter(METRIC.failed)).toBe(1);
+  });
+
+  it('sends NonRetryableError, unknown task types and invalid payloads straight to the dead-letter queue', async () => {
+    worker = await InProcessWorker.start();
+    const cases = [
+      { over: { type: 'chaos', payload: { behaviour: 'non_retryable' } }, reason: 'non_retryable' },
+      { over: { type: 'no-such-type', payload: 1 }, reason: 'unknown_task_type' },
+      { over: { type: 'sleep', payload: { ms: -1 } }, reason: 'invalid_payload' },
+    ];
+    for (const { over, reason } of cases) {
+      const { id } = await worker.submit({ ...over, maxRetries: 5 });
+      await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'dead', { what: `${reason} to die` });
+      expect(await redis.hmget(taskKey(id), 'dead_reason', 'attempts')).toEqual([reason, '1']);
+    }
+  });
+
+  it('blocks on Redis while idle instead of polling', async () => {
+    worker = await InProcessWorker.start({ WORKER_IDLE_WAIT_MS: '60000' });
+    const { id } = await worker.submit({ type: 'echo', payload: 1 });
+    await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'succeeded', { what: 'the task to run' });
+    // Idle: its blocking connection sits in BLPOP and its command connection sends nothing for a
+    // second and more (CLIENT LIST's idle is whole seconds since the connection's last command).
+    const idle = await waitFor(
+      async () => {
+        const clients = await worker!.clients(redis);
+        return clients.blocking?.cmd === 'blpop' && Number(clients.commands?.idle) >= 2 ? clients : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'the worker to sit idle in BLPOP' },
+    );
+    expect(idle.blocking.flags).toContain('b');
+  });
+
+  it('stops at once on shutdown, not after the idle wait', async () => {
+    const idleWaitMs = 60_000;
+    worker = await InProcessWorker.start({ WORKER_IDLE_WAIT_MS: String(idleWaitMs) });
+    const waits = jest.spyOn(worker.consumer, 'waitForWork');
+    await worker.submit({ type: 'echo', payload: 1 });
+    await waitFor(() => waits.mock.calls.length > 0, { what: 'the pool to block again' });
+    const started = Date.now();
+    await worker.close();
+    // A hang guard, not a speed test: without the interrupt, close waits out the 60 s block.
+    expect(Date.now() - started).toBeLessThan(idleWaitMs / 4);
+  });
+});
