@@ -16,6 +16,13 @@ export class Stack extends AppStack {
     return res.body.task_id as string;
   }
 
+  /** POST /submit/batch that must be accepted; the ids in request order. */
+  async submitBatch(tasks: unknown[]): Promise<string[]> {
+    const res = await http('POST', `${this.api.url}/submit/batch`, { tasks });
+    if (res.status !== 202) throw new Error(`batch answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body.task_ids as string[];
+  }
+
   task(id: string) {
     return http('GET', `${this.api.url}/tasks/${id}`);
   }

@@ -1,4 +1,5 @@
-import { http } from '@app/testing';
+import { queueKeys } from '@app/queue';
+import { http, snapshotKeys, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
 jest.setTimeout(60_000);
@@ -52,6 +53,26 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
 
     const deadAgain = await stack.waitForStatus(id, ['dead']);
     expect(deadAgain).toMatchObject({ attempts: 3, dead_reason: 'max_retries' });
+    // Every task line of the worker is one JSON object naming the task.
+    const lines = stack.workers[0].logs((l) => l.taskId === id);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        level: expect.any(Number),
+        time: expect.any(Number),
+        app: 'worker',
+        taskId: id,
+        taskType: 'fail',
+        queue: 'default',
+        msg: expect.any(String),
+      });
+    }
+    expect(lines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^task failed; retry in \d+ ms$/),
+        expect.stringMatching(/^task dead-lettered \(max_retries\)/),
+      ]),
+    );
     expect((await http('DELETE', `${stack.api.url}/dlq/${id}`)).status).toBe(204);
     expect((await stack.task(id)).status).toBe(404);
   });
@@ -85,6 +106,29 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
     expect(results.map((r) => r.result.i)).toEqual(tasks.map((t) => t.payload.i));
   });
 
+  it("gives a task its type's defaults: the contract's max_retries, else DEFAULT_MAX_RETRIES", async () => {
+    if (!stack.workers.length) await stack.startWorker({ WORKER_CONCURRENCY: '4' });
+    const email = await stack.submitOk({ task_type: 'email', payload: 'a@example.com' });
+    const echo = await stack.submitOk({ task_type: 'echo', payload: 1, timeout_ms: 1234 });
+    expect((await stack.task(email)).body).toMatchObject({ max_retries: 5, timeout_ms: 60_000 });
+    expect((await stack.task(echo)).body).toMatchObject({ max_retries: 3, timeout_ms: 1234 });
+    await stack.waitForStatus(email, ['succeeded']);
+    await stack.waitForStatus(echo, ['succeeded']);
+  });
+
+  it("purges a queue's dead-letter queue over HTTP", async () => {
+    const ids = await stack.submitBatch(
+      Array.from({ length: 3 }, () => ({ task_type: 'fail', payload: {}, max_retries: 0, queue: 'purged' })),
+    );
+    await stack.startWorker({ WORKER_QUEUES: 'purged' });
+    await Promise.all(ids.map((id) => stack.waitForStatus(id, ['dead'])));
+    const purged = await http('DELETE', `${stack.api.url}/dlq?queue=purged`);
+    expect(purged).toMatchObject({ status: 200, body: { deleted: 3 } });
+    for (const id of ids) expect((await stack.task(id)).status).toBe(404);
+    expect((await http('GET', `${stack.api.url}/dlq?queue=purged`)).body.tasks).toEqual([]);
+    expect(await stack.invariant('purged')).toEqual([]);
+  });
+
   it('lists per-queue counts', async () => {
     const res = await http('GET', `${stack.api.url}/queues`);
     expect(res.status).toBe(200);
@@ -93,6 +137,46 @@ describe('task lifecycle over HTTP, real api and worker processes', () => {
       expect.objectContaining({ queued: expect.any(Number), succeeded: expect.any(Number) }),
     );
     expect(queue.counts.succeeded).toBeGreaterThan(0);
+  });
+});
+
+describe('retention and limits', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = new Stack({ RESULT_TTL_SECONDS: '1', MAX_QUEUES: '2', RECOVERY_INTERVAL_MS: '200' });
+    await stack.startApi();
+    await stack.startWorker(); // serves (and registers) `default`
+  });
+  afterAll(() => stack.stop());
+
+  it('forgets a finished task after RESULT_TTL_SECONDS, and its index entry with it', async () => {
+    const id = await stack.submitOk({ task_type: 'echo', payload: 'short-lived' });
+    await stack.waitForStatus(id, ['succeeded']);
+    await waitFor(async () => (await stack.task(id)).status === 404, { what: 'the result to expire' });
+    const succeeded = queueKeys(stack.prefix, 'default').succeeded;
+    await waitFor(async () => (await stack.redis.zcard(succeeded)) === 0, { what: 'the recoverer to sweep the index' });
+    expect(await stack.invariant()).toEqual([]);
+  });
+
+  it('refuses a queue past MAX_QUEUES with 409, writing none of the batch', async () => {
+    // No worker from here on: its recoverer's lock key would come and go under the snapshot.
+    await Promise.all(stack.workers.map((worker) => worker.stop('SIGTERM')));
+    expect((await stack.submit({ task_type: 'echo', payload: 1, queue: 'second' })).status).toBe(202);
+    const before = await snapshotKeys(stack.redis, stack.prefix);
+    const res = await http('POST', `${stack.api.url}/submit/batch`, {
+      tasks: [
+        { task_type: 'echo', payload: 1 },
+        { task_type: 'echo', payload: 2, queue: 'third' },
+      ],
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/MAX_QUEUES/);
+    expect(await snapshotKeys(stack.redis, stack.prefix)).toEqual(before);
+    expect((await http('GET', `${stack.api.url}/queues`)).body.queues.map((q: { queue: string }) => q.queue)).toEqual([
+      'default',
+      'second',
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { http, waitFor } from '@app/testing';
+import { taskKey } from '@app/queue';
 import { Stack } from './harness';
 
 jest.setTimeout(90_000);
@@ -29,29 +29,32 @@ describe('worker crashes, shutdown and timeouts', () => {
     expect(metrics).toMatch(/tasks_recovered_total\{task_type="sleep",queue="default"\} 1/);
   });
 
-  it('loses nothing on SIGTERM: in-flight tasks finish or go back, exit code 0', async () => {
+  it('loses nothing on SIGTERM: in-flight tasks finish or are released back, exit code 0', async () => {
     const first = await stack.startWorker({ WORKER_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: '400' });
-    const res = await http('POST', `${stack.api.url}/submit/batch`, {
-      tasks: [
-        ...Array.from({ length: 20 }, (_, i) => ({ task_type: 'sleep', payload: { ms: 100 + (i % 3) * 50 } })),
-        // Longer than the grace period: these must be released, not lost.
-        ...Array.from({ length: 4 }, () => ({ task_type: 'sleep', payload: { ms: 2500 } })),
-      ],
-    });
-    const ids: string[] = res.body.task_ids;
-    await waitFor(
-      async () => (await Promise.all(ids.map((id) => stack.task(id)))).some((t) => t.body.status === 'succeeded'),
-      {
-        what: 'some tasks to finish',
-      },
+    // Longer than the grace period: these must be released, not lost.
+    const long = await stack.submitBatch(
+      Array.from({ length: 4 }, () => ({ task_type: 'sleep', payload: { ms: 60_000 } })),
+    );
+    await Promise.all(long.map((id) => stack.waitForStatus(id, ['active'])));
+    const short = await stack.submitBatch(
+      Array.from({ length: 20 }, (_, i) => ({ task_type: 'sleep', payload: { ms: 50 + (i % 3) * 50 } })),
     );
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.logs((l) => l.msg === 'worker pool stopped')).toHaveLength(1);
+    const released = first.logs((l) => l.msg === 'grace period over; task released back to its queue');
+    expect(released.map((l) => l.taskId).sort()).toEqual([...long].sort());
+    for (const id of long) {
+      expect(await stack.redis.hmget(taskKey(stack.prefix, id)!, 'status', 'releases', 'attempts')).toEqual([
+        'queued',
+        '1',
+        '0',
+      ]);
+    }
+    // A released run is neither a failure nor a retry.
+    expect(first.logs((l) => /dead-lettered|retry in/.test(String(l.msg)))).toEqual([]);
 
     await stack.startWorker({ WORKER_CONCURRENCY: '8' });
-    const finished = await Promise.all(ids.map((id) => stack.waitForStatus(id, ['succeeded'], 30_000)));
-    expect(finished).toHaveLength(24);
-    // Released tasks did not burn an attempt; no task ran past its first attempt.
+    const finished = await Promise.all(short.map((id) => stack.waitForStatus(id, ['succeeded'], 30_000)));
     expect(finished.every((t) => t.attempts === 1)).toBe(true);
   });
 
