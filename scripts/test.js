@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm test`: the whole check a change must pass.
- *   1. lint (eslint + prettier) and typecheck
+ *   1. lint (eslint + prettier, including the libs' dependency direction), no import cycles (madge), typecheck
  *   2. build (the e2e and fault tests run the built apps as real processes)
  *   3. every jest project (unit, int, e2e, faults) against REDIS_URL when a Redis answers there,
  *      else against a throwaway redis-server on a free port
@@ -36,6 +36,16 @@ async function main() {
   if (!quick) {
     step('lint', 'npx', ['eslint', '.']);
     step('format', 'npx', ['prettier', '--check', '.']);
+    step('import cycles', 'npx', [
+      'madge',
+      '--circular',
+      '--extensions',
+      'ts',
+      '--ts-config',
+      'tsconfig.json',
+      'apps',
+      'libs',
+    ]);
     step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   }
   if (!step('build', 'npm', ['run', 'build'])) return;
