@@ -25,7 +25,7 @@ function createProducer(url, prefix, { autoPipelining = false } = {}) {
   const { QueueProducer, defineScripts } = load();
   const redis = defineScripts(new Redis(url, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 0 }));
   const options = {
-    redisUrl: url,
+    redis: { mode: 'standalone', url },
     prefix,
     leaseMs: 30_000,
     resultTtlSeconds: 86_400,

@@ -38,7 +38,7 @@ export class QueueHarness {
 
   static async boot(overrides: Partial<QueueModuleOptions> = {}): Promise<QueueHarness> {
     const options: QueueModuleOptions = {
-      redisUrl: TEST_REDIS_URL,
+      redis: { mode: 'standalone', url: TEST_REDIS_URL },
       prefix: uniquePrefix('queue'),
       leaseMs: 30_000,
       resultTtlSeconds: 3600,

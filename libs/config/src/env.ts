@@ -1,6 +1,9 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
+/** `host:port,host:port,...` (empty allowed: the setting is off). */
+const ADDRESS_LIST = /^([^,\s]+:\d{1,5}(,[^,\s]+:\d{1,5})*)?$/;
+
 /** Env values are strings: whole numbers become numbers; anything else is left for the validator to reject. */
 export const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -16,9 +19,59 @@ export const toBool = ({ value }: { value: unknown }) => {
  * README.md's configuration table lists the same names and defaults.
  */
 export class SharedEnv {
+  /** One Redis node. The default unless REDIS_CLUSTER_NODES or REDIS_SENTINELS is set. */
   @IsString()
   @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** A Redis Cluster: seed nodes `host:port,host:port,...`. */
+  @IsString()
+  @Matches(ADDRESS_LIST, { message: 'REDIS_CLUSTER_NODES must be host:port[,host:port...]' })
+  REDIS_CLUSTER_NODES = '';
+
+  /** Sentinels `host:port,...` that know the master named REDIS_SENTINEL_NAME. */
+  @IsString()
+  @Matches(ADDRESS_LIST, { message: 'REDIS_SENTINELS must be host:port[,host:port...]' })
+  REDIS_SENTINELS = '';
+
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{0,128}$/, { message: 'REDIS_SENTINEL_NAME must be the master group name, e.g. mymaster' })
+  REDIS_SENTINEL_NAME = '';
+
+  /** ACL user and password for cluster nodes and Sentinel masters (REDIS_URL carries its own). */
+  @IsString()
+  REDIS_USERNAME = '';
+
+  @IsString()
+  REDIS_PASSWORD = '';
+
+  @IsString()
+  REDIS_SENTINEL_PASSWORD = '';
+
+  /** TLS to cluster nodes and Sentinel masters (REDIS_URL says it with rediss://). */
+  @Transform(toBool)
+  @IsBoolean()
+  REDIS_TLS = false;
+
+  /** A cluster behind NAT: `announced-host:port=reachable-host:port,...`. */
+  @IsString()
+  @Matches(/^([^,=\s]+:\d{1,5}=[^,=\s]+:\d{1,5}(,[^,=\s]+:\d{1,5}=[^,=\s]+:\d{1,5})*)?$/, {
+    message: 'REDIS_CLUSTER_NAT_MAP must be announced-host:port=reachable-host:port[,...]',
+  })
+  REDIS_CLUSTER_NAT_MAP = '';
+
+  /** Replicas a submit waits for (WAIT) before it answers 202; 0 = do not wait. */
+  @Transform(toInt)
+  @Max(16)
+  @Min(0)
+  @IsInt()
+  REDIS_WAIT_REPLICAS = 0;
+
+  @Transform(toInt)
+  @Max(60_000)
+  @Min(1)
+  @IsInt()
+  REDIS_WAIT_TIMEOUT_MS = 500;
 
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
@@ -102,11 +155,40 @@ export function validateEnv<T extends object>(envClass: new () => T) {
     if (errors.length) {
       const lines = errors.flatMap((error) =>
         Object.values(error.constraints ?? {}).map(
-          (rule) => `  ${error.property}=${JSON.stringify(raw[error.property])}: ${rule}`,
+          (rule) => `  ${error.property}=${JSON.stringify(masked(error.property, raw[error.property]))}: ${rule}`,
         ),
       );
       throw new Error(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
     }
+    const conflicts = crossChecks(raw);
+    if (conflicts.length) {
+      throw new Error(
+        `Invalid configuration:\n${conflicts.map((line) => `  ${line}`).join('\n')}\nFix these environment variables and start again.`,
+      );
+    }
     return env;
   };
+}
+
+/** Rules between variables: Redis is one node, a cluster or a Sentinel group, never two of them. */
+function crossChecks(raw: Record<string, unknown>): string[] {
+  const given = (name: string) => typeof raw[name] === 'string' && (raw[name] as string).trim() !== '';
+  const modes = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter(given);
+  const problems: string[] = [];
+  if (modes.length > 1) {
+    problems.push(
+      `${modes.join(' and ')} are both set: give exactly one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS`,
+    );
+  }
+  if (given('REDIS_SENTINELS') && !given('REDIS_SENTINEL_NAME')) {
+    problems.push('REDIS_SENTINELS is set without REDIS_SENTINEL_NAME: name the master group the sentinels monitor');
+  }
+  return problems;
+}
+
+/** A value as an error may show it: passwords never, a URL without its password. */
+export function masked(name: string, value: unknown): unknown {
+  if (typeof value !== 'string' || value === '') return value;
+  if (/PASSWORD|SECRET|TOKEN|KEY$/.test(name)) return '***';
+  return value.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }

@@ -5,9 +5,9 @@ import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
-import { InjectBlockingRedis, InjectRedis } from './redis/inject-redis.decorator';
+import { InjectRedis } from './redis/inject-redis.decorator';
+import { WakeListener } from './redis/wake-listener';
 import { QueueRedis } from './scripts/script-loader';
-import Redis from 'ioredis';
 import { ClaimedTask, DeadReason } from './task';
 import { TickBatch } from './tick-batch';
 
@@ -42,13 +42,12 @@ export class QueueConsumer {
   /** Makes lease tokens unique across workers and calls. */
   private readonly consumerId = randomBytes(6).toString('hex');
   private calls = 0;
-  private interrupted = false;
   /** Acks of this tick, sent as one script call per queue. */
   private readonly acks = new TickBatch<PendingAck>((acks) => this.flushAcks(acks));
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
-    @InjectBlockingRedis() private readonly blocking: Redis,
+    private readonly wake: WakeListener,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
   ) {}
 
@@ -110,25 +109,13 @@ export class QueueConsumer {
    * Blocks until a producer signals new work on one of the queues, or the timeout passes, or
    * `interruptWaits()` is called (then it returns at once, now and on every later call).
    */
-  async waitForWork(queues: string[], timeoutMs: number): Promise<void> {
-    if (this.interrupted) return;
-    if (this.blocking.status === 'wait') await this.blocking.connect().catch(() => undefined);
-    const keys = queues.map((queue) => queueKeys(this.options.prefix, queue).wake);
-    try {
-      // BLPOP takes seconds (fractions allowed since Redis 6).
-      await redisCall('waitForWork', () => this.blocking.blpop(...keys, Math.max(0.01, timeoutMs / 1000)));
-    } catch (error) {
-      if (!this.interrupted) throw error;
-    }
+  waitForWork(queues: string[], timeoutMs: number): Promise<void> {
+    return this.wake.wait(queues, timeoutMs);
   }
 
-  /**
-   * Shutdown: ends a blocking wait in progress at once (closing the blocking connection is the only
-   * way to cut a BLPOP short), so stopping never waits out WORKER_IDLE_WAIT_MS.
-   */
+  /** Shutdown: ends a blocking wait in progress at once, so stopping never waits out WORKER_IDLE_WAIT_MS. */
   interruptWaits(): void {
-    this.interrupted = true;
-    this.blocking.disconnect();
+    this.wake.interrupt();
   }
 
   /**

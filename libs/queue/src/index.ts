@@ -14,3 +14,5 @@ export { queueKeys, queueRegistryKey, queueOfTaskId, isTaskId, taskKey } from '.
 export type { QueueKeys } from './keys/queue-keys';
 export { InjectRedis } from './redis/inject-redis.decorator';
 export type { QueueRedis } from './scripts/script-loader';
+export type { RedisClient } from './redis/redis-client';
+export { createRedisClient } from './redis/redis-client';

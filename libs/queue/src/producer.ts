@@ -111,13 +111,26 @@ export class QueueProducer {
     for (const queue of stale) this.registered.set(queue, now + REGISTRY_TRUST_MS);
   }
 
-  /** Sends the calls of one tick in one pipeline and settles each call from its own replies. */
+  /**
+   * Sends the calls of one tick in one pipeline (on a Redis Cluster, one per queue: a pipeline may
+   * only hold keys served by one node) and settles each call from its own replies. With
+   * REDIS_WAIT_REPLICAS, each pipeline ends with a WAIT, so an accepted task is on that many replicas.
+   */
   private async flush(writes: PendingWrite[]): Promise<void> {
-    const pipeline = this.redis.pipeline() as unknown as QueueRedis;
-    for (const { byQueue } of writes) {
-      for (const [queue, part] of byQueue) {
+    const perQueue = this.redis.isCluster;
+    const pipelines = new Map<string, ReturnType<QueueRedis['pipeline']>>();
+    const pipelineFor = (queue: string) => {
+      const group = perQueue ? queue : '';
+      let pipeline = pipelines.get(group);
+      if (!pipeline) pipelines.set(group, (pipeline = this.redis.pipeline()));
+      return pipeline;
+    };
+    /** Per write and queue, where its reply is: [pipeline group, index]. */
+    const slots: [string, number][][] = writes.map(({ byQueue }) =>
+      [...byQueue].map(([queue, part]) => {
         const keys = queueKeys(this.options.prefix, queue);
-        pipeline.taskqEnqueueTasks(
+        const pipeline = pipelineFor(queue);
+        (pipeline as unknown as QueueRedis).taskqEnqueueTasks(
           keys.queued,
           keys.scheduled,
           keys.seq,
@@ -126,22 +139,44 @@ export class QueueProducer {
           part.ids.length,
           ...part.args,
         );
-      }
-    }
-    const replies = (await (pipeline as unknown as ReturnType<QueueRedis['pipeline']>).exec()) ?? [];
-    let next = 0;
-    for (const write of writes) {
+        return [perQueue ? queue : '', pipeline.length - 1];
+      }),
+    );
+    const waitReplicas = this.options.waitReplicas ?? 0;
+    const replies = new Map<string, [Error | null, unknown][]>();
+    const replicated = new Map<string, boolean>();
+    await Promise.all(
+      [...pipelines].map(async ([group, pipeline]) => {
+        if (waitReplicas > 0) pipeline.wait(waitReplicas, this.options.waitTimeoutMs ?? 500);
+        const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+        replies.set(group, result);
+        if (waitReplicas > 0) replicated.set(group, Number(result[result.length - 1]?.[1] ?? 0) >= waitReplicas);
+      }),
+    );
+    writes.forEach((write, i) => {
       const written: string[] = [];
       let failure: unknown;
-      for (const part of write.byQueue.values()) {
-        const [error] = replies[next++] ?? [new Error('no reply from Redis')];
+      [...write.byQueue.values()].forEach((part, j) => {
+        const [group, index] = slots[i][j];
+        const [error] = replies.get(group)?.[index] ?? [new Error('no reply from Redis')];
         if (error) failure ??= error;
+        else if (waitReplicas > 0 && !replicated.get(group)) failure ??= notReplicated(waitReplicas);
         else written.push(...part.ids);
-      }
+      });
       if (failure === undefined) write.resolve();
       else write.reject(partialFailure(failure, written, write.byQueue.size));
-    }
+    });
   }
+}
+
+/** WAIT came back with fewer replicas than asked: stored on the master, but a failover may lose it. */
+function notReplicated(replicas: number): QueueError {
+  return new QueueError(
+    QueueErrorCode.Unavailable,
+    'enqueue',
+    `the task was stored on the Redis master but not confirmed by ${replicas} replica(s) within REDIS_WAIT_TIMEOUT_MS`,
+    { maybeApplied: true },
+  );
 }
 
 /**

@@ -1,7 +1,5 @@
 /** Injection tokens of libs/queue. */
 export const REDIS_CLIENT = Symbol('taskq:redis-client');
-/** A second connection for blocking waits (BLPOP), so they never hold up other commands. */
-export const REDIS_BLOCKING_CLIENT = Symbol('taskq:redis-blocking-client');
 
 /** Claim scripts promote at most this many due scheduled/retrying tasks per call. */
 export const PROMOTE_BATCH = 500;

@@ -12,7 +12,6 @@ import {
   QueueModuleOptions,
   QueueProducer,
   queueKeys,
-  REDIS_BLOCKING_CLIENT,
   REDIS_CLIENT,
 } from '@app/queue';
 
@@ -265,7 +264,7 @@ describe('libs/queue on a real Redis', () => {
     const down = await Test.createTestingModule({
       imports: [
         QueueModule.forRoot({
-          redisUrl: 'redis://127.0.0.1:1',
+          redis: { mode: 'standalone', url: 'redis://127.0.0.1:1' },
           prefix,
           leaseMs: 1000,
           resultTtlSeconds: 1,
@@ -284,7 +283,6 @@ describe('libs/queue on a real Redis', () => {
     });
     // Never initialised, so Nest runs no shutdown hook: stop the reconnecting client by hand.
     down.get<Redis>(REDIS_CLIENT).disconnect();
-    down.get<Redis>(REDIS_BLOCKING_CLIENT).disconnect();
     await down.close();
   });
 });

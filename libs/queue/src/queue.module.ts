@@ -1,15 +1,16 @@
 import { Inject, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import Redis from 'ioredis';
 import { QueueConsumer } from './consumer';
 import { DeadLetterAdmin } from './dead-letter.admin';
 import { RedisHealthIndicator } from './health/redis.health';
 import { QueueInspector } from './inspector';
 import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
-import { REDIS_BLOCKING_CLIENT, REDIS_CLIENT } from './queue.constants';
+import { REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
+import { RedisClient } from './redis/redis-client';
 import { redisProviders } from './redis/redis.providers';
+import { WakeListener } from './redis/wake-listener';
 
 const BOOT_CONNECT_WAIT_MS = 5000;
 
@@ -44,8 +45,8 @@ export class QueueModule extends ConfigurableQueueModule implements OnApplicatio
   private readonly logger = new Logger(QueueModule.name);
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
-    @Inject(REDIS_BLOCKING_CLIENT) private readonly blocking: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    private readonly wake: WakeListener,
   ) {
     super();
   }
@@ -68,10 +69,8 @@ export class QueueModule extends ConfigurableQueueModule implements OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(
-      [this.redis, this.blocking].map((client) =>
-        client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect(),
-      ),
-    );
+    await this.wake.close();
+    const client = this.redis;
+    await (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect());
   }
 }

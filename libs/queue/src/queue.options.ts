@@ -1,7 +1,40 @@
+/** A Redis node address. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is: one node (REDIS_URL), a Redis Cluster (REDIS_CLUSTER_NODES), or a master found
+ * through Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_NAME). Credentials and TLS for the last two are
+ * separate settings; a URL carries its own.
+ */
+export type RedisConnection =
+  | { mode: 'standalone'; url: string }
+  | {
+      mode: 'cluster';
+      /** Seed nodes; the client discovers the rest. */
+      nodes: RedisNode[];
+      /** Announced address → reachable address (clusters behind NAT, e.g. in Docker or Kubernetes). */
+      natMap?: Record<string, RedisNode>;
+      username?: string;
+      password?: string;
+      tls?: boolean;
+    }
+  | {
+      mode: 'sentinel';
+      sentinels: RedisNode[];
+      /** The master group name the sentinels monitor. */
+      name: string;
+      username?: string;
+      password?: string;
+      sentinelPassword?: string;
+      tls?: boolean;
+    };
+
 /** What the queue library needs; the apps build it from their validated config. */
 export interface QueueModuleOptions {
-  /** e.g. redis://127.0.0.1:6379 (REDIS_URL). */
-  redisUrl: string;
+  redis: RedisConnection;
   /** Key prefix, so deployments can share one Redis (QUEUE_PREFIX). */
   prefix: string;
   /** Lease (visibility timeout) of a claimed task in ms (TASK_LEASE_MS). */
@@ -16,6 +49,14 @@ export interface QueueModuleOptions {
   dlqMaxSize: number;
   /** A command that gets no reply in this time fails (so the API answers 503 quickly). */
   commandTimeoutMs: number;
+  /**
+   * Replicas an enqueue waits for (WAIT) before it counts as accepted; 0 = do not wait
+   * (REDIS_WAIT_REPLICAS). Replication is asynchronous: without it, a failover can lose the last
+   * writes a master acknowledged.
+   */
+  waitReplicas?: number;
+  /** The longest an enqueue waits for those replicas (REDIS_WAIT_TIMEOUT_MS). */
+  waitTimeoutMs?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
 }

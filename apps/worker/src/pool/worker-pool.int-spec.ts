@@ -2,9 +2,9 @@ import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { register } from 'prom-client';
 import { checkQueueInvariant, deleteByPrefix, newTask, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
+import { faultRunKeys } from '@app/contracts';
 import { METRIC } from '@app/metrics';
 import { NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
-import { faultRunKeys } from '../handlers/faults/chaos.handler';
 import { WorkerModule } from '../worker.module';
 
 const queue = 'default';

@@ -74,3 +74,14 @@ export const chaosContract = dtoContract({
 });
 
 export const FAULT_CONTRACTS: readonly TaskContract<unknown>[] = [chaosContract];
+
+/**
+ * Keys of the run records, under the deployment's prefix, sharing one hash tag of their own (outside
+ * any queue's) so the record's MULTI works on a Redis Cluster too.
+ */
+export const faultRunKeys = (prefix: string) => ({
+  /** HASH taskId → number of runs started. */
+  runs: `${prefix}:{fault}:runs`,
+  /** LIST of "taskId pid attempt startedAtMs", one per run. */
+  log: `${prefix}:{fault}:log`,
+});

@@ -1,7 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { REDIS_BLOCKING_CLIENT, REDIS_CLIENT } from '../queue.constants';
+import { REDIS_CLIENT } from '../queue.constants';
 
 /** The command connection, with the queue's Lua scripts defined on it (a `QueueRedis`). */
 export const InjectRedis = () => Inject(REDIS_CLIENT);
-/** The connection reserved for blocking waits. */
-export const InjectBlockingRedis = () => Inject(REDIS_BLOCKING_CLIENT);

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis-client';
 
 /**
  * Finds the Lua scripts: beside this file in the source tree (tests, ts-node), or in `lua/`
@@ -40,7 +40,7 @@ export function loadScripts(): ScriptDefinition[] {
  * Registers the scripts on a client. ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
  * so a restarted Redis (empty script cache) needs nothing from us.
  */
-export function defineScripts(client: Redis, scripts: ScriptDefinition[] = loadScripts()): QueueRedis {
+export function defineScripts(client: RedisClient, scripts: ScriptDefinition[] = loadScripts()): QueueRedis {
   for (const script of scripts) {
     client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }
@@ -67,4 +67,4 @@ export interface QueueScripts {
   taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
 }
 
-export type QueueRedis = Redis & QueueScripts;
+export type QueueRedis = RedisClient & QueueScripts;

@@ -1,19 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ChaosPayload, NonRetryableError } from '@app/contracts';
+import { ChaosPayload, faultRunKeys, NonRetryableError } from '@app/contracts';
 import { SharedEnv } from '@app/config';
 import { InjectRedis, QueueRedis } from '@app/queue';
 import { TaskContext } from '../../run/task-context';
 import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from '../demo/abortable-sleep';
-
-/** Keys of the run records, under the deployment's prefix (outside any queue's hash tag). */
-export const faultRunKeys = (prefix: string) => ({
-  /** HASH taskId → number of runs started. */
-  runs: `${prefix}:fault-runs`,
-  /** LIST of "taskId pid attempt startedAtMs", one per run. */
-  log: `${prefix}:fault-log`,
-});
 
 /**
  * The fault suite's task (test/faults): each run first records itself in Redis, so the suite
