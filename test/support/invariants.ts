@@ -14,6 +14,7 @@ export async function checkQueueInvariant(redis: Redis, prefix: string, queue: s
     retrying: keys.retrying,
     succeeded: keys.succeeded,
     dead: keys.dead,
+    cancelled: keys.cancelled,
   };
   const seen = new Map<string, TaskStatus[]>();
   for (const status of TASK_STATUSES) {
@@ -26,7 +27,8 @@ export async function checkQueueInvariant(redis: Redis, prefix: string, queue: s
     if (statuses.length > 1) problems.push(`${id} is in ${statuses.join(' and ')}`);
     const hash = await redis.hgetall(`${keys.taskPrefix}${id}`);
     if (!hash.status) {
-      if (!statuses.includes('succeeded')) problems.push(`${id} is in ${statuses[0]} but has no hash`);
+      if (!statuses.includes('succeeded') && !statuses.includes('cancelled'))
+        problems.push(`${id} is in ${statuses[0]} but has no hash`);
     } else if (hash.status !== statuses[0]) {
       problems.push(`${id} is in ${statuses[0]} but its status is ${hash.status}`);
     }

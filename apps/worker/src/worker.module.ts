@@ -23,6 +23,7 @@ import { TASK_INTERCEPTORS } from './interceptors/task-interceptor.interface';
 import { TimeoutInterceptor } from './interceptors/timeout.interceptor';
 import { WorkerLifecycle } from './lifecycle/worker-lifecycle';
 import { MetricsPrimer } from './metrics/metrics-primer';
+import { CancelListener } from './pool/cancel-listener';
 import { Heartbeat } from './pool/heartbeat';
 import { RunRegistry } from './pool/run-registry';
 import { WorkerPool } from './pool/worker-pool';
@@ -96,6 +97,7 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     OutcomeWriter,
     RunRegistry,
     Heartbeat,
+    CancelListener,
     LeaseRecoverer,
     WorkerPool,
     WorkerLifecycle,

@@ -77,6 +77,8 @@ export class QueueConsumer {
         keys.retrying,
         keys.active,
         keys.seq,
+        keys.meta,
+        keys.rateLog,
         keys.taskPrefix,
         assertScriptInt('claim', 'max', max),
         this.options.leaseMs,

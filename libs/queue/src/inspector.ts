@@ -43,17 +43,25 @@ export class QueueInspector {
           keys.retrying,
           keys.succeeded,
           keys.dead,
+          keys.cancelled,
+          keys.meta,
           keys.taskPrefix,
         ),
         this.redis.get(keys.deadTrimmed),
       ]),
     );
-    const [scheduled, queued, active, retrying, succeeded, dead, oldestAge] = reply.map(Number);
+    const [scheduled, queued, active, retrying, succeeded, dead, cancelled, oldestAge, paused, rateMax, ratePer, cap] =
+      reply.map(Number);
     return {
       queue,
-      counts: { scheduled, queued, active, retrying, succeeded, dead },
+      counts: { scheduled, queued, active, retrying, succeeded, dead, cancelled },
       oldestQueuedAgeMs: oldestAge >= 0 ? oldestAge : null,
       deadTrimmed: Number(trimmed ?? 0),
+      controls: {
+        paused: paused === 1,
+        rate: rateMax >= 0 && ratePer >= 0 ? { max: rateMax, perMs: ratePer } : null,
+        concurrency: cap >= 0 ? cap : null,
+      },
     };
   }
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   assertScriptInt,
   QueueError,
@@ -21,15 +21,20 @@ import { TickBatch } from './tick-batch';
  * (`QueueAdmin.forget`) while a process still trusts it is registered again within this time.
  */
 const REGISTRY_TRUST_MS = 10_000;
+/** How long an idempotency key is remembered unless IDEMPOTENCY_TTL_SECONDS says otherwise. */
+const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 
-/** One queue's part of an enqueue call: its script arguments and the ids they carry. */
+/** One queue's part of an enqueue call: its script arguments and the tasks they carry. */
 interface QueuePart {
   args: (string | number)[];
-  ids: string[];
+  /** Indexes into the call's result list. */
+  indexes: number[];
 }
 
 interface PendingWrite {
   byQueue: Map<string, QueuePart>;
+  /** The call's answer, filled in from the script's replies (ids of replayed tasks). */
+  result: EnqueuedTask[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -62,33 +67,44 @@ export class QueueProducer {
    * Each queue's tasks are written by one atomic script: all or none of them. A call spanning
    * several queues is atomic per queue only; when Redis fails part-way, the QueueError's `written`
    * lists the ids that were certainly stored. A queue new to the registry counts against MAX_QUEUES
-   * (LimitReached, nothing written).
+   * (LimitReached, nothing written). An idempotency key seen before with the same task gives back the
+   * original (`replayed`); with another task, or a unique task still unfinished, it is a Conflict.
    */
   async enqueueMany(tasks: NewTask[]): Promise<EnqueuedTask[]> {
     const byQueue = new Map<string, QueuePart>();
     const now = Date.now();
-    const result: EnqueuedTask[] = tasks.map((task) => {
+    const result: EnqueuedTask[] = tasks.map((task, index) => {
       const id = `${task.queue}.${randomUUID()}`;
       let part = byQueue.get(task.queue);
-      if (!part) byQueue.set(task.queue, (part = { args: [], ids: [] }));
-      part.ids.push(id);
+      if (!part) byQueue.set(task.queue, (part = { args: [], indexes: [] }));
+      part.indexes.push(index);
+      const payloadJson = JSON.stringify(task.payload ?? null);
+      const priority = assertScriptInt('enqueue', 'priority', task.priority);
+      const maxRetries = assertScriptInt('enqueue', 'maxRetries', task.maxRetries);
+      const timeoutMs = assertScriptInt('enqueue', 'timeoutMs', task.timeoutMs);
+      const delay = encodeDelay(task);
+      const idempotent = task.idempotencyKey !== undefined && task.idempotencyKey !== '';
       part.args.push(
         id,
         task.type,
-        JSON.stringify(task.payload ?? null),
-        assertScriptInt('enqueue', 'priority', task.priority),
-        assertScriptInt('enqueue', 'maxRetries', task.maxRetries),
-        assertScriptInt('enqueue', 'timeoutMs', task.timeoutMs),
-        encodeDelay(task),
+        payloadJson,
+        priority,
+        maxRetries,
+        timeoutMs,
+        delay,
+        idempotent ? task.idempotencyKey! : '',
+        idempotent ? digest(task.type, task.queue, payloadJson, priority, maxRetries, timeoutMs, delay) : '',
+        task.uniqueForMs ? digest(task.type, payloadJson) : '',
+        task.uniqueForMs ? assertScriptInt('enqueue', 'uniqueForMs', task.uniqueForMs) : 0,
       );
       const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > now);
-      return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued' };
+      return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued', replayed: false };
     });
 
     await this.register([...byQueue.keys()]);
     await redisCall(
       'enqueue',
-      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, resolve, reject })),
+      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, result, resolve, reject })),
     );
     return result;
   }
@@ -136,7 +152,10 @@ export class QueueProducer {
           keys.seq,
           keys.wake,
           keys.taskPrefix,
-          part.ids.length,
+          keys.idemPrefix,
+          keys.uniquePrefix,
+          this.options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+          part.indexes.length,
           ...part.args,
         );
         return [perQueue ? queue : '', pipeline.length - 1];
@@ -158,15 +177,46 @@ export class QueueProducer {
       let failure: unknown;
       [...write.byQueue.values()].forEach((part, j) => {
         const [group, index] = slots[i][j];
-        const [error] = replies.get(group)?.[index] ?? [new Error('no reply from Redis')];
-        if (error) failure ??= error;
+        const [error, reply] = replies.get(group)?.[index] ?? [new Error('no reply from Redis'), null];
+        if (error) {
+          failure ??= error;
+          return;
+        }
+        const conflict = applyReply(reply as (string | number)[], part, write.result);
+        if (conflict) failure ??= conflict;
         else if (waitReplicas > 0 && !replicated.get(group)) failure ??= notReplicated(waitReplicas);
-        else written.push(...part.ids);
+        else written.push(...part.indexes.map((k) => write.result[k].id));
       });
       if (failure === undefined) write.resolve();
       else write.reject(partialFailure(failure, written, write.byQueue.size));
     });
   }
+}
+
+/**
+ * Reads one queue's enqueue reply `{queuedCount, code, id, ...}` into the call's result: a replayed
+ * task takes the original's id. Returns the Conflict error when the script refused the part.
+ */
+function applyReply(reply: (string | number)[], part: QueuePart, result: EnqueuedTask[]): QueueError | undefined {
+  for (let j = 0; j < part.indexes.length; j++) {
+    const code = Number(reply[1 + j * 2]);
+    const id = String(reply[2 + j * 2]);
+    const task = result[part.indexes[j]];
+    if (code === SCRIPT_CODE.IdempotencyConflict || code === SCRIPT_CODE.UniqueConflict) {
+      const what =
+        code === SCRIPT_CODE.IdempotencyConflict
+          ? `the idempotency key was used for another task (${id}) within IDEMPOTENCY_TTL_SECONDS; use a new key for a new task`
+          : `a task of the same type and payload (${id}) is not finished yet (unique_for_ms)`;
+      return new QueueError(QueueErrorCode.Conflict, 'enqueue', what, { existingId: id });
+    }
+    if (code === 2) Object.assign(task, { id, replayed: true });
+  }
+  return undefined;
+}
+
+/** A short digest of the values, for idempotency and uniqueness keys. */
+function digest(...values: (string | number)[]): string {
+  return createHash('sha256').update(values.join('\n')).digest('base64url').slice(0, 32);
 }
 
 /** WAIT came back with fewer replicas than asked: stored on the master, but a failover may lose it. */

@@ -92,6 +92,10 @@ describe('libs/queue guards', () => {
       '3',
       timeout,
       delay,
+      '',
+      '',
+      '',
+      '0',
     ];
     const enqueue = (count: number, ...groups: string[][]) =>
       h.scripts.taskqEnqueueTasks(
@@ -100,6 +104,9 @@ describe('libs/queue guards', () => {
         keys.seq,
         keys.wake,
         keys.taskPrefix,
+        keys.idemPrefix,
+        keys.uniquePrefix,
+        60,
         count,
         ...groups.flat(),
       );

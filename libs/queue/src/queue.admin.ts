@@ -1,18 +1,105 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { QueueError, QueueErrorCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
-import { queueKeys, queueRegistryKey } from './keys/queue-keys';
+import {
+  assertScriptInt,
+  errorForScriptCode,
+  QueueError,
+  QueueErrorCode,
+  redisCall,
+  SCRIPT_CODE,
+} from './errors/queue-error';
+import { queueChannels, queueKeys, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { QueueControls, TaskStatus } from './task';
 
-/** Operator actions on whole queues. */
+/** Wake markers kept on a wake list at most (enough to wake every idle worker in turn). */
+const MAX_WAKE_MARKERS = 4;
+
+/** Operator actions on whole queues (pause, limits, forget) and on single tasks (cancel). */
 @Injectable()
 export class QueueAdmin {
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
   ) {}
+
+  /**
+   * Cancels a task that has not finished: a scheduled, queued or retrying task never runs; an active
+   * one loses its lease at once (it can write no outcome) and its worker aborts the run. Returns the
+   * status it was cancelled from. NotFound; WrongState when it finished already.
+   */
+  async cancel(id: string): Promise<TaskStatus> {
+    const queue = queueOfTaskId(id);
+    if (queue === undefined) throw errorForScriptCode(SCRIPT_CODE.NotFound, 'cancel', id)!;
+    const keys = queueKeys(this.options.prefix, queue);
+    const [code, status] = await redisCall('cancel', () =>
+      this.redis.taskqCancelTask(
+        keys.scheduled,
+        keys.queued,
+        keys.retrying,
+        keys.active,
+        keys.cancelled,
+        keys.taskPrefix,
+        id,
+        this.options.resultTtlSeconds,
+        queueChannels(this.options.prefix).cancel,
+      ),
+    );
+    if (Number(code) === SCRIPT_CODE.WrongState) {
+      throw new QueueError(
+        QueueErrorCode.WrongState,
+        'cancel',
+        `task ${id} is ${status} already; only a scheduled, queued, retrying or active task can be cancelled`,
+      );
+    }
+    const error = errorForScriptCode(Number(code), 'cancel', id);
+    if (error) throw error;
+    return status as TaskStatus;
+  }
+
+  /** Workers stop claiming from the queue at their next claim; tasks in flight finish; submits go on. */
+  async pause(queue: string): Promise<void> {
+    await this.ensureRegistered(queue);
+    await redisCall('pause', () => this.redis.hset(queueKeys(this.options.prefix, queue).meta, 'paused', '1'));
+  }
+
+  async resume(queue: string): Promise<void> {
+    await this.ensureRegistered(queue);
+    const keys = queueKeys(this.options.prefix, queue);
+    await redisCall('resume', () => this.redis.multi().hdel(keys.meta, 'paused').rpush(keys.wake, '1').exec());
+    await this.trimWake(keys.wake);
+  }
+
+  /**
+   * Sets (or, with null, removes) the queue's rate limit and concurrency cap; the claim script
+   * enforces them across every worker. Idle workers are woken to apply them.
+   */
+  async setLimits(queue: string, limits: Pick<QueueControls, 'rate' | 'concurrency'>): Promise<void> {
+    await this.ensureRegistered(queue);
+    const keys = queueKeys(this.options.prefix, queue);
+    const write = this.redis.multi();
+    if (limits.rate) {
+      write.hset(
+        keys.meta,
+        'rate_max',
+        assertScriptInt('setLimits', 'rate.max', limits.rate.max),
+        'rate_per_ms',
+        assertScriptInt('setLimits', 'rate.perMs', limits.rate.perMs),
+      );
+    } else {
+      write.hdel(keys.meta, 'rate_max', 'rate_per_ms').del(keys.rateLog);
+    }
+    if (limits.concurrency !== null) {
+      write.hset(keys.meta, 'concurrency', assertScriptInt('setLimits', 'concurrency', limits.concurrency));
+    } else {
+      write.hdel(keys.meta, 'concurrency');
+    }
+    write.rpush(keys.wake, '1');
+    await redisCall('setLimits', () => write.exec());
+    await this.trimWake(keys.wake);
+  }
 
   /**
    * Forgets an empty queue: its bookkeeping keys go and it leaves the registry, so it no longer
@@ -34,10 +121,13 @@ export class QueueAdmin {
         keys.retrying,
         keys.succeeded,
         keys.dead,
+        keys.cancelled,
         keys.deadTrimmed,
         keys.seq,
         keys.wake,
         keys.recoverLock,
+        keys.meta,
+        keys.rateLog,
       ),
     );
     if (Number(code) === SCRIPT_CODE.WrongState) {
@@ -48,5 +138,14 @@ export class QueueAdmin {
       );
     }
     await redisCall('forgetQueue', () => this.redis.srem(registry, queue));
+  }
+
+  /** Controls apply to registered queues; an operator may set them before the first task arrives. */
+  private async ensureRegistered(queue: string): Promise<void> {
+    await redisCall('register', () => this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), 0, queue));
+  }
+
+  private async trimWake(wake: string): Promise<void> {
+    await redisCall('wake', () => this.redis.ltrim(wake, 0, MAX_WAKE_MARKERS - 1));
   }
 }

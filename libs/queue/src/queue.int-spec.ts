@@ -219,7 +219,15 @@ describe('libs/queue on a real Redis', () => {
     const [claimed] = (await consumer.claim(queue, 1)).tasks; // takes the priority-50 task
     expect(claimed.priority).toBe(50);
     const stats = await inspector.stats(queue);
-    expect(stats.counts).toEqual({ scheduled: 1, queued: 1, active: 1, retrying: 0, succeeded: 0, dead: 0 });
+    expect(stats.counts).toEqual({
+      scheduled: 1,
+      queued: 1,
+      active: 1,
+      retrying: 0,
+      succeeded: 0,
+      dead: 0,
+      cancelled: 0,
+    });
     expect(stats.oldestQueuedAgeMs).not.toBeNull();
     expect(await inspector.listQueues()).toEqual([queue]);
     await consumer.ack(claimed, '');

@@ -6,6 +6,8 @@ import { RedisHealthIndicator } from './health/redis.health';
 import { QueueInspector } from './inspector';
 import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
+import { QueueEvents } from './events/queue-events';
+import { TaskWaiter } from './task-waiter';
 import { REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
 import { RedisClient } from './redis/redis-client';
@@ -28,6 +30,8 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueInspector,
     DeadLetterAdmin,
     QueueAdmin,
+    QueueEvents,
+    TaskWaiter,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -38,6 +42,8 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueInspector,
     DeadLetterAdmin,
     QueueAdmin,
+    QueueEvents,
+    TaskWaiter,
     RedisHealthIndicator,
   ],
 })

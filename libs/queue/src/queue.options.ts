@@ -57,6 +57,8 @@ export interface QueueModuleOptions {
   waitReplicas?: number;
   /** The longest an enqueue waits for those replicas (REDIS_WAIT_TIMEOUT_MS). */
   waitTimeoutMs?: number;
+  /** How long an idempotency key is remembered (IDEMPOTENCY_TTL_SECONDS, default 86400). */
+  idempotencyTtlSeconds?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
 }

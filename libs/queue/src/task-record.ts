@@ -30,6 +30,7 @@ export function toTaskRecord(id: string, queue: string, hash: Record<string, str
     createdAt: Number(hash.created_at),
     startedAt: num(hash.started_at),
     finishedAt: num(hash.finished_at),
+    cancelledAt: num(hash.cancelled_at),
     nextRunAt: num(hash.next_run_at),
   };
 }

@@ -1,4 +1,4 @@
-export const TASK_STATUSES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead'] as const;
+export const TASK_STATUSES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** Why a task ended in the dead-letter queue (scripts/lua/_prelude.lua checks the same list). */
@@ -25,12 +25,22 @@ export interface NewTask {
   delayMs?: number;
   /** ... or at this epoch ms (not both). */
   runAt?: number;
+  /**
+   * With the same key and the same task (type, queue, payload, options) within the idempotency TTL,
+   * the task is not written again: the original comes back (`replayed`). Another task with the same
+   * key is a Conflict.
+   */
+  idempotencyKey?: string;
+  /** Refuse (Conflict) while a task of the same type and payload is unfinished, for at most this long. */
+  uniqueForMs?: number;
 }
 
 export interface EnqueuedTask {
   id: string;
   queue: string;
   status: 'queued' | 'scheduled';
+  /** True when an idempotency key matched an earlier submit: `id` is that task's, nothing was written. */
+  replayed: boolean;
 }
 
 /** A task a worker holds a lease on. */
@@ -70,7 +80,17 @@ export interface TaskRecord {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  cancelledAt: number | null;
   nextRunAt: number | null;
+}
+
+/** A queue's controls: pause and limits, enforced by the claim script for every worker. */
+export interface QueueControls {
+  paused: boolean;
+  /** At most `max` task starts per `perMs` window, across all workers; null = no limit. */
+  rate: { max: number; perMs: number } | null;
+  /** At most this many active tasks at once, across all workers; null = no cap. */
+  concurrency: number | null;
 }
 
 export interface QueueStats {
@@ -80,6 +100,7 @@ export interface QueueStats {
   oldestQueuedAgeMs: number | null;
   /** Dead tasks dropped by DLQ_MAX_SIZE since the queue began. */
   deadTrimmed: number;
+  controls: QueueControls;
 }
 
 export interface DeadTaskPage {

@@ -8,6 +8,7 @@ const STATUS_OF: Record<QueueErrorCode, number> = {
   [QueueErrorCode.LeaseLost]: HttpStatus.CONFLICT,
   [QueueErrorCode.Unavailable]: HttpStatus.SERVICE_UNAVAILABLE,
   [QueueErrorCode.LimitReached]: HttpStatus.CONFLICT,
+  [QueueErrorCode.Conflict]: HttpStatus.CONFLICT,
   [QueueErrorCode.BadArgument]: HttpStatus.BAD_REQUEST,
 };
 

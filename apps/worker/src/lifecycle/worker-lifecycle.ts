@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { QueueConsumer } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { CancelListener } from '../pool/cancel-listener';
 import { Heartbeat } from '../pool/heartbeat';
 import { WorkerPool } from '../pool/worker-pool';
 import { LeaseRecoverer } from '../recovery/lease-recoverer';
@@ -9,9 +10,10 @@ import { LeaseRecoverer } from '../recovery/lease-recoverer';
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
- *   start: register the served queues → heartbeat → recoverer → pool (claiming begins last)
+ *   start: register the served queues → cancel listener → heartbeat → recoverer → pool (claiming last)
  *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
- *          → recoverer → heartbeat (it kept the draining runs' leases alive) → QueueModule closes Redis
+ *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener
+ *          → QueueModule closes Redis
  */
 @Injectable()
 export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -19,6 +21,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     private readonly consumer: QueueConsumer,
+    private readonly cancels: CancelListener,
     private readonly heartbeat: Heartbeat,
     private readonly recoverer: LeaseRecoverer,
     private readonly pool: WorkerPool,
@@ -29,6 +32,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.consumer.register(this.options.queues.map((q) => q.name)).catch((error: Error) => {
       this.logger.warn({ msg: `could not register queues yet (the recoverer retries): ${error.message}` });
     });
+    await this.cancels.start();
     this.heartbeat.start();
     this.recoverer.start();
     this.pool.start();
@@ -39,5 +43,6 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.pool.stop();
     await this.recoverer.stop();
     await this.heartbeat.stop();
+    await this.cancels.stop();
   }
 }

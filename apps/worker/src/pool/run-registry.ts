@@ -19,6 +19,10 @@ export class RunRegistry {
     if (this.runs.get(run.token) === run) this.runs.delete(run.token);
   }
 
+  byToken(token: string): ActiveRun | undefined {
+    return this.runs.get(token);
+  }
+
   values(): IterableIterator<ActiveRun> {
     return this.runs.values();
   }

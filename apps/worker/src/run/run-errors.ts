@@ -32,6 +32,14 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** The task was cancelled (POST /tasks/{id}/cancel) while it ran; its outcome is discarded. */
+export class CancelledError extends Error {
+  constructor() {
+    super('task cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
 /** The worker is shutting down and the grace period is over; the task goes back to the queue. */
 export class ShutdownError extends Error {
   constructor() {

@@ -13,10 +13,11 @@ export interface TaskContext {
 }
 
 /**
- * Why the worker gave up a run without an outcome of its own: handed back at shutdown, or its lease
- * expired and the task was recovered (it runs again elsewhere). Neither is the task failing.
+ * Why the worker gave up a run without an outcome of its own: handed back at shutdown, its lease
+ * expired and the task was recovered (it runs again elsewhere), or the task was cancelled (it is
+ * `cancelled` in Redis already). None of them is the task failing.
  */
-export type AbandonReason = 'released' | 'lease_lost';
+export type AbandonReason = 'released' | 'lease_lost' | 'cancelled';
 
 /** The outcome of one run, which the outcome writer applies to Redis atomically. */
 export type RunOutcome =

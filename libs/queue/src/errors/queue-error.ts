@@ -11,6 +11,11 @@ export enum QueueErrorCode {
   /** A cap was reached (MAX_QUEUES): nothing was written. 409 */
   LimitReached = 'limit_reached',
   /**
+   * The request conflicts with an earlier one: an idempotency key reused with another body, or a
+   * unique task that is still unfinished. `existingId` names the task. Nothing was written. 409
+   */
+  Conflict = 'conflict',
+  /**
    * A script refused a malformed argument (NaN, out of range) before writing anything. The edge
    * validates input first, so this is a bug in the caller, reported with the argument's name.
    */
@@ -23,13 +28,17 @@ export class QueueError extends Error {
     /** The queue operation, e.g. "enqueue", "requeueDead". */
     readonly op: string,
     message: string,
-    options?: { cause?: unknown; maybeApplied?: boolean; written?: string[] },
+    options?: { cause?: unknown; maybeApplied?: boolean; written?: string[]; existingId?: string },
   ) {
     super(message, options);
     this.name = 'QueueError';
     this.maybeApplied = options?.maybeApplied ?? false;
     this.written = options?.written;
+    this.existingId = options?.existingId;
   }
+
+  /** Conflict only: the task the request conflicts with. */
+  readonly existingId?: string;
 
   /**
    * Unavailable during a write that spans several queues (a batch): the task ids that were
@@ -45,7 +54,14 @@ export class QueueError extends Error {
 }
 
 /** Script return codes below zero, shared by every Lua script (see scripts/lua/*.lua headers). */
-export const SCRIPT_CODE = { NotFound: -1, WrongState: -2, LeaseLost: -3, LimitReached: -5 } as const;
+export const SCRIPT_CODE = {
+  NotFound: -1,
+  WrongState: -2,
+  LeaseLost: -3,
+  LimitReached: -5,
+  IdempotencyConflict: -6,
+  UniqueConflict: -7,
+} as const;
 
 /**
  * The error for a script's negative code. `actual` is what the script reported about the task

@@ -16,6 +16,16 @@ export interface QueueKeys {
   succeeded: string;
   /** ZSET, score = death time (ms). */
   dead: string;
+  /** ZSET index of retained cancelled tasks, score = when the hash expires (ms). */
+  cancelled: string;
+  /** HASH of the queue's controls: paused, rate_max, rate_per_ms, concurrency. */
+  meta: string;
+  /** ZSET of recent task starts (member = lease token, score = start ms): the rate limit's window. */
+  rateLog: string;
+  /** Prefix of idempotency records: `<idemPrefix><Idempotency-Key>` → body digest and task id. */
+  idemPrefix: string;
+  /** Prefix of uniqueness locks: `<uniquePrefix><digest of type and payload>` → task id. */
+  uniquePrefix: string;
   /** Counter of dead tasks dropped by DLQ_MAX_SIZE. */
   deadTrimmed: string;
   /** Enqueue sequence (FIFO within a priority). */
@@ -37,6 +47,11 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     active: `${base}:active`,
     succeeded: `${base}:succeeded`,
     dead: `${base}:dead`,
+    cancelled: `${base}:cancelled`,
+    meta: `${base}:meta`,
+    rateLog: `${base}:rate-log`,
+    idemPrefix: `${base}:idem:`,
+    uniquePrefix: `${base}:uniq:`,
     deadTrimmed: `${base}:dead-trimmed`,
     seq: `${base}:seq`,
     wake: `${base}:wake`,
@@ -48,6 +63,15 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
 /** SET of every queue name that ever received a task or had a worker; an index for listings. */
 export function queueRegistryKey(prefix: string): string {
   return `${prefix}:queues`;
+}
+
+/**
+ * Pub/sub channels (not keys: a cluster delivers a PUBLISH to every node's subscribers).
+ * `cancel`: `<task id> <lease token>` when an active task is cancelled, for the worker holding it.
+ * `finished`: `<task id>` when a task someone waits for reaches a terminal state.
+ */
+export function queueChannels(prefix: string): { cancel: string; finished: string } {
+  return { cancel: `${prefix}:cancel`, finished: `${prefix}:finished` };
 }
 
 /** The hash key of a task, or undefined when the id is not a task id. */

@@ -52,7 +52,7 @@ type Reply<T> = Promise<T>;
 
 /** The scripts as typed ioredis commands (keys first, then ARGV; see each script's header). */
 export interface QueueScripts {
-  taskqEnqueueTasks(...args: Arg[]): Reply<number>;
+  taskqEnqueueTasks(...args: Arg[]): Reply<(string | number)[]>;
   taskqClaimTasks(...args: Arg[]): Reply<(string | number | null)[]>;
   taskqAckTasks(...args: Arg[]): Reply<number[]>;
   taskqFailTask(...args: Arg[]): Reply<number>;
@@ -65,6 +65,8 @@ export interface QueueScripts {
   taskqQueueStats(...args: Arg[]): Reply<number[]>;
   taskqRegisterQueues(...args: Arg[]): Reply<[number, number?]>;
   taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
+  taskqCancelTask(...args: Arg[]): Reply<[number, string?]>;
+  taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
 }
 
 export type QueueRedis = RedisClient & QueueScripts;

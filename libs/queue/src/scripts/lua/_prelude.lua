@@ -83,6 +83,21 @@ local function trimFinished(indexKey, now)
   redis.call('ZREMRANGEBYSCORE', indexKey, '-inf', int(now))
 end
 
+-- Terminal states: a task in one of them never runs again.
+local FINISHED = { succeeded = true, dead = true, cancelled = true }
+local function isFinished(status)
+  return not status or FINISHED[status] == true
+end
+
+-- A task reached a terminal state: free its uniqueness key (if it still holds it), and tell whoever
+-- waits for it (GET /tasks/{id}?wait_ms) on the channel the waiter registered. Call it before the
+-- hash is deleted.
+local function onFinished(key, id)
+  local f = redis.call('HMGET', key, 'unique_key', 'watched')
+  if f[1] and redis.call('GET', f[1]) == id then redis.call('DEL', f[1]) end
+  if f[2] then redis.call('PUBLISH', f[2], id) end
+end
+
 -- Wakes idle workers blocked on the wake list; a few markers are enough to wake them all in turn.
 local function wake(wakeKey)
   if redis.call('LLEN', wakeKey) < 4 then

@@ -32,11 +32,12 @@ for i = 3, #ARGV, 3 do
   else
     codes[#codes + 1] = 1
     done[#done + 1] = id
+    onFinished(key, id)
     if ttl <= 0 then
       redis.call('DEL', key)
     else
       redis.call('HSET', key, 'status', 'succeeded', 'finished_at', nowArg, 'result', ARGV[i + 2])
-      redis.call('HDEL', key, 'lease')
+      redis.call('HDEL', key, 'lease', 'watched')
       redis.call('EXPIRE', key, ttl)
     end
   end

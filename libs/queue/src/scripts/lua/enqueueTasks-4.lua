@@ -1,28 +1,89 @@
 --[[
   Adds tasks to one queue: each id goes to `queued`, or to `scheduled` when it has a future run_at.
-  Every group is checked before the first write, so a bad task in the middle of a batch leaves no
-  orphan hashes: the batch is written whole or not at all.
+  Every group is checked, and every idempotency and uniqueness claim is resolved, before the first
+  write: a batch is written whole or not at all.
+
+  Idempotency: a task with an idempotency key whose record exists with the same body digest is not
+  written again (replayed: its original id comes back); with another digest it is a conflict. The
+  record lives IDEMPOTENCY_TTL_SECONDS. Uniqueness: a task with a unique key is refused while the task
+  that holds the key is unfinished (the key expires after unique_for_ms, and is freed when that task
+  finishes).
 
   KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter)     KEYS[4] wake list
-  ARGV[1] task key prefix
-  ARGV[2] number of tasks n
-  ARGV[3..] n groups of 7: id, type, payload (JSON), priority, max_retries, timeout_ms,
-            delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at)
+  ARGV[1] task key prefix   ARGV[2] idempotency key prefix   ARGV[3] unique key prefix
+  ARGV[4] idempotency record TTL seconds
+  ARGV[5] number of tasks n
+  ARGV[6..] n groups of 11: id, type, payload (JSON), priority, max_retries, timeout_ms,
+            delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at),
+            idempotency key ('' = none), body digest, unique key ('' = none), unique_for_ms
 
-  Returns the number of tasks that went straight to `queued`.
+  Returns { queuedCount, then per task: code, id }: code 1 written (id = its id), 2 replayed (id = the
+  original task), -6 idempotency key reused with another body, -7 unique key held by an unfinished
+  task (id = that task). On any -6 or -7 nothing is written (the other codes are then 0).
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
+local FIELDS = 11
 local prefix = strArg(ARGV[1], 'task key prefix')
-local n = intArg(ARGV[2], 'task count', 1)
-if groupCount(3, 7, 'task fields') ~= n then badArg('task count', n, 'the number of 7-field groups') end
+local idemPrefix = strArg(ARGV[2], 'idempotency key prefix')
+local uniquePrefix = strArg(ARGV[3], 'unique key prefix')
+local idemTtl = intArg(ARGV[4], 'idempotency TTL seconds', 1)
+local n = intArg(ARGV[5], 'task count', 1)
+if groupCount(6, FIELDS, 'task fields') ~= n then badArg('task count', n, 'the number of 11-field groups') end
 for i = 0, n - 1 do
-  local base = 3 + i * 7
+  local base = 6 + i * FIELDS
   strArg(ARGV[base], 'id')
   strArg(ARGV[base + 1], 'type')
   intArg(ARGV[base + 3], 'priority', MIN_PRIORITY, MAX_PRIORITY)
   intArg(ARGV[base + 4], 'max_retries', 0)
   intArg(ARGV[base + 5], 'timeout_ms', 0)
   intArg(ARGV[base + 6], 'delay')
+  if ARGV[base + 7] ~= '' then strArg(ARGV[base + 8], 'body digest') end
+  if ARGV[base + 9] ~= '' then intArg(ARGV[base + 10], 'unique_for_ms', 1) end
+end
+
+-- Resolve idempotency and uniqueness for the whole batch before writing anything.
+local out = { 0 }
+local conflict = false
+local replayedIn = {}  -- idempotency keys created earlier in this same call: key -> { digest, id }
+local uniqueIn = {}    -- unique keys claimed earlier in this same call: key -> id
+local write = {}
+for i = 0, n - 1 do
+  local base = 6 + i * FIELDS
+  local id, idem, digest, unique = ARGV[base], ARGV[base + 7], ARGV[base + 8], ARGV[base + 9]
+  local code, shown = 1, id
+  if idem ~= '' then
+    local seen = replayedIn[idem]
+    if not seen then
+      local record = redis.call('GET', idemPrefix .. idem)
+      if record then
+        local split = string.find(record, '\n', 1, true)
+        seen = { string.sub(record, 1, split - 1), string.sub(record, split + 1) }
+      end
+    end
+    if seen then
+      if seen[1] == digest then code, shown = 2, seen[2] else code, shown = -6, seen[2] end
+    else
+      replayedIn[idem] = { digest, id }
+    end
+  end
+  if code == 1 and unique ~= '' then
+    local holder = uniqueIn[unique] or redis.call('GET', uniquePrefix .. unique)
+    if holder and not isFinished(redis.call('HGET', prefix .. holder, 'status')) then
+      code, shown = -7, holder
+    else
+      uniqueIn[unique] = id
+    end
+  end
+  if code < 0 then conflict = true end
+  write[i] = code == 1
+  out[#out + 1] = code
+  out[#out + 1] = shown
+end
+if conflict then
+  for j = 2, #out, 2 do
+    if out[j] > 0 then out[j] = 0 end
+  end
+  return out
 end
 
 local now = nowMs()
@@ -38,30 +99,44 @@ local function add(key, list, score, id)
     for j = #list, 1, -1 do list[j] = nil end
   end
 end
-local queuedCount = 0
+local queuedCount, writtenCount = 0, 0
 for i = 0, n - 1 do
-  local base = 3 + i * 7
-  local id = ARGV[base]
-  local delay = tonumber(ARGV[base + 6])
-  local due = now
-  if delay > 0 then due = now + delay elseif delay < 0 then due = -delay end
-  local dueArg = nowArg
-  if due ~= now then dueArg = int(due) end
-  local status = 'queued'
-  if due > now then status = 'scheduled' end
-  redis.call('HSET', prefix .. id,
-    'type', ARGV[base + 1], 'payload', ARGV[base + 2], 'priority', ARGV[base + 3],
-    'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
-    'attempts', '0', 'recoveries', '0', 'status', status,
-    'created_at', nowArg, 'next_run_at', dueArg)
-  if status == 'queued' then
-    add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 3]), seq + i + 1), id)
-    queuedCount = queuedCount + 1
-  else
-    add(KEYS[2], scheduled, dueArg, id)
+  if write[i] then
+    writtenCount = writtenCount + 1
+    local base = 6 + i * FIELDS
+    local id = ARGV[base]
+    local delay = tonumber(ARGV[base + 6])
+    local due = now
+    if delay > 0 then due = now + delay elseif delay < 0 then due = -delay end
+    local dueArg = nowArg
+    if due ~= now then dueArg = int(due) end
+    local status = 'queued'
+    if due > now then status = 'scheduled' end
+    local key = prefix .. id
+    redis.call('HSET', key,
+      'type', ARGV[base + 1], 'payload', ARGV[base + 2], 'priority', ARGV[base + 3],
+      'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
+      'attempts', '0', 'recoveries', '0', 'status', status,
+      'created_at', nowArg, 'next_run_at', dueArg)
+    local idem, unique = ARGV[base + 7], ARGV[base + 9]
+    if idem ~= '' then
+      redis.call('SET', idemPrefix .. idem, ARGV[base + 8] .. '\n' .. id, 'EX', idemTtl)
+    end
+    if unique ~= '' then
+      redis.call('SET', uniquePrefix .. unique, id, 'PX', ARGV[base + 10])
+      -- The whole lock key, so the scripts that finish the task can free it (onFinished).
+      redis.call('HSET', key, 'unique_key', uniquePrefix .. unique)
+    end
+    if status == 'queued' then
+      add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 3]), seq + i + 1), id)
+      queuedCount = queuedCount + 1
+    else
+      add(KEYS[2], scheduled, dueArg, id)
+    end
   end
 end
 if #queued > 0 then redis.call('ZADD', KEYS[1], unpack(queued)) end
 if #scheduled > 0 then redis.call('ZADD', KEYS[2], unpack(scheduled)) end
-wake(KEYS[4])
-return queuedCount
+if writtenCount > 0 then wake(KEYS[4]) end
+out[1] = queuedCount
+return out

@@ -37,5 +37,7 @@ if action == 'retry' then
   return 0
 end
 redis.call('ZADD', KEYS[3], int(now), id)
+onFinished(key, id)
 redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', reason, 'finished_at', int(now))
+redis.call('HDEL', key, 'watched')
 return trimDead(KEYS[3], KEYS[4], prefix, dlqMax)

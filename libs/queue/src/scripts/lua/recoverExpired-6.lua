@@ -33,6 +33,8 @@ for _, id in ipairs(expired) do
     local recoveries = redis.call('HINCRBY', key, 'recoveries', 1)
     if recoveries > maxRecoveries then
       redis.call('ZADD', KEYS[3], int(now), id)
+      onFinished(key, id)
+      redis.call('HDEL', key, 'watched')
       redis.call('HSET', key, 'status', 'dead', 'dead_reason', 'lease_expired', 'finished_at', int(now),
         'last_error', 'lease expired ' .. recoveries .. ' times: the task keeps killing or stalling its worker')
       out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'dead'

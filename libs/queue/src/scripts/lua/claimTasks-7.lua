@@ -1,8 +1,12 @@
 --[[
   Promotes due scheduled/retrying tasks, then claims up to k queued tasks for one worker:
   each claimed id moves to `active` (scored by lease deadline) with a fresh lease token.
+  The queue's controls hold here, for every worker at once: a paused queue gives nothing; a
+  concurrency cap bounds its active tasks; a rate limit bounds its starts per sliding window (a log
+  of start times, so a window never holds more than `max` starts).
 
   KEYS[1] queued   KEYS[2] scheduled   KEYS[3] retrying   KEYS[4] active   KEYS[5] seq
+  KEYS[6] meta (HASH: paused, rate_max, rate_per_ms, concurrency)   KEYS[7] rate log (ZSET of starts)
   ARGV[1] task key prefix
   ARGV[2] k, the most tasks to claim (may be 0: promote only)
   ARGV[3] lease ms
@@ -10,7 +14,8 @@
   ARGV[5] promote batch limit
 
   Returns { nextDueMs or -1, nowMs, then per task: id, token, type, payload, attempts,
-            max_retries, timeout_ms, next_run_at, priority }
+            max_retries, timeout_ms, next_run_at, priority }; nextDueMs is also when a rate-limited
+  queue may start its next task.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
@@ -37,11 +42,34 @@ end
 promote(KEYS[2])
 promote(KEYS[3])
 
+-- The queue's controls (set by the api's pause/resume and limits routes).
+local limitedUntil = -1
+local rateLimited = false
+if k > 0 then
+  local meta = redis.call('HMGET', KEYS[6], 'paused', 'rate_max', 'rate_per_ms', 'concurrency')
+  if meta[1] == '1' then k = 0 end
+  local concurrency = tonumber(meta[4])
+  if k > 0 and concurrency then k = math.min(k, math.max(0, concurrency - redis.call('ZCARD', KEYS[4]))) end
+  local rateMax, ratePer = tonumber(meta[2]), tonumber(meta[3])
+  if k > 0 and rateMax and ratePer then
+    rateLimited = true
+    redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', int(now - ratePer))
+    local allowed = math.max(0, rateMax - redis.call('ZCARD', KEYS[7]))
+    if allowed < k and redis.call('ZCARD', KEYS[1]) > allowed then
+      -- Work is waiting on the limit: the worker should look again when the oldest start leaves the window.
+      local oldest = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+      if oldest[2] then limitedUntil = tonumber(oldest[2]) + ratePer end
+    end
+    k = math.min(k, allowed)
+  end
+end
+
 local out = { -1, now }
 if k > 0 then
   local deadline = int(now + leaseMs)
   local startedAt = int(now)
   local leased = {}
+  local starts = {}
   local popped = redis.call('ZPOPMIN', KEYS[1], k)
   for i = 1, #popped, 2 do
     local id = popped[i]
@@ -53,6 +81,8 @@ if k > 0 then
       redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', startedAt)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
+      starts[#starts + 1] = startedAt
+      starts[#starts + 1] = token
       local n = #out
       out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
       out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]
@@ -61,6 +91,11 @@ if k > 0 then
   -- One ZADD for the whole claim, in chunks under Lua's unpack limit.
   for first = 1, #leased, 1000 do
     redis.call('ZADD', KEYS[4], unpack(leased, first, math.min(first + 999, #leased)))
+  end
+  if rateLimited then
+    for first = 1, #starts, 1000 do
+      redis.call('ZADD', KEYS[7], unpack(starts, first, math.min(first + 999, #starts)))
+    end
   end
 end
 
@@ -73,5 +108,6 @@ for _, source in ipairs({ KEYS[2], KEYS[3] }) do
     if nextDue < 0 or score < nextDue then nextDue = score end
   end
 end
+if limitedUntil >= 0 and (nextDue < 0 or limitedUntil < nextDue) then nextDue = limitedUntil end
 out[1] = nextDue
 return out

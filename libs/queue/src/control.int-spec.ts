@@ -1,0 +1,180 @@
+import Redis from 'ioredis';
+import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL, waitFor } from '@app/testing';
+import { NewTask, QueueErrorCode, QueueEvents, queueChannels, queueKeys, TaskWaiter } from '@app/queue';
+
+/** The control surface on a real Redis: cancel, pause, limits, idempotent and unique submits, waiting. */
+describe('libs/queue control', () => {
+  let redis: Redis;
+  let h: QueueHarness;
+  const queue = 'q1';
+  const task = (over: Partial<NewTask> = {}) => newTask(queue, over);
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  beforeEach(async () => {
+    h = await QueueHarness.boot();
+  });
+  afterEach(async () => {
+    expect(await checkQueueInvariant(redis, h.prefix, queue)).toEqual([]);
+    await h.close(redis);
+  });
+
+  it('cancels a scheduled, queued or retrying task: it never runs', async () => {
+    const [queued, scheduled] = await h.producer.enqueueMany([task(), task({ delayMs: 60_000 })]);
+    const retrying = await h.producer.enqueue(task());
+    const [first] = (await h.consumer.claim(queue, 1)).tasks;
+    expect(first.id).toBe(queued.id);
+    await h.consumer.fail(first, { action: 'retry', delayMs: 60_000, error: 'later' });
+    const [second] = (await h.consumer.claim(queue, 1)).tasks;
+    expect(second.id).toBe(retrying.id);
+    await h.consumer.ack(second, '');
+
+    await h.producer.enqueue(task()); // one more, queued
+    const fresh = (await h.inspector.stats(queue)).counts.queued;
+    expect(fresh).toBe(1);
+    const [third] = await h.producer.enqueueMany([task()]);
+    expect(await h.admin.cancel(third.id)).toBe('queued');
+    expect(await h.admin.cancel(scheduled.id)).toBe('scheduled');
+    expect(await h.admin.cancel(first.id)).toBe('retrying');
+    for (const id of [third.id, scheduled.id, first.id]) {
+      expect(await h.inspector.getTask(id)).toMatchObject({ status: 'cancelled', cancelledAt: expect.any(Number) });
+    }
+    // Only the one task left queued is claimable.
+    const { tasks } = await h.consumer.claim(queue, 10);
+    expect(tasks).toHaveLength(1);
+    await h.consumer.ack(tasks[0], '');
+    expect((await h.inspector.stats(queue)).counts).toMatchObject({ cancelled: 3, succeeded: 2, queued: 0 });
+    await expect(h.admin.cancel(second.id)).rejects.toMatchObject({
+      code: QueueErrorCode.WrongState,
+      message: expect.stringContaining(`task ${second.id} is succeeded already`),
+    });
+    await expect(h.admin.cancel(`${queue}.00000000-0000-0000-0000-000000000000`)).rejects.toMatchObject({
+      code: QueueErrorCode.NotFound,
+    });
+  });
+
+  it('cancels an active task: its lease goes at once and its worker is told on the cancel channel', async () => {
+    const events = h.moduleRef.get(QueueEvents);
+    const messages: string[] = [];
+    await events.subscribe(queueChannels(h.prefix).cancel, (message) => messages.push(message));
+    const { id } = await h.producer.enqueue(task());
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    expect(await h.admin.cancel(id)).toBe('active');
+    await waitFor(() => messages.includes(`${id} ${run.leaseToken}`), { what: 'the cancel message' });
+    // A handler that ignores the signal still cannot write an outcome.
+    await expect(h.consumer.ack(run, '"late"')).rejects.toMatchObject({ code: QueueErrorCode.LeaseLost });
+    expect(await h.consumer.heartbeat(queue, [run])).toEqual([run.leaseToken]);
+    expect(await h.inspector.getTask(id)).toMatchObject({ status: 'cancelled', result: null });
+  });
+
+  it('pauses a queue: no claims, submits still accepted, claims again after resume', async () => {
+    await h.producer.enqueue(task());
+    await h.admin.pause(queue);
+    expect((await h.consumer.claim(queue, 10)).tasks).toEqual([]);
+    await h.producer.enqueue(task());
+    expect((await h.inspector.stats(queue)).controls).toMatchObject({ paused: true });
+    await h.admin.resume(queue);
+    const { tasks } = await h.consumer.claim(queue, 10);
+    expect(tasks).toHaveLength(2);
+    for (const t of tasks) await h.consumer.ack(t, '');
+    expect((await h.inspector.stats(queue)).controls.paused).toBe(false);
+  });
+
+  it('caps active tasks per queue across callers (concurrency)', async () => {
+    await h.producer.enqueueMany(Array.from({ length: 5 }, () => task()));
+    await h.admin.setLimits(queue, { rate: null, concurrency: 2 });
+    const a = await h.consumer.claim(queue, 10);
+    const b = await h.consumer.claim(queue, 10);
+    expect([a.tasks.length, b.tasks.length]).toEqual([2, 0]);
+    await h.consumer.ack(a.tasks[0], '');
+    expect((await h.consumer.claim(queue, 10)).tasks).toHaveLength(1);
+    expect((await h.inspector.stats(queue)).controls).toEqual({ paused: false, rate: null, concurrency: 2 });
+    await h.admin.setLimits(queue, { rate: null, concurrency: null });
+    const rest = await h.consumer.claim(queue, 10);
+    expect(rest.tasks).toHaveLength(2);
+    const active = await redis.zrange(queueKeys(h.prefix, queue).active, 0, -1);
+    expect(active).toHaveLength(4);
+  });
+
+  it('limits starts per window (rate) and says when the next start is allowed', async () => {
+    await h.producer.enqueueMany(Array.from({ length: 5 }, () => task()));
+    await h.admin.setLimits(queue, { rate: { max: 3, perMs: 400 }, concurrency: null });
+    const first = await h.consumer.claim(queue, 10);
+    expect(first.tasks).toHaveLength(3);
+    const second = await h.consumer.claim(queue, 10);
+    expect(second.tasks).toHaveLength(0);
+    expect(second.nextDueAt).toBeGreaterThan(second.now);
+    expect(second.nextDueAt! - second.now).toBeLessThanOrEqual(400);
+    const later = await waitFor(
+      async () => {
+        const claimed = await h.consumer.claim(queue, 10);
+        return claimed.tasks.length ? claimed : undefined;
+      },
+      { timeoutMs: 5000, what: 'the window to let more starts through' },
+    );
+    expect(later.now).toBeGreaterThanOrEqual(second.nextDueAt!);
+    expect(later.tasks).toHaveLength(2);
+    for (const t of [...first.tasks, ...later.tasks]) await h.consumer.ack(t, '');
+  });
+
+  it('writes a task once per idempotency key, however many submits race, and refuses the key for another task', async () => {
+    const submits = await Promise.all(
+      Array.from({ length: 50 }, () => h.producer.enqueue(task({ idempotencyKey: 'order-42', payload: { n: 42 } }))),
+    );
+    const ids = new Set(submits.map((s) => s.id));
+    expect(ids.size).toBe(1);
+    expect(submits.filter((s) => !s.replayed)).toHaveLength(1);
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(1);
+    await expect(h.producer.enqueue(task({ idempotencyKey: 'order-42', payload: { n: 43 } }))).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: [...ids][0],
+    });
+    // Within one batch, the second use of a key is a replay of the first.
+    const batch = await h.producer.enqueueMany([task({ idempotencyKey: 'k2' }), task({ idempotencyKey: 'k2' })]);
+    expect(batch[1]).toMatchObject({ id: batch[0].id, replayed: true });
+    for (const t of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(t, '');
+  });
+
+  it('refuses a unique task while an equal one is unfinished, and lets it through once that one finished', async () => {
+    const first = await h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 'same' }));
+    await expect(h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 'same' }))).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: first.id,
+    });
+    expect((await h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 'other' }))).replayed).toBe(false);
+    const runs = (await h.consumer.claim(queue, 10)).tasks;
+    for (const t of runs) await h.consumer.ack(t, '');
+    const again = await h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 'same' }));
+    expect(again.id).not.toBe(first.id);
+    const [last] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(last, '');
+  });
+
+  it('answers every waiter of a task when it finishes, on one shared subscription', async () => {
+    const waiter = h.moduleRef.get(TaskWaiter);
+    const { id } = await h.producer.enqueue(task());
+    let answered = 0;
+    const waiting = Array.from({ length: 200 }, () => waiter.untilFinished(id, 20_000).then(() => answered++));
+    await waitFor(async () => (await redis.hget(`${queueKeys(h.prefix, queue).taskPrefix}${id}`, 'watched')) !== null, {
+      what: 'the task to be watched',
+    });
+    expect(answered).toBe(0);
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '"done"');
+    await Promise.all(waiting);
+    expect(answered).toBe(200);
+    // Finished already: no wait at all. Unknown: NotFound. Unfinished: the deadline ends the wait.
+    await waiter.untilFinished(id, 60_000);
+    await expect(waiter.untilFinished(`${queue}.00000000-0000-0000-0000-000000000000`, 10)).rejects.toMatchObject({
+      code: QueueErrorCode.NotFound,
+    });
+    const other = await h.producer.enqueue(task());
+    await waiter.untilFinished(other.id, 50);
+    expect((await h.inspector.getTask(other.id)).status).toBe('queued');
+    await h.admin.cancel(other.id);
+  });
+});

@@ -1,0 +1,40 @@
+--[[
+  Cancels a task that has not finished: it leaves its home (scheduled, queued, retrying or active)
+  for `cancelled`, never to run (again). An active task's lease goes with it, so the run can write
+  no outcome afterwards, and the worker holding it is told on the cancel channel (it aborts the
+  run's signal; its heartbeat would notice the lost lease too).
+
+  KEYS[1] scheduled   KEYS[2] queued   KEYS[3] retrying   KEYS[4] active   KEYS[5] cancelled index
+  ARGV[1] task key prefix   ARGV[2] id   ARGV[3] retention seconds (0 = delete now)
+  ARGV[4] cancel channel (PUBLISH '<id> <lease token>' when the task was active)
+
+  Returns { 1, previous status }; { -1 } when the task does not exist; { -2, status } when it has
+  finished already (succeeded, dead or cancelled).
+  Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
+]]
+local id = strArg(ARGV[2], 'id')
+local key = strArg(ARGV[1], 'task key prefix') .. id
+local ttl = intArg(ARGV[3], 'retention seconds', 0)
+local channel = strArg(ARGV[4], 'cancel channel')
+
+local f = redis.call('HMGET', key, 'status', 'lease')
+local status = f[1]
+if not status then return { -1 } end
+local homes = { scheduled = KEYS[1], queued = KEYS[2], retrying = KEYS[3], active = KEYS[4] }
+local home = homes[status]
+if not home then return { -2, status } end
+
+local now = nowMs()
+redis.call('ZREM', home, id)
+onFinished(key, id)
+if status == 'active' and f[2] then redis.call('PUBLISH', channel, id .. ' ' .. f[2]) end
+if ttl <= 0 then
+  redis.call('DEL', key)
+else
+  redis.call('HSET', key, 'status', 'cancelled', 'cancelled_at', int(now), 'finished_at', int(now))
+  redis.call('HDEL', key, 'lease', 'watched')
+  redis.call('EXPIRE', key, ttl)
+  redis.call('ZADD', KEYS[5], int(now + ttl * 1000), id)
+end
+trimFinished(KEYS[5], now)
+return { 1, status }
