@@ -58,6 +58,17 @@ describe('OwnRedis', () => {
     expect(redis.port).toBe(port);
   });
 
+  it('ensureUp may move a killed server to a new port when told no client holds its URL', async () => {
+    redis = await OwnRedis.create();
+    await redis.start();
+    const port = redis.port;
+    await redis.kill('SIGKILL');
+    squatter = await occupy(port);
+    await redis.ensureUp({ portMayChange: true });
+    expect(redis.port).not.toBe(port);
+    expect(await ping(redis.url)).toBe('PONG');
+  });
+
   it('ensureUp resumes a paused server and restarts a killed one', async () => {
     redis = await OwnRedis.create(['--appendonly', 'yes', '--appendfsync', 'always']);
     await redis.start();

@@ -233,17 +233,18 @@ export class OwnRedis {
    * Starts redis-server and waits until it answers PING (after loading its AOF, if any). When the
    * process exits instead, this fails at once with redis-server's own message. Until the server
    * has answered once nobody knows its URL, so a port lost to another process (freePort is
-   * check-then-use) is swapped for a new one; a restart keeps its port (clients hold the URL), and
-   * a failed bind then is reported as such instead of as a timeout.
+   * check-then-use) is swapped for a new one. A restart keeps its port (clients hold the URL) and a
+   * failed bind is reported as such, unless the caller says no client holds the URL any more
+   * (`portMayChange`, e.g. between two tests that each read `url` afresh).
    */
-  async start(): Promise<void> {
+  async start({ portMayChange = !this.answered } = {}): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.spawnAndWait();
         this.answered = true;
         return;
       } catch (error) {
-        const retry = !this.answered && attempt < PORT_TRIES && error instanceof RedisServerExited && error.portTaken;
+        const retry = portMayChange && attempt < PORT_TRIES && error instanceof RedisServerExited && error.portTaken;
         if (!retry) throw error;
         this.currentPort = await freePort();
       }
@@ -274,7 +275,12 @@ export class OwnRedis {
       );
     });
     let exit: Error | undefined;
-    void gone.then((error) => (exit = error));
+    // One rejection for every probe to race against, handled here once (no unhandled rejections later).
+    const exited = gone.then((error) => {
+      exit = error;
+      throw new GiveUp(error);
+    });
+    exited.catch(() => undefined);
     await waitFor(
       async () => {
         if (exit) throw new GiveUp(exit);
@@ -296,7 +302,7 @@ export class OwnRedis {
         try {
           // What listens on the port may be another program that accepts and never answers: then
           // ours fails its bind and exits, and the exit ends the wait.
-          return await Promise.race([answers(), gone.then((error) => Promise.reject(new GiveUp(error)))]);
+          return await Promise.race([answers(), exited]);
         } finally {
           probe.disconnect();
         }
@@ -327,14 +333,14 @@ export class OwnRedis {
     this.paused = false;
   }
 
-  /** Running and not paused, whatever a fault (or a failed test) did to it. */
-  async ensureUp(): Promise<void> {
+  /** Running and not paused, whatever a fault (or a failed test) did to it; see start() for `portMayChange`. */
+  async ensureUp(options: { portMayChange?: boolean } = {}): Promise<void> {
     if (this.running) {
       // SIGCONT is harmless to a running process: sent even when we did not record a pause.
       this.resume();
       return;
     }
-    await this.start();
+    await this.start(options);
   }
 
   async destroy(): Promise<void> {
