@@ -386,7 +386,9 @@ export interface RunInfo {
 export function writeResults(rows: FaultRow[], run: RunInfo): string {
   const git = (...args: string[]) => spawnSync('git', args, { cwd: __dirname, encoding: 'utf8' }).stdout?.trim() ?? '';
   const commit = git('rev-parse', '--short', 'HEAD');
-  const dirty = git('status', '--porcelain').length > 0;
+  // Uncommitted changes to what ran; this run's own outputs (the results, the README's copy) do not count.
+  const root = join(__dirname, '..', '..');
+  const dirty = git('-C', root, 'status', '--porcelain', '--', '.', ':!README.md', ':!test/faults/results').length > 0;
   const redisVersion = /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1];
   const date = new Date().toISOString();
   const block = formatLikeReadme(`${BLOCK_BEGIN}\n\n${renderTable(rows)}\n\n${run.notes.join('\n')}\n\n${BLOCK_END}\n`);
@@ -397,7 +399,7 @@ export function writeResults(rows: FaultRow[], run: RunInfo): string {
     [
       '# Fault-injection results (latest full run)',
       '',
-      `Written by \`npm run build && npm run test:faults\` (test/faults/reliability.fault-spec.ts) on ${date}, at commit ${commit}${dirty ? ' plus uncommitted changes' : ''}; only a run where every fault passed writes this file.`,
+      `Written by \`npm run build && npm run test:faults\` (test/faults/reliability.fault-spec.ts) on ${date}, at commit ${commit}${dirty ? ' plus uncommitted changes to the code' : ''}; only a run where every fault passed writes this file.`,
       'The README shows the block below: `node test/faults/publish-results.js` copies it there.',
       '',
       block,
