@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import Redis from 'ioredis';
-import { http, OwnRedis, waitFor } from '@app/testing';
+import { diffSnapshots, http, OwnRedis, snapshotKeys, waitFor } from '@app/testing';
 import {
   Accounting,
   ChaosTask,
@@ -17,13 +17,16 @@ import {
 
 /**
  * Issue 4: one fault at a time, under load, against real processes (the built api, 2+ workers) and
- * a redis-server of the suite's own with AOF fsynced on every write. Every accepted task id is
- * accounted for; runs are counted by the `chaos` handler's run records. Prints the results table.
+ * a redis-server of the suite's own with AOF fsynced on every write. Every task the fault left in
+ * Redis is accounted for (answered 202 or not); runs are counted by the `chaos` handler's run
+ * records. A run where every fault passed writes results/latest.{md,json}.
  */
 jest.setTimeout(150_000);
 
 const SEED = 4;
 const rows: FaultRow[] = [];
+/** Every fault of the suite; results are written only when all of them ran and passed. */
+const declared: string[] = [];
 let redis: OwnRedis;
 let stack: FaultStack | undefined;
 const suiteStarted = Date.now();
@@ -31,6 +34,24 @@ const suiteStarted = Date.now();
 /** Kill -9 and Redis faults use a short lease, so recovery fits in a CI run. */
 const LEASE_MS = 2000;
 const RECOVERY_MS = 500;
+/**
+ * Hang guard for a kill -9: the victim's tasks leave `active` within the lease, plus up to two
+ * recoverer periods (the victim may have held the recoverer's lock for one), plus one more lease
+ * of slack for a loaded 2-core machine. The mechanism itself is asserted through `recoveries`.
+ */
+const RECOVERY_BOUND_MS = 2 * LEASE_MS + 2 * RECOVERY_MS;
+/** SIGTERM: a worker drains within its grace period; the bound adds 2 s for the process to exit. */
+const GRACE_MS = 5000;
+const EXIT_BOUND_MS = GRACE_MS + 2000;
+/** Redis outage: the api answers 503 once a command times out; the bound adds slack to that timeout. */
+const COMMAND_TIMEOUT_MS = 500;
+const FAIL_FAST_BOUND_MS = COMMAND_TIMEOUT_MS + 2500;
+
+/** Declares one fault (a test); see `declared`. */
+function fault(name: string, run: () => Promise<void>): void {
+  declared.push(name);
+  it(name, run);
+}
 
 beforeAll(async () => {
   redis = await startDurableRedis();
@@ -39,30 +60,47 @@ beforeAll(async () => {
 afterEach(async () => {
   await stack?.stop();
   stack = undefined;
+  // Whatever a failed fault left behind, the next one gets a running, unpaused Redis. No app holds
+  // its URL any more (each fault reads redis.url afresh), so it may move if its port was taken.
+  await redis.ensureUp({ portMayChange: true });
 });
 
 afterAll(async () => {
-  const note = [
-    `Seed ${SEED}; ${rows.length} fault(s); suite wall time ${seconds(Date.now() - suiteStarted)} on ${cpus().length} cores.`,
-    'Own redis-server with `appendonly yes`, `appendfsync always`; the built api and 2-3 worker processes; `chaos` tasks record every run in Redis.',
-    'lost = accepted − (ended as designed). Duplicate runs = runs − attempts, summed (a run cut short by a crash or outage un-burns its attempt).',
-  ].join('\n');
-  const table = renderTable(rows, note);
-  const file = writeResults(
-    `# Fault-injection results (latest run)\n\nProduced by \`npm run test:faults\` (test/faults/reliability.fault-spec.ts).\n\n${table}`,
-  );
-  process.stdout.write(`\n${table}\n(written to ${file})\n`);
+  const notes = [
+    `Seed ${SEED}; ${rows.length} faults; suite wall time ${seconds(Date.now() - suiteStarted)} on ${cpus().length} cores. Own redis-server with \`appendonly yes\`, \`appendfsync always\`; the built api and 2–3 worker processes; \`chaos\` tasks record every run in Redis.`,
+    '',
+    '- _accepted_: answered `202`. _503-but-written_: tasks in Redis that no `202` named: the api answered `503` because a command timed out, and Redis ran it anyway once it resumed. They are held to the same rule as accepted tasks.',
+    "- _lost_: accepted tasks not ended as designed (`succeeded`, or `dead` where designed to fail). After every fault, every task hash under the fault's key prefix must also be `succeeded` or `dead`, and every queue must pass the one-home invariant (each index entry has its hash, each hash is in one index).",
+    '- _duplicate runs_: runs − attempts, summed (a run cut short by a lease expiry or a shutdown gives its attempt back). A task may repeat at most `recoveries + releases` times (lease expiries recovered, tasks handed back at shutdown, counted on the task); one more is a double run and fails the fault.',
+    '- Bounds are the ones the tests assert: hang guards derived from the configuration, not speed targets.',
+  ];
+  const table = renderTable(rows);
+  process.stdout.write(`\n${table}\n${notes.join('\n')}\n`);
   await redis?.destroy();
-  expect(rows.filter((r) => r.lost !== 0)).toEqual([]);
+  if (rows.length === declared.length) {
+    const file = writeResults(rows, { seed: SEED, wallTimeMs: Date.now() - suiteStarted, notes });
+    process.stdout.write(`(written to ${file})\n`);
+  } else {
+    process.stdout.write(`(${rows.length} of ${declared.length} faults passed: results/latest.md left as it was)\n`);
+  }
 });
 
-/** What every fault must end with: nothing lost, every run recorded, the one-home invariant. */
+/**
+ * What every fault must end with: every accepted task ended as designed, every task written without
+ * a 202 too, repeats only where a lease was recovered or a task released, every run recorded, and
+ * the strict one-home invariant over every queue under the prefix with nothing left unfinished.
+ */
 async function settle(s: FaultStack, quiesceMs: number): Promise<Accounting> {
   await s.waitForQuiescence(quiesceMs);
   const acc = await s.account();
   expect(acc.lost).toEqual([]);
+  expect(acc.unconfirmedUnfinished).toEqual([]);
+  // A task no 202 named must come from a submission answered 5xx or not at all (never a 2xx or 4xx).
+  expect(acc.unconfirmed.length).toBeLessThanOrEqual(s.maybeWritten);
+  expect(acc.unexplainedDuplicates).toEqual([]);
   expect(acc.unrecorded).toEqual([]);
-  expect(await s.invariant()).toEqual([]);
+  expect(acc.vanished).toEqual([]);
+  expect(await s.invariantAll({ requireFinished: true })).toEqual([]);
   return acc;
 }
 
@@ -77,107 +115,114 @@ async function stillActive(client: Redis, prefix: string, ids: string[]): Promis
   return scores.filter((score) => score !== null).length;
 }
 
-it('1. kill -9 a worker several times under 2000 tasks: none lost, duplicates only for tasks in flight, recovered within lease + recoverer period', async () => {
-  const rand = prng(SEED * 100 + 1);
-  const env = { TASK_LEASE_MS: String(LEASE_MS), RECOVERY_INTERVAL_MS: String(RECOVERY_MS), WORKER_CONCURRENCY: '8' };
-  stack = new FaultStack(redis.url, env);
-  const s = stack;
-  await s.startApi();
-  await Promise.all([s.startWorker(), s.startWorker(), s.startWorker()]);
-  const tasks = chaosRuns(rand, 2000, 2, 25);
-  await s.submitAll(tasks, { batchSize: 100, singles: 0.1 });
+fault(
+  '1. kill -9 a worker several times under 2000 tasks: none lost, every orphaned task recovered without burning an attempt, repeats only for recovered tasks',
+  async () => {
+    const rand = prng(SEED * 100 + 1);
+    const env = { TASK_LEASE_MS: String(LEASE_MS), RECOVERY_INTERVAL_MS: String(RECOVERY_MS), WORKER_CONCURRENCY: '8' };
+    stack = new FaultStack(redis.url, { env });
+    const s = stack;
+    await s.startApi();
+    await Promise.all([s.startWorker(), s.startWorker(), s.startWorker()]);
+    const tasks = chaosRuns(rand, 2000, 2, 25);
+    await s.submitAll(tasks, { batchSize: 100, singles: 0.1 });
 
-  const killed = new Map<number, number>(); // pid → kill time
-  const recoveries: number[] = [];
-  for (const [low, high] of [
-    [0.1, 0.25],
-    [0.35, 0.5],
-    [0.6, 0.75],
-  ]) {
-    const at = Math.floor(tasks.length * (low + rand() * (high - low)));
-    await waitFor(async () => (await s.finishedCount()) >= at, {
-      timeoutMs: 60_000,
-      intervalMs: 20,
-      what: `${at} tasks done`,
-    });
-    const victim = s.workers[Math.floor(rand() * s.workers.length)];
-    const killedAt = Date.now();
-    expect(await s.stopWorker(victim, 'SIGKILL')).toBeNull();
-    killed.set(victim.child.pid!, killedAt);
-    // Whatever is active now is held by a survivor (done in ms) or orphaned by the victim.
-    const snapshot = await s.redis.zrange(`${s.prefix}:{default}:active`, 0, -1);
-    const [, recoveredAfter] = await Promise.all([
-      s.startWorker(),
-      waitFor(
-        async () => ((await stillActive(s.redis, s.prefix, snapshot)) === 0 ? Date.now() - killedAt : undefined),
-        {
-          timeoutMs: 30_000,
-          intervalMs: 20,
-          what: 'orphaned tasks to be recovered',
-        },
+    const killed = new Set<number>();
+    /** Tasks the victims were running when killed: active, and their latest run record is the victim's. */
+    const orphaned: string[] = [];
+    const recoveries: number[] = [];
+    for (const [low, high] of [
+      [0.1, 0.25],
+      [0.35, 0.5],
+      [0.6, 0.75],
+    ]) {
+      const at = Math.floor(tasks.length * (low + rand() * (high - low)));
+      await waitFor(async () => (await s.finishedCount()) >= at, {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        what: `${at} tasks done`,
+      });
+      const victim = s.workers[Math.floor(rand() * s.workers.length)];
+      const killedAt = Date.now();
+      expect(await s.stopWorker(victim, 'SIGKILL')).toBeNull();
+      killed.add(victim.child.pid!);
+      // Whatever is active now is held by a survivor (done in ms) or orphaned by the victim; an active
+      // task cannot be claimed again before it is recovered, so its latest run record tells which.
+      const snapshot = await s.redis.zrange(`${s.prefix}:{default}:active`, 0, -1);
+      const latestRunPid = new Map((await s.runLog()).map((run) => [run.id, run.pid]));
+      orphaned.push(...snapshot.filter((id) => latestRunPid.get(id) === victim.child.pid));
+      const [, recoveredAfter] = await Promise.all([
+        s.startWorker(),
+        waitFor(
+          async () => ((await stillActive(s.redis, s.prefix, snapshot)) === 0 ? Date.now() - killedAt : undefined),
+          { timeoutMs: 30_000, intervalMs: 20, what: 'orphaned tasks to be recovered' },
+        ),
+      ]);
+      recoveries.push(recoveredAfter);
+      expect(recoveredAfter).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+    }
+
+    const acc = await settle(s, 90_000);
+    expect(acc.accepted).toBe(2000);
+    // The fault did orphan running tasks (with 24 busy slots, a victim always has some in flight) ...
+    expect(orphaned.length).toBeGreaterThan(0);
+    // ... and each came back through the recoverer (counted on the task) and ran to its end (settle).
+    const orphanEnds = await s.fields(orphaned, ['recoveries', 'status']);
+    expect(orphaned.filter((id) => !(Number(orphanEnds.get(id)![0]) >= 1))).toEqual([]);
+    expect(s.workers.every((w) => w.running) && s.api.running).toBe(true);
+    rows.push(
+      row(
+        `kill -9 a worker (${killed.size}×, lease ${LEASE_MS} ms, recoverer every ${RECOVERY_MS} ms)`,
+        acc,
+        `${orphaned.length} orphaned tasks back in the queue after max ${seconds(Math.max(...recoveries))} (bound ${seconds(RECOVERY_BOUND_MS)} = 2 × lease + 2 × recoverer period)`,
       ),
-    ]);
-    recoveries.push(recoveredAfter);
-    expect(recoveredAfter).toBeLessThanOrEqual(LEASE_MS + 2 * RECOVERY_MS + 1500);
-  }
+    );
+  },
+);
 
-  const acc = await settle(s, 90_000);
-  expect(acc.accepted).toBe(2000);
-  // Duplicates only for tasks a killed worker had started: at most its slots per kill.
-  const killedPids = new Set(killed.keys());
-  const ranOnVictim = new Set(acc.log.filter((run) => killedPids.has(run.pid)).map((run) => run.id));
-  expect(acc.duplicated.filter((id) => !ranOnVictim.has(id))).toEqual([]);
-  expect(acc.duplicateRuns).toBeLessThanOrEqual(killed.size * 8);
-  expect(s.workers.every((w) => w.running) && s.api.running).toBe(true);
-  rows.push(
-    row(
-      `kill -9 a worker (${killed.size}×, lease ${LEASE_MS} ms)`,
-      acc,
-      `max ${seconds(Math.max(...recoveries))} (bound ${seconds(LEASE_MS + 2 * RECOVERY_MS)})`,
-    ),
-  );
-});
-
-it('2. SIGTERM workers one by one (rolling restart): none lost, no duplicates, exit 0 within the grace period', async () => {
-  const rand = prng(SEED * 100 + 2);
-  const graceMs = 5000;
-  stack = new FaultStack(redis.url, { SHUTDOWN_GRACE_MS: String(graceMs), WORKER_CONCURRENCY: '8', LOG_LEVEL: 'info' });
-  const s = stack;
-  await s.startApi();
-  await Promise.all([s.startWorker(), s.startWorker(), s.startWorker()]);
-  // Every task is shorter than the grace period, so a drain finishes them all: nothing released, nothing re-run.
-  const tasks = chaosRuns(rand, 900, 20, 150);
-  await s.submitAll(tasks, { batchSize: 50, singles: 0.1 });
-
-  const exits: number[] = [];
-  for (const fraction of [0.2, 0.45, 0.7]) {
-    await waitFor(async () => (await s.finishedCount()) >= tasks.length * fraction, {
-      timeoutMs: 60_000,
-      intervalMs: 20,
-      what: `${fraction * 100}% done`,
+fault(
+  '2. SIGTERM workers one by one (rolling restart): none lost, repeats only for released or recovered tasks, exit 0 within the grace period',
+  async () => {
+    const rand = prng(SEED * 100 + 2);
+    stack = new FaultStack(redis.url, {
+      env: { SHUTDOWN_GRACE_MS: String(GRACE_MS), WORKER_CONCURRENCY: '8', LOG_LEVEL: 'info' },
     });
-    const oldest = s.workers[0];
-    const started = Date.now();
-    const stopped = s.stopWorker(oldest, 'SIGTERM').then((code) => {
-      exits.push(Date.now() - started);
-      return code;
-    });
-    const [code] = await Promise.all([stopped, s.startWorker()]);
-    expect(code).toBe(0);
-    expect(oldest.logs((l) => l.msg === 'worker pool stopped')).toHaveLength(1);
-  }
-  expect(Math.max(...exits)).toBeLessThanOrEqual(graceMs + 2000);
+    const s = stack;
+    await s.startApi();
+    await Promise.all([s.startWorker(), s.startWorker(), s.startWorker()]);
+    // Every task is much shorter than the grace period, so a drain normally finishes them all.
+    const tasks = chaosRuns(rand, 900, 20, 150);
+    await s.submitAll(tasks, { batchSize: 50, singles: 0.1 });
 
-  const acc = await settle(s, 60_000);
-  expect(acc.duplicateRuns).toBe(0);
-  rows.push(
-    row(
-      'SIGTERM rolling restart (3 workers)',
-      acc,
-      `exit max ${seconds(Math.max(...exits))} (grace ${seconds(graceMs)})`,
-    ),
-  );
-});
+    const exits: number[] = [];
+    for (const fraction of [0.2, 0.45, 0.7]) {
+      await waitFor(async () => (await s.finishedCount()) >= tasks.length * fraction, {
+        timeoutMs: 60_000,
+        intervalMs: 20,
+        what: `${fraction * 100}% done`,
+      });
+      const oldest = s.workers[0];
+      const started = Date.now();
+      const stopped = s.stopWorker(oldest, 'SIGTERM').then((code) => {
+        exits.push(Date.now() - started);
+        return code;
+      });
+      const [code] = await Promise.all([stopped, s.startWorker()]);
+      expect(code).toBe(0);
+      expect(oldest.logs((l) => l.msg === 'worker pool stopped')).toHaveLength(1);
+    }
+    expect(Math.max(...exits)).toBeLessThanOrEqual(EXIT_BOUND_MS);
+
+    const acc = await settle(s, 60_000);
+    rows.push(
+      row(
+        'SIGTERM rolling restart (3 workers)',
+        acc,
+        `exit 0 after max ${seconds(Math.max(...exits))} (bound ${seconds(EXIT_BOUND_MS)} = grace ${seconds(GRACE_MS)} + 2 s)`,
+      ),
+    );
+  },
+);
 
 /**
  * Submits continuously (singles and batches of 20, one request at a time) until stopped, and keeps
@@ -236,10 +281,12 @@ async function redisOutage(
 ) {
   const rand = prng(seed);
   stack = new FaultStack(redis.url, {
-    TASK_LEASE_MS: String(LEASE_MS),
-    RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
-    REDIS_COMMAND_TIMEOUT_MS: '500',
-    WORKER_CONCURRENCY: '8',
+    env: {
+      TASK_LEASE_MS: String(LEASE_MS),
+      RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
+      REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),
+      WORKER_CONCURRENCY: '8',
+    },
   });
   const s = stack;
   await s.startApi();
@@ -284,338 +331,354 @@ async function redisOutage(
     });
     await submitter.stop();
 
+    // Repeated runs (a lease that expired during the outage, an ack that waited for Redis) are
+    // checked task by task against the task's recoveries + releases, in settle.
     const acc = await settle(s, 90_000);
     expect(submitter.unexpected()).toEqual([]);
     const outageAnswers = submitter.answers.filter((a) => a.status === 503);
-    expect(Math.max(...outageAnswers.map((a) => a.ms))).toBeLessThan(3000);
-    // Repeated runs only for tasks that had started before Redis came back (in flight in the outage).
-    const startedBeforeUp = new Set(acc.log.filter((run) => run.at < upAt).map((run) => run.id));
-    expect(acc.duplicated.filter((id) => !startedBeforeUp.has(id))).toEqual([]);
+    const slowest503 = Math.max(...outageAnswers.map((a) => a.ms));
+    expect(slowest503).toBeLessThanOrEqual(FAIL_FAST_BOUND_MS);
     expect(s.workers.every((w) => w.running) && s.api.running).toBe(true);
-    // Tasks in Redis that no 202 named: a request that timed out (503) was still executed when Redis resumed.
-    const ghosts = (await s.redis.zcard(`${s.prefix}:{default}:succeeded`)) - acc.succeeded;
     rows.push(
       row(
         label,
         acc,
-        `api ${seconds(apiBack - upAt)}, workers ${seconds(workersBack - upAt)}; ${outageAnswers.length}× 503 (max ${outageAnswers.length ? Math.max(...outageAnswers.map((a) => a.ms)) : 0} ms)${ghosts > 0 ? `; ${ghosts} 503'd task(s) still written` : ''}`,
+        `back after: api ${seconds(apiBack - upAt)}, workers ${seconds(workersBack - upAt)}; ${outageAnswers.length}× 503, slowest ${seconds(slowest503)} (bound ${seconds(FAIL_FAST_BOUND_MS)} = command timeout ${seconds(COMMAND_TIMEOUT_MS)} + 2.5 s)`,
       ),
     );
   } finally {
+    // A failed fault must not leave Redis down or frozen for the faults after it (nor a submitter
+    // waiting on it). Reported, not thrown: the fault's own failure is the one to read; should
+    // Redis not come back on its port, afterEach tries again on a new one.
+    await redis.ensureUp().catch((error: Error) => process.stderr.write(`restoring Redis failed: ${error.message}\n`));
     await submitter.stop();
   }
 }
 
-it('3. SIGKILL Redis and restart it on its AOF during submission and processing: every 202 survives and runs, 503 meanwhile', async () => {
-  await redisOutage('Redis SIGKILL + restart (AOF always)', SEED * 100 + 3, {
-    begin: () => redis.kill('SIGKILL'),
-    end: () => redis.start(),
-  });
-});
+fault(
+  '3. SIGKILL Redis and restart it on its AOF during submission and processing: every 202 survives and runs, 503 meanwhile',
+  async () => {
+    await redisOutage('Redis SIGKILL + restart (AOF always)', SEED * 100 + 3, {
+      begin: () => redis.kill('SIGKILL'),
+      // Same port (the apps hold its URL); should redis-server exit instead, start() says why at once.
+      end: () => redis.start(),
+    });
+  },
+);
 
-it('4. Redis unreachable for 10 s (SIGSTOP): 503 meanwhile, nothing lost, everyone resumes', async () => {
-  let pid = 0;
+fault('4. Redis unreachable for 10 s (SIGSTOP): 503 meanwhile, nothing lost, everyone resumes', async () => {
   await redisOutage('Redis unreachable 10 s (SIGSTOP)', SEED * 100 + 4, {
-    begin: async () => {
-      const probe = new Redis(redis.url);
-      pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
-      probe.disconnect();
-      process.kill(pid, 'SIGSTOP');
-    },
-    // The fault is defined as 10 s of silence; the wait inside begin/end is the fault itself.
+    begin: async () => redis.pause(),
+    // The fault is defined as 10 s of silence; the wait inside end is the fault itself.
     end: async () => {
       await new Promise((resolve) => setTimeout(resolve, 10_000));
-      process.kill(pid, 'SIGCONT');
+      redis.resume();
     },
   });
 });
 
-it('5. a handler that hangs forever: aborted at its timeout, retried, dead-lettered; the other slots keep working', async () => {
-  const rand = prng(SEED * 100 + 5);
-  stack = new FaultStack(redis.url, { WORKER_CONCURRENCY: '4' });
-  const s = stack;
-  await s.startApi();
-  await Promise.all([s.startWorker(), s.startWorker()]);
-  const hangs: ChaosTask[] = ['hang', 'hang_abortable', 'hang', 'hang_abortable'].map((behaviour) => ({
-    body: { task_type: 'chaos', payload: { behaviour }, timeout_ms: 300, max_retries: 1 },
-    expect: 'dead',
-  }));
-  await s.submitAll(hangs, { singles: 1 });
-  const hangIds = [...s.submitted.keys()];
-  const started = Date.now();
-  await s.submitAll(chaosRuns(rand, 300, 2, 10), { batchSize: 100, singles: 0 });
-  const acc = await settle(s, 60_000);
+fault(
+  '5. a handler that hangs forever: aborted at its timeout, retried, dead-lettered; the other slots keep working',
+  async () => {
+    const rand = prng(SEED * 100 + 5);
+    stack = new FaultStack(redis.url, { env: { WORKER_CONCURRENCY: '4' } });
+    const s = stack;
+    await s.startApi();
+    await Promise.all([s.startWorker(), s.startWorker()]);
+    const hangs: ChaosTask[] = ['hang', 'hang_abortable', 'hang', 'hang_abortable'].map((behaviour) => ({
+      body: { task_type: 'chaos', payload: { behaviour }, timeout_ms: 300, max_retries: 1 },
+      expect: 'dead',
+    }));
+    await s.submitAll(hangs, { singles: 1 });
+    const hangIds = [...s.submitted.keys()];
+    const started = Date.now();
+    await s.submitAll(chaosRuns(rand, 300, 2, 10), { batchSize: 100, singles: 0 });
+    const acc = await settle(s, 60_000);
 
-  const hung = await s.fields(hangIds, ['status', 'dead_reason', 'attempts', 'finished_at', 'last_error']);
-  for (const [id, [status, reason, attempts, , error]] of hung) {
-    expect({ id, status, reason, attempts, error }).toEqual({
-      id,
-      status: 'dead',
-      reason: 'timeout',
-      attempts: '2',
-      error: 'TaskTimeoutError: timed out after 300 ms',
-    });
-  }
-  // The quick tasks all finished while the signal-ignoring hangs still held their slots (each attempt
-  // keeps its slot for the abort grace, so they die only after two of those).
-  const quickIds = [...s.submitted.keys()].filter((id) => !hangIds.includes(id));
-  const quickDone = Math.max(...[...(await s.fields(quickIds, ['finished_at'])).values()].map(([at]) => Number(at)));
-  const deadAt = (i: number) => Number(hung.get(hangIds[i])![3]);
-  const ignoringDead = Math.min(deadAt(0), deadAt(2));
-  const abortableDead = Math.max(deadAt(1), deadAt(3));
-  expect(quickDone).toBeLessThan(ignoringDead);
-  expect(s.workers.every((w) => w.running)).toBe(true);
-  rows.push(
-    row(
-      'handler hangs forever (timeout 300 ms, 1 retry)',
-      acc,
-      `dead after ${seconds(abortableDead - started)} (abortable), ${seconds(ignoringDead - started)} (ignores abort); others done in ${seconds(quickDone - started)}`,
-    ),
-  );
-});
-
-it('6. handlers that throw non-Errors, reject with megabytes, or crash their promise chain: contained, recorded, no worker crash', async () => {
-  const rand = prng(SEED * 100 + 6);
-  stack = new FaultStack(redis.url, { WORKER_CONCURRENCY: '4' });
-  const s = stack;
-  await s.startApi();
-  const workers = await Promise.all([s.startWorker(), s.startWorker()]);
-  const bad: { task: ChaosTask; error: RegExp }[] = [
-    ...(['string', 'object', 'undefined', 'null'] as const).map((thrown) => ({
-      task: {
-        body: { task_type: 'chaos', payload: { behaviour: 'throw', thrown }, max_retries: 1 },
-        expect: 'dead' as const,
-      },
-      error: new RegExp(`^non-Error thrown \\(${thrown === 'null' ? 'null' : thrown}\\)`),
-    })),
-    {
-      task: {
-        body: { task_type: 'chaos', payload: { behaviour: 'huge_reject', bytes: 8 * 1024 * 1024 }, max_retries: 0 },
-        expect: 'dead',
-      },
-      error: /^Error: x{100}.*truncated\)$/,
-    },
-  ];
-  const fine: ChaosTask[] = [
-    ...Array.from({ length: 5 }, (): ChaosTask => ({
-      body: { task_type: 'chaos', payload: { behaviour: 'stray_rejection', ms: 5 } },
-      expect: 'succeeded',
-    })),
-    ...Array.from({ length: 5 }, (): ChaosTask => ({
-      body: { task_type: 'chaos', payload: { behaviour: 'timer_throw', ms: 5 } },
-      expect: 'succeeded',
-    })),
-    ...Array.from({ length: 5 }, (): ChaosTask => ({
-      body: { task_type: 'chaos', payload: { behaviour: 'fail_first', fail_times: 2 }, max_retries: 3 },
-      expect: 'succeeded',
-    })),
-    ...chaosRuns(rand, 200, 2, 10),
-  ];
-  await s.submitAll(
-    bad.map((b) => b.task),
-    { singles: 1 },
-  );
-  const badIds = [...s.submitted.keys()];
-  await s.submitAll(fine, { batchSize: 50, singles: 0.1 });
-  const acc = await settle(s, 60_000);
-
-  const errors = await s.fields(badIds, ['last_error', 'dead_reason']);
-  badIds.forEach((id, i) => {
-    const [error, reason] = errors.get(id)!;
-    expect(error).toMatch(bad[i].error);
-    expect(error!.length).toBeLessThan(4100);
-    expect(reason).toBe('max_retries');
-  });
-  expect(acc.duplicateRuns).toBe(0);
-  // Same processes throughout, and the strays were caught and logged, not fatal.
-  expect(workers.every((w) => w.running)).toBe(true);
-  const logged = (msg: string) => workers.reduce((n, w) => n + w.logs((l) => String(l.msg).startsWith(msg)).length, 0);
-  await waitFor(() => logged('unhandled rejection') >= 5 && logged('uncaught exception') >= 5, {
-    what: 'stray errors to be logged',
-  });
-  rows.push(row('non-Error throws, 8 MB rejection, stray rejections/timer throws', acc, 'no worker restart (n/a)'));
-});
-
-it('7. poison input: 5000 seeded random requests against every endpoint: no 5xx, no crash, no key written for a rejected request', async () => {
-  const rand = prng(SEED * 100 + 7);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  // Logical db 1: DBSIZE then counts this stack's keys and nothing else (no TTL'd lock keys of other tests).
-  const url = `${redis.url}/1`;
-  stack = new FaultStack(url, { MAX_BATCH_SIZE: '20', MAX_PAYLOAD_BYTES: '4096', MAX_BODY_BYTES: '65536' });
-  const s = stack;
-  await s.startApi();
-
-  const junk = (): unknown =>
-    pick([
-      () => null,
-      () => rand() * 1e12 - 5e11,
-      () => Math.floor(rand() * 200) - 100,
-      () =>
-        pick(['', 'x', '💥', '\u0000', 'a'.repeat(5000), '__proto__', 'constructor', '{', '1e309', 'NaN', 'default']),
-      () => pick([true, false]),
-      () => [],
-      () => ({ __proto__: { polluted: true } }),
-      () => JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}'),
-      () => Array.from({ length: 3 }, junk),
-      () => ({ [pick(['a', 'ms', 'behaviour', 'to', '$where'])]: junk() }),
-    ])();
-  const maybe = (value: () => unknown, p = 0.5) => (rand() < p ? value() : undefined);
-  const task = (): Record<string, unknown> => {
-    const body: Record<string, unknown> = {
-      task_type: maybe(
-        () => pick(['chaos', 'echo', 'email', 'sleep', 'nope', '', 'has space', 'x'.repeat(200), 42, null]),
-        0.9,
-      ),
-      payload: maybe(
-        () =>
-          pick([
-            () => ({
-              behaviour: pick(['run', 'fail_first', 'bogus', '', 7]),
-              ms: pick([0, 3, -1, 'x', 1e9, 2.5]),
-              fail_times: maybe(() => pick([0, 1, -3, 'y'])),
-            }),
-            () => pick(['a@b.co', 'not-an-address', { to: 'c@d.io', subject: 'x' }, { ms: pick([1, -1, 'z']) }]),
-            junk,
-          ])(),
-        0.85,
-      ),
-      priority: maybe(() => pick([0, 5, -100, 101, 1.5, '5', null]), 0.3),
-      max_retries: maybe(() => pick([0, 1, -1, 101, 'x']), 0.2),
-      timeout_ms: maybe(() => pick([1, 1000, 0, -5, 'x']), 0.2),
-      delay_ms: maybe(() => pick([0, 5, 40, -1, 1e15, 'soon']), 0.2),
-      run_at: maybe(() => pick(['2000-01-01T00:00:00Z', 'tomorrow', '', 5]), 0.1),
-      queue: maybe(() => pick(['default', 'Bad{Queue}', '', 'a'.repeat(80), 3]), 0.2),
-    };
-    if (rand() < 0.2) body[pick(['colour', '__proto__', 'constructor', 'status', 'id'])] = junk();
-    for (const key of Object.keys(body)) if (body[key] === undefined && rand() < 0.9) delete body[key];
-    return body;
-  };
-  const requests: (() => { method: string; path: string; body?: unknown })[] = [
-    () => ({ method: 'POST', path: '/submit', body: pick([task, task, task, junk])() }),
-    () => ({
-      method: 'POST',
-      path: '/submit/batch',
-      body: pick([
-        () => ({ tasks: Array.from({ length: Math.floor(rand() * 25) }, task) }),
-        () => ({ tasks: junk() }),
-        junk,
-      ])(),
-    }),
-    () => ({
-      method: 'GET',
-      path: `/tasks/${pick([`default.${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'x', '..%2F..', '%00', 'default.', 'a'.repeat(300), encodeURIComponent(String(junk()))])}`,
-    }),
-    () => ({
-      method: 'GET',
-      path: pick([
-        '/queues',
-        '/health/live',
-        '/health/ready',
-        '/dlq',
-        '/dlq?limit=0',
-        '/dlq?limit=abc',
-        '/dlq?queue=A{b}',
-        '/dlq?cursor=%FF',
-        '/dlq?limit=1&limit=2',
-        '/nowhere',
-      ]),
-    }),
-    () => ({
-      method: pick(['POST', 'DELETE']),
-      path: `/dlq/${pick(['x', 'default.00000000-0000-0000-0000-000000000000', '%2e%2e', 'q'.repeat(100)])}${pick(['/requeue', ''])}`,
-    }),
-    () => ({ method: 'DELETE', path: `/dlq?queue=${pick(['default', 'Bad{Q}', '', 'nothere'])}` }),
-    () => ({
-      method: pick(['PUT', 'PATCH', 'OPTIONS', 'DELETE', 'HEAD']),
-      path: pick(['/submit', '/submit/batch', '/tasks/x', '/queues']),
-    }),
-  ];
-  const rawBody = (body: unknown): string =>
-    pick([
-      () => JSON.stringify(body) ?? 'null',
-      () => JSON.stringify(body)?.slice(0, Math.floor(rand() * 40)) ?? '',
-      () =>
-        Array.from({ length: Math.floor(rand() * 64) }, () => String.fromCharCode(Math.floor(rand() * 256))).join(''),
-      () => '['.repeat(5000) + ']'.repeat(5000),
-      () => `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}`,
-      () => JSON.stringify(body) ?? 'null',
-    ])();
-
-  const total = 5000;
-  const statuses = new Map<number, number>();
-  const bad: string[] = [];
-  let db = await s.redis.dbsize();
-  for (let i = 0; i < total; i++) {
-    const req = pick(requests)();
-    const withBody =
-      req.method === 'POST' ||
-      req.method === 'PUT' ||
-      req.method === 'PATCH' ||
-      (req.method === 'DELETE' && rand() < 0.2);
-    const headers: Record<string, string> = {};
-    if (withBody)
-      headers['content-type'] = pick([
-        'application/json',
-        'application/json',
-        'application/json; charset=utf-8',
-        'text/plain',
-        'application/x-www-form-urlencoded',
-        'multipart/form-data; boundary=x',
-        'application/JSON',
-        '',
-        'application/json; charset=latin1',
-      ]);
-    // (transfer-encoding is not fuzzed: nor is expect: fetch itself refuses to send them.)
-    if (rand() < 0.1)
-      headers[pick(['x-forwarded-for', 'accept', 'accept-encoding', 'content-encoding', 'x-request-id', 'cookie'])] =
-        pick(['', '999.1.1.1', '*/*', 'gzip', 'deflate', 'a'.repeat(2000)]);
-    let status: number;
-    let taskIds: string[] = [];
-    const raw = withBody ? rawBody(req.body) : undefined;
-    const what = () =>
-      `#${i} ${req.method} ${req.path} ${JSON.stringify(headers)} ${JSON.stringify(raw?.slice(0, 120))}`;
-    try {
-      const res = await http(req.method, `${s.api.url}${req.path}`, undefined, { raw, headers, timeoutMs: 5000 });
-      status = res.status;
-      if (status === 202) taskIds = res.body.task_ids ?? [res.body.task_id];
-    } catch (error) {
-      bad.push(`${what()}: ${(error as Error).message} (${String((error as { cause?: unknown }).cause)})`);
-      continue;
+    const hung = await s.fields(hangIds, ['status', 'dead_reason', 'attempts', 'finished_at', 'last_error']);
+    for (const [id, [status, reason, attempts, , error]] of hung) {
+      expect({ id, status, reason, attempts, error }).toEqual({
+        id,
+        status: 'dead',
+        reason: 'timeout',
+        attempts: '2',
+        error: 'TaskTimeoutError: timed out after 300 ms',
+      });
     }
-    statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    if (status >= 500) bad.push(`${what()} → ${status}`);
-    const now = await s.redis.dbsize();
-    if (status >= 400 && now !== db)
-      bad.push(`#${i} ${req.method} ${req.path} → ${status} but the key count went ${db} → ${now}`);
-    db = now;
-    taskIds.forEach((id) => s.submitted.set(id, { id, expect: 'finished' }));
-  }
-  if (bad.length)
-    process.stdout.write(
-      `api errors:\n${s.api.output
-        .filter((l) => /"level":50/.test(l))
-        .slice(0, 5)
-        .join('\n')
-        .slice(0, 6000)}\n`,
+    // The quick tasks all finished while the signal-ignoring hangs still held their slots (each attempt
+    // keeps its slot for the abort grace, so they die only after two of those).
+    const quickIds = [...s.submitted.keys()].filter((id) => !hangIds.includes(id));
+    const quickDone = Math.max(...[...(await s.fields(quickIds, ['finished_at'])).values()].map(([at]) => Number(at)));
+    const deadAt = (i: number) => Number(hung.get(hangIds[i])![3]);
+    const ignoringDead = Math.min(deadAt(0), deadAt(2));
+    const abortableDead = Math.max(deadAt(1), deadAt(3));
+    expect(quickDone).toBeLessThan(ignoringDead);
+    expect(s.workers.every((w) => w.running)).toBe(true);
+    rows.push(
+      row(
+        'handler hangs forever (timeout 300 ms, 1 retry)',
+        acc,
+        `dead after ${seconds(abortableDead - started)} (abortable), ${seconds(ignoringDead - started)} (ignores abort); the other 300 done in ${seconds(quickDone - started)}, before any abort-ignoring hang died (asserted)`,
+      ),
     );
-  expect(bad).toEqual([]);
-  expect(s.api.running).toBe(true);
-  expect((await http('GET', `${s.api.url}/health/ready`)).status).toBe(200);
+  },
+);
 
-  // What the fuzz got accepted must exist and run to an end (its outcome is whatever the random input asked for).
-  await s.startWorker({ WORKER_CONCURRENCY: '8' });
-  const acc = await settle(s, 60_000);
-  const summary = [...statuses]
-    .sort(([a], [b]) => a - b)
-    .map(([code, n]) => `${n}×${code}`)
-    .join(' ');
-  process.stdout.write(`fuzz answers: ${summary}\n`);
-  rows.push(row(`poison input (${total} requests: ${summary})`, acc, 'api never down (n/a)'));
-});
+fault(
+  '6. handlers that throw non-Errors, reject with megabytes, or crash their promise chain: contained, recorded, no worker crash',
+  async () => {
+    const rand = prng(SEED * 100 + 6);
+    stack = new FaultStack(redis.url, { env: { WORKER_CONCURRENCY: '4' } });
+    const s = stack;
+    await s.startApi();
+    const workers = await Promise.all([s.startWorker(), s.startWorker()]);
+    const bad: { task: ChaosTask; error: RegExp }[] = [
+      ...(['string', 'object', 'undefined', 'null'] as const).map((thrown) => ({
+        task: {
+          body: { task_type: 'chaos', payload: { behaviour: 'throw', thrown }, max_retries: 1 },
+          expect: 'dead' as const,
+        },
+        error: new RegExp(`^non-Error thrown \\(${thrown === 'null' ? 'null' : thrown}\\)`),
+      })),
+      {
+        task: {
+          body: { task_type: 'chaos', payload: { behaviour: 'huge_reject', bytes: 8 * 1024 * 1024 }, max_retries: 0 },
+          expect: 'dead',
+        },
+        error: /^Error: x{100}.*truncated\)$/,
+      },
+    ];
+    const fine: ChaosTask[] = [
+      ...Array.from({ length: 5 }, (): ChaosTask => ({
+        body: { task_type: 'chaos', payload: { behaviour: 'stray_rejection', ms: 5 } },
+        expect: 'succeeded',
+      })),
+      ...Array.from({ length: 5 }, (): ChaosTask => ({
+        body: { task_type: 'chaos', payload: { behaviour: 'timer_throw', ms: 5 } },
+        expect: 'succeeded',
+      })),
+      ...Array.from({ length: 5 }, (): ChaosTask => ({
+        body: { task_type: 'chaos', payload: { behaviour: 'fail_first', fail_times: 2 }, max_retries: 3 },
+        expect: 'succeeded',
+      })),
+      ...chaosRuns(rand, 200, 2, 10),
+    ];
+    await s.submitAll(
+      bad.map((b) => b.task),
+      { singles: 1 },
+    );
+    const badIds = [...s.submitted.keys()];
+    await s.submitAll(fine, { batchSize: 50, singles: 0.1 });
+    const acc = await settle(s, 60_000);
 
-it('8. delayed tasks across a worker restart run once and never early', async () => {
+    const errors = await s.fields(badIds, ['last_error', 'dead_reason']);
+    badIds.forEach((id, i) => {
+      const [error, reason] = errors.get(id)!;
+      expect(error).toMatch(bad[i].error);
+      expect(error!.length).toBeLessThan(4100);
+      expect(reason).toBe('max_retries');
+    });
+    expect(acc.duplicateRuns).toBe(0);
+    // Same processes throughout, and the strays were caught and logged, not fatal.
+    expect(workers.every((w) => w.running)).toBe(true);
+    const logged = (msg: string) =>
+      workers.reduce((n, w) => n + w.logs((l) => String(l.msg).startsWith(msg)).length, 0);
+    await waitFor(() => logged('unhandled rejection') >= 5 && logged('uncaught exception') >= 5, {
+      what: 'stray errors to be logged',
+    });
+    rows.push(row('non-Error throws, 8 MB rejection, stray rejections/timer throws', acc, 'no worker restart (n/a)'));
+  },
+);
+
+fault(
+  '7. poison input: 5000 seeded random requests against every endpoint: no 5xx, no crash, no key written for a rejected request',
+  async () => {
+    const rand = prng(SEED * 100 + 7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    // Logical db 1 holds this stack's keys and nothing else (no TTL'd lock keys of other faults), so
+    // "no key written" is checked over the whole database: a write under any prefix would show.
+    const url = `${redis.url}/1`;
+    stack = new FaultStack(url, {
+      env: { MAX_BATCH_SIZE: '20', MAX_PAYLOAD_BYTES: '4096', MAX_BODY_BYTES: '65536' },
+      // What the fuzz got accepted ends however its random input asked.
+      unconfirmedExpect: 'finished',
+    });
+    const s = stack;
+    await s.startApi();
+
+    const junk = (): unknown =>
+      pick([
+        () => null,
+        () => rand() * 1e12 - 5e11,
+        () => Math.floor(rand() * 200) - 100,
+        () =>
+          pick(['', 'x', '💥', '\u0000', 'a'.repeat(5000), '__proto__', 'constructor', '{', '1e309', 'NaN', 'default']),
+        () => pick([true, false]),
+        () => [],
+        () => ({ __proto__: { polluted: true } }),
+        () => JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}'),
+        () => Array.from({ length: 3 }, junk),
+        () => ({ [pick(['a', 'ms', 'behaviour', 'to', '$where'])]: junk() }),
+      ])();
+    const maybe = (value: () => unknown, p = 0.5) => (rand() < p ? value() : undefined);
+    const task = (): Record<string, unknown> => {
+      const body: Record<string, unknown> = {
+        task_type: maybe(
+          () => pick(['chaos', 'echo', 'email', 'sleep', 'nope', '', 'has space', 'x'.repeat(200), 42, null]),
+          0.9,
+        ),
+        payload: maybe(
+          () =>
+            pick([
+              () => ({
+                behaviour: pick(['run', 'fail_first', 'bogus', '', 7]),
+                ms: pick([0, 3, -1, 'x', 1e9, 2.5]),
+                fail_times: maybe(() => pick([0, 1, -3, 'y'])),
+              }),
+              () => pick(['a@b.co', 'not-an-address', { to: 'c@d.io', subject: 'x' }, { ms: pick([1, -1, 'z']) }]),
+              junk,
+            ])(),
+          0.85,
+        ),
+        priority: maybe(() => pick([0, 5, -100, 101, 1.5, '5', null]), 0.3),
+        max_retries: maybe(() => pick([0, 1, -1, 101, 'x']), 0.2),
+        timeout_ms: maybe(() => pick([1, 1000, 0, -5, 'x']), 0.2),
+        delay_ms: maybe(() => pick([0, 5, 40, -1, 1e15, 'soon']), 0.2),
+        run_at: maybe(() => pick(['2000-01-01T00:00:00Z', 'tomorrow', '', 5]), 0.1),
+        queue: maybe(() => pick(['default', 'Bad{Queue}', '', 'a'.repeat(80), 3]), 0.2),
+      };
+      if (rand() < 0.2) body[pick(['colour', '__proto__', 'constructor', 'status', 'id'])] = junk();
+      for (const key of Object.keys(body)) if (body[key] === undefined && rand() < 0.9) delete body[key];
+      return body;
+    };
+    const requests: (() => { method: string; path: string; body?: unknown })[] = [
+      () => ({ method: 'POST', path: '/submit', body: pick([task, task, task, junk])() }),
+      () => ({
+        method: 'POST',
+        path: '/submit/batch',
+        body: pick([
+          () => ({ tasks: Array.from({ length: Math.floor(rand() * 25) }, task) }),
+          () => ({ tasks: junk() }),
+          junk,
+        ])(),
+      }),
+      () => ({
+        method: 'GET',
+        path: `/tasks/${pick([`default.${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}`, 'x', '..%2F..', '%00', 'default.', 'a'.repeat(300), encodeURIComponent(String(junk()))])}`,
+      }),
+      () => ({
+        method: 'GET',
+        path: pick([
+          '/queues',
+          '/health/live',
+          '/health/ready',
+          '/dlq',
+          '/dlq?limit=0',
+          '/dlq?limit=abc',
+          '/dlq?queue=A{b}',
+          '/dlq?cursor=%FF',
+          '/dlq?limit=1&limit=2',
+          '/nowhere',
+        ]),
+      }),
+      () => ({
+        method: pick(['POST', 'DELETE']),
+        path: `/dlq/${pick(['x', 'default.00000000-0000-0000-0000-000000000000', '%2e%2e', 'q'.repeat(100)])}${pick(['/requeue', ''])}`,
+      }),
+      () => ({ method: 'DELETE', path: `/dlq?queue=${pick(['default', 'Bad{Q}', '', 'nothere'])}` }),
+      () => ({
+        method: pick(['PUT', 'PATCH', 'OPTIONS', 'DELETE', 'HEAD']),
+        path: pick(['/submit', '/submit/batch', '/tasks/x', '/queues']),
+      }),
+    ];
+    const rawBody = (body: unknown): string =>
+      pick([
+        () => JSON.stringify(body) ?? 'null',
+        () => JSON.stringify(body)?.slice(0, Math.floor(rand() * 40)) ?? '',
+        () =>
+          Array.from({ length: Math.floor(rand() * 64) }, () => String.fromCharCode(Math.floor(rand() * 256))).join(''),
+        () => '['.repeat(5000) + ']'.repeat(5000),
+        () => `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}`,
+        () => JSON.stringify(body) ?? 'null',
+      ])();
+
+    const total = 5000;
+    const statuses = new Map<number, number>();
+    const bad: string[] = [];
+    // Every key's value digest and expiry: a rejected request must change none, add none, remove none.
+    let db = await snapshotKeys(s.redis);
+    for (let i = 0; i < total; i++) {
+      const req = pick(requests)();
+      const withBody =
+        req.method === 'POST' ||
+        req.method === 'PUT' ||
+        req.method === 'PATCH' ||
+        (req.method === 'DELETE' && rand() < 0.2);
+      const headers: Record<string, string> = {};
+      if (withBody)
+        headers['content-type'] = pick([
+          'application/json',
+          'application/json',
+          'application/json; charset=utf-8',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/JSON',
+          '',
+          'application/json; charset=latin1',
+        ]);
+      // (transfer-encoding is not fuzzed: nor is expect: fetch itself refuses to send them.)
+      if (rand() < 0.1)
+        headers[pick(['x-forwarded-for', 'accept', 'accept-encoding', 'content-encoding', 'x-request-id', 'cookie'])] =
+          pick(['', '999.1.1.1', '*/*', 'gzip', 'deflate', 'a'.repeat(2000)]);
+      let status: number;
+      let taskIds: string[] = [];
+      const raw = withBody ? rawBody(req.body) : undefined;
+      const what = () =>
+        `#${i} ${req.method} ${req.path} ${JSON.stringify(headers)} ${JSON.stringify(raw?.slice(0, 120))}`;
+      try {
+        const res = await http(req.method, `${s.api.url}${req.path}`, undefined, { raw, headers, timeoutMs: 5000 });
+        status = res.status;
+        if (status === 202) taskIds = res.body.task_ids ?? [res.body.task_id];
+      } catch (error) {
+        bad.push(`${what()}: ${(error as Error).message} (${String((error as { cause?: unknown }).cause)})`);
+        continue;
+      }
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (status >= 500) bad.push(`${what()} → ${status}`);
+      const now = await snapshotKeys(s.redis);
+      const changed = status >= 400 ? diffSnapshots(db, now) : [];
+      if (changed.length) bad.push(`${what()} → ${status} but it changed keys: ${changed.slice(0, 5).join(', ')}`);
+      db = now;
+      taskIds.forEach((id) => s.submitted.set(id, { id, expect: 'finished' }));
+    }
+    if (bad.length)
+      process.stdout.write(
+        `api errors:\n${s.api.output
+          .filter((l) => /"level":50/.test(l))
+          .slice(0, 5)
+          .join('\n')
+          .slice(0, 6000)}\n`,
+      );
+    expect(bad).toEqual([]);
+    expect(s.api.running).toBe(true);
+    expect((await http('GET', `${s.api.url}/health/ready`)).status).toBe(200);
+
+    // What the fuzz got accepted must exist and run to an end (its outcome is whatever the random input asked for).
+    await s.startWorker({ WORKER_CONCURRENCY: '8' });
+    const acc = await settle(s, 60_000);
+    const summary = [...statuses]
+      .sort(([a], [b]) => a - b)
+      .map(([code, n]) => `${n}×${code}`)
+      .join(' ');
+    process.stdout.write(`fuzz answers: ${summary}\n`);
+    rows.push(row(`poison input (${total} requests: ${summary})`, acc, 'api never down (n/a)'));
+  },
+);
+
+fault('8. delayed tasks across a worker restart run once and never early', async () => {
   const rand = prng(SEED * 100 + 8);
-  stack = new FaultStack(redis.url, { SHUTDOWN_GRACE_MS: '3000' });
+  stack = new FaultStack(redis.url, { env: { SHUTDOWN_GRACE_MS: '3000' } });
   const s = stack;
   await s.startApi();
   await Promise.all([s.startWorker(), s.startWorker()]);
@@ -646,5 +709,11 @@ it('8. delayed tasks across a worker restart run once and never early', async ()
     expect(runs[0].at).toBeGreaterThanOrEqual(Number(dueAt.get(id)![0]));
     maxLate = Math.max(maxLate, runs[0].at - (sent + delay));
   }
-  rows.push(row('delayed tasks across worker restarts', acc, `latest start ${seconds(maxLate)} after due`));
+  rows.push(
+    row(
+      'delayed tasks across worker restarts',
+      acc,
+      `none started before due (asserted); latest start ${seconds(maxLate)} after due`,
+    ),
+  );
 });

@@ -1,5 +1,10 @@
 import Redis, { RedisOptions } from 'ioredis';
-import { checkQueueInvariant } from './invariants';
+import {
+  checkPrefixInvariant,
+  checkQueueInvariant,
+  DEFAULT_RESULT_TTL_SECONDS,
+  PrefixInvariantOptions,
+} from './invariants';
 import { AppProcess } from './processes';
 import { deleteByPrefix, uniquePrefix } from './redis';
 
@@ -62,8 +67,19 @@ export class AppStack {
     return count;
   }
 
+  /** RESULT_TTL_SECONDS the stack's apps run with: what the invariant expects of the succeeded index. */
+  get resultTtlSeconds(): number {
+    const configured = this.baseEnv.RESULT_TTL_SECONDS;
+    return configured === undefined ? DEFAULT_RESULT_TTL_SECONDS : Number(configured);
+  }
+
   async invariant(queue = 'default'): Promise<string[]> {
-    return checkQueueInvariant(this.redis, this.prefix, queue);
+    return checkQueueInvariant(this.redis, this.prefix, queue, { resultTtlSeconds: this.resultTtlSeconds });
+  }
+
+  /** The invariant over every queue under the stack's prefix (and, with requireFinished, nothing unfinished). */
+  async invariantAll(options: Omit<PrefixInvariantOptions, 'resultTtlSeconds'> = {}): Promise<string[]> {
+    return checkPrefixInvariant(this.redis, this.prefix, { ...options, resultTtlSeconds: this.resultTtlSeconds });
   }
 
   async stop(): Promise<void> {

@@ -2,5 +2,4 @@ export * from './redis';
 export * from './invariants';
 export * from './processes';
 export * from './app-stack';
-export * from './snapshot';
 export * from './queue-harness';

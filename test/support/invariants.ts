@@ -1,11 +1,75 @@
 import Redis from 'ioredis';
-import { queueKeys, TASK_STATUSES, TaskStatus } from '@app/queue';
+import { queueKeys, queueRegistryKey, TASK_STATUSES, TaskStatus } from '@app/queue';
+
+/** RESULT_TTL_SECONDS' default (libs/config): how long a finished task's hash is kept. */
+export const DEFAULT_RESULT_TTL_SECONDS = 86_400;
+
+export interface InvariantOptions {
+  /**
+   * RESULT_TTL_SECONDS of the apps that wrote the queue (default 86400). Retained indexes
+   * (`succeeded`, `cancelled`) are scored by each hash's expiry time, so an entry without a hash is
+   * tolerated once its score is at or before now (Redis expired the hash; a sweep drops the entry
+   * later), and never before. With 0, no retained entry may outlive its finish at all.
+   */
+  resultTtlSeconds?: number;
+}
+
+/** States whose index entries point at hashes that expire (RESULT_TTL_SECONDS). */
+const RETAINED = new Set<TaskStatus>(['succeeded', 'cancelled']);
+
+export interface PrefixInvariantOptions extends InvariantOptions {
+  /** Also require every task hash under the prefix to be finished (`succeeded` or `dead`): a quiesced system. */
+  requireFinished?: boolean;
+}
+
+const FINISHED = new Set<string>(['succeeded', 'dead', 'cancelled']);
+const CHUNK = 1000;
+
+/** Redis' clock in ms: index scores are written with it (the scripts' nowMs). */
+async function redisNowMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Every key matching `pattern` (SCAN, never KEYS). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}
+
+/** HMGET of the same fields on many keys, pipelined in chunks. */
+async function hmgetMany(redis: Redis, keys: string[], fields: string[]): Promise<(string | null)[][]> {
+  const out: (string | null)[][] = [];
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const pipe = redis.pipeline();
+    keys.slice(i, i + CHUNK).forEach((key) => pipe.hmget(key, ...fields));
+    for (const [error, value] of (await pipe.exec()) ?? []) {
+      if (error) throw error;
+      out.push(value as (string | null)[]);
+    }
+  }
+  return out;
+}
 
 /**
- * The queue's central invariant (shared/QUEUE-SEMANTICS.md): every task id of the queue is in
- * exactly one home, and its hash's status names that home. Returns the violations (empty = holds).
+ * The queue's central invariant (shared/QUEUE-SEMANTICS.md), strictly: every task id of the queue is
+ * in exactly one home; every index entry has its hash (the one exception: a retained entry past its
+ * expiry, see InvariantOptions); the hash's status names that home; a lease exactly when
+ * active; every task hash of the queue is in a home. Returns the violations (empty = holds).
  */
-export async function checkQueueInvariant(redis: Redis, prefix: string, queue: string): Promise<string[]> {
+export async function checkQueueInvariant(
+  redis: Redis,
+  prefix: string,
+  queue: string,
+  options: InvariantOptions = {},
+): Promise<string[]> {
+  const ttlSeconds = options.resultTtlSeconds ?? DEFAULT_RESULT_TTL_SECONDS;
   const keys = queueKeys(prefix, queue);
   const homes: Record<TaskStatus, string> = {
     scheduled: keys.scheduled,
@@ -16,34 +80,100 @@ export async function checkQueueInvariant(redis: Redis, prefix: string, queue: s
     dead: keys.dead,
     cancelled: keys.cancelled,
   };
-  const seen = new Map<string, TaskStatus[]>();
+  const now = await redisNowMs(redis);
+  const seen = new Map<string, { statuses: TaskStatus[]; expiresAt?: number }>();
   for (const status of TASK_STATUSES) {
-    for (const id of await redis.zrange(homes[status], 0, -1)) {
-      seen.set(id, [...(seen.get(id) ?? []), status]);
+    const entries = await redis.zrange(homes[status], 0, -1, 'WITHSCORES');
+    for (let i = 0; i < entries.length; i += 2) {
+      const entry = seen.get(entries[i]) ?? { statuses: [] };
+      entry.statuses.push(status);
+      if (RETAINED.has(status)) entry.expiresAt = Number(entries[i + 1]);
+      seen.set(entries[i], entry);
     }
   }
+
   const problems: string[] = [];
-  for (const [id, statuses] of seen) {
+  const ids = [...seen.keys()];
+  const hashes = await hmgetMany(
+    redis,
+    ids.map((id) => `${keys.taskPrefix}${id}`),
+    ['status', 'lease'],
+  );
+  ids.forEach((id, i) => {
+    const { statuses, expiresAt } = seen.get(id)!;
+    const [status, lease] = hashes[i];
+    const home = statuses[0];
     if (statuses.length > 1) problems.push(`${id} is in ${statuses.join(' and ')}`);
-    const hash = await redis.hgetall(`${keys.taskPrefix}${id}`);
-    if (!hash.status) {
-      if (!statuses.includes('succeeded') && !statuses.includes('cancelled'))
-        problems.push(`${id} is in ${statuses[0]} but has no hash`);
-    } else if (hash.status !== statuses[0]) {
-      problems.push(`${id} is in ${statuses[0]} but its status is ${hash.status}`);
+    if (expiresAt !== undefined && ttlSeconds <= 0 && expiresAt > now) {
+      problems.push(`${id} is retained in ${home} until ${expiresAt} although RESULT_TTL_SECONDS is 0`);
     }
-    if (statuses[0] === 'active' && !hash.lease) problems.push(`${id} is active without a lease token`);
-    if (statuses[0] !== 'active' && hash.lease) problems.push(`${id} is ${statuses[0]} but still has a lease`);
-  }
+    if (status === null) {
+      const expiredByDesign =
+        RETAINED.has(home) && statuses.length === 1 && expiresAt !== undefined && expiresAt <= now;
+      if (!expiredByDesign) {
+        const due = expiresAt !== undefined ? ` (its hash was due to expire in ${expiresAt - now} ms)` : '';
+        problems.push(`${id} is in ${home} but has no hash${due}`);
+      }
+    } else if (status !== home) {
+      problems.push(`${id} is in ${home} but its status is ${status}`);
+    }
+    if (home === 'active' && !lease) problems.push(`${id} is active without a lease token`);
+    if (home !== 'active' && lease) problems.push(`${id} is ${home} but still has a lease`);
+  });
+
   // Every task hash of the queue must be in some home.
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.taskPrefix}*`, 'COUNT', 1000);
-    for (const key of found) {
-      const id = key.slice(keys.taskPrefix.length);
-      if (!seen.has(id)) problems.push(`${id} has a hash (status ${await redis.hget(key, 'status')}) but no home`);
+  const hashKeys = await scanKeys(redis, `${keys.taskPrefix}*`);
+  const homeless = hashKeys.filter((key) => !seen.has(key.slice(keys.taskPrefix.length)));
+  const homelessStatus = await hmgetMany(redis, homeless, ['status']);
+  homeless.forEach((key, i) => {
+    problems.push(`${key.slice(keys.taskPrefix.length)} has a hash (status ${homelessStatus[i][0]}) but no home`);
+  });
+  return problems;
+}
+
+/** The queues that have any key under the prefix, or are in its queue registry. */
+export async function queuesUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const queues = new Set(await redis.smembers(queueRegistryKey(prefix)));
+  for (const key of await scanKeys(redis, `${prefix}:{*}:*`)) {
+    const tag = /^\{([^}]*)\}:/.exec(key.slice(prefix.length + 1));
+    if (tag) queues.add(tag[1]);
+  }
+  return [...queues].sort();
+}
+
+/** Every task hash under the prefix, in every queue: id → the requested fields. */
+export async function taskHashes(
+  redis: Redis,
+  prefix: string,
+  fields: string[],
+): Promise<Map<string, (string | null)[]>> {
+  const out = new Map<string, (string | null)[]>();
+  for (const queue of await queuesUnder(redis, prefix)) {
+    const taskPrefix = queueKeys(prefix, queue).taskPrefix;
+    const keys = await scanKeys(redis, `${taskPrefix}*`);
+    const values = await hmgetMany(redis, keys, fields);
+    keys.forEach((key, i) => out.set(key.slice(taskPrefix.length), values[i]));
+  }
+  return out;
+}
+
+/**
+ * The invariant over everything a deployment wrote under `prefix`: checkQueueInvariant for every
+ * queue found there, and with `requireFinished`, every task hash `succeeded` or `dead`.
+ */
+export async function checkPrefixInvariant(
+  redis: Redis,
+  prefix: string,
+  options: PrefixInvariantOptions = {},
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const queue of await queuesUnder(redis, prefix)) {
+    problems.push(...(await checkQueueInvariant(redis, prefix, queue, options)));
+  }
+  if (options.requireFinished) {
+    for (const [id, [status]] of await taskHashes(redis, prefix, ['status'])) {
+      if (status === null || !FINISHED.has(status)) problems.push(`${id} is ${status}, not finished`);
     }
-    cursor = next;
-  } while (cursor !== '0');
+  }
   return problems;
 }

@@ -1,6 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { GiveUp, waitFor } from './redis';
 
 const ROOT = join(__dirname, '..', '..');
@@ -10,7 +13,27 @@ const ROOT = join(__dirname, '..', '..');
  */
 const DIST = process.env.TASKQ_DIST_DIR ? join(ROOT, process.env.TASKQ_DIST_DIR) : join(ROOT, 'dist');
 
-export function freePort(): Promise<number> {
+/** Lowest port of the kernel's ephemeral range: outgoing connections take their local port at or above it. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+const PORT_FLOOR = 10_000;
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function kernelPickedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -20,6 +43,29 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
   });
 }
+
+/**
+ * A port that is free now, for a server a test starts. Picked at random below the kernel's ephemeral
+ * range when there is room: no outgoing connection can take such a port as its local port, neither
+ * between this check and the server's bind nor while a server restarts on it (Redis restarted on its
+ * AOF). It is still check-then-use (another test may bind it first), so the starters below notice a
+ * failed bind and retry on a new port where the port may change.
+ */
+export async function freePort(): Promise<number> {
+  const high = ephemeralLow();
+  if (high - PORT_FLOOR >= 1000) {
+    for (let tries = 0; tries < 50; tries++) {
+      const port = PORT_FLOOR + Math.floor(Math.random() * (high - PORT_FLOOR));
+      if (await portIsFree(port)) return port;
+    }
+  }
+  return kernelPickedPort();
+}
+
+/** A server's own words for "the port was taken": Node's EADDRINUSE, redis-server's bind error. */
+const PORT_TAKEN = /EADDRINUSE|Address already in use/i;
+/** Starts on a new port after a lost bind race; more than this and something else is wrong. */
+const PORT_TRIES = 5;
 
 /** A built app (dist/apps/<name>/main.js) running as a real child process. */
 export class AppProcess {
@@ -42,7 +88,35 @@ export class AppProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
+  /**
+   * Starts the app and waits until it answers /health/live. An app that exits instead fails at once
+   * with its output; one that lost the race for its port (see freePort) is started again on new ports.
+   */
   static async start(name: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
+    for (let attempt = 1; ; attempt++) {
+      const app = await AppProcess.spawn(name, env);
+      try {
+        await waitFor(
+          async () => {
+            if (!app.running) {
+              const how = app.child.exitCode ?? app.child.signalCode;
+              throw new GiveUp(new Error(`${name} exited with ${how}:\n${app.output.join('\n')}`));
+            }
+            const res = await fetch(`${app.url}/health/live`).catch(() => undefined);
+            return res?.ok;
+          },
+          { timeoutMs: 20_000, what: `${name} to answer /health/live` },
+        );
+        return app;
+      } catch (error) {
+        await app.stop('SIGKILL').catch(() => undefined);
+        if (attempt < PORT_TRIES && PORT_TAKEN.test(app.output.join('\n'))) continue;
+        throw error;
+      }
+    }
+  }
+
+  private static async spawn(name: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
     const port = await freePort();
     const metricsPort = name === 'api' ? await freePort() : port;
     const child = spawn(process.execPath, [join(DIST, 'apps', name, 'main.js')], {
@@ -56,17 +130,7 @@ export class AppProcess {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const app = new AppProcess(name, child, port, metricsPort);
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null)
-          throw new GiveUp(new Error(`${name} exited with ${child.exitCode}:\n${app.output.join('\n')}`));
-        const res = await fetch(`${app.url}/health/live`).catch(() => undefined);
-        return res?.ok;
-      },
-      { timeoutMs: 20_000, what: `${name} to answer /health/live` },
-    );
-    return app;
+    return new AppProcess(name, child, port, metricsPort);
   }
 
   get url(): string {
@@ -112,46 +176,139 @@ export class AppProcess {
   }
 }
 
-/** A redis-server of a test's own (a free port, a temp dir), for tests that stop or restart Redis. */
-export class OwnRedis {
-  private child?: ChildProcess;
-
+/** Thrown by OwnRedis.start when redis-server exits instead of answering; carries its last log lines. */
+export class RedisServerExited extends Error {
   constructor(
     readonly port: number,
+    readonly how: string,
+    readonly log: string[],
+  ) {
+    super(`redis-server on ${port} exited (${how}) instead of answering:\n${log.slice(-15).join('\n')}`);
+  }
+
+  get portTaken(): boolean {
+    return PORT_TAKEN.test(this.log.join('\n'));
+  }
+}
+
+/**
+ * A redis-server of a test's own (a free port, a temp dir), for tests that stop, pause or restart
+ * Redis. Faults use kill / pause; `ensureUp()` undoes either, so one failed fault cannot leave Redis
+ * down or frozen for the tests after it.
+ */
+export class OwnRedis {
+  private child?: ChildProcess;
+  /** redis-server's own log lines (it logs to stdout), the latest few hundred. */
+  readonly log: string[] = [];
+  private answered = false;
+  private paused = false;
+
+  private constructor(
+    private currentPort: number,
     readonly dir: string,
     private readonly extraArgs: string[] = [],
   ) {}
 
   static async create(extraArgs: string[] = []): Promise<OwnRedis> {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     return new OwnRedis(await freePort(), mkdtempSync(join(tmpdir(), 'taskq-own-redis-')), extraArgs);
+  }
+
+  get port(): number {
+    return this.currentPort;
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  async start(): Promise<void> {
-    this.child = spawn(
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Starts redis-server and waits until it answers PING (after loading its AOF, if any). When the
+   * process exits instead, this fails at once with redis-server's own message. Until the server
+   * has answered once nobody knows its URL, so a port lost to another process (freePort is
+   * check-then-use) is swapped for a new one. A restart keeps its port (clients hold the URL) and a
+   * failed bind is reported as such, unless the caller says no client holds the URL any more
+   * (`portMayChange`, e.g. between two tests that each read `url` afresh).
+   */
+  async start({ portMayChange = !this.answered } = {}): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.spawnAndWait();
+        this.answered = true;
+        return;
+      } catch (error) {
+        const retry = portMayChange && attempt < PORT_TRIES && error instanceof RedisServerExited && error.portTaken;
+        if (!retry) throw error;
+        this.currentPort = await freePort();
+      }
+    }
+  }
+
+  private async spawnAndWait(): Promise<void> {
+    this.log.length = 0;
+    this.paused = false;
+    const child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...this.extraArgs],
-      {
-        stdio: 'ignore',
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const { default: Redis } = await import('ioredis');
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.log.push(...chunk.toString().split('\n').filter(Boolean));
+      if (this.log.length > 300) this.log.splice(0, this.log.length - 300);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const port = this.port;
+    // 'close' comes after the exit and after the pipes are drained, so the log holds the last words.
+    const gone = new Promise<Error>((resolve) => {
+      child.once('error', resolve);
+      child.once('close', (code, signal) =>
+        resolve(new RedisServerExited(port, `code ${code}, signal ${signal}`, [...this.log])),
+      );
+    });
+    let exit: Error | undefined;
+    // One rejection for every probe to race against, handled here once (no unhandled rejections later).
+    const exited = gone.then((error) => {
+      exit = error;
+      throw new GiveUp(error);
+    });
+    exited.catch(() => undefined);
     await waitFor(
       async () => {
-        const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        try {
+        if (exit) throw new GiveUp(exit);
+        const probe = new Redis(this.url, {
+          lazyConnect: true,
+          enableReadyCheck: false,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+          // No connect timer (it would outlive a refused probe); the server's exit ends the wait instead.
+          connectTimeout: 0,
+        });
+        probe.on('error', () => undefined);
+        const answers = async () => {
           await probe.connect();
-          return (await probe.ping()) === 'PONG';
+          // Ours, not a server someone else started on this port meanwhile (ours then exits on its bind).
+          const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+          return pid === child.pid && (await probe.ping()) === 'PONG';
+        };
+        try {
+          // What listens on the port may be another program that accepts and never answers: then
+          // ours fails its bind and exits, and the exit ends the wait.
+          return await Promise.race([answers(), exited]);
         } finally {
           probe.disconnect();
         }
       },
-      { timeoutMs: 10_000, what: `redis-server on ${this.port}` },
+      // A hang guard only: an exit is reported at once; loading a large AOF on a busy machine takes a while.
+      { timeoutMs: 30_000, what: `redis-server on ${port} to answer PING` },
     );
   }
 
@@ -161,11 +318,34 @@ export class OwnRedis {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill(signal);
     await exited;
+    this.paused = false;
+  }
+
+  /** SIGSTOP: the server holds its connections but answers nothing until resume(). */
+  pause(): void {
+    if (!this.running) throw new Error('redis-server is not running');
+    this.child!.kill('SIGSTOP');
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (this.running) this.child!.kill('SIGCONT');
+    this.paused = false;
+  }
+
+  /** Running and not paused, whatever a fault (or a failed test) did to it; see start() for `portMayChange`. */
+  async ensureUp(options: { portMayChange?: boolean } = {}): Promise<void> {
+    if (this.running) {
+      // SIGCONT is harmless to a running process: sent even when we did not record a pause.
+      this.resume();
+      return;
+    }
+    await this.start(options);
   }
 
   async destroy(): Promise<void> {
+    if (this.running && this.paused) this.resume();
     await this.kill('SIGKILL');
-    const { rmSync } = await import('node:fs');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

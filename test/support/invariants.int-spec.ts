@@ -1,0 +1,141 @@
+import Redis from 'ioredis';
+import { ClaimedTask, NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
+import { checkPrefixInvariant, checkQueueInvariant, QueueHarness, TEST_REDIS_URL } from '@app/testing';
+
+/**
+ * The invariant helper itself, against a real Redis: a state written by the library's own scripts
+ * passes, and each kind of breakage the fault suite relies on it to find is reported.
+ */
+describe('checkQueueInvariant / checkPrefixInvariant', () => {
+  const RETENTION_S = 3600;
+  let harness: QueueHarness;
+  let redis: Redis;
+  let prefix: string;
+  let producer: QueueProducer;
+  let consumer: QueueConsumer;
+
+  const task = (queue: string, over: Partial<NewTask> = {}): NewTask => ({
+    type: 'echo',
+    queue,
+    payload: 1,
+    priority: 0,
+    maxRetries: 1,
+    timeoutMs: 1000,
+    ...over,
+  });
+  const hashKey = (queue: string, id: string) => `${queueKeys(prefix, queue).taskPrefix}${id}`;
+
+  /** q1: one task in each of queued, scheduled, active, succeeded, dead; q2: one succeeded. */
+  async function seed() {
+    const [toActive, toSucceed, toDie] = await producer.enqueueMany([task('q1'), task('q1'), task('q1')]);
+    const { tasks } = await consumer.claim('q1', 3);
+    const claimed = new Map<string, ClaimedTask>(tasks.map((t) => [t.id, t]));
+    await consumer.ack(claimed.get(toSucceed.id)!, '"ok"');
+    await consumer.fail(claimed.get(toDie.id)!, { action: 'dead', reason: 'non_retryable', error: 'Error: no' });
+    const queued = await producer.enqueue(task('q1'));
+    const scheduled = await producer.enqueue(task('q1', { delayMs: 3_600_000 }));
+    const other = await producer.enqueue(task('q2'));
+    const [otherRun] = (await consumer.claim('q2', 1)).tasks;
+    await consumer.ack(otherRun, '');
+    return {
+      queued: queued.id,
+      scheduled: scheduled.id,
+      active: toActive.id,
+      succeeded: toSucceed.id,
+      dead: toDie.id,
+      other: other.id,
+    };
+  }
+
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  beforeEach(async () => {
+    harness = await QueueHarness.boot({ resultTtlSeconds: RETENTION_S });
+    ({ prefix, producer, consumer } = harness);
+  });
+  afterEach(async () => {
+    await harness.close(redis);
+  });
+
+  it('holds for every state the scripts write, in every queue under the prefix', async () => {
+    await seed();
+    const options = { resultTtlSeconds: RETENTION_S };
+    expect(await checkQueueInvariant(redis, prefix, 'q1', options)).toEqual([]);
+    expect(await checkQueueInvariant(redis, prefix, 'q2', options)).toEqual([]);
+    expect(await checkPrefixInvariant(redis, prefix, options)).toEqual([]);
+  });
+
+  it('with requireFinished, reports each task not succeeded or dead', async () => {
+    const ids = await seed();
+    const problems = await checkPrefixInvariant(redis, prefix, {
+      resultTtlSeconds: RETENTION_S,
+      requireFinished: true,
+    });
+    expect(problems.sort()).toEqual(
+      [
+        `${ids.queued} is queued, not finished`,
+        `${ids.scheduled} is scheduled, not finished`,
+        `${ids.active} is active, not finished`,
+      ].sort(),
+    );
+  });
+
+  it('reports an orphan hash: a task hash in no home', async () => {
+    const ids = await seed();
+    await redis.zrem(queueKeys(prefix, 'q1').queued, ids.queued);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([
+      `${ids.queued} has a hash (status queued) but no home`,
+    ]);
+  });
+
+  it('reports an index entry without its hash, in a queue found under the prefix', async () => {
+    const ids = await seed();
+    await redis.del(hashKey('q1', ids.dead), hashKey('q2', ids.other));
+    const problems = await checkPrefixInvariant(redis, prefix, { resultTtlSeconds: RETENTION_S });
+    expect(problems).toHaveLength(2);
+    expect(problems).toContain(`${ids.dead} is in dead but has no hash`);
+    expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${ids.other} is in succeeded but has no hash`)));
+  });
+
+  it('tolerates a retained entry without hash only once its expiry (the index score) has passed', async () => {
+    const ids = await seed();
+    const succeeded = queueKeys(prefix, 'q1').succeeded;
+    await redis.del(hashKey('q1', ids.succeeded));
+    // Retained until an hour from now: its hash cannot have expired yet, so it was lost.
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([
+      expect.stringMatching(new RegExp(`^${ids.succeeded} is in succeeded but has no hash`)),
+    ]);
+    // Its expiry has passed: the hash expired by design, the sweep has not run yet.
+    const [seconds] = await redis.time();
+    await redis.zadd(succeeded, (Number(seconds) - 60) * 1000, ids.succeeded);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([]);
+    // With retention 0 nothing finished is kept: an entry retained into the future is wrong.
+    await redis.zadd(succeeded, (Number(seconds) + 60) * 1000, ids.succeeded);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: 0 })).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${ids.succeeded} is retained in succeeded until \\d+ although RESULT_TTL_SECONDS is 0`),
+      ),
+      expect.stringMatching(new RegExp(`^${ids.succeeded} is in succeeded but has no hash`)),
+    ]);
+  });
+
+  it('reports a status that names another home, two homes, and a lease outside active', async () => {
+    const ids = await seed();
+    const keys = queueKeys(prefix, 'q1');
+    await redis.hset(hashKey('q1', ids.queued), 'status', 'dead');
+    await redis.zadd(keys.retrying, 0, ids.scheduled);
+    await redis.hset(hashKey('q1', ids.dead), 'lease', 'stale-token');
+    const problems = await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S });
+    expect(problems.sort()).toEqual(
+      [
+        `${ids.queued} is in queued but its status is dead`,
+        `${ids.scheduled} is in scheduled and retrying`,
+        `${ids.dead} is dead but still has a lease`,
+      ].sort(),
+    );
+  });
+});
