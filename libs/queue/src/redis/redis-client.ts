@@ -23,6 +23,9 @@ function nodeOptions(options: QueueModuleOptions, role: ConnectionRole): RedisOp
     // A blocking wait legitimately takes longer than any command timeout.
     commandTimeout: role === 'commands' ? options.commandTimeoutMs : undefined,
     retryStrategy,
+    // After a restart Redis answers LOADING while it reads its AOF; look again every second instead
+    // of waiting out its (up to 10 s) estimate, so apps resume as soon as the data is back.
+    maxLoadingRetryTime: 1000,
     lazyConnect: role === 'blocking',
   };
 }
