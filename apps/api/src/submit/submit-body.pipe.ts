@@ -1,6 +1,6 @@
 import { ArgumentMetadata, Injectable, PipeTransform, Type, ValidationPipe } from '@nestjs/common';
 import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
-import { validationPipe } from '../validation';
+import { validationPipe } from '../validation/api-validation.pipe';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
