@@ -75,7 +75,7 @@ describe('bad input: a clear error, the right status, nothing written', () => {
       status: 415,
       message: /^Content-Type must be application\/json$/,
     },
-    { name: 'a missing task_type', body: { payload: 1 }, status: 400, field: 'task_type' },
+    { name: 'a missing task_type', body: { payload: 1 }, status: 400, field: 'task_type', rule: 'isPresent' },
     { name: 'a missing payload', body: { task_type: 'echo' }, status: 400, field: 'payload', rule: 'isPresent' },
     {
       name: 'a mistyped task_type',
@@ -110,7 +110,60 @@ describe('bad input: a clear error, the right status, nothing written', () => {
       field: 'delay_ms',
       rule: 'notWith',
     },
-    { name: 'a bad run_at', body: { ...valid, run_at: 'tomorrow' }, status: 400, field: 'run_at', rule: 'isIso8601' },
+    { name: 'a bad run_at', body: { ...valid, run_at: 'tomorrow' }, status: 400, field: 'run_at', rule: 'isRfc3339' },
+    {
+      name: 'an ISO week date as run_at',
+      body: { ...valid, run_at: '2030-W01-1' },
+      status: 400,
+      field: 'run_at',
+      rule: 'isRfc3339',
+    },
+    {
+      name: 'a run_at without a time zone',
+      body: { ...valid, run_at: '2030-01-01T09:00:00' },
+      status: 400,
+      field: 'run_at',
+      rule: 'isRfc3339',
+    },
+    {
+      name: 'a run_at on a day that does not exist',
+      body: { ...valid, run_at: '2031-02-29T09:00:00Z' },
+      status: 400,
+      field: 'run_at',
+      rule: 'isRfc3339',
+    },
+    {
+      name: 'a run_at more than 365 days ahead',
+      body: { ...valid, run_at: new Date(Date.now() + 31_536_000_000 + 3_600_000).toISOString() },
+      status: 400,
+      field: 'run_at',
+      rule: 'maxAhead',
+    },
+    { name: 'a null queue', body: { ...valid, queue: null }, status: 400, field: 'queue', rule: 'isString' },
+    { name: 'a null priority', body: { ...valid, priority: null }, status: 400, field: 'priority', rule: 'isInt' },
+    {
+      name: 'a field named constructor',
+      body: { ...valid, constructor: 1 },
+      status: 400,
+      field: 'constructor',
+      rule: 'unknownField',
+    },
+    {
+      name: 'an array as a task of a batch',
+      path: '/submit/batch',
+      body: { tasks: [valid, []] },
+      status: 400,
+      field: 'tasks',
+      rule: 'isObject',
+    },
+    {
+      name: 'a batch task missing its type',
+      path: '/submit/batch',
+      body: { tasks: [valid, { payload: 1 }] },
+      status: 400,
+      field: 'tasks.1.task_type',
+      rule: 'isPresent',
+    },
     { name: 'timeout_ms zero', body: { ...valid, timeout_ms: 0 }, status: 400, field: 'timeout_ms', rule: 'min' },
     {
       name: 'an unknown task type',
@@ -198,6 +251,23 @@ describe('bad input: a clear error, the right status, nothing written', () => {
       expect(await keySet(stack.redis, stack.prefix)).toEqual(before);
     },
   );
+
+  it('says a missing required field is required, and nothing else about it', async () => {
+    const res = await http('POST', `${stack.api.url}/submit/batch`, { tasks: [{ task_type: 'echo' }, {}] });
+    expect(res.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'tasks.0.payload is required; tasks.1.task_type is required; tasks.1.payload is required',
+      errors: [
+        { field: 'tasks.0.payload', rule: 'isPresent', message: 'tasks.0.payload is required' },
+        { field: 'tasks.1.task_type', rule: 'isPresent', message: 'tasks.1.task_type is required' },
+        { field: 'tasks.1.payload', rule: 'isPresent', message: 'tasks.1.payload is required' },
+      ],
+    });
+    expect((await http('POST', `${stack.api.url}/submit/batch`, {})).body.errors).toEqual([
+      { field: 'tasks', rule: 'isPresent', message: 'tasks is required' },
+    ]);
+  });
 
   it('answers 404 for unknown ids and 400 for bad DLQ queries', async () => {
     expect((await http('GET', `${stack.api.url}/tasks/default.00000000-0000-0000-0000-000000000000`)).status).toBe(404);

@@ -6,7 +6,8 @@ import { ApiEnv } from './config/api.env';
 import { HttpErrorFilter } from './filters/http-error.filter';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { setUpOpenApi } from './openapi';
-import { validationPipe } from './validation/api-validation.pipe';
+import { submitBodyChecks } from './submit/submit-body.checks';
+import { ApiValidationPipe } from './validation/api-validation.pipe';
 import { installJsonBodyParser } from './validation/json-body.parser';
 
 /**
@@ -23,9 +24,11 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
   );
   const fastify = app.getHttpAdapter().getInstance();
   installJsonBodyParser(fastify);
-  app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new HttpErrorFilter({ maxBodyBytes: env.MAX_BODY_BYTES }));
   app.get(HttpMetricsHook).register(fastify);
-  setUpOpenApi(app);
+  const limits = { maxBatchSize: env.MAX_BATCH_SIZE };
+  // The submit bodies' fast checks are compiled from the document served at /docs-json.
+  const document = setUpOpenApi(app, limits);
+  app.useGlobalPipes(new ApiValidationPipe(submitBodyChecks(document, limits)));
   return app;
 }

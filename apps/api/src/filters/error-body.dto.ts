@@ -13,7 +13,7 @@ export class FieldErrorDto {
 
 /** Every error the api answers has this shape. */
 export class ErrorBodyDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   statusCode!: number;
 
   @ApiProperty({ example: 'Bad Request' })

@@ -15,7 +15,6 @@ import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitBatchResponseDto, SubmitResponseDto } from './dto/submit-response.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 import { SubmitService } from './submit.service';
-import { submitBatchBody, submitTaskBody } from './submit-body.pipe';
 
 const SubmitErrors = () =>
   applyDecorators(
@@ -49,9 +48,8 @@ export class SubmitController {
   })
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
-  // Readonly<...> keeps the global ValidationPipe off (no class metatype): submitTaskBody validates.
   async submit(
-    @Body(submitTaskBody) dto: Readonly<SubmitTaskDto>,
+    @Body() dto: SubmitTaskDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SubmitResponseDto> {
     const task = await this.submitService.submit(dto);
@@ -68,7 +66,7 @@ export class SubmitController {
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
   @ApiBody({ type: SubmitBatchDto })
   @SubmitErrors()
-  async submitBatch(@Body(submitBatchBody) dto: Readonly<SubmitBatchDto>): Promise<SubmitBatchResponseDto> {
+  async submitBatch(@Body() dto: SubmitBatchDto): Promise<SubmitBatchResponseDto> {
     const tasks = await this.submitService.submitBatch(dto.tasks);
     return { task_ids: tasks.map((task) => task.id) };
   }

@@ -6,7 +6,7 @@ import { InjectMetric, METRIC } from '@app/metrics';
 import { EnqueuedTask, NewTask, QueueProducer } from '@app/queue';
 import { ApiEnv } from '../config/api.env';
 import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
-import { SubmitTaskDto } from './dto/submit-task.dto';
+import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
 export const CONTRACT_REGISTRY = Symbol('taskq:contract-registry');
 
@@ -14,7 +14,6 @@ export const CONTRACT_REGISTRY = Symbol('taskq:contract-registry');
 @Injectable()
 export class SubmitService {
   private readonly maxPayloadBytes: number;
-  private readonly maxBatchSize: number;
   private readonly defaultMaxRetries: number;
   private readonly defaultTimeoutMs: number;
 
@@ -25,7 +24,6 @@ export class SubmitService {
     config: ConfigService<ApiEnv, true>,
   ) {
     this.maxPayloadBytes = config.get('MAX_PAYLOAD_BYTES', { infer: true });
-    this.maxBatchSize = config.get('MAX_BATCH_SIZE', { infer: true });
     this.defaultMaxRetries = config.get('DEFAULT_MAX_RETRIES', { infer: true });
     this.defaultTimeoutMs = config.get('DEFAULT_TIMEOUT_MS', { infer: true });
   }
@@ -35,12 +33,8 @@ export class SubmitService {
     return task;
   }
 
-  /** All-or-nothing: every task is checked before any is written. */
+  /** All-or-nothing: every task is checked before any is written (its size, MAX_BATCH_SIZE, by validation). */
   async submitBatch(dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
-    if (dtos.length > this.maxBatchSize) {
-      const message = `tasks has ${dtos.length} items; at most ${this.maxBatchSize} are allowed (MAX_BATCH_SIZE)`;
-      throw badRequest([{ field: 'tasks', rule: 'arrayMaxSize', message }]);
-    }
     return this.enqueue(dtos.map((dto, i) => this.toTask(dto, `tasks.${i}.`)));
   }
 
@@ -85,6 +79,12 @@ export class SubmitService {
         })),
       );
     }
+    const runAt = dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined;
+    // Validation checked the form (RFC 3339); how far ahead depends on the clock, so it is checked here.
+    if (runAt !== undefined && runAt - Date.now() > SUBMIT_LIMITS.delayMs.max) {
+      const message = `${path}run_at is more than ${SUBMIT_LIMITS.delayMs.max} ms (365 days) ahead; like delay_ms, it may be at most that`;
+      throw badRequest([{ field: `${path}run_at`, rule: 'maxAhead', message }]);
+    }
     return {
       type: dto.task_type,
       queue: dto.queue ?? DEFAULT_QUEUE,
@@ -93,7 +93,7 @@ export class SubmitService {
       maxRetries: dto.max_retries ?? contract.defaults?.maxRetries ?? this.defaultMaxRetries,
       timeoutMs: dto.timeout_ms ?? contract.defaults?.timeoutMs ?? this.defaultTimeoutMs,
       delayMs: dto.delay_ms,
-      runAt: dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined,
+      runAt,
     };
   }
 }

@@ -13,7 +13,7 @@ export class DlqQueueQueryDto {
 }
 
 export class DlqListQueryDto extends DlqQueueQueryDto {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 1000 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, description: 'Page size. Default: 50' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -36,6 +36,6 @@ export class DlqPageDto {
 }
 
 export class PurgeResultDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   deleted!: number;
 }
