@@ -278,6 +278,21 @@ describe('bad input: a clear error, the right status, nothing written', () => {
     expect(badLimit.status).toBe(400);
     expect(badLimit.body.errors[0]).toMatchObject({ field: 'limit', rule: 'min' });
     expect((await http('GET', `${stack.api.url}/dlq?queue=A{b}`)).status).toBe(400);
+    for (const path of ['/queues?verbose=1', '/health/ready?x=', '/tasks/whatever?include=all', '/submit?queue=x']) {
+      const post = path.startsWith('/submit');
+      const res = await http(post ? 'POST' : 'GET', `${stack.api.url}${path}`, post ? valid : undefined);
+      expect({ path, status: res.status, rule: res.body.errors?.[0]?.rule }).toEqual({
+        path,
+        status: 400,
+        rule: 'unknownField',
+      });
+    }
+    expect((await http('GET', `${stack.api.url}/health/ready`)).body).toEqual({
+      status: 'ok',
+      info: { redis: { status: 'up' } },
+      error: {},
+      details: { redis: { status: 'up' } },
+    });
     expect(await http('GET', `${stack.api.url}/nowhere`)).toMatchObject({
       status: 404,
       body: { statusCode: 404, error: 'Not Found', message: 'Cannot GET /nowhere' },
@@ -340,7 +355,17 @@ describe('Redis unavailable', () => {
     expect(down.headers.get('retry-after')).toBe('1');
     expect(down.body.message).toMatch(/unavailable/i);
     expect(Date.now() - started).toBeLessThan(3000);
-    expect((await http('GET', `${stack.api.url}/health/ready`)).status).toBe(503);
+    // Readiness keeps terminus's shape, so the reason (Redis down, and why) reaches the probe's log.
+    const ready = await http('GET', `${stack.api.url}/health/ready`);
+    expect(ready).toMatchObject({
+      status: 503,
+      body: {
+        status: 'error',
+        info: {},
+        error: { redis: { status: 'down', message: expect.any(String) } },
+        details: { redis: { status: 'down', message: expect.any(String) } },
+      },
+    });
     expect((await http('GET', `${stack.api.url}/tasks/${before}`)).status).toBe(503);
     expect((await http('GET', `${stack.api.url}/health/live`)).status).toBe(200);
 

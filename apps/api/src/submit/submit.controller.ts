@@ -1,16 +1,16 @@
-import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Post, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBody,
   ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParametersGuard } from '../filters/error-responses';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitBatchResponseDto, SubmitResponseDto } from './dto/submit-response.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
@@ -21,20 +21,20 @@ const SubmitErrors = () =>
     ApiBadRequestResponse({
       type: ErrorBodyDto,
       description:
-        'Malformed JSON, a missing, unknown or out-of-range field, an unknown task type, or a payload that breaks its contract; names the field and the rule',
+        'Malformed JSON, a body nested deeper than 64 levels, a missing, unknown or out-of-range field, an unknown task type, a payload that breaks its contract, or a query parameter (none is taken); names the field and the rule',
     }),
     ApiPayloadTooLargeResponse({
       type: ErrorBodyDto,
       description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
     }),
     ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
-    ApiServiceUnavailableResponse({
-      type: ErrorBodyDto,
-      description: 'Redis unavailable; nothing was written. Retry after the Retry-After header',
-    }),
+    ApiRedisUnavailableResponse(
+      'Redis unavailable: nothing was written (or, after a command timeout, maybe written: the message says which). Retry after Retry-After seconds',
+    ),
   );
 
 @ApiTags('submit')
+@UseGuards(NoQueryParametersGuard)
 @Controller('submit')
 export class SubmitController {
   constructor(private readonly submitService: SubmitService) {}
@@ -45,6 +45,9 @@ export class SubmitController {
   @ApiAcceptedResponse({
     type: SubmitResponseDto,
     description: 'Accepted: stored in Redis; Location names the status URL',
+    headers: {
+      Location: { description: 'The task status URL, /tasks/{task_id}', required: true, schema: { type: 'string' } },
+    },
   })
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
