@@ -34,7 +34,11 @@ export const SUBMIT_LIMITS = {
  * Optional fields may be left out, not set to null. No `default` keywords: generated clients would
  * make those fields required; defaults are in the descriptions.
  */
-@ApiSchemaKeywords({ additionalProperties: false, not: { required: ['delay_ms', 'run_at'] } })
+@ApiSchemaKeywords({
+  additionalProperties: false,
+  // Not both. (The empty property schemas only name what `required` refers to; Redocly asks for that.)
+  not: { properties: { delay_ms: {}, run_at: {} }, required: ['delay_ms', 'run_at'] },
+})
 export class SubmitTaskDto {
   @ApiProperty({ example: 'email', pattern: TASK_TYPE_PATTERN.source, description: 'A registered task type' })
   @IsPresent()
