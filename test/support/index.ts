@@ -2,3 +2,4 @@ export * from './redis';
 export * from './invariants';
 export * from './processes';
 export * from './app-stack';
+export * from './queue-options';

@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
 import { register } from 'prom-client';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
+import { deleteByPrefix, TEST_REDIS_URL, testQueueOptions, uniquePrefix, waitFor } from '@app/testing';
 import { QueueModule, QueueProducer, queueKeys } from '@app/queue';
 import { METRIC, MetricsModule } from '@app/metrics';
 
@@ -15,20 +15,7 @@ describe('metrics', () => {
     redis = new Redis(TEST_REDIS_URL);
     prefix = uniquePrefix('metrics');
     moduleRef = await Test.createTestingModule({
-      imports: [
-        QueueModule.forRoot({
-          redisUrl: TEST_REDIS_URL,
-          prefix,
-          leaseMs: 30_000,
-          resultTtlSeconds: 3600,
-          maxRecoveries: 2,
-          dlqMaxSize: 0,
-          commandTimeoutMs: 2000,
-          connectionName: 'int-test',
-        }),
-        MetricsModule.forApi(),
-        MetricsModule.forWorker(),
-      ],
+      imports: [QueueModule.forRoot(testQueueOptions(prefix)), MetricsModule.forApi(), MetricsModule.forWorker()],
     }).compile();
     await moduleRef.init();
   });

@@ -1,6 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { checkQueueInvariant, deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import { checkQueueInvariant, deleteByPrefix, TEST_REDIS_URL, testQueueOptions, uniquePrefix } from '@app/testing';
 import { DeadLetterAdmin, QueueConsumer, QueueInspector, QueueModule, QueueProducer, queueKeys } from '@app/queue';
 
 /** QueueInspector.listDeadAcross on a real Redis: the cross-queue dead-letter listing and its cursor. */
@@ -20,18 +20,7 @@ describe('QueueInspector.listDeadAcross', () => {
   beforeEach(async () => {
     prefix = uniquePrefix('inspector');
     moduleRef = await Test.createTestingModule({
-      imports: [
-        QueueModule.forRoot({
-          redisUrl: TEST_REDIS_URL,
-          prefix,
-          leaseMs: 30_000,
-          resultTtlSeconds: 3600,
-          maxRecoveries: 2,
-          dlqMaxSize: 0,
-          commandTimeoutMs: 2000,
-          connectionName: 'int-test',
-        }),
-      ],
+      imports: [QueueModule.forRoot(testQueueOptions(prefix))],
     }).compile();
     await moduleRef.init();
     inspector = moduleRef.get(QueueInspector);

@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { validateEnv } from '@app/config';
 import { TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import { prng } from '../../../../test/faults/harness';
 import { ApiEnv } from '../config/api.env';
 import { createApiApp } from '../configure-api';
 import { ApiValidationPipe, BodyCheck } from '../validation/api-validation.pipe';
@@ -11,18 +12,6 @@ import { SubmitTaskDto } from './dto/submit-task.dto';
 import { submitBodyChecks } from './submit-body.checks';
 
 const MAX_BATCH_SIZE = 5;
-
-/** mulberry32: a small seeded PRNG, so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Generated submit bodies, most of them near a rule's edge. */
 class Bodies {
@@ -198,7 +187,7 @@ describe('submit body checks: the OpenAPI schema and class-validator agree', () 
     ['POST /submit', SubmitTaskDto, (b: Bodies) => b.task(), 4000],
     ['POST /submit/batch', SubmitBatchDto, (b: Bodies) => b.batch(), 1500],
   ] as const)('agree on %s bodies (seeded)', async (_route, dto, generate, count) => {
-    const bodies = new Bodies(random(SEED));
+    const bodies = new Bodies(prng(SEED));
     const tally = await compare(
       submitBodyChecks(document, { maxBatchSize: MAX_BATCH_SIZE }),
       dto,
@@ -214,7 +203,7 @@ describe('submit body checks: the OpenAPI schema and class-validator agree', () 
   it('finds the drift when the document says something class-validator does not', async () => {
     const drifted = structuredClone(document) as any;
     drifted.components.schemas.SubmitTaskDto.properties.priority.maximum = 101;
-    const bodies = new Bodies(random(SEED));
+    const bodies = new Bodies(prng(SEED));
     const tally = await compare(
       submitBodyChecks(drifted, { maxBatchSize: MAX_BATCH_SIZE }),
       SubmitTaskDto,

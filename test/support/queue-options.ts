@@ -1,0 +1,17 @@
+import type { QueueModuleOptions } from '@app/queue';
+import { TEST_REDIS_URL } from './redis';
+
+/** QueueModule options for an integration test on the test Redis, under its own prefix. */
+export function testQueueOptions(prefix: string, overrides: Partial<QueueModuleOptions> = {}): QueueModuleOptions {
+  return {
+    redisUrl: TEST_REDIS_URL,
+    prefix,
+    leaseMs: 30_000,
+    resultTtlSeconds: 3600,
+    maxRecoveries: 2,
+    dlqMaxSize: 0,
+    commandTimeoutMs: 2000,
+    connectionName: 'int-test',
+    ...overrides,
+  };
+}
