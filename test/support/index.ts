@@ -3,3 +3,4 @@ export * from './invariants';
 export * from './processes';
 export * from './app-stack';
 export * from './queue-harness';
+export * from './queue-options';

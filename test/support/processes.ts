@@ -356,6 +356,23 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
+/** A response http() received, as the e2e contract test records them. */
+export interface RecordedResponse {
+  method: string;
+  url: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+type ResponseRecorder = (response: RecordedResponse) => void | Promise<void>;
+let recordResponse: ResponseRecorder | undefined;
+
+/** Has every response http() receives from now on passed to `record`, awaited (undefined: stop). */
+export function recordHttpResponses(record: ResponseRecorder | undefined): void {
+  recordResponse = record;
+}
+
 /** A JSON request with a deadline (a hang fails the test instead of stalling it). */
 export async function http<T = any>(
   method: string,
@@ -377,5 +394,6 @@ export async function http<T = any>(
   } catch {
     /* not JSON */
   }
+  await recordResponse?.({ method, url, status: res.status, headers: Object.fromEntries(res.headers), body: parsed });
   return { status: res.status, headers: res.headers, body: parsed as T };
 }

@@ -12,7 +12,8 @@ import {
   QueueRedis,
   REDIS_CLIENT,
 } from '@app/queue';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { testQueueOptions } from './queue-options';
+import { deleteByPrefix, uniquePrefix } from './redis';
 
 /** libs/queue booted as the apps boot it (QueueModule.forRoot), on a fresh prefix of the test Redis. */
 export class QueueHarness {
@@ -37,18 +38,7 @@ export class QueueHarness {
   }
 
   static async boot(overrides: Partial<QueueModuleOptions> = {}): Promise<QueueHarness> {
-    const options: QueueModuleOptions = {
-      redis: { mode: 'standalone', url: TEST_REDIS_URL },
-      prefix: uniquePrefix('queue'),
-      leaseMs: 30_000,
-      resultTtlSeconds: 3600,
-      maxRecoveries: 2,
-      maxQueues: 0,
-      dlqMaxSize: 0,
-      commandTimeoutMs: 2000,
-      connectionName: 'int-test',
-      ...overrides,
-    };
+    const options = testQueueOptions(uniquePrefix('queue'), overrides);
     const moduleRef = await Test.createTestingModule({ imports: [QueueModule.forRoot(options)] }).compile();
     await moduleRef.init();
     return new QueueHarness(moduleRef, options);

@@ -1,19 +1,43 @@
 import { INestApplication } from '@nestjs/common';
-import { ApiPropertyOptions, DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ApiProperty, DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 
-/** "Any JSON value" in OpenAPI 3.0 terms, for payloads and results. */
-export const ANY_JSON: ApiPropertyOptions = {
-  oneOf: [
-    { type: 'object', nullable: true },
-    { type: 'array', items: {} },
-    { type: 'string' },
-    { type: 'number' },
-    { type: 'boolean' },
-  ],
-};
+/**
+ * Class-level keywords @nestjs/swagger cannot express (`additionalProperties: false`, `not`), by
+ * component schema name; setUpOpenApi merges them into the document.
+ */
+const schemaKeywords = new Map<string, SchemaObject>();
+/** Properties that take any JSON value, by component schema name. */
+const anyJsonProperties = new Map<string, Map<string, SchemaObject>>();
 
-/** Swagger UI at /docs, the OpenAPI JSON at /docs-json, built from the DTOs and decorators. */
-export function setUpOpenApi(app: INestApplication): void {
+/** Adds JSON Schema keywords to the class's component schema in the served document. */
+export function ApiSchemaKeywords(keywords: SchemaObject): ClassDecorator {
+  return (target) => {
+    schemaKeywords.set(target.name, { ...schemaKeywords.get(target.name), ...keywords });
+  };
+}
+
+/**
+ * A property that takes any JSON value, null included: an empty schema (`{}`) with a description.
+ * (A oneOf of the JSON types became `Record<string, never>` in generated clients.)
+ */
+export function ApiAnyJson(options: { description: string; example?: unknown; required?: boolean }): PropertyDecorator {
+  return (target, key) => {
+    const { required = true, ...schema } = options;
+    ApiProperty({ required, description: schema.description })(target, key);
+    const properties = anyJsonProperties.get(target.constructor.name) ?? new Map<string, SchemaObject>();
+    properties.set(String(key), schema);
+    anyJsonProperties.set(target.constructor.name, properties);
+  };
+}
+
+/** Limits known only at boot that the document states (a batch's maxItems). */
+export interface OpenApiLimits {
+  maxBatchSize: number;
+}
+
+/** The document as built from the DTOs and decorators, with the keywords above and the boot-time limits applied. */
+export function buildOpenApiDocument(app: INestApplication, limits: OpenApiLimits): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('taskq API')
     .setDescription(
@@ -27,5 +51,19 @@ export function setUpOpenApi(app: INestApplication): void {
   const document = SwaggerModule.createDocument(app, config);
   // No authentication: said explicitly (put the api behind your gateway or network policy).
   document.security = [];
+  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
+  for (const [name, keywords] of schemaKeywords) if (schemas[name]) Object.assign(schemas[name], keywords);
+  for (const [name, properties] of anyJsonProperties) {
+    for (const [key, schema] of properties) if (schemas[name]?.properties) schemas[name].properties[key] = schema;
+  }
+  const tasks = schemas.SubmitBatchDto?.properties?.tasks as SchemaObject | undefined;
+  if (tasks) tasks.maxItems = limits.maxBatchSize;
+  return document;
+}
+
+/** Swagger UI at /docs, the OpenAPI JSON at /docs-json; returns the document served. */
+export function setUpOpenApi(app: INestApplication, limits: OpenApiLimits): OpenAPIObject {
+  const document = buildOpenApiDocument(app, limits);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return document;
 }

@@ -8,6 +8,12 @@ import { QueueRedis } from './scripts/script-loader';
 import { DeadTaskPage, QueueStats, TaskRecord } from './task';
 import { toTaskRecord } from './task-record';
 
+/**
+ * A position in the dead-letter order of listDeadAcross: `<death time ms>:<task id>`, the last
+ * task of the page before.
+ */
+export const DEAD_CURSOR_PATTERN = /^(\d{1,15}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+
 /** Read-only views of the queue: tasks, per-queue counts, the dead-letter list. */
 @Injectable()
 export class QueueInspector {
@@ -86,6 +92,67 @@ export class QueueInspector {
       .filter(({ hash }) => hash?.status)
       .map(({ id, hash }) => toTaskRecord(id, queue, hash!));
     return { tasks, nextCursor: ids.length > limit ? String(offset + limit) : null };
+  }
+
+  /**
+   * Dead tasks of `queues`, newest death first (equal death times: higher id first), `limit` a page.
+   * The cursor is the position of the page's last task (DEAD_CURSOR_PATTERN), not an offset, so
+   * tasks dying or leaving the DLQ meanwhile shift no page: each queue is read from the cursor
+   * (ZREVRANGEBYSCORE, skipping ties at or before it), at most limit + 1, and the merge keeps `limit`.
+   * A task deleted between the two reads is left out, so a page can be shorter than `limit`.
+   */
+  async listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
+    const match = cursor === undefined ? null : DEAD_CURSOR_PATTERN.exec(cursor);
+    if (cursor !== undefined && !match) throw new Error(`not a dead-letter cursor: ${cursor}`);
+    const after = match ? { score: Number(match[1]), id: match[2] } : undefined;
+    const candidates = (await Promise.all(queues.map((queue) => this.deadAfter(queue, limit + 1, after)))).flat();
+    candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const page = candidates.slice(0, limit);
+    const last = page[page.length - 1];
+    const byQueue = new Map<string, string[]>();
+    for (const { queue, id } of page) byQueue.set(queue, [...(byQueue.get(queue) ?? []), id]);
+    const hashes = new Map<string, Record<string, string>>();
+    await Promise.all(
+      [...byQueue].map(([queue, ids]) =>
+        redisCall('listDead', async () => {
+          const pipeline = this.redis.pipeline();
+          ids.forEach((id) => pipeline.hgetall(`${queueKeys(this.options.prefix, queue).taskPrefix}${id}`));
+          const replies = (await pipeline.exec()) ?? [];
+          ids.forEach((id, i) => hashes.set(id, replies[i]?.[1] as Record<string, string>));
+        }),
+      ),
+    );
+    return {
+      tasks: page
+        .filter(({ id }) => hashes.get(id)?.status)
+        .map(({ queue, id }) => toTaskRecord(id, queue, hashes.get(id)!)),
+      nextCursor: candidates.length > limit ? `${last.score}:${last.id}` : null,
+    };
+  }
+
+  /** Up to `count` dead tasks of one queue after `after` in the dead-letter order. */
+  private async deadAfter(
+    queue: string,
+    count: number,
+    after?: { score: number; id: string },
+  ): Promise<{ queue: string; id: string; score: number }[]> {
+    const key = queueKeys(this.options.prefix, queue).dead;
+    const out: { queue: string; id: string; score: number }[] = [];
+    // Ties at the cursor's score come first (reverse lexicographic order), the ones at or before the
+    // cursor among them; read on past them when there are more than a batch.
+    for (let offset = 0; ; offset += count) {
+      const reply = await redisCall('listDead', () =>
+        this.redis.zrevrangebyscore(key, after ? after.score : '+inf', '-inf', 'WITHSCORES', 'LIMIT', offset, count),
+      );
+      for (let i = 0; i < reply.length; i += 2) {
+        const id = reply[i];
+        const score = Number(reply[i + 1]);
+        if (after && score === after.score && id >= after.id) continue;
+        out.push({ queue, id, score });
+        if (out.length === count) return out;
+      }
+      if (reply.length < count * 2) return out;
+    }
   }
 
   /** PING, for readiness. */

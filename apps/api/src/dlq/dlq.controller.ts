@@ -6,17 +6,16 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { DEFAULT_QUEUE } from '@app/contracts';
 import { DeadLetterAdmin, QueueInspector } from '@app/queue';
 import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { TaskDto } from '../tasks/dto/task.dto';
-import { DlqListQueryDto, DlqPageDto, DlqQueueQueryDto, PurgeResultDto } from './dto/dlq.dto';
+import { DlqListQueryDto, DlqPageDto, DlqPurgeQueryDto, PurgeResultDto } from './dto/dlq.dto';
 
 @ApiTags('dead-letter')
-@ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
+@ApiRedisUnavailableResponse()
 @Controller('dlq')
 export class DlqController {
   constructor(
@@ -27,12 +26,16 @@ export class DlqController {
   @Get()
   @ApiOperation({
     operationId: 'listDeadTasks',
-    summary: 'Dead tasks of a queue with the failure reason and last error',
+    summary: 'Dead tasks of every queue (or of one), newest first, with the failure reason and last error',
+    description:
+      'Paginated by cursor: pass next_cursor back as cursor until it is null. The cursor is the position ' +
+      '(death time, task id) of the last task shown, so pages are stable while tasks die or are requeued.',
   })
   @ApiOkResponse({ type: DlqPageDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue, limit or cursor' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue, limit or cursor, or an unknown parameter' })
   async list(@Query() query: DlqListQueryDto): Promise<DlqPageDto> {
-    const page = await this.inspector.listDead(query.queue ?? DEFAULT_QUEUE, query.limit ?? 50, query.cursor);
+    const queues = query.queue !== undefined ? [query.queue] : await this.inspector.listQueues();
+    const page = await this.inspector.listDeadAcross(queues, query.limit ?? 50, query.cursor);
     return { tasks: page.tasks.map(TaskDto.from), next_cursor: page.nextCursor };
   }
 
@@ -41,6 +44,7 @@ export class DlqController {
   @ApiOkResponse({ type: TaskDto, description: 'The task, now queued' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
+  @NoQueryParameters()
   @HttpCode(HttpStatus.OK)
   async requeue(@Param('id') id: string): Promise<TaskDto> {
     await this.admin.requeue(id);
@@ -53,15 +57,16 @@ export class DlqController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
+  @NoQueryParameters()
   async delete(@Param('id') id: string): Promise<void> {
     await this.admin.delete(id);
   }
 
   @Delete()
-  @ApiOperation({ operationId: 'purgeDeadTasks', summary: 'Delete every dead task of a queue' })
+  @ApiOperation({ operationId: 'purgeDeadTasks', summary: 'Delete every dead task of one queue (queue is required)' })
   @ApiOkResponse({ type: PurgeResultDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue name' })
-  async purge(@Query() query: DlqQueueQueryDto): Promise<PurgeResultDto> {
-    return { deleted: await this.admin.purge(query.queue ?? DEFAULT_QUEUE) };
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'queue missing or malformed, or an unknown parameter' })
+  async purge(@Query() query: DlqPurgeQueryDto): Promise<PurgeResultDto> {
+    return { deleted: await this.admin.purge(query.queue) };
   }
 }

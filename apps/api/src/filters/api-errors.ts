@@ -27,12 +27,13 @@ export function payloadTooLarge(field: string, limit: number, size: number): Htt
   });
 }
 
-/** class-validator's tree as flat `a.b.0.c` field errors. */
+/** class-validator's tree as flat `a.b.0.c` field errors; a missing required field is reported only as missing. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const error of errors) {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    for (const [rule, message] of Object.entries(error.constraints ?? {})) {
+    const constraints = error.constraints?.isPresent ? { isPresent: error.constraints.isPresent } : error.constraints;
+    for (const [rule, message] of Object.entries(constraints ?? {})) {
       out.push({
         field,
         rule: rule === 'whitelistValidation' ? 'unknownField' : rule,

@@ -13,7 +13,7 @@ export class FieldErrorDto {
 
 /** Every error the api answers has this shape. */
 export class ErrorBodyDto {
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   statusCode!: number;
 
   @ApiProperty({ example: 'Bad Request' })
@@ -24,4 +24,17 @@ export class ErrorBodyDto {
 
   @ApiPropertyOptional({ type: [FieldErrorDto] })
   errors?: FieldErrorDto[];
+
+  @ApiPropertyOptional({
+    description:
+      '409 only: the task the request conflicts with (the earlier task of an Idempotency-Key, or the unfinished task of a unique_for_ms submit)',
+  })
+  existing_task_id?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description:
+      '503 on a batch spanning several queues only: the tasks that were stored before Redis failed (each queue part is atomic, the parts are not); resubmit only the others',
+  })
+  written_task_ids?: string[];
 }

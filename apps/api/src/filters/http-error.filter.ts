@@ -31,16 +31,21 @@ interface ErrorBody {
   error: string;
   message: string;
   errors?: unknown[];
+  existing_task_id?: string;
+  written_task_ids?: string[];
 }
 
 /**
- * Every error leaves as `{statusCode, error, message, errors?}`: validation (400), Fastify's body
- * errors (400 malformed JSON, 413, 415), queue errors (404, 409, 503 + Retry-After). Anything else
+ * Every error leaves as `{statusCode, error, message, errors?}`: validation and the JSON body
+ * parser (400), queue errors (404, 409, 503 + Retry-After), and the errors Fastify raises itself
+ * (413 body too large, 415 content type, 400 bad Content-Length, 404 unknown route). Anything else
  * is a bug: logged with its stack, answered 500 without internals.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly limits: { maxBodyBytes: number }) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
@@ -53,13 +58,29 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof QueueError) {
       const statusCode = STATUS_OF[exception.code];
       if (statusCode === HttpStatus.SERVICE_UNAVAILABLE) {
-        this.logger.warn({ msg: exception.message, op: exception.op, maybeApplied: exception.maybeApplied });
+        this.logger.warn({
+          msg: exception.message,
+          op: exception.op,
+          maybeApplied: exception.maybeApplied,
+          written: exception.written?.length,
+        });
+        const message = exception.maybeApplied
+          ? 'The task store (Redis) did not answer in time (REDIS_COMMAND_TIMEOUT_MS); the write may still have been applied. Check (GET /tasks/{id}, GET /queues) before retrying, resubmit with the same Idempotency-Key, or accept a possible duplicate.'
+          : 'The task store (Redis) is unavailable; nothing was written. Retry later.';
+        if (!exception.written?.length) return { statusCode, error: REASON[statusCode], message };
         return {
           statusCode,
           error: REASON[statusCode],
-          message: exception.maybeApplied
-            ? 'The task store (Redis) did not answer in time (REDIS_COMMAND_TIMEOUT_MS); the write may still have been applied. Check (GET /tasks/{id}, GET /queues) before retrying, or accept a possible duplicate.'
-            : 'The task store (Redis) is unavailable; nothing was written. Retry later.',
+          message: `Part of the batch was stored before Redis failed (written_task_ids); the rest was not. ${message}`,
+          written_task_ids: exception.written,
+        };
+      }
+      if (exception.existingId !== undefined) {
+        return {
+          statusCode,
+          error: REASON[statusCode],
+          message: exception.message,
+          existing_task_id: exception.existingId,
         };
       }
       return { statusCode, error: REASON[statusCode], message: exception.message };
@@ -68,37 +89,27 @@ export class HttpErrorFilter implements ExceptionFilter {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
       if (typeof response === 'object' && response !== null && 'errors' in response) return response as ErrorBody;
+      // Nest hands Fastify's own errors (body too large, media type, ...) over as HttpException(message, status).
       const message =
         typeof response === 'string'
-          ? response
+          ? this.describeFastifyError(statusCode, response)
           : String((response as { message?: unknown }).message ?? exception.message);
       return { statusCode, error: REASON[statusCode] ?? exception.name, message };
     }
-    const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
-    if (typeof fastifyError?.code === 'string' && fastifyError.code.startsWith('FST_') && fastifyError.statusCode) {
-      const statusCode = fastifyError.statusCode;
-      return {
-        statusCode,
-        error: REASON[statusCode] ?? 'Error',
-        message: describeFastifyError(fastifyError.code, fastifyError.message),
-      };
-    }
-    this.logger.error({ msg: 'unhandled error', err: exception });
+    // A batch that failed part-way on an unexpected error still says what it stored (in the log).
+    const written = (exception as { written?: string[] } | null)?.written;
+    this.logger.error({ msg: 'unhandled error', err: exception, ...(written ? { writtenTaskIds: written } : {}) });
     return { statusCode: 500, error: REASON[500], message: 'Internal error; it has been logged.' };
   }
-}
 
-function describeFastifyError(code: string, message = ''): string {
-  switch (code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'Content-Type must be application/json';
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'Request body is larger than MAX_BODY_BYTES';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'Body is empty; send a JSON object';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return `Body is not valid JSON: ${message}`;
-    default:
-      return message;
+  private describeFastifyError(statusCode: number, message: string): string {
+    switch (statusCode) {
+      case HttpStatus.PAYLOAD_TOO_LARGE:
+        return `Request body is larger than MAX_BODY_BYTES (${this.limits.maxBodyBytes} bytes)`;
+      case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
+        return 'Content-Type must be application/json';
+      default:
+        return message;
+    }
   }
 }

@@ -1,9 +1,13 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 import { RedisHealthIndicator } from '@app/queue';
+import { NoQueryParameters } from '../filters/error-responses';
+import { HealthDownDto, HealthUpDto } from './dto/health.dto';
 
 @ApiTags('health')
+@NoQueryParameters()
 @Controller('health')
 export class HealthController {
   constructor(
@@ -12,16 +16,29 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ operationId: 'live', summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: HealthUpDto })
   live() {
     return this.health.check([]);
   }
 
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ operationId: 'ready', summary: 'Readiness: Redis answers' })
-  ready() {
-    return this.health.check([() => this.redis.isHealthy()]);
+  @ApiOkResponse({ type: HealthUpDto, description: 'Redis answers' })
+  @ApiServiceUnavailableResponse({
+    type: HealthDownDto,
+    description: 'Not ready: Redis does not answer (error.redis.message says why), or the api is shutting down',
+  })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check([() => this.redis.isHealthy()]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      // Terminus's result, not the generic error body: it says which check is down and why.
+      void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return error.getResponse() as HealthCheckResult;
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { QueueInspector } from '@app/queue';
-import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { QueueListDto, QueueStatsDto } from './dto/queue-stats.dto';
 
 @ApiTags('queues')
@@ -15,7 +15,8 @@ export class QueuesController {
     summary: 'Per queue: tasks in each state and the age of the oldest queued task',
   })
   @ApiOkResponse({ type: QueueListDto })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
+  @ApiRedisUnavailableResponse()
+  @NoQueryParameters()
   async list(): Promise<QueueListDto> {
     return { queues: (await this.inspector.allStats()).map(QueueStatsDto.from) };
   }

@@ -1,41 +1,45 @@
-import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Post, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Post, Res, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiBody,
+  ApiConflictResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
-  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParametersGuard } from '../filters/error-responses';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitBatchResponseDto, SubmitResponseDto } from './dto/submit-response.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
 import { SubmitService } from './submit.service';
-import { submitBatchBody, submitTaskBody } from './submit-body.pipe';
 
 const SubmitErrors = () =>
   applyDecorators(
     ApiBadRequestResponse({
       type: ErrorBodyDto,
       description:
-        'Malformed JSON, a missing, unknown or out-of-range field, an unknown task type, or a payload that breaks its contract; names the field and the rule',
+        'Malformed JSON, a body nested deeper than 64 levels, a missing, unknown or out-of-range field, an unknown task type, a payload that breaks its contract, or a query parameter (none is taken); names the field and the rule',
     }),
     ApiPayloadTooLargeResponse({
       type: ErrorBodyDto,
       description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
     }),
     ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
-    ApiServiceUnavailableResponse({
+    ApiConflictResponse({
       type: ErrorBodyDto,
-      description: 'Redis unavailable; nothing was written. Retry after the Retry-After header',
+      description: 'A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one)',
     }),
+    ApiRedisUnavailableResponse(
+      'Redis unavailable: nothing was written (or, after a command timeout, maybe written: the message says which). Retry after Retry-After seconds',
+    ),
   );
 
 @ApiTags('submit')
+@UseGuards(NoQueryParametersGuard)
 @Controller('submit')
 export class SubmitController {
   constructor(private readonly submitService: SubmitService) {}
@@ -46,12 +50,14 @@ export class SubmitController {
   @ApiAcceptedResponse({
     type: SubmitResponseDto,
     description: 'Accepted: stored in Redis; Location names the status URL',
+    headers: {
+      Location: { description: 'The task status URL, /tasks/{task_id}', required: true, schema: { type: 'string' } },
+    },
   })
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
-  // Readonly<...> keeps the global ValidationPipe off (no class metatype): submitTaskBody validates.
   async submit(
-    @Body(submitTaskBody) dto: Readonly<SubmitTaskDto>,
+    @Body() dto: SubmitTaskDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SubmitResponseDto> {
     const task = await this.submitService.submit(dto);
@@ -68,7 +74,7 @@ export class SubmitController {
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
   @ApiBody({ type: SubmitBatchDto })
   @SubmitErrors()
-  async submitBatch(@Body(submitBatchBody) dto: Readonly<SubmitBatchDto>): Promise<SubmitBatchResponseDto> {
+  async submitBatch(@Body() dto: SubmitBatchDto): Promise<SubmitBatchResponseDto> {
     const tasks = await this.submitService.submitBatch(dto.tasks);
     return { task_ids: tasks.map((task) => task.id) };
   }

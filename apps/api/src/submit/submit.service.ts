@@ -6,13 +6,12 @@ import { InjectMetric, METRIC } from '@app/metrics';
 import { EnqueuedTask, NewTask, QueueProducer } from '@app/queue';
 import { ApiEnv } from '../config/api.env';
 import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
-import { SubmitTaskDto } from './dto/submit-task.dto';
+import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
 /** Turns validated submissions into queue tasks: contract check, defaults, size limits, one write. */
 @Injectable()
 export class SubmitService {
   private readonly maxPayloadBytes: number;
-  private readonly maxBatchSize: number;
 
   constructor(
     private readonly producer: QueueProducer,
@@ -21,7 +20,6 @@ export class SubmitService {
     config: ConfigService<ApiEnv, true>,
   ) {
     this.maxPayloadBytes = config.get('MAX_PAYLOAD_BYTES', { infer: true });
-    this.maxBatchSize = config.get('MAX_BATCH_SIZE', { infer: true });
   }
 
   async submit(dto: SubmitTaskDto): Promise<EnqueuedTask> {
@@ -29,12 +27,8 @@ export class SubmitService {
     return task;
   }
 
-  /** All-or-nothing: every task is checked before any is written. */
+  /** All-or-nothing: every task is checked before any is written (its size, MAX_BATCH_SIZE, by validation). */
   async submitBatch(dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
-    if (dtos.length > this.maxBatchSize) {
-      const message = `tasks has ${dtos.length} items; at most ${this.maxBatchSize} are allowed (MAX_BATCH_SIZE)`;
-      throw badRequest([{ field: 'tasks', rule: 'arrayMaxSize', message }]);
-    }
     return this.enqueue(dtos.map((dto, i) => this.toTask(dto, `tasks.${i}.`)));
   }
 
@@ -80,6 +74,12 @@ export class SubmitService {
       );
     }
     const settings = this.contracts.settingsFor(dto.task_type);
+    const runAt = dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined;
+    // Validation checked the form (RFC 3339); how far ahead depends on the clock, so it is checked here.
+    if (runAt !== undefined && runAt - Date.now() > SUBMIT_LIMITS.delayMs.max) {
+      const message = `${path}run_at is more than ${SUBMIT_LIMITS.delayMs.max} ms (365 days) ahead; like delay_ms, it may be at most that`;
+      throw badRequest([{ field: `${path}run_at`, rule: 'maxAhead', message }]);
+    }
     return {
       type: dto.task_type,
       queue: dto.queue ?? DEFAULT_QUEUE,
@@ -88,7 +88,7 @@ export class SubmitService {
       maxRetries: dto.max_retries ?? settings.maxRetries,
       timeoutMs: dto.timeout_ms ?? settings.timeoutMs,
       delayMs: dto.delay_ms,
-      runAt: dto.run_at !== undefined ? Date.parse(dto.run_at) : undefined,
+      runAt,
     };
   }
 }

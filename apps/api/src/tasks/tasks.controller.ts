@@ -1,14 +1,8 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import {
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { QueueInspector } from '@app/queue';
 import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { TaskDto } from './dto/task.dto';
 
 @ApiTags('tasks')
@@ -24,7 +18,8 @@ export class TasksController {
     type: ErrorBodyDto,
     description: 'Unknown id, or finished longer than RESULT_TTL_SECONDS ago',
   })
-  @ApiServiceUnavailableResponse({ type: ErrorBodyDto, description: 'Redis unavailable' })
+  @ApiRedisUnavailableResponse()
+  @NoQueryParameters()
   async get(@Param('id') id: string): Promise<TaskDto> {
     return TaskDto.from(await this.inspector.getTask(id));
   }

@@ -1,7 +1,7 @@
 import { Provider } from '@nestjs/common';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 import { METRIC } from '../metric-names';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { TASK_STATUSES, QueueStats } from '@app/queue';
 import { QueueStatsCache } from '../queue-stats.cache';
 
@@ -9,6 +9,27 @@ import { QueueStatsCache } from '../queue-stats.cache';
 function fromStats(set: (gauge: Gauge<string>, stats: QueueStats) => void) {
   return async function collect(this: Gauge<string>, cache: QueueStatsCache): Promise<void> {
     for (const stats of (await cache.get()) ?? []) set(this, stats);
+  };
+}
+
+/**
+ * A counter's `collect` hook that mirrors a per-queue counter kept in Redis: it adds what the Redis
+ * count grew by since the last scrape (all of it on the first), so every api replica reports the
+ * same monotonic total. Should the Redis count go down (its key lost), the series restarts from
+ * it, which Prometheus reads as a counter reset.
+ */
+function mirrorRedisCounter(read: (stats: QueueStats) => number) {
+  const mirrored = new Map<string, number>();
+  return async function collect(this: Counter<string>, cache: QueueStatsCache): Promise<void> {
+    for (const stats of (await cache.get()) ?? []) {
+      const labels = { queue: stats.queue };
+      const now = read(stats);
+      const before = mirrored.get(stats.queue);
+      if (before !== undefined && now < before) this.remove(labels);
+      // inc(0) on first sight: the series exists from 0, so the first increase() sees the step.
+      this.inc(labels, before !== undefined && now >= before ? now - before : now);
+      mirrored.set(stats.queue, now);
+    }
   };
 }
 
@@ -36,12 +57,12 @@ export const apiMetricProviders: Provider[] = [
     inject: [QueueStatsCache],
     collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, (s.oldestQueuedAgeMs ?? 0) / 1000)),
   }),
-  makeGaugeProvider({
+  makeCounterProvider({
     name: METRIC.deadLetterTrimmed,
-    help: 'Dead tasks dropped by DLQ_MAX_SIZE since the queue began (a counter kept in Redis)',
+    help: 'Dead tasks dropped by DLQ_MAX_SIZE since the queue began (mirrors the count kept in Redis)',
     labelNames: ['queue'],
     inject: [QueueStatsCache],
-    collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.deadTrimmed)),
+    collect: mirrorRedisCounter((s) => s.deadTrimmed),
   }),
   makeHistogramProvider({
     name: METRIC.httpRequestDuration,

@@ -1,41 +1,73 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { QUEUE_NAME_PATTERN } from '@app/contracts';
+import { DEAD_CURSOR_PATTERN } from '@app/queue';
 import { TaskDto } from '../../tasks/dto/task.dto';
+import { IsPresent, Omittable } from '../../validation/decorators';
 
-export class DlqQueueQueryDto {
-  @ApiPropertyOptional({ default: 'default', pattern: QUEUE_NAME_PATTERN.source })
-  @IsOptional()
+const QUEUE_MESSAGE = 'queue must be 1-64 characters of [a-z0-9_-]';
+
+export class DlqListQueryDto {
+  @ApiPropertyOptional({
+    pattern: QUEUE_NAME_PATTERN.source,
+    description: "Only this queue's dead tasks; every queue's when left out",
+  })
+  @Omittable()
   @IsString()
-  @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
+  @Matches(QUEUE_NAME_PATTERN, { message: QUEUE_MESSAGE })
   queue?: string;
-}
 
-export class DlqListQueryDto extends DlqQueueQueryDto {
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 1000 })
-  @IsOptional()
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, description: 'Page size. Default: 50' })
+  @Omittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
   @Max(1000)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
-  @IsOptional()
-  @Matches(/^\d{1,12}$/, { message: 'cursor must be a next_cursor value from a previous page' })
+  @ApiPropertyOptional({
+    pattern: DEAD_CURSOR_PATTERN.source,
+    example: '1796108400000:default.3b241101-e2bb-4255-8caf-4136c566a962',
+    description:
+      'The next_cursor of the previous page: `<death time ms>:<task id>` of its last task, a position, not ' +
+      'an offset. Pages stay put while tasks die or are requeued meanwhile: newer deaths sort before the ' +
+      'first page (start again without a cursor to see them), and nothing is shown twice or skipped.',
+  })
+  @Omittable()
+  @IsString()
+  @Matches(DEAD_CURSOR_PATTERN, { message: 'cursor must be a next_cursor value from a previous page' })
   cursor?: string;
 }
 
+export class DlqPurgeQueryDto {
+  @ApiProperty({
+    pattern: QUEUE_NAME_PATTERN.source,
+    description: 'The queue whose dead-letter queue is purged (required: a purge is always explicit)',
+  })
+  @IsPresent()
+  @IsString()
+  @Matches(QUEUE_NAME_PATTERN, { message: QUEUE_MESSAGE })
+  queue!: string;
+}
+
 export class DlqPageDto {
-  @ApiProperty({ type: [TaskDto], description: 'Newest deaths first; dead_reason and last_error say why' })
+  @ApiProperty({
+    type: [TaskDto],
+    description: 'Newest deaths first (equal death times: higher task_id first); dead_reason and last_error say why',
+  })
   tasks!: TaskDto[];
 
-  @ApiProperty({ type: String, nullable: true })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: DEAD_CURSOR_PATTERN.source,
+    description: 'Pass as cursor for the next page; null on the last page',
+  })
   next_cursor!: string | null;
 }
 
 export class PurgeResultDto {
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   deleted!: number;
 }

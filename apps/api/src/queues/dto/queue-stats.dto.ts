@@ -2,12 +2,14 @@ import { ApiProperty } from '@nestjs/swagger';
 import { QueueStats } from '@app/queue';
 
 export class QueueCountsDto {
-  @ApiProperty() scheduled!: number;
-  @ApiProperty() queued!: number;
-  @ApiProperty() active!: number;
-  @ApiProperty() retrying!: number;
-  @ApiProperty({ description: 'Finished and still retained (RESULT_TTL_SECONDS)' }) succeeded!: number;
-  @ApiProperty({ description: 'In the dead-letter queue' }) dead!: number;
+  @ApiProperty({ type: 'integer' }) scheduled!: number;
+  @ApiProperty({ type: 'integer' }) queued!: number;
+  @ApiProperty({ type: 'integer' }) active!: number;
+  @ApiProperty({ type: 'integer' }) retrying!: number;
+  @ApiProperty({ type: 'integer', description: 'Finished and still retained (RESULT_TTL_SECONDS)' }) succeeded!: number;
+  @ApiProperty({ type: 'integer', description: 'In the dead-letter queue' }) dead!: number;
+  @ApiProperty({ type: 'integer', description: 'Cancelled and still retained (RESULT_TTL_SECONDS)' })
+  cancelled!: number;
 }
 
 export class QueueStatsDto {
@@ -18,13 +20,13 @@ export class QueueStatsDto {
   counts!: QueueCountsDto;
 
   @ApiProperty({
-    type: Number,
+    type: 'integer',
     nullable: true,
     description: 'Age of the oldest queued task in ms; null when none waits',
   })
   oldest_queued_age_ms!: number | null;
 
-  @ApiProperty({ description: 'Dead tasks dropped by DLQ_MAX_SIZE' })
+  @ApiProperty({ type: 'integer', description: 'Dead tasks dropped by DLQ_MAX_SIZE' })
   dead_trimmed!: number;
 
   static from(stats: QueueStats): QueueStatsDto {

@@ -1,28 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsInt,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateBy,
-  ValidationOptions,
-} from 'class-validator';
-import { ANY_JSON } from '../../openapi';
+import { IsInt, IsString, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
-
-/** Required, but any JSON value (null included) is fine. */
-function IsPresent(options?: ValidationOptions) {
-  return ValidateBy(
-    {
-      name: 'isPresent',
-      validator: { validate: (value) => value !== undefined, defaultMessage: () => '$property is required' },
-    },
-    options,
-  );
-}
+import { ApiAnyJson, ApiSchemaKeywords } from '../../openapi';
+import { IsPresent, IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 
 /** delay_ms and run_at say the same thing two ways; one at most. */
 function NotWith(other: string, options?: ValidationOptions) {
@@ -39,7 +19,7 @@ function NotWith(other: string, options?: ValidationOptions) {
   );
 }
 
-/** Numeric ranges of a submission, shared by the DTO's rules and the fast path in submit-body.pipe.ts. */
+/** Numeric ranges of a submission, used by the DTO's rules and its OpenAPI schema. */
 export const SUBMIT_LIMITS = {
   priority: { min: MIN_PRIORITY, max: MAX_PRIORITY },
   maxRetries: { min: 0, max: 100 },
@@ -47,55 +27,70 @@ export const SUBMIT_LIMITS = {
   timeoutMs: { min: 1, max: 86_400_000 },
 } as const;
 
+/**
+ * One submission. Each rule is stated twice, side by side: as class-validator decorators (which
+ * name the field and rule of a bad body) and in the OpenAPI schema (which the api compiles into
+ * its fast check, and clients read). The submit property test fails when the two part ways.
+ * Optional fields may be left out, not set to null. No `default` keywords: generated clients would
+ * make those fields required; defaults are in the descriptions.
+ */
+@ApiSchemaKeywords({
+  additionalProperties: false,
+  // Not both. (The empty property schemas only name what `required` refers to; Redocly asks for that.)
+  not: { properties: { delay_ms: {}, run_at: {} }, required: ['delay_ms', 'run_at'] },
+})
 export class SubmitTaskDto {
   @ApiProperty({ example: 'email', pattern: TASK_TYPE_PATTERN.source, description: 'A registered task type' })
+  @IsPresent()
   @IsString()
   @Matches(TASK_TYPE_PATTERN, { message: 'task_type must be 1-128 characters of [A-Za-z0-9_.:-]' })
   task_type!: string;
 
-  @ApiProperty({
-    ...ANY_JSON,
+  @ApiAnyJson({
     example: 'hello@domain.com',
-    description: "Any JSON value, checked against the task type's contract; at most MAX_PAYLOAD_BYTES serialized",
+    description:
+      "Any JSON value (null too), checked against the task type's contract; at most MAX_PAYLOAD_BYTES serialized",
   })
   @IsPresent()
   payload!: unknown;
 
-  @ApiPropertyOptional({ example: 'default', default: 'default', pattern: QUEUE_NAME_PATTERN.source })
-  @IsOptional()
+  @ApiPropertyOptional({ example: 'default', pattern: QUEUE_NAME_PATTERN.source, description: 'Default: default' })
+  @Omittable()
   @IsString()
   @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
   queue?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: SUBMIT_LIMITS.priority.min,
     maximum: SUBMIT_LIMITS.priority.max,
-    default: 0,
-    description: 'Higher runs first; FIFO within a priority',
+    description: 'Higher runs first; FIFO within a priority. Default: 0',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(SUBMIT_LIMITS.priority.min)
   @Max(SUBMIT_LIMITS.priority.max)
   priority?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: SUBMIT_LIMITS.maxRetries.min,
     maximum: SUBMIT_LIMITS.maxRetries.max,
-    description: "Retries after the first run; default: the task type's, else DEFAULT_MAX_RETRIES",
+    description: "Retries after the first run. Default: the task type's, else DEFAULT_MAX_RETRIES",
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(SUBMIT_LIMITS.maxRetries.min)
   @Max(SUBMIT_LIMITS.maxRetries.max)
   max_retries?: number;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: SUBMIT_LIMITS.delayMs.min,
     maximum: SUBMIT_LIMITS.delayMs.max,
     description: 'Run after this many ms (not with run_at)',
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(SUBMIT_LIMITS.delayMs.min)
   @Max(SUBMIT_LIMITS.delayMs.max)
@@ -103,20 +98,25 @@ export class SubmitTaskDto {
   delay_ms?: number;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'date-time',
+    pattern: RFC3339_DATE_TIME.source,
     example: '2030-01-01T09:00:00Z',
-    description: 'Run at this time (not with delay_ms)',
+    description:
+      'Run at this time (not with delay_ms): an RFC 3339 date-time with a time zone (Z or ±hh:mm), at most ' +
+      `${SUBMIT_LIMITS.delayMs.max} ms (365 days) ahead; a past time runs at once`,
   })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'run_at must be an ISO-8601 date-time, e.g. 2030-01-01T09:00:00Z' })
+  @Omittable()
+  @IsRfc3339DateTime()
   run_at?: string;
 
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: SUBMIT_LIMITS.timeoutMs.min,
     maximum: SUBMIT_LIMITS.timeoutMs.max,
-    description: "Abort a run after this many ms; default: the task type's, else DEFAULT_TIMEOUT_MS",
+    description: "Abort a run after this many ms. Default: the task type's, else DEFAULT_TIMEOUT_MS",
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(SUBMIT_LIMITS.timeoutMs.min)
   @Max(SUBMIT_LIMITS.timeoutMs.max)

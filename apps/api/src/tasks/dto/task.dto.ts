@@ -1,6 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
-import { ANY_JSON } from '../../openapi';
+import { DeadReason, TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
+import { ApiAnyJson } from '../../openapi';
+
+/** Every DeadReason, as the document's enum; the type below fails to compile when one is missing. */
+export const DEAD_REASONS = [
+  'max_retries',
+  'non_retryable',
+  'unknown_task_type',
+  'invalid_payload',
+  'timeout',
+  'lease_expired',
+] as const satisfies readonly DeadReason[];
+const _everyDeadReason: [Exclude<DeadReason, (typeof DEAD_REASONS)[number]>] extends [never] ? true : never = true;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -17,25 +28,28 @@ export class TaskDto {
   @ApiProperty({ enum: TASK_STATUSES })
   status!: TaskStatus;
 
-  @ApiProperty({ example: 0 })
+  @ApiProperty({ type: 'integer', example: 0 })
   priority!: number;
 
-  @ApiProperty({ description: 'Runs started, including the current one' })
+  @ApiProperty({ type: 'integer', description: 'Runs started, including the current one' })
   attempts!: number;
 
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   max_retries!: number;
 
-  @ApiProperty()
+  @ApiProperty({ type: 'integer' })
   timeout_ms!: number;
 
-  @ApiProperty({ description: 'Times the task was put back after its worker died (does not burn a retry)' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Times the task was put back after its worker died (does not burn a retry)',
+  })
   recoveries!: number;
 
-  @ApiProperty({ ...ANY_JSON, description: 'The submitted payload (any JSON)' })
+  @ApiAnyJson({ description: 'The submitted payload (any JSON value)' })
   payload!: unknown;
 
-  @ApiProperty({ ...ANY_JSON, description: "The handler's return value once succeeded" })
+  @ApiAnyJson({ description: "The handler's return value once succeeded (any JSON value); null before" })
   result!: unknown;
 
   @ApiProperty({ type: String, nullable: true })
@@ -43,11 +57,11 @@ export class TaskDto {
 
   @ApiProperty({
     type: String,
+    enum: [...DEAD_REASONS, null],
     nullable: true,
-    description:
-      'Why the task is dead: max_retries, non_retryable, unknown_task_type, invalid_payload, timeout, lease_expired',
+    description: 'Why the task is dead; null unless it is (or was, before a requeue) dead',
   })
-  dead_reason!: string | null;
+  dead_reason!: DeadReason | null;
 
   @ApiProperty({ format: 'date-time' })
   created_at!: string;

@@ -1,0 +1,60 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import Redis from 'ioredis';
+import { validateEnv } from '@app/config';
+import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import { ApiEnv } from './config/api.env';
+import { keySet } from '../../../test/e2e/keys';
+import { createApiApp } from './configure-api';
+
+/** The api app wired exactly as main.ts wires it (createApiApp), in process, on a real Redis. */
+describe('api app, as wired, on a real Redis', () => {
+  const prefix = uniquePrefix('api');
+  const saved = { ...process.env };
+  let app: NestFastifyApplication;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    Object.assign(process.env, { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+    app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    redis = new Redis(TEST_REDIS_URL);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+    process.env = saved;
+  });
+
+  const post = (url: string, payload: string) =>
+    app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } });
+  const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  it.each([
+    ['/submit', `{"task_type":"echo","payload":${nested(6000)}}`],
+    ['/submit/batch', `{"tasks":[{"task_type":"echo","payload":1},{"task_type":"echo","payload":${nested(6000)}}]}`],
+  ])(
+    'answers a valid echo body nested 6,000 levels deep on %s with 400 maxDepth, writing nothing',
+    async (url, body) => {
+      const before = await keySet(redis, prefix);
+      const res = await post(url, body);
+      expect({ status: res.statusCode, body: res.json() }).toEqual({
+        status: 400,
+        body: {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: 'body nests deeper than 64 levels',
+          errors: [{ field: 'body', rule: 'maxDepth', message: 'body nests deeper than 64 levels' }],
+        },
+      });
+      expect(await keySet(redis, prefix)).toEqual(before);
+    },
+  );
+
+  it('takes a body exactly 64 levels deep', async () => {
+    const res = await post('/submit', `{"task_type":"echo","payload":${nested(63)}}`);
+    expect(res.statusCode).toBe(202);
+  });
+});

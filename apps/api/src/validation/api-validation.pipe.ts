@@ -1,0 +1,113 @@
+import {
+  ArgumentMetadata,
+  HttpException,
+  Injectable,
+  Logger,
+  PipeTransform,
+  Type,
+  ValidationPipe,
+} from '@nestjs/common';
+import type { ValidateFunction } from 'ajv';
+import { badRequest, FieldError, flattenValidationErrors } from '../filters/api-errors';
+import { fieldErrorsFromAjv } from './openapi-schemas';
+
+/** Strict input: unknown fields rejected, no type coercion, every broken rule reported by field. */
+export function classValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => badRequest(flattenValidationErrors(errors)),
+  });
+}
+
+/** How the body of one DTO type is checked. */
+export interface BodyCheck {
+  /**
+   * Compiled from the DTO's schema in the served OpenAPI document (openApiSchemaCompiler): true when
+   * the body keeps every rule. Fast, and silent about why: class-validator names the broken rules.
+   */
+  fast: ValidateFunction;
+  /** Rules fixed at boot (MAX_BATCH_SIZE): the document states them, class-validator cannot. */
+  limits?: (value: unknown) => FieldError[];
+}
+
+/**
+ * class-transformer skips every key named `constructor` (a guard against prototype tricks), so
+ * class-validator would neither see nor refuse `{"task_type": ..., "constructor": 1}`, which the
+ * schema refuses as an unknown field. The full validation walks a copy with such keys renamed to
+ * this alias, and names them back in its errors.
+ */
+const CONSTRUCTOR_ALIAS = '\u0000constructor';
+
+function revealConstructorKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(revealConstructorKeys);
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child]) => [
+      key === 'constructor' ? CONSTRUCTOR_ALIAS : key,
+      revealConstructorKeys(child),
+    ]),
+  );
+}
+
+function unaliased(error: FieldError): FieldError {
+  return {
+    ...error,
+    field: error.field.replaceAll(CONSTRUCTOR_ALIAS, 'constructor'),
+    message: error.message.replaceAll(CONSTRUCTOR_ALIAS, 'constructor'),
+  };
+}
+
+export type Verdict = { ok: true; value: unknown } | { ok: false; errors: FieldError[] };
+
+/**
+ * The api's one validation pipe, for every route. Queries, params and bodies are validated by
+ * class-validator against their DTOs; a body DTO with a BodyCheck is first run through the ajv
+ * validator compiled from the OpenAPI document, and a body that passes is used as it is (the
+ * common case, and the cheap one: class-transformer + class-validator over a 1000-task batch cost
+ * more than the rest of the request). A body that fails gets class-validator's field errors. The
+ * two must agree on every body: the submit property test holds them to it.
+ */
+@Injectable()
+export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown>> {
+  private readonly logger = new Logger(ApiValidationPipe.name);
+  private readonly classValidation = classValidationPipe();
+
+  constructor(private readonly bodies: ReadonlyMap<Type, BodyCheck> = new Map()) {}
+
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const check = metadata.type === 'body' && metadata.metatype ? this.bodies.get(metadata.metatype) : undefined;
+    if (!check) return this.classValidation.transform(value, metadata);
+    if (check.fast(value)) return value;
+    const schemaErrors = fieldErrorsFromAjv(check.fast.errors);
+    const verdict = await this.validateFully(value, metadata);
+    if (!verdict.ok) throw badRequest(verdict.errors);
+    // The document refuses what class-validator takes: a drift between the two, which the property
+    // test exists to catch. The document is the promise, so its verdict stands.
+    this.logger.error({ msg: 'OpenAPI schema and class-validator disagree; refusing the body', schemaErrors });
+    throw badRequest(schemaErrors);
+  }
+
+  /** Every rule, named: the boot-time limits first (cheap), then class-validator. The fast check must agree. */
+  async validateFully(value: unknown, metadata: ArgumentMetadata): Promise<Verdict> {
+    const check = metadata.type === 'body' && metadata.metatype ? this.bodies.get(metadata.metatype) : undefined;
+    const limitErrors = check?.limits?.(value) ?? [];
+    if (limitErrors.length > 0) return { ok: false, errors: limitErrors };
+    try {
+      return {
+        ok: true,
+        value: await this.classValidation.transform(check ? revealConstructorKeys(value) : value, metadata),
+      };
+    } catch (error) {
+      const response = error instanceof HttpException ? error.getResponse() : undefined;
+      if (typeof response === 'object' && response !== null && 'errors' in response) {
+        return { ok: false, errors: (response as { errors: FieldError[] }).errors.map(unaliased) };
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { register } from 'prom-client';
+import { deleteByPrefix, TEST_REDIS_URL, testQueueOptions, uniquePrefix, waitFor } from '@app/testing';
+import { QueueModule, QueueProducer, queueKeys } from '@app/queue';
+import { METRIC, MetricsModule } from '@app/metrics';
+
+/** The apps' metrics on a real Redis, as a scrape sees them. */
+describe('metrics', () => {
+  let moduleRef: TestingModule;
+  let redis: Redis;
+  let prefix: string;
+
+  beforeAll(async () => {
+    redis = new Redis(TEST_REDIS_URL);
+    prefix = uniquePrefix('metrics');
+    moduleRef = await Test.createTestingModule({
+      imports: [QueueModule.forRoot(testQueueOptions(prefix)), MetricsModule.forApi(), MetricsModule.forWorker()],
+    }).compile();
+    await moduleRef.init();
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+    await deleteByPrefix(redis, prefix);
+    await redis.quit();
+    register.clear();
+  });
+
+  const sample = (text: string) =>
+    new RegExp(`^${METRIC.deadLetterTrimmed}\\{queue="trim"\\} (\\d+)$`, 'm').exec(text)?.[1];
+
+  /** Scrapes until the sample reads `value` (the queue stats behind it are cached for 500 ms). */
+  const scrapedAs = (value: string) =>
+    waitFor(async () => sample(await register.metrics()) === value, { what: `${METRIC.deadLetterTrimmed} ${value}` });
+
+  it('names every metric as promtool expects: counters end in _total, nothing else does', async () => {
+    const metrics = await register.getMetricsAsJSON();
+    expect(metrics.length).toBeGreaterThan(0);
+    const misnamed = metrics
+      .filter((m) => (String(m.type) === 'counter') !== m.name.endsWith('_total'))
+      .map((m) => `${m.name} (${m.type})`);
+    expect(misnamed).toEqual([]);
+  });
+
+  it('reports dead_letter_trimmed_total as a counter mirroring the count kept in Redis', async () => {
+    await moduleRef
+      .get(QueueProducer)
+      .enqueue({ type: 'echo', queue: 'trim', payload: 1, priority: 0, maxRetries: 0, timeoutMs: 1000 });
+    const trimmedKey = queueKeys(prefix, 'trim').deadTrimmed;
+
+    expect(await register.metrics()).toContain(`# TYPE ${METRIC.deadLetterTrimmed} counter`);
+    await scrapedAs('0');
+    await redis.incrby(trimmedKey, 7);
+    await scrapedAs('7');
+    await redis.incrby(trimmedKey, 3);
+    await scrapedAs('10');
+    // The Redis count lost (key gone): the series restarts from it, which Prometheus reads as a reset.
+    await redis.set(trimmedKey, 2);
+    await scrapedAs('2');
+  });
+});

@@ -1,0 +1,181 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { http, JsonResponse, RecordedResponse } from '@app/testing';
+import { OpenApiContract } from './contract/openapi-contract';
+import { Stack } from './harness';
+
+jest.setTimeout(90_000);
+
+const ROOT = join(__dirname, '..', '..');
+
+function recorded(method: string, url: string, res: JsonResponse): RecordedResponse {
+  return { method, url, status: res.status, headers: Object.fromEntries(res.headers), body: res.body };
+}
+
+/** Runs a node CLI of this repo's node_modules; its exit code and output. */
+function run(script: string, args: string[], cwd: string) {
+  const result = spawnSync(process.execPath, [join(ROOT, 'node_modules', script), ...args], { cwd, encoding: 'utf8' });
+  return { status: result.status, output: result.status === 0 ? '' : `${result.stdout}${result.stderr}` };
+}
+
+/** The OpenAPI document served at /docs-json: what it lists, that it lints, that clients can use it, that it holds. */
+describe('the served OpenAPI document', () => {
+  let stack: Stack;
+  let document: Record<string, any>;
+  /** One or more real responses of every operation, with the statuses they can answer. */
+  const responses: RecordedResponse[] = [];
+
+  beforeAll(async () => {
+    stack = new Stack({ MAX_BODY_BYTES: '4096' });
+    await stack.startApi();
+    await stack.startWorker({ WORKER_QUEUES: 'default,oa' });
+    document = (await http('GET', `${stack.api.url}/docs-json`)).body;
+
+    const call = async (method: string, path: string, body?: unknown, init?: Parameters<typeof http>[3]) => {
+      const url = `${stack.api.url}${path}`;
+      const res = await http(method, url, body, init);
+      responses.push(recorded(method, url, res));
+      return res;
+    };
+    const done = await call('POST', '/submit', { task_type: 'echo', payload: { n: 1 }, queue: 'oa', priority: 5 });
+    await call('POST', '/submit', { task_type: 'echo' });
+    await call('POST', '/submit', { task_type: 'echo', payload: 'x'.repeat(5000) });
+    await call('POST', '/submit', undefined, { raw: 'a=1', headers: { 'content-type': 'text/plain' } });
+    await call('POST', '/submit/batch', {
+      tasks: [
+        { task_type: 'echo', payload: 1 },
+        { task_type: 'sleep', payload: {} },
+      ],
+    });
+    await call('POST', '/submit/batch', { tasks: [] });
+    const dead = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0 });
+    const gone = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0 });
+    await stack.waitForStatus(dead, ['dead']);
+    await stack.waitForStatus(gone, ['dead']);
+    await stack.waitForStatus(done.body.task_id, ['succeeded']);
+    await call('GET', `/tasks/${done.body.task_id}`);
+    await call('GET', `/tasks/${dead}`);
+    await call('GET', '/tasks/default.00000000-0000-0000-0000-000000000000');
+    await call('GET', '/queues');
+    await call('GET', '/queues?x=1');
+    await call('GET', '/dlq?limit=1');
+    await call('GET', '/dlq?queue=default&limit=0');
+    await call('POST', `/dlq/${done.body.task_id}/requeue`);
+    await call('POST', `/dlq/${dead}/requeue`);
+    await call('POST', '/dlq/default.00000000-0000-0000-0000-000000000000/requeue');
+    await call('DELETE', `/dlq/${done.body.task_id}`);
+    await call('DELETE', `/dlq/${gone}`);
+    await call('DELETE', '/dlq/whatever');
+    await call('DELETE', '/dlq');
+    await call('DELETE', '/dlq?queue=oa');
+    await call('GET', '/health/live');
+    await call('GET', '/health/ready');
+    await call('GET', '/health/ready?verbose=1');
+    await call('GET', '/nowhere');
+  });
+  afterAll(() => stack.stop());
+
+  it('lists every route, and passes Redocly’s recommended rules without a warning', () => {
+    expect(Object.keys(document.paths).sort()).toEqual([
+      '/dlq',
+      '/dlq/{id}',
+      '/dlq/{id}/requeue',
+      '/health/live',
+      '/health/ready',
+      '/queues',
+      '/submit',
+      '/submit/batch',
+      '/tasks/{id}',
+    ]);
+    expect(Object.keys(document.paths['/submit'].post.responses).sort()).toEqual([
+      '202',
+      '400',
+      '409',
+      '413',
+      '415',
+      '503',
+    ]);
+    const file = join(mkdtempSync(join(tmpdir(), 'taskq-openapi-')), 'openapi.json');
+    writeFileSync(file, JSON.stringify(document));
+    const lint = spawnSync('npx', ['redocly', 'lint', file], { encoding: 'utf8' });
+    expect({ status: lint.status, warnings: /You have \d+ warnings?/.exec(lint.stdout + lint.stderr)?.[0] }).toEqual({
+      status: 0,
+      warnings: undefined,
+    });
+  });
+
+  it('describes every response of every operation, exercised here', () => {
+    const contract = new OpenApiContract(document);
+    expect(responses.flatMap((response) => contract.check(response))).toEqual([]);
+    const operations = Object.entries<Record<string, unknown>>(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map(
+        (method) => `${method.toUpperCase()} ${new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/?]+')}(\\?|$)`).source}`,
+      ),
+    );
+    const exercised = operations.filter((operation) => {
+      const [method, pattern] = operation.split(' ');
+      return responses.some(
+        (r) => r.method === method && new RegExp(pattern).test(new URL(r.url).pathname + new URL(r.url).search),
+      );
+    });
+    expect(exercised).toEqual(operations);
+  });
+
+  it('fails a response the document does not describe', () => {
+    const task = responses.find((r) => r.method === 'GET' && r.status === 200 && r.url.includes('/tasks/'))!;
+    const accepted = responses.find((r) => r.status === 202 && r.url.endsWith('/submit'))!;
+    const notFound = responses.find((r) => r.status === 404 && r.url.includes('/tasks/'))!;
+    const base = new OpenApiContract(document);
+    expect([task, accepted, notFound].flatMap((r) => base.check(r))).toEqual([]);
+
+    // A wrong schema: priority documented as a string.
+    const wrongType = structuredClone(document);
+    wrongType.components.schemas.TaskDto.properties.priority.type = 'string';
+    expect(new OpenApiContract(wrongType).check(task)).toEqual([
+      expect.stringMatching(/body\/priority must be string/),
+    ]);
+    // An undocumented status.
+    const no404 = structuredClone(document);
+    delete no404.paths['/tasks/{id}'].get.responses['404'];
+    expect(new OpenApiContract(no404).check(notFound)).toEqual([expect.stringMatching(/status 404 is not documented/)]);
+    // A documented header missing, a field nobody documented, a route that answers outside the error shape.
+    expect(base.check({ ...accepted, headers: {} })).toEqual([expect.stringMatching(/header Location is missing/)]);
+    expect(base.check({ ...task, body: { ...(task.body as object), colour: 'red' } })).toEqual([
+      expect.stringMatching(/must NOT have additional properties .*colour/),
+    ]);
+    expect(base.check({ ...notFound, url: `${stack.api.url}/nowhere`, body: { ok: true } })).not.toEqual([]);
+  });
+
+  it('makes a client with openapi-typescript (default settings) that compiles: submit with only task_type and payload, read a task', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskq-client-'));
+    writeFileSync(join(dir, 'openapi.json'), JSON.stringify(document));
+    expect(run('openapi-typescript/bin/cli.js', ['openapi.json', '-o', 'schema.d.ts'], dir)).toEqual({
+      status: 0,
+      output: '',
+    });
+    writeFileSync(
+      join(dir, 'usage.ts'),
+      `import type { components, paths } from './schema';
+
+type SubmitBody = paths['/submit']['post']['requestBody']['content']['application/json'];
+type Accepted = paths['/submit']['post']['responses'][202]['content']['application/json'];
+type Task = components['schemas']['TaskDto'];
+type DeadReason = 'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired';
+
+export const objectPayload: SubmitBody = { task_type: 'echo', payload: { to: 'ops@example.com', tags: ['a', 1, null] } };
+export const stringPayload: SubmitBody = { task_type: 'email', payload: 'hello@domain.com' };
+
+export function describe(accepted: Accepted, task: Task): string {
+  const result: unknown = task.result;
+  const reason: DeadReason | null = task.dead_reason;
+  const attempts: number = task.attempts;
+  return [accepted.task_id, accepted.status, task.status, attempts, String(result), reason ?? '-'].join(' ');
+}
+`,
+    );
+    const args = ['--noEmit', '--strict', '--target', 'es2022', '--module', 'commonjs', 'usage.ts'];
+    expect(run('typescript/bin/tsc', args, dir)).toEqual({ status: 0, output: '' });
+  });
+});

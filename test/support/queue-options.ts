@@ -1,0 +1,18 @@
+import type { QueueModuleOptions } from '@app/queue';
+import { TEST_REDIS_URL } from './redis';
+
+/** QueueModule options for an integration test on the test Redis, under its own prefix. */
+export function testQueueOptions(prefix: string, overrides: Partial<QueueModuleOptions> = {}): QueueModuleOptions {
+  return {
+    redis: { mode: 'standalone', url: TEST_REDIS_URL },
+    prefix,
+    leaseMs: 30_000,
+    resultTtlSeconds: 3600,
+    maxRecoveries: 2,
+    maxQueues: 0,
+    dlqMaxSize: 0,
+    commandTimeoutMs: 2000,
+    connectionName: 'int-test',
+    ...overrides,
+  };
+}
