@@ -170,8 +170,8 @@ async function httpOk(url) {
 async function postJson(url, body) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10000),
   });
   const text = await res.text();
@@ -408,6 +408,16 @@ async function main() {
     // always fails: retried once, then dead-lettered
     for (let i = 0; i < 2; i++) {
       ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'fail', payload: {}, max_retries: 1 })));
+    }
+    // a delayed task cancelled before it runs (tasks_cancelled_total); it is not one of `ids`, which must finish
+    const delayed = idOf(
+      await postJson(`${apiBase}/submit`, { task_type: 'echo', payload: 'never', delay_ms: 600000 }),
+    );
+    await postJson(`${apiBase}/tasks/${encodeURIComponent(delayed)}/cancel`);
+    // a paused queue (queue_paused), with a task waiting in it
+    if (wave === 0) {
+      await postJson(`${apiBase}/submit`, { task_type: 'echo', payload: 'held', queue: 'paused-demo' });
+      await postJson(`${apiBase}/queues/paused-demo/pause`);
     }
     await sleep(3000);
   }

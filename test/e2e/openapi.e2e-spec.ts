@@ -60,6 +60,27 @@ describe('the served OpenAPI document', () => {
     await call('GET', '/tasks/default.00000000-0000-0000-0000-000000000000');
     await call('GET', '/queues');
     await call('GET', '/queues?x=1');
+    await call('GET', '/queues/oa');
+    await call('GET', '/queues/nope');
+    await call('GET', '/queues/Not_A_Name');
+    await call('POST', '/queues/oa/pause');
+    await call('POST', '/queues/oa/resume');
+    await call('PUT', '/queues/oa/limits', { rate: { max: 10, per_ms: 1000 }, concurrency: 5 });
+    await call('PUT', '/queues/oa/limits', { rate: null, concurrency: null });
+    await call('PUT', '/queues/oa/limits', { rate: { max: 0, per_ms: 1000 } });
+    await call('POST', '/submit', { task_type: 'echo', payload: 1, queue: 'forgettable' });
+    const forgettable = await call('GET', '/tasks?queue=forgettable&status=queued&limit=10');
+    await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/cancel`);
+    await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/cancel`);
+    await call('POST', '/tasks/forgettable.00000000-0000-0000-0000-000000000000/cancel');
+    await call('DELETE', '/queues/forgettable');
+    await call('DELETE', '/queues/oa');
+    await call('DELETE', '/queues/nope');
+    await call('GET', '/tasks?status=nope');
+    await call('GET', `/tasks/${done.body.task_id}?wait_ms=10`);
+    await call('POST', '/submit', { task_type: 'echo', payload: 'once' }, { headers: { 'Idempotency-Key': 'oa-1' } });
+    await call('POST', '/submit', { task_type: 'echo', payload: 'once' }, { headers: { 'Idempotency-Key': 'oa-1' } });
+    await call('POST', '/submit', { task_type: 'echo', payload: 'twice' }, { headers: { 'Idempotency-Key': 'oa-1' } });
     await call('GET', '/dlq?limit=1');
     await call('GET', '/dlq?queue=default&limit=0');
     await call('POST', `/dlq/${done.body.task_id}/requeue`);
@@ -85,11 +106,18 @@ describe('the served OpenAPI document', () => {
       '/health/live',
       '/health/ready',
       '/queues',
+      '/queues/{name}',
+      '/queues/{name}/limits',
+      '/queues/{name}/pause',
+      '/queues/{name}/resume',
       '/submit',
       '/submit/batch',
+      '/tasks',
       '/tasks/{id}',
+      '/tasks/{id}/cancel',
     ]);
     expect(Object.keys(document.paths['/submit'].post.responses).sort()).toEqual([
+      '200',
       '202',
       '400',
       '409',

@@ -105,6 +105,13 @@ export class SharedEnv {
   @IsInt()
   DLQ_MAX_SIZE = 0;
 
+  /** How long an idempotency key (Idempotency-Key, idempotency_key) is remembered. */
+  @Transform(toInt)
+  @Max(30 * 86_400)
+  @Min(1)
+  @IsInt()
+  IDEMPOTENCY_TTL_SECONDS = 86_400;
+
   /** Most queues that may exist; a submit that would create one more gets 409. 0 = no cap. */
   @Transform(toInt)
   @Max(100_000)

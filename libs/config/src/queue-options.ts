@@ -68,6 +68,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     commandTimeoutMs: config.get('REDIS_COMMAND_TIMEOUT_MS', { infer: true }),
     waitReplicas: config.get('REDIS_WAIT_REPLICAS', { infer: true }),
     waitTimeoutMs: config.get('REDIS_WAIT_TIMEOUT_MS', { infer: true }),
+    idempotencyTtlSeconds: config.get('IDEMPOTENCY_TTL_SECONDS', { infer: true }),
     // CLIENT LIST names each connection `<prefix>:<app>:<pid>:<role>`: which deployment, app and process.
     connectionName: `${prefix}:${app}:${process.pid}`,
   };

@@ -6,6 +6,8 @@
 export const METRIC = {
   // api
   submitted: 'tasks_submitted_total',
+  cancelled: 'tasks_cancelled_total',
+  queuePaused: 'queue_paused',
   queueDepth: 'queue_depth',
   queueOldestAge: 'queue_oldest_task_age_seconds',
   deadLetterTrimmed: 'dead_letter_trimmed_total',
@@ -23,6 +25,3 @@ export const METRIC = {
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
-
-/** Task states as reported by the queue_depth gauge's `state` label. */
-export const DEPTH_STATES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead'] as const;

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL, waitFor } from '@app/testing';
+import { checkQueueInvariant, deleteByPrefix, newTask, QueueHarness, TEST_REDIS_URL, waitFor } from '@app/testing';
 import { NewTask, QueueErrorCode, QueueEvents, queueChannels, queueKeys, TaskWaiter } from '@app/queue';
 
 /** The control surface on a real Redis: cancel, pause, limits, idempotent and unique submits, waiting. */
@@ -176,5 +176,55 @@ describe('libs/queue control', () => {
     await waiter.untilFinished(other.id, 50);
     expect((await h.inspector.getTask(other.id)).status).toBe('queued');
     await h.admin.cancel(other.id);
+  });
+
+  it('lists 10,000 tasks page by page without a duplicate or a gap, in run order, while tasks arrive', async () => {
+    const ids = (await h.producer.enqueueMany(Array.from({ length: 10_000 }, (_, i) => task({ payload: i })))).map(
+      (t) => t.id,
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await h.inspector.listTasks({ queues: [queue], status: 'queued', limit: 500, cursor });
+      seen.push(...page.tasks.map((t) => t.id));
+      expect(page.tasks.every((t) => t.status === 'queued' && !('payload' in t))).toBe(true);
+      cursor = page.nextCursor ?? undefined;
+      // Newer tasks join the end of the queue while paging: a position cursor is not thrown off.
+      if (pages++ === 3) await h.producer.enqueueMany([task(), task()]);
+    } while (cursor);
+    expect(seen.slice(0, 10_000)).toEqual(ids);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toHaveLength(10_002);
+    await redis.del(queueKeys(h.prefix, queue).queued);
+    await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
+  });
+
+  it('lists finished tasks newest first, across queues, filtered by type', async () => {
+    const a = await h.producer.enqueueMany([task({ type: 'echo' }), task({ type: 'email' }), task({ type: 'echo' })]);
+    const b = await h.producer.enqueue(newTask('q2', { type: 'echo' }));
+    for (const q of [queue, 'q2']) {
+      for (const run of (await h.consumer.claim(q, 10)).tasks) await h.consumer.ack(run, '');
+    }
+    const page = await h.inspector.listTasks({
+      queues: [queue, 'q2'],
+      status: 'succeeded',
+      taskType: 'echo',
+      limit: 2,
+    });
+    expect(page.tasks).toHaveLength(2);
+    const rest = await h.inspector.listTasks({
+      queues: [queue, 'q2'],
+      status: 'succeeded',
+      taskType: 'echo',
+      limit: 2,
+      cursor: page.nextCursor!,
+    });
+    const listed = [...page.tasks, ...rest.tasks].map((t) => t.id);
+    expect(listed.sort()).toEqual([a[0].id, a[2].id, b.id].sort());
+    expect(rest.nextCursor).toBeNull();
+    const finishedAt = [...page.tasks, ...rest.tasks].map((t) => t.finishedAt!);
+    expect([...finishedAt].sort((x, y) => y - x)).toEqual(finishedAt);
+    expect(await checkQueueInvariant(redis, h.prefix, 'q2')).toEqual([]);
   });
 });

@@ -6,6 +6,8 @@ export * from './task';
 export * from './producer';
 export * from './consumer';
 export * from './inspector';
+export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE } from './task-listing';
+export type { ListPage } from './task-listing';
 export * from './dead-letter.admin';
 export * from './queue.admin';
 export * from './task-waiter';

@@ -5,14 +5,12 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
-import { DeadTaskPage, QueueStats, TaskRecord } from './task';
+import { DeadTaskPage, QueueStats, TaskRecord, TaskSummary } from './task';
+import { ListPage, ListQuery, listTasks, TASK_CURSOR_PATTERN } from './task-listing';
 import { toTaskRecord } from './task-record';
 
-/**
- * A position in the dead-letter order of listDeadAcross: `<death time ms>:<task id>`, the last
- * task of the page before.
- */
-export const DEAD_CURSOR_PATTERN = /^(\d{1,15}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+/** A position in the dead-letter order of listDeadAcross (a listing cursor: `<death time ms>:<task id>`). */
+export const DEAD_CURSOR_PATTERN = TASK_CURSOR_PATTERN;
 
 /** Read-only views of the queue: tasks, per-queue counts, the dead-letter list. */
 @Injectable()
@@ -31,6 +29,12 @@ export class QueueInspector {
     );
     if (!hash.status) throw notFound('getTask', id);
     return toTaskRecord(id, queue, hash);
+  }
+
+  async queueExists(queue: string): Promise<boolean> {
+    return (
+      (await redisCall('queueExists', () => this.redis.sismember(queueRegistryKey(this.options.prefix), queue))) === 1
+    );
   }
 
   async listQueues(): Promise<string[]> {
@@ -76,83 +80,22 @@ export class QueueInspector {
     return Promise.all(queues.map((queue) => this.stats(queue)));
   }
 
-  /** Dead tasks, newest first. The cursor is an offset into the dead set. */
-  async listDead(queue: string, limit: number, cursor?: string): Promise<DeadTaskPage> {
-    const keys = queueKeys(this.options.prefix, queue);
-    const offset = cursor ? Number(cursor) : 0;
-    const ids = await redisCall('listDead', () => this.redis.zrevrange(keys.dead, offset, offset + limit));
-    const page = ids.slice(0, limit);
-    const hashes = await redisCall('listDead', async () => {
-      const pipeline = this.redis.pipeline();
-      page.forEach((id) => pipeline.hgetall(`${keys.taskPrefix}${id}`));
-      return (await pipeline.exec()) ?? [];
-    });
-    const tasks = page
-      .map((id, i) => ({ id, hash: hashes[i]?.[1] as Record<string, string> | undefined }))
-      .filter(({ hash }) => hash?.status)
-      .map(({ id, hash }) => toTaskRecord(id, queue, hash!));
-    return { tasks, nextCursor: ids.length > limit ? String(offset + limit) : null };
+  /**
+   * Tasks in one state across `queues` (summaries: no payload, result or error), in the state's
+   * order: the newest first for succeeded, dead and cancelled, the run (or due) order otherwise.
+   * `cursor` is a position (TASK_CURSOR_PATTERN); a `taskType` filter examines at most
+   * MAX_SCANNED_PER_PAGE tasks per page and then returns a cursor to go on from.
+   */
+  listTasks(query: Omit<ListQuery<false>, 'full'>): Promise<ListPage<TaskSummary>> {
+    return listTasks(this.redis, this.options.prefix, { ...query, full: false });
   }
 
   /**
-   * Dead tasks of `queues`, newest death first (equal death times: higher id first), `limit` a page.
-   * The cursor is the position of the page's last task (DEAD_CURSOR_PATTERN), not an offset, so
-   * tasks dying or leaving the DLQ meanwhile shift no page: each queue is read from the cursor
-   * (ZREVRANGEBYSCORE, skipping ties at or before it), at most limit + 1, and the merge keeps `limit`.
-   * A task deleted between the two reads is left out, so a page can be shorter than `limit`.
+   * Dead tasks of `queues` as whole records (with payload and last error: what an operator needs to
+   * decide on a requeue), newest death first, by position cursor.
    */
-  async listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
-    const match = cursor === undefined ? null : DEAD_CURSOR_PATTERN.exec(cursor);
-    if (cursor !== undefined && !match) throw new Error(`not a dead-letter cursor: ${cursor}`);
-    const after = match ? { score: Number(match[1]), id: match[2] } : undefined;
-    const candidates = (await Promise.all(queues.map((queue) => this.deadAfter(queue, limit + 1, after)))).flat();
-    candidates.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-    const page = candidates.slice(0, limit);
-    const last = page[page.length - 1];
-    const byQueue = new Map<string, string[]>();
-    for (const { queue, id } of page) byQueue.set(queue, [...(byQueue.get(queue) ?? []), id]);
-    const hashes = new Map<string, Record<string, string>>();
-    await Promise.all(
-      [...byQueue].map(([queue, ids]) =>
-        redisCall('listDead', async () => {
-          const pipeline = this.redis.pipeline();
-          ids.forEach((id) => pipeline.hgetall(`${queueKeys(this.options.prefix, queue).taskPrefix}${id}`));
-          const replies = (await pipeline.exec()) ?? [];
-          ids.forEach((id, i) => hashes.set(id, replies[i]?.[1] as Record<string, string>));
-        }),
-      ),
-    );
-    return {
-      tasks: page
-        .filter(({ id }) => hashes.get(id)?.status)
-        .map(({ queue, id }) => toTaskRecord(id, queue, hashes.get(id)!)),
-      nextCursor: candidates.length > limit ? `${last.score}:${last.id}` : null,
-    };
-  }
-
-  /** Up to `count` dead tasks of one queue after `after` in the dead-letter order. */
-  private async deadAfter(
-    queue: string,
-    count: number,
-    after?: { score: number; id: string },
-  ): Promise<{ queue: string; id: string; score: number }[]> {
-    const key = queueKeys(this.options.prefix, queue).dead;
-    const out: { queue: string; id: string; score: number }[] = [];
-    // Ties at the cursor's score come first (reverse lexicographic order), the ones at or before the
-    // cursor among them; read on past them when there are more than a batch.
-    for (let offset = 0; ; offset += count) {
-      const reply = await redisCall('listDead', () =>
-        this.redis.zrevrangebyscore(key, after ? after.score : '+inf', '-inf', 'WITHSCORES', 'LIMIT', offset, count),
-      );
-      for (let i = 0; i < reply.length; i += 2) {
-        const id = reply[i];
-        const score = Number(reply[i + 1]);
-        if (after && score === after.score && id >= after.id) continue;
-        out.push({ queue, id, score });
-        if (out.length === count) return out;
-      }
-      if (reply.length < count * 2) return out;
-    }
+  listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
+    return listTasks(this.redis, this.options.prefix, { queues, status: 'dead', limit, cursor, full: true });
   }
 
   /** PING, for readiness. */

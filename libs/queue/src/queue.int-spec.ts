@@ -108,7 +108,7 @@ describe('libs/queue on a real Redis', () => {
       deadReason: 'max_retries',
       lastError: 'boom 2',
     });
-    const page = await inspector.listDead(queue, 10);
+    const page = await inspector.listDeadAcross([queue], 10);
     expect(page.tasks.map((t) => t.id)).toEqual([id]);
   });
 

@@ -1,4 +1,4 @@
-import { DeadReason, TaskRecord, TaskStatus } from './task';
+import { DeadReason, TaskRecord, TaskStatus, TaskSummary } from './task';
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
 
@@ -11,8 +11,35 @@ const json = (value: string | undefined): unknown => {
   }
 };
 
+/** The hash fields a listing reads (HMGET): all but payload, result and last error. */
+export const SUMMARY_FIELDS = [
+  'type',
+  'status',
+  'priority',
+  'attempts',
+  'max_retries',
+  'timeout_ms',
+  'recoveries',
+  'dead_reason',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'cancelled_at',
+  'next_run_at',
+] as const;
+
 /** A task hash (HGETALL) as the record the API shows. */
 export function toTaskRecord(id: string, queue: string, hash: Record<string, string>): TaskRecord {
+  return {
+    ...toTaskSummary(id, queue, hash),
+    payload: json(hash.payload),
+    result: json(hash.result),
+    lastError: hash.last_error ?? null,
+  };
+}
+
+/** A task hash (at least SUMMARY_FIELDS) as a listing shows it. */
+export function toTaskSummary(id: string, queue: string, hash: Record<string, string>): TaskSummary {
   return {
     id,
     queue,
@@ -23,9 +50,6 @@ export function toTaskRecord(id: string, queue: string, hash: Record<string, str
     maxRetries: Number(hash.max_retries ?? 0),
     timeoutMs: Number(hash.timeout_ms ?? 0),
     recoveries: Number(hash.recoveries ?? 0),
-    payload: json(hash.payload),
-    result: json(hash.result),
-    lastError: hash.last_error ?? null,
     deadReason: (hash.dead_reason as DeadReason | undefined) ?? null,
     createdAt: Number(hash.created_at),
     startedAt: num(hash.started_at),

@@ -84,6 +84,9 @@ export interface TaskRecord {
   nextRunAt: number | null;
 }
 
+/** A task in a listing: everything but its payload, result and last error (a page stays small). */
+export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'lastError'>;
+
 /** A queue's controls: pause and limits, enforced by the claim script for every worker. */
 export interface QueueControls {
   paused: boolean;

@@ -4,6 +4,8 @@ import {
   ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
+  ApiHeader,
+  ApiOkResponse,
   ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiTags,
@@ -14,7 +16,8 @@ import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParametersGuard } from '../filters/error-responses';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitBatchResponseDto, SubmitResponseDto } from './dto/submit-response.dto';
-import { SubmitTaskDto } from './dto/submit-task.dto';
+import { IDEMPOTENCY_KEY_PATTERN, SubmitTaskDto } from './dto/submit-task.dto';
+import { IdempotencyKey } from './idempotency-key.decorator';
 import { SubmitService } from './submit.service';
 
 const SubmitErrors = () =>
@@ -54,14 +57,35 @@ export class SubmitController {
       Location: { description: 'The task status URL, /tasks/{task_id}', required: true, schema: { type: 'string' } },
     },
   })
+  @ApiOkResponse({
+    type: SubmitResponseDto,
+    description:
+      'A replay: the Idempotency-Key (or idempotency_key) was used for this same task before; the original task, nothing new written',
+    headers: {
+      Location: { description: 'The task status URL, /tasks/{task_id}', required: true, schema: { type: 'string' } },
+      'Idempotent-Replayed': {
+        description: 'Always true on a replay',
+        required: true,
+        schema: { type: 'string', enum: ['true'] },
+      },
+    },
+  })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: `Submit at most once per key (see idempotency_key); ${IDEMPOTENCY_KEY_PATTERN.source}`,
+    schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
+  })
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
   async submit(
     @Body() dto: SubmitTaskDto,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SubmitResponseDto> {
-    const task = await this.submitService.submit(dto);
+    const task = await this.submitService.submit(dto, idempotencyKey);
     reply.header('Location', `/tasks/${task.id}`);
+    if (task.replayed) reply.status(HttpStatus.OK).header('Idempotent-Replayed', 'true');
     return { task_id: task.id, status: task.status, queue: task.queue };
   }
 
@@ -76,6 +100,9 @@ export class SubmitController {
   @SubmitErrors()
   async submitBatch(@Body() dto: SubmitBatchDto): Promise<SubmitBatchResponseDto> {
     const tasks = await this.submitService.submitBatch(dto.tasks);
-    return { task_ids: tasks.map((task) => task.id) };
+    return {
+      task_ids: tasks.map((task) => task.id),
+      replayed: tasks.flatMap((task, i) => (task.replayed ? [i] : [])),
+    };
   }
 }

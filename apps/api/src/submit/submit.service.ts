@@ -22,8 +22,15 @@ export class SubmitService {
     this.maxPayloadBytes = config.get('MAX_PAYLOAD_BYTES', { infer: true });
   }
 
-  async submit(dto: SubmitTaskDto): Promise<EnqueuedTask> {
-    const [task] = await this.enqueue([this.toTask(dto, '')]);
+  /** `idempotencyKey`: the Idempotency-Key header, if any (the body's idempotency_key says the same). */
+  async submit(dto: SubmitTaskDto, idempotencyKey?: string): Promise<EnqueuedTask> {
+    if (idempotencyKey !== undefined && dto.idempotency_key !== undefined && idempotencyKey !== dto.idempotency_key) {
+      const message = 'the Idempotency-Key header and idempotency_key differ; give one, or both equal';
+      throw badRequest([{ field: 'idempotency_key', rule: 'matchesHeader', message }]);
+    }
+    const [task] = await this.enqueue([
+      this.toTask({ ...dto, idempotency_key: dto.idempotency_key ?? idempotencyKey }, ''),
+    ]);
     return task;
   }
 
@@ -35,12 +42,13 @@ export class SubmitService {
   private async enqueue(tasks: NewTask[]): Promise<EnqueuedTask[]> {
     const enqueued = await this.producer.enqueueMany(tasks);
     if (tasks.length === 1) {
-      this.submitted.inc({ task_type: tasks[0].type, queue: tasks[0].queue });
+      if (!enqueued[0].replayed) this.submitted.inc({ task_type: tasks[0].type, queue: tasks[0].queue });
       return enqueued;
     }
-    // One increment per (type, queue) of the batch, not one per task.
+    // One increment per (type, queue) of the batch, not one per task; a replay is no new task.
     const counts = new Map<string, { task_type: string; queue: string; n: number }>();
-    for (const task of tasks) {
+    for (const [i, task] of tasks.entries()) {
+      if (enqueued[i].replayed) continue;
       const key = `${task.type}\n${task.queue}`;
       const entry = counts.get(key);
       if (entry) entry.n++;
@@ -89,6 +97,8 @@ export class SubmitService {
       timeoutMs: dto.timeout_ms ?? settings.timeoutMs,
       delayMs: dto.delay_ms,
       runAt,
+      idempotencyKey: dto.idempotency_key,
+      uniqueForMs: dto.unique_for_ms,
     };
   }
 }

@@ -15,6 +15,20 @@ export function IsPresent(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+/** Required, and null is a meaningful value ("none"): "rate is required (null for none)". */
+export function IsDefinedOrNull(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isPresent',
+      validator: {
+        validate: (value) => value !== undefined,
+        defaultMessage: () => '$property is required (null for none)',
+      },
+    },
+    options,
+  );
+}
+
 /**
  * The field may be left out; when given, every other rule applies. Unlike class-validator's
  * IsOptional, null is not "left out": `"queue": null` is a bad queue, as the OpenAPI schema says.

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
-import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { SharedEnv, toInt } from '@app/config';
+import { queueLimitsProblem } from './queue-limits';
 
 /** The worker's environment: the shared variables plus the pool, retry and shutdown settings. */
 export class WorkerEnv extends SharedEnv {
@@ -53,4 +54,18 @@ export class WorkerEnv extends SharedEnv {
   @Min(10)
   @IsInt()
   WORKER_IDLE_WAIT_MS = 1000;
+
+  /**
+   * Queue limits this worker applies at boot (they then hold for every worker, as if set with
+   * PUT /queues/{name}/limits): `{"emails":{"rate":{"max":100,"per_ms":1000},"concurrency":20}}`.
+   */
+  @IsString()
+  @ValidateBy({
+    name: 'isQueueLimits',
+    validator: {
+      validate: (value) => typeof value === 'string' && queueLimitsProblem(value) === undefined,
+      defaultMessage: (args) => `QUEUE_LIMITS ${queueLimitsProblem(String(args?.value))}`,
+    },
+  })
+  QUEUE_LIMITS = '';
 }

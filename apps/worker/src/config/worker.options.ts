@@ -1,5 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { BackoffOptions } from '@app/contracts';
+import { parseQueueLimits, QueueLimits } from './queue-limits';
 import { WorkerEnv } from './worker.env';
 
 export interface WeightedQueue {
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   idleWaitMs: number;
   /** The deployment's retry backoff (RETRY_BACKOFF_*); a task type's contract may override it. */
   backoff: Required<BackoffOptions>;
+  /** QUEUE_LIMITS: applied to these queues at boot. */
+  queueLimits: Map<string, QueueLimits>;
 }
 
 export const WORKER_OPTIONS = Symbol('taskq:worker-options');
@@ -47,5 +50,6 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
       baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
       maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
     },
+    queueLimits: parseQueueLimits(config.get('QUEUE_LIMITS', { infer: true })),
   };
 }

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { QueueConsumer } from '@app/queue';
+import { QueueAdmin, QueueConsumer } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { CancelListener } from '../pool/cancel-listener';
 import { Heartbeat } from '../pool/heartbeat';
@@ -10,7 +10,7 @@ import { LeaseRecoverer } from '../recovery/lease-recoverer';
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
- *   start: register the served queues → cancel listener → heartbeat → recoverer → pool (claiming last)
+ *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer → pool (claiming last)
  *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
  *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener
  *          → QueueModule closes Redis
@@ -21,6 +21,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     private readonly consumer: QueueConsumer,
+    private readonly admin: QueueAdmin,
     private readonly cancels: CancelListener,
     private readonly heartbeat: Heartbeat,
     private readonly recoverer: LeaseRecoverer,
@@ -32,6 +33,11 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.consumer.register(this.options.queues.map((q) => q.name)).catch((error: Error) => {
       this.logger.warn({ msg: `could not register queues yet (the recoverer retries): ${error.message}` });
     });
+    for (const [queue, limits] of this.options.queueLimits) {
+      await this.admin.setLimits(queue, limits).catch((error: Error) => {
+        this.logger.warn({ msg: `could not apply QUEUE_LIMITS to ${queue}: ${error.message}`, queue });
+      });
+    }
     await this.cancels.start();
     this.heartbeat.start();
     this.recoverer.start();

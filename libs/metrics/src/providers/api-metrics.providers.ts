@@ -41,9 +41,21 @@ export const apiMetricProviders: Provider[] = [
     help: 'Tasks accepted by POST /submit and /submit/batch',
     labelNames: ['task_type', 'queue'],
   }),
+  makeCounterProvider({
+    name: METRIC.cancelled,
+    help: 'Tasks cancelled by POST /tasks/{id}/cancel (by this api process)',
+    labelNames: ['task_type', 'queue'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.queuePaused,
+    help: '1 while a queue is paused (workers claim nothing from it), else 0',
+    labelNames: ['queue'],
+    inject: [QueueStatsCache],
+    collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.controls.paused ? 1 : 0)),
+  }),
   makeGaugeProvider({
     name: METRIC.queueDepth,
-    help: 'Tasks per queue and state (dead = dead-letter queue size, succeeded = retained results)',
+    help: 'Tasks per queue and state (dead = dead-letter queue size, succeeded and cancelled = retained ones)',
     labelNames: ['queue', 'state'],
     inject: [QueueStatsCache],
     collect: fromStats((gauge, s) => {

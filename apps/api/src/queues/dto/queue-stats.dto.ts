@@ -1,5 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { QueueStats } from '@app/queue';
+import { ApiSchemaKeywords } from '../../openapi';
+import { IsDefinedOrNull, IsPresent } from '../../validation/decorators';
 
 export class QueueCountsDto {
   @ApiProperty({ type: 'integer' }) scheduled!: number;
@@ -10,6 +14,57 @@ export class QueueCountsDto {
   @ApiProperty({ type: 'integer', description: 'In the dead-letter queue' }) dead!: number;
   @ApiProperty({ type: 'integer', description: 'Cancelled and still retained (RESULT_TTL_SECONDS)' })
   cancelled!: number;
+}
+
+/** The rate limit's rules (its schema is inlined in QueueLimitsDto). */
+export class QueueRateLimitDto {
+  @IsPresent()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  max!: number;
+
+  @IsPresent()
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  per_ms!: number;
+}
+
+/** A queue's limits, enforced across every worker by the claim script. */
+@ApiSchemaKeywords({ additionalProperties: false })
+export class QueueLimitsDto {
+  // Inline rather than a $ref: OpenAPI 3.0 cannot make a referenced schema nullable.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    properties: {
+      max: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'Task starts allowed per window' },
+      per_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, description: 'The sliding window, ms' },
+    },
+    required: ['max', 'per_ms'],
+    additionalProperties: false,
+    description: 'At most `max` task starts per `per_ms` window, across all workers; null: no rate limit',
+  })
+  @IsDefinedOrNull()
+  @ValidateIf((_o, value) => value !== null)
+  @ValidateNested()
+  @Type(() => QueueRateLimitDto)
+  rate!: QueueRateLimitDto | null;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    minimum: 1,
+    maximum: 100_000,
+    description: 'At most this many tasks of the queue active at once, across all workers; null: no cap',
+  })
+  @IsDefinedOrNull()
+  @ValidateIf((_o, value) => value !== null)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  concurrency!: number | null;
 }
 
 export class QueueStatsDto {
@@ -29,12 +84,21 @@ export class QueueStatsDto {
   @ApiProperty({ type: 'integer', description: 'Dead tasks dropped by DLQ_MAX_SIZE' })
   dead_trimmed!: number;
 
+  @ApiProperty({ description: 'Workers claim nothing from a paused queue; submits are still accepted' })
+  paused!: boolean;
+
+  @ApiProperty({ type: QueueLimitsDto })
+  limits!: QueueLimitsDto;
+
   static from(stats: QueueStats): QueueStatsDto {
+    const { rate, concurrency } = stats.controls;
     return {
       queue: stats.queue,
       counts: stats.counts,
       oldest_queued_age_ms: stats.oldestQueuedAgeMs,
       dead_trimmed: stats.deadTrimmed,
+      paused: stats.controls.paused,
+      limits: { rate: rate && { max: rate.max, per_ms: rate.perMs }, concurrency },
     };
   }
 }

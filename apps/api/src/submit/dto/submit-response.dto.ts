@@ -4,7 +4,10 @@ export class SubmitResponseDto {
   @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
   task_id!: string;
 
-  @ApiProperty({ enum: ['queued', 'scheduled'] })
+  @ApiProperty({
+    enum: ['queued', 'scheduled'],
+    description: 'What the submit did: queued, or scheduled when delayed (a replay: what the original submit did)',
+  })
   status!: 'queued' | 'scheduled';
 
   @ApiProperty({ example: 'default' })
@@ -14,4 +17,12 @@ export class SubmitResponseDto {
 export class SubmitBatchResponseDto {
   @ApiProperty({ type: [String], description: 'In request order' })
   task_ids!: string[];
+
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'integer' },
+    description:
+      'Indexes of the tasks whose idempotency_key matched an earlier submit: their task_ids are the earlier tasks, nothing new was written for them',
+  })
+  replayed!: number[];
 }

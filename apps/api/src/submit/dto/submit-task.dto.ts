@@ -25,7 +25,11 @@ export const SUBMIT_LIMITS = {
   maxRetries: { min: 0, max: 100 },
   delayMs: { min: 0, max: 31_536_000_000 },
   timeoutMs: { min: 1, max: 86_400_000 },
+  uniqueForMs: { min: 1, max: 604_800_000 },
 } as const;
+
+/** An idempotency key: what clients use (UUIDs, base64 tokens, `order-42`), no spaces, at most 255 chars. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:=+/-]{1,255}$/;
 
 /**
  * One submission. Each rule is stated twice, side by side: as class-validator decorators (which
@@ -121,4 +125,33 @@ export class SubmitTaskDto {
   @Min(SUBMIT_LIMITS.timeoutMs.min)
   @Max(SUBMIT_LIMITS.timeoutMs.max)
   timeout_ms?: number;
+
+  @ApiPropertyOptional({
+    pattern: IDEMPOTENCY_KEY_PATTERN.source,
+    example: 'order-42-confirmation',
+    description:
+      'Submit this task at most once per key (in its queue) within IDEMPOTENCY_TTL_SECONDS: the same key with the ' +
+      'same task answers the original task (200, Idempotent-Replayed: true), with another task 409. On POST /submit ' +
+      'the Idempotency-Key header says the same (give one of them, or both equal)',
+  })
+  @Omittable()
+  @IsString()
+  @Matches(IDEMPOTENCY_KEY_PATTERN, {
+    message: 'idempotency_key must be 1-255 characters of [A-Za-z0-9_.:=+/-]',
+  })
+  idempotency_key?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: SUBMIT_LIMITS.uniqueForMs.min,
+    maximum: SUBMIT_LIMITS.uniqueForMs.max,
+    description:
+      'Refuse (409, naming it) while a task of the same type and payload in this queue is unfinished, for at ' +
+      'most this many ms',
+  })
+  @Omittable()
+  @IsInt()
+  @Min(SUBMIT_LIMITS.uniqueForMs.min)
+  @Max(SUBMIT_LIMITS.uniqueForMs.max)
+  unique_for_ms?: number;
 }

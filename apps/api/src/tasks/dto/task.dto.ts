@@ -1,17 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { DeadReason, TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
+import { DEAD_REASONS, DeadReason, TASK_STATUSES, TaskRecord, TaskStatus, TaskSummary } from '@app/queue';
 import { ApiAnyJson } from '../../openapi';
-
-/** Every DeadReason, as the document's enum; the type below fails to compile when one is missing. */
-export const DEAD_REASONS = [
-  'max_retries',
-  'non_retryable',
-  'unknown_task_type',
-  'invalid_payload',
-  'timeout',
-  'lease_expired',
-] as const satisfies readonly DeadReason[];
-const _everyDeadReason: [Exclude<DeadReason, (typeof DEAD_REASONS)[number]>] extends [never] ? true : never = true;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -69,8 +58,16 @@ export class TaskDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Start of the latest run' })
   started_at!: string | null;
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When it succeeded, died or was cancelled',
+  })
   finished_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When it was cancelled' })
+  cancelled_at!: string | null;
 
   @ApiProperty({
     type: String,
@@ -81,6 +78,13 @@ export class TaskDto {
   next_run_at!: string | null;
 
   static from(task: TaskRecord): TaskDto {
+    return { ...TaskSummaryDto.from(task), payload: task.payload, result: task.result, last_error: task.lastError };
+  }
+}
+
+/** A task in a listing: everything but payload, result and last_error (GET /tasks/{id} has them). */
+export class TaskSummaryDto extends OmitType(TaskDto, ['payload', 'result', 'last_error'] as const) {
+  static from(task: TaskSummary): TaskSummaryDto {
     return {
       task_id: task.id,
       task_type: task.type,
@@ -91,13 +95,11 @@ export class TaskDto {
       max_retries: task.maxRetries,
       timeout_ms: task.timeoutMs,
       recoveries: task.recoveries,
-      payload: task.payload,
-      result: task.result,
-      last_error: task.lastError,
       dead_reason: task.deadReason,
       created_at: iso(task.createdAt)!,
       started_at: iso(task.startedAt),
       finished_at: iso(task.finishedAt),
+      cancelled_at: iso(task.cancelledAt),
       next_run_at: iso(task.nextRunAt),
     };
   }

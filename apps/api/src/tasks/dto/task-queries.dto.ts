@@ -1,0 +1,88 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
+import { MAX_SCANNED_PER_PAGE, TASK_CURSOR_PATTERN, TASK_STATUSES, TaskStatus } from '@app/queue';
+import { IsPresent, Omittable } from '../../validation/decorators';
+import { TaskSummaryDto } from './task.dto';
+
+/** The longest GET /tasks/{id}?wait_ms may hold a request. */
+export const MAX_WAIT_MS = 30_000;
+/** The largest page of GET /tasks. */
+export const MAX_PAGE_SIZE = 500;
+
+export class TaskGetQueryDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_WAIT_MS,
+    description:
+      'Hold the request until the task has finished (succeeded, dead or cancelled) or this many ms passed, then answer it as it stands. Default: 0 (answer at once)',
+  })
+  @Omittable()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_WAIT_MS)
+  wait_ms?: number;
+}
+
+export class TaskListQueryDto {
+  @ApiProperty({
+    enum: TASK_STATUSES,
+    description:
+      'The state to list: succeeded, dead and cancelled newest first; scheduled, queued, retrying and active in the order they run (or are due)',
+  })
+  @IsPresent()
+  @IsIn(TASK_STATUSES)
+  status!: TaskStatus;
+
+  @ApiPropertyOptional({
+    pattern: QUEUE_NAME_PATTERN.source,
+    description: "Only this queue's tasks; every queue's when left out",
+  })
+  @Omittable()
+  @IsString()
+  @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
+  queue?: string;
+
+  @ApiPropertyOptional({
+    pattern: TASK_TYPE_PATTERN.source,
+    description: `Only tasks of this type (a page examines at most ${MAX_SCANNED_PER_PAGE} tasks, so a page can be short with a next_cursor to go on from)`,
+  })
+  @Omittable()
+  @IsString()
+  @Matches(TASK_TYPE_PATTERN, { message: 'task_type must be 1-128 characters of [A-Za-z0-9_.:-]' })
+  task_type?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Page size. Default: 50' })
+  @Omittable()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit?: number;
+
+  @ApiPropertyOptional({
+    pattern: TASK_CURSOR_PATTERN.source,
+    description:
+      'The next_cursor of the previous page: `<index score>:<task id>`, a position (not an offset), so tasks arriving or leaving meanwhile neither repeat nor skip a task that stayed',
+  })
+  @Omittable()
+  @IsString()
+  @Matches(TASK_CURSOR_PATTERN, { message: 'cursor must be a next_cursor value from a previous page' })
+  cursor?: string;
+}
+
+export class TaskPageDto {
+  @ApiProperty({ type: [TaskSummaryDto] })
+  tasks!: TaskSummaryDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: TASK_CURSOR_PATTERN.source,
+    description: 'Pass as cursor for the next page; null at the end',
+  })
+  next_cursor!: string | null;
+}

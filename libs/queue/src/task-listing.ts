@@ -1,0 +1,181 @@
+import { redisCall } from './errors/queue-error';
+import { QueueKeys, queueKeys } from './keys/queue-keys';
+import { QueueRedis } from './scripts/script-loader';
+import { TaskRecord, TaskStatus, TaskSummary } from './task';
+import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
+
+/**
+ * A position in a listing: `<index score>:<task id>` of the last task of the page before. A
+ * position, not an offset: tasks arriving or leaving meanwhile shift no page, so paging never shows
+ * a task twice or skips one that stayed put.
+ */
+export const TASK_CURSOR_PATTERN = /^(-?\d{1,17}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+
+/** Finished states list the newest first; waiting states in the order they run (or are due). */
+const NEWEST_FIRST = new Set<TaskStatus>(['succeeded', 'dead', 'cancelled']);
+
+/** Tasks a listing examines at most per request, matches or not (a task_type filter may match few). */
+export const MAX_SCANNED_PER_PAGE = 5000;
+
+const HOME: Record<TaskStatus, keyof QueueKeys> = {
+  scheduled: 'scheduled',
+  queued: 'queued',
+  active: 'active',
+  retrying: 'retrying',
+  succeeded: 'succeeded',
+  dead: 'dead',
+  cancelled: 'cancelled',
+};
+
+interface Entry {
+  queue: string;
+  id: string;
+  score: number;
+}
+
+export interface ListQuery<Full extends boolean> {
+  queues: readonly string[];
+  status: TaskStatus;
+  /** Only tasks of this type. */
+  taskType?: string;
+  limit: number;
+  cursor?: string;
+  /** Whole records (payload, result, last error) instead of summaries. */
+  full: Full;
+}
+
+export interface ListPage<T> {
+  tasks: T[];
+  /** Pass back as `cursor` for the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/**
+ * One page of the tasks in one state across `queues`, read from the state's index in each queue (a
+ * bounded range from the cursor, merged), then the page's hashes in one pipeline per queue. A task
+ * that left the state between the two reads is left out, so a page may be shorter than `limit`.
+ */
+export async function listTasks<Full extends boolean>(
+  redis: QueueRedis,
+  prefix: string,
+  query: ListQuery<Full>,
+): Promise<ListPage<Full extends true ? TaskRecord : TaskSummary>> {
+  const descending = NEWEST_FIRST.has(query.status);
+  let after = parseCursor(query.cursor);
+  const page: (TaskRecord | TaskSummary)[] = [];
+  let scanned = 0;
+  let last: Entry | undefined;
+  let more = false;
+  while (page.length < query.limit && scanned < MAX_SCANNED_PER_PAGE) {
+    const batch = Math.min(query.limit, MAX_SCANNED_PER_PAGE - scanned);
+    const candidates = (
+      await Promise.all(
+        query.queues.map((queue) =>
+          entriesAfter(redis, queue, queueKeys(prefix, queue)[HOME[query.status]], batch + 1, descending, after),
+        ),
+      )
+    ).flat();
+    candidates.sort((a, b) => compare(a, b, descending));
+    const take = candidates.slice(0, batch);
+    const hashes = await readHashes(redis, prefix, take, query.full);
+    more = candidates.length > take.length;
+    for (let i = 0; i < take.length; i++) {
+      last = take[i];
+      scanned++;
+      const hash = hashes[i];
+      if (!hash?.status || hash.status !== query.status) continue;
+      if (query.taskType !== undefined && hash.type !== query.taskType) continue;
+      page.push(query.full ? toTaskRecord(last.id, last.queue, hash) : toTaskSummary(last.id, last.queue, hash));
+      if (page.length === query.limit) {
+        more ||= i < take.length - 1;
+        break;
+      }
+    }
+    if (!more) break;
+    after = last;
+  }
+  return {
+    tasks: page as (Full extends true ? TaskRecord : TaskSummary)[],
+    nextCursor: more && last ? `${last.score}:${last.id}` : null,
+  };
+}
+
+function parseCursor(cursor?: string): Entry | undefined {
+  if (cursor === undefined) return undefined;
+  const match = TASK_CURSOR_PATTERN.exec(cursor);
+  if (!match) throw new Error(`not a task listing cursor: ${cursor}`);
+  return { queue: '', score: Number(match[1]), id: match[2] };
+}
+
+/** The order of one index read, across queues: by score, ties by id (as Redis orders them). */
+function compare(a: Entry, b: Entry, descending: boolean): number {
+  const byScore = descending ? b.score - a.score : a.score - b.score;
+  if (byScore !== 0) return byScore;
+  if (a.id === b.id) return 0;
+  return (a.id < b.id ? -1 : 1) * (descending ? -1 : 1);
+}
+
+/** Up to `count` entries of one index strictly after `after` in the listing order. */
+async function entriesAfter(
+  redis: QueueRedis,
+  queue: string,
+  key: string,
+  count: number,
+  descending: boolean,
+  after?: Entry,
+): Promise<Entry[]> {
+  const out: Entry[] = [];
+  // Entries tied with the cursor's score come first; skip the ones at or before it, reading on past
+  // them when there are more than a batch.
+  for (let offset = 0; ; offset += count) {
+    const reply = await redisCall('listTasks', () =>
+      descending
+        ? redis.zrevrangebyscore(key, after ? after.score : '+inf', '-inf', 'WITHSCORES', 'LIMIT', offset, count)
+        : redis.zrangebyscore(key, after ? after.score : '-inf', '+inf', 'WITHSCORES', 'LIMIT', offset, count),
+    );
+    for (let i = 0; i < reply.length; i += 2) {
+      const entry = { queue, id: reply[i], score: Number(reply[i + 1]) };
+      if (after && entry.score === after.score && compare(entry, after, descending) <= 0) continue;
+      out.push(entry);
+      if (out.length === count) return out;
+    }
+    if (reply.length < count * 2) return out;
+  }
+}
+
+/** The entries' hashes (whole, or the summary fields), one pipeline per queue. */
+async function readHashes(
+  redis: QueueRedis,
+  prefix: string,
+  entries: Entry[],
+  full: boolean,
+): Promise<(Record<string, string> | undefined)[]> {
+  const byQueue = new Map<string, number[]>();
+  entries.forEach((entry, i) => byQueue.set(entry.queue, [...(byQueue.get(entry.queue) ?? []), i]));
+  const out: (Record<string, string> | undefined)[] = new Array(entries.length);
+  await Promise.all(
+    [...byQueue].map(([queue, indexes]) =>
+      redisCall('listTasks', async () => {
+        const taskPrefix = queueKeys(prefix, queue).taskPrefix;
+        const pipeline = redis.pipeline();
+        for (const i of indexes) {
+          if (full) pipeline.hgetall(`${taskPrefix}${entries[i].id}`);
+          else pipeline.hmget(`${taskPrefix}${entries[i].id}`, ...SUMMARY_FIELDS);
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        indexes.forEach((i, j) => {
+          const [error, value] = replies[j] ?? [];
+          if (error) throw error;
+          out[i] = full
+            ? (value as Record<string, string>)
+            : Object.fromEntries(
+                SUMMARY_FIELDS.map((field, k) => [field, (value as (string | null)[])[k]]).filter(
+                  ([, v]) => v !== null,
+                ),
+              );
+        });
+      }),
+    ),
+  );
+  return out;
+}
