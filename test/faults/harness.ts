@@ -25,8 +25,8 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** How a task is designed to end; `finished` (fuzz input) accepts either end. */
-export type Expected = 'succeeded' | 'dead' | 'finished';
+/** How a task is designed to end; `finished` (fuzz input) accepts any end. */
+export type Expected = 'succeeded' | 'dead' | 'cancelled' | 'finished';
 
 /** One submitted task and what it should end as. */
 export interface Submitted {
@@ -46,7 +46,7 @@ export const runTask = (ms: number, extra: Record<string, unknown> = {}): ChaosT
 });
 
 /** A task's end state counts as finished. */
-const TERMINAL = new Set(['succeeded', 'dead']);
+const TERMINAL = new Set(['succeeded', 'dead', 'cancelled']);
 
 function endsAsDesigned(status: string | null | undefined, expect: Expected): boolean {
   return expect === 'finished' ? !!status && TERMINAL.has(status) : status === expect;
@@ -206,7 +206,7 @@ export class FaultStack extends AppStack {
     return out;
   }
 
-  /** How many accepted tasks have reached succeeded or dead. */
+  /** How many accepted tasks have reached succeeded, dead or cancelled. */
   async finishedCount(): Promise<number> {
     const statuses = await this.statuses([...this.submitted.keys()]);
     return [...statuses.values()].filter((s) => s !== null && TERMINAL.has(s)).length;
@@ -229,7 +229,7 @@ export class FaultStack extends AppStack {
   }
 
   /**
-   * Quiescence: every accepted task is succeeded or dead, and nothing in any queue of the stack is
+   * Quiescence: every accepted task is succeeded, dead or cancelled, and nothing in any queue of the stack is
    * waiting or running (which covers tasks written without a 202, too).
    */
   async waitForQuiescence(timeoutMs: number): Promise<void> {

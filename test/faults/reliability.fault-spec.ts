@@ -590,6 +590,35 @@ fault(
         method: pick(['PUT', 'PATCH', 'OPTIONS', 'DELETE', 'HEAD']),
         path: pick(['/submit', '/submit/batch', '/tasks/x', '/queues']),
       }),
+      // The control surface: listings, waits (short: a fuzz must not hold requests open), cancel, queue controls.
+      () => ({
+        method: 'GET',
+        path: `/tasks?${pick(['status=queued', 'status=bogus', '', 'status=dead&limit=0', 'status=succeeded&cursor=%FF', 'status=queued&queue=A{b}', 'status=queued&task_type=x%20y', 'status=queued&limit=1&limit=2'])}`,
+      }),
+      () => ({
+        method: 'GET',
+        path: `/tasks/${pick(['default.00000000-0000-0000-0000-000000000000', 'x'])}?wait_ms=${pick(['0', '5', '-1', 'x', '30001', '1e3'])}`,
+      }),
+      () => ({
+        method: 'POST',
+        path: `/tasks/${pick(['x', 'default.00000000-0000-0000-0000-000000000000', '%2e%2e', 'q'.repeat(100)])}/cancel`,
+      }),
+      () => ({
+        method: pick(['POST', 'GET', 'DELETE']),
+        path: `/queues/${pick(['default', 'Bad{Q}', 'q'.repeat(80), '%00', 'fuzzq'])}${pick(['/pause', '/resume', ''])}`,
+      }),
+      () => ({
+        method: 'PUT',
+        path: `/queues/${pick(['fuzzq', 'Bad{Q}'])}/limits`,
+        body: pick([
+          () => ({
+            rate: { max: pick([0, 1, 50, -1, 1.5, 'x', null]), per_ms: pick([1000, 0, 'y']) },
+            concurrency: pick([null, 0, 3, 'z']),
+          }),
+          () => ({ rate: null }),
+          junk,
+        ])(),
+      }),
     ];
     const rawBody = (body: unknown): string =>
       pick([
@@ -714,6 +743,89 @@ fault('8. delayed tasks across a worker restart run once and never early', async
       'delayed tasks across worker restarts',
       acc,
       `none started before due (asserted); latest start ${seconds(maxLate)} after due`,
+    ),
+  );
+});
+
+fault('9. cancel and pause survive kill -9 of a worker and a Redis restart on its AOF', async () => {
+  const rand = prng(SEED * 100 + 9);
+  const env = {
+    TASK_LEASE_MS: String(LEASE_MS),
+    RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
+    WORKER_CONCURRENCY: '8',
+    WORKER_QUEUES: 'default,held',
+  };
+  stack = new FaultStack(redis.url, { env });
+  const s = stack;
+  await s.startApi();
+  await Promise.all([s.startWorker(), s.startWorker()]);
+  const api = (method: string, path: string) => http(method, `${s.api.url}${path}`);
+  expect((await api('POST', '/queues/held/pause')).body.paused).toBe(true);
+
+  // Running work on default; a paused queue with work waiting; tasks cancelled in every unfinished state.
+  await s.submitAll(chaosRuns(rand, 400, 10, 60), { batchSize: 50, singles: 0.1 });
+  await s.submitAll(chaosRuns(rand, 100, 5, 20).map((t) => ({ ...t, body: { ...t.body, queue: 'held' } })));
+  const cancel = async (ids: string[]) => {
+    for (const id of ids) {
+      expect((await api('POST', `/tasks/${id}/cancel`)).body.status).toBe('cancelled');
+      s.submitted.set(id, { id, expect: 'cancelled' });
+    }
+  };
+  const delayed: string[] = [];
+  for (let i = 0; i < 20; i++) delayed.push((await s.submitOne(runTask(5, { delay_ms: 60_000 }))).body.task_id);
+  await cancel(delayed);
+  const heldIds = [...s.submitted.values()].filter((t) => t.id.startsWith('held.')).map((t) => t.id);
+  const heldCancelled = heldIds.slice(0, 20);
+  await cancel(heldCancelled);
+  const running: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    running.push(
+      (
+        await s.submitOne({
+          body: { task_type: 'chaos', payload: { behaviour: 'hang_abortable' } },
+          expect: 'cancelled',
+        })
+      ).body.task_id,
+    );
+  }
+  await waitFor(async () => [...(await s.statuses(running)).values()].every((st) => st === 'active'), {
+    timeoutMs: 30_000,
+    what: 'the long tasks to run',
+  });
+  await cancel(running);
+
+  // The faults: kill -9 a worker mid-run, then SIGKILL Redis and restart it on its AOF.
+  await waitFor(async () => (await s.finishedCount()) >= 150, { timeoutMs: 60_000, what: '150 tasks done' });
+  expect(await s.stopWorker(s.workers[0], 'SIGKILL')).toBeNull();
+  await redis.kill('SIGKILL');
+  await redis.start();
+  await s.startWorker();
+  await waitFor(async () => (await api('GET', '/queues/held')).status === 200, {
+    timeoutMs: 20_000,
+    what: 'the api back',
+  });
+
+  // Still paused: nothing of held has run; still cancelled: nothing cancelled ran (again).
+  expect((await api('GET', '/queues/held')).body).toMatchObject({ paused: true });
+  await waitFor(async () => (await s.finishedCount()) >= 400 + 20 + 20 + 5, {
+    timeoutMs: 60_000,
+    what: 'default to drain',
+  });
+  const runs = new Map<string, number>();
+  for (const run of await s.runLog()) runs.set(run.id, (runs.get(run.id) ?? 0) + 1);
+  expect(heldIds.filter((id) => runs.has(id))).toEqual([]);
+  expect(delayed.filter((id) => runs.has(id))).toEqual([]);
+  expect(running.filter((id) => runs.get(id) !== 1)).toEqual([]);
+  const ends = await s.statuses([...delayed, ...heldCancelled, ...running]);
+  expect([...ends.values()].filter((st) => st !== 'cancelled')).toEqual([]);
+
+  expect((await api('POST', '/queues/held/resume')).body.paused).toBe(false);
+  const acc = await settle(s, 90_000);
+  rows.push(
+    row(
+      'cancel + pause across kill -9 and a Redis restart (AOF always)',
+      acc,
+      `paused queue ran nothing until resumed; ${delayed.length + heldCancelled.length + running.length} cancelled (scheduled, queued, active) stayed cancelled, none ran again`,
     ),
   );
 });
