@@ -238,4 +238,21 @@ describe('control over HTTP', () => {
     expect((await get(`/tasks/${queued}?wait_ms=100`)).body.status).toBe('queued');
     expect((await get(`/tasks/${queued}?wait_ms=30001`)).status).toBe(400);
   });
+
+  it('lists live workers from their heartbeats and counts outcomes per minute', async () => {
+    const worker = await stack.startWorker({ WORKER_QUEUES: 'default,other', WORKER_CONCURRENCY: '3' });
+    const listed = await waitFor(async () => (await get('/workers')).body.workers[0], { what: 'the worker to report' });
+    expect(listed).toMatchObject({ pid: worker.child.pid, queues: ['default', 'other'], concurrency: 3, in_flight: 0 });
+    const ok = await stack.submitOk({ task_type: 'echo', payload: 1 });
+    const dead = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 1 });
+    await stack.waitForStatus(ok, ['succeeded']);
+    await stack.waitForStatus(dead, ['dead']);
+    const history = (await get('/queues/default/history?minutes=2')).body.minutes as Record<string, number>[];
+    expect(history).toHaveLength(2);
+    const total = (kind: string) => history.reduce((sum, m) => sum + m[kind], 0);
+    expect([total('succeeded'), total('dead'), total('retried')]).toEqual([1, 1, 1]);
+    // A worker that stops is gone from the list at once.
+    await worker.stop('SIGTERM');
+    expect((await get('/workers')).body.workers).toEqual([]);
+  });
 });

@@ -61,6 +61,10 @@ describe('the served OpenAPI document', () => {
     await call('GET', '/queues');
     await call('GET', '/queues?x=1');
     await call('GET', '/queues/oa');
+    await call('GET', '/queues/oa/history?minutes=5');
+    await call('GET', '/queues/oa/history?minutes=0');
+    await call('GET', '/queues/nope/history');
+    await call('GET', '/workers');
     await call('GET', '/queues/nope');
     await call('GET', '/queues/Not_A_Name');
     await call('POST', '/queues/oa/pause');
@@ -107,6 +111,7 @@ describe('the served OpenAPI document', () => {
       '/health/ready',
       '/queues',
       '/queues/{name}',
+      '/queues/{name}/history',
       '/queues/{name}/limits',
       '/queues/{name}/pause',
       '/queues/{name}/resume',
@@ -115,6 +120,7 @@ describe('the served OpenAPI document', () => {
       '/tasks',
       '/tasks/{id}',
       '/tasks/{id}/cancel',
+      '/workers',
     ]);
     expect(Object.keys(document.paths['/submit'].post.responses).sort()).toEqual([
       '200',

@@ -14,6 +14,7 @@ import { QueuesController } from './queues/queues.controller';
 import { SubmitController } from './submit/submit.controller';
 import { SubmitService } from './submit/submit.service';
 import { TasksController } from './tasks/tasks.controller';
+import { WorkersController } from './workers/workers.controller';
 
 @Module({
   imports: [
@@ -42,7 +43,14 @@ import { TasksController } from './tasks/tasks.controller';
     MetricsModule.forApi(),
     TerminusModule,
   ],
-  controllers: [SubmitController, TasksController, QueuesController, DlqController, HealthController],
+  controllers: [
+    SubmitController,
+    TasksController,
+    QueuesController,
+    DlqController,
+    HealthController,
+    WorkersController,
+  ],
   providers: [SubmitService, HttpMetricsHook],
 })
 export class ApiModule {}

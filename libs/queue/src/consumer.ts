@@ -146,7 +146,14 @@ export class QueueConsumer {
     let codes: number[];
     try {
       codes = await redisCall('ack', () =>
-        this.redis.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, this.options.resultTtlSeconds, ...args),
+        this.redis.taskqAckTasks(
+          keys.active,
+          keys.succeeded,
+          keys.history,
+          keys.taskPrefix,
+          this.options.resultTtlSeconds,
+          ...args,
+        ),
       );
     } catch (error) {
       for (const ack of acks) ack.reject(error);
@@ -170,6 +177,7 @@ export class QueueConsumer {
         keys.dead,
         keys.deadTrimmed,
         keys.wake,
+        keys.history,
         keys.taskPrefix,
         task.id,
         task.leaseToken,
@@ -220,6 +228,7 @@ export class QueueConsumer {
           keys.recoverLock,
           keys.deadTrimmed,
           keys.succeeded,
+          keys.history,
           keys.taskPrefix,
           RECOVER_BATCH,
           this.options.maxRecoveries,

@@ -11,6 +11,7 @@ export type { ListPage } from './task-listing';
 export * from './dead-letter.admin';
 export * from './queue.admin';
 export * from './task-waiter';
+export * from './workers';
 export * from './events/queue-events';
 export * from './errors/queue-error';
 export * from './health/redis.health';

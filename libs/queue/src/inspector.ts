@@ -5,7 +5,7 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
-import { DeadTaskPage, QueueStats, TaskRecord, TaskSummary } from './task';
+import { DeadTaskPage, QueueMinute, QueueStats, TaskRecord, TaskSummary } from './task';
 import { ListPage, ListQuery, listTasks, TASK_CURSOR_PATTERN } from './task-listing';
 import { toTaskRecord } from './task-record';
 
@@ -96,6 +96,26 @@ export class QueueInspector {
    */
   listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
     return listTasks(this.redis, this.options.prefix, { queues, status: 'dead', limit, cursor, full: true });
+  }
+
+  /**
+   * Per-minute outcome counts of a queue over the last `minutes` (at most two hours), oldest first;
+   * minutes without an outcome are zeros.
+   */
+  async history(queue: string, minutes: number): Promise<QueueMinute[]> {
+    const fields = await redisCall('history', () => this.redis.hgetall(queueKeys(this.options.prefix, queue).history));
+    const thisMinute = Math.floor(Date.now() / 60_000);
+    return Array.from({ length: minutes }, (_, i) => {
+      const minute = thisMinute - minutes + 1 + i;
+      const count = (kind: string) => Number(fields[`${kind}:${minute}`] ?? 0);
+      return {
+        minute: minute * 60_000,
+        succeeded: count('s'),
+        dead: count('d'),
+        retried: count('r'),
+        cancelled: count('c'),
+      };
+    });
   }
 
   /** PING, for readiness. */

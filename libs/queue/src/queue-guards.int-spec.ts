@@ -51,6 +51,7 @@ describe('libs/queue guards', () => {
         keys.dead,
         keys.deadTrimmed,
         keys.wake,
+        keys.history,
         keys.taskPrefix,
         run.id,
         run.leaseToken,
@@ -169,9 +170,22 @@ describe('libs/queue guards', () => {
       ],
       [
         'ack ttl',
-        () => s.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, 'nan', run.id, run.leaseToken, '1'),
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.history,
+            keys.taskPrefix,
+            'nan',
+            run.id,
+            run.leaseToken,
+            '1',
+          ),
       ],
-      ['ack groups', () => s.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, 10, run.id, run.leaseToken)],
+      [
+        'ack groups',
+        () => s.taskqAckTasks(keys.active, keys.succeeded, keys.history, keys.taskPrefix, 10, run.id, run.leaseToken),
+      ],
       ['extend lease', () => s.taskqExtendLeases(keys.active, keys.taskPrefix, 'Infinity', run.id, run.leaseToken)],
       [
         'recover batch',
@@ -183,6 +197,7 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
+            keys.history,
             keys.taskPrefix,
             0,
             1,
@@ -201,6 +216,7 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
+            keys.history,
             keys.taskPrefix,
             10,
             1,

@@ -41,6 +41,7 @@ export class QueueAdmin {
         keys.retrying,
         keys.active,
         keys.cancelled,
+        keys.history,
         keys.taskPrefix,
         id,
         this.options.resultTtlSeconds,
@@ -128,6 +129,7 @@ export class QueueAdmin {
         keys.recoverLock,
         keys.meta,
         keys.rateLog,
+        keys.history,
       ),
     );
     if (Number(code) === SCRIPT_CODE.WrongState) {

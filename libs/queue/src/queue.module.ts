@@ -8,6 +8,7 @@ import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
 import { TaskWaiter } from './task-waiter';
+import { WorkerRegistry } from './workers';
 import { REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
 import { RedisClient } from './redis/redis-client';
@@ -32,6 +33,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueAdmin,
     QueueEvents,
     TaskWaiter,
+    WorkerRegistry,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -44,6 +46,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueAdmin,
     QueueEvents,
     TaskWaiter,
+    WorkerRegistry,
     RedisHealthIndicator,
   ],
 })

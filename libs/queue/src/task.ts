@@ -111,3 +111,13 @@ export interface DeadTaskPage {
   /** Pass back as `cursor` for the next page; null at the end. */
   nextCursor: string | null;
 }
+
+/** One minute of a queue's outcomes (finished runs), for throughput charts. */
+export interface QueueMinute {
+  /** Start of the minute, epoch ms. */
+  minute: number;
+  succeeded: number;
+  dead: number;
+  retried: number;
+  cancelled: number;
+}

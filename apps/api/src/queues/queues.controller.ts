@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -15,7 +15,13 @@ import { QueueAdmin, QueueError, QueueErrorCode, QueueInspector } from '@app/que
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
-import { QueueLimitsDto, QueueListDto, QueueStatsDto } from './dto/queue-stats.dto';
+import {
+  QueueHistoryDto,
+  QueueHistoryQueryDto,
+  QueueLimitsDto,
+  QueueListDto,
+  QueueStatsDto,
+} from './dto/queue-stats.dto';
 
 const QueueNameParam = () =>
   ApiParam({
@@ -34,7 +40,6 @@ function queueName(name: string): string {
 
 @ApiTags('queues')
 @ApiRedisUnavailableResponse()
-@NoQueryParameters()
 @Controller('queues')
 export class QueuesController {
   constructor(
@@ -48,6 +53,7 @@ export class QueuesController {
     summary: 'Per queue: tasks in each state, the age of the oldest queued task, paused and limits',
   })
   @ApiOkResponse({ type: QueueListDto })
+  @NoQueryParameters()
   async list(): Promise<QueueListDto> {
     return { queues: (await this.inspector.allStats()).map(QueueStatsDto.from) };
   }
@@ -57,8 +63,29 @@ export class QueuesController {
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such queue' })
+  @NoQueryParameters()
   async get(@Param('name') name: string): Promise<QueueStatsDto> {
     return this.stats(queueName(name), true);
+  }
+
+  @Get(':name/history')
+  @ApiOperation({
+    operationId: 'getQueueHistory',
+    summary: "The queue's outcomes per minute (succeeded, dead, retried, cancelled) over the last hour or two",
+  })
+  @QueueNameParam()
+  @ApiOkResponse({ type: QueueHistoryDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad minutes value' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such queue' })
+  async history(@Param('name') name: string, @Query() query: QueueHistoryQueryDto): Promise<QueueHistoryDto> {
+    if (!(await this.inspector.queueExists(queueName(name)))) {
+      throw new QueueError(QueueErrorCode.NotFound, 'history', `queue ${name} does not exist`);
+    }
+    const minutes = await this.inspector.history(name, query.minutes ?? 60);
+    return {
+      queue: name,
+      minutes: minutes.map(({ minute, ...counts }) => ({ minute: new Date(minute).toISOString(), ...counts })),
+    };
   }
 
   @Post(':name/pause')
@@ -69,6 +96,7 @@ export class QueuesController {
   })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
+  @NoQueryParameters()
   async pause(@Param('name') name: string): Promise<QueueStatsDto> {
     await this.admin.pause(queueName(name));
     return this.stats(name);
@@ -79,6 +107,7 @@ export class QueuesController {
   @ApiOperation({ operationId: 'resumeQueue', summary: 'Workers claim from the queue again' })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
+  @NoQueryParameters()
   async resume(@Param('name') name: string): Promise<QueueStatsDto> {
     await this.admin.resume(queueName(name));
     return this.stats(name);
@@ -94,6 +123,7 @@ export class QueuesController {
   @ApiBody({ type: QueueLimitsDto })
   @ApiOkResponse({ type: QueueStatsDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A missing or out-of-range limit' })
+  @NoQueryParameters()
   async setLimits(@Param('name') name: string, @Body() limits: QueueLimitsDto): Promise<QueueStatsDto> {
     await this.admin.setLimits(queueName(name), {
       rate: limits.rate && { max: limits.rate.max, perMs: limits.rate.per_ms },
@@ -115,6 +145,7 @@ export class QueuesController {
     type: ErrorBodyDto,
     description: 'The queue still holds tasks (retained results and dead ones count)',
   })
+  @NoQueryParameters()
   async forget(@Param('name') name: string): Promise<void> {
     await this.admin.forget(queueName(name));
   }

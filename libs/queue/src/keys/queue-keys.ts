@@ -20,6 +20,8 @@ export interface QueueKeys {
   cancelled: string;
   /** HASH of the queue's controls: paused, rate_max, rate_per_ms, concurrency. */
   meta: string;
+  /** HASH of per-minute outcome counts, `<kind>:<minute>` (s, d, r, c), for the last two hours. */
+  history: string;
   /** ZSET of recent task starts (member = lease token, score = start ms): the rate limit's window. */
   rateLog: string;
   /** Prefix of idempotency records: `<idemPrefix><Idempotency-Key>` → body digest and task id. */
@@ -50,6 +52,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     cancelled: `${base}:cancelled`,
     meta: `${base}:meta`,
     rateLog: `${base}:rate-log`,
+    history: `${base}:history`,
     idemPrefix: `${base}:idem:`,
     uniquePrefix: `${base}:uniq:`,
     deadTrimmed: `${base}:dead-trimmed`,
@@ -63,6 +66,11 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
 /** SET of every queue name that ever received a task or had a worker; an index for listings. */
 export function queueRegistryKey(prefix: string): string {
   return `${prefix}:queues`;
+}
+
+/** HASH worker id → its latest report (JSON): the workers the console lists. One key, used alone. */
+export function workerRegistryKey(prefix: string): string {
+  return `${prefix}:workers`;
 }
 
 /**

@@ -1,9 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { QueueStats } from '@app/queue';
 import { ApiSchemaKeywords } from '../../openapi';
-import { IsDefinedOrNull, IsPresent } from '../../validation/decorators';
+import { IsDefinedOrNull, IsPresent, Omittable } from '../../validation/decorators';
 
 export class QueueCountsDto {
   @ApiProperty({ type: 'integer' }) scheduled!: number;
@@ -106,4 +106,32 @@ export class QueueStatsDto {
 export class QueueListDto {
   @ApiProperty({ type: [QueueStatsDto] })
   queues!: QueueStatsDto[];
+}
+
+export class QueueMinuteDto {
+  @ApiProperty({ format: 'date-time', description: 'Start of the minute' })
+  minute!: string;
+
+  @ApiProperty({ type: 'integer' }) succeeded!: number;
+  @ApiProperty({ type: 'integer', description: 'Dead-lettered' }) dead!: number;
+  @ApiProperty({ type: 'integer', description: 'Failed runs scheduled for a retry' }) retried!: number;
+  @ApiProperty({ type: 'integer' }) cancelled!: number;
+}
+
+export class QueueHistoryDto {
+  @ApiProperty({ example: 'default' })
+  queue!: string;
+
+  @ApiProperty({ type: [QueueMinuteDto], description: 'Oldest first, one entry per minute, zeros included' })
+  minutes!: QueueMinuteDto[];
+}
+
+export class QueueHistoryQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 120, description: 'How many minutes back. Default: 60' })
+  @Omittable()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(120)
+  minutes?: number;
 }

@@ -98,6 +98,14 @@ local function onFinished(key, id)
   if f[2] then redis.call('PUBLISH', f[2], id) end
 end
 
+-- Per-minute outcome counts of a queue, for the console's throughput charts: HASH field
+-- '<kind>:<minute since epoch>' (kind s succeeded, d dead, r retried, c cancelled). The recoverer
+-- drops minutes older than HISTORY_MINUTES.
+local HISTORY_MINUTES = 120
+local function countOutcome(historyKey, kind, now, n)
+  if n > 0 then redis.call('HINCRBY', historyKey, kind .. ':' .. math.floor(now / 60000), n) end
+end
+
 -- Wakes idle workers blocked on the wake list; a few markers are enough to wake them all in turn.
 local function wake(wakeKey)
   if redis.call('LLEN', wakeKey) < 4 then

@@ -3,7 +3,7 @@
   task of one queue that finished in the same tick (the consumer coalesces them); each task's
   transition is checked and applied on its own, so one lost lease does not affect the others.
 
-  KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)
+  KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)   KEYS[3] history
   ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now)
   ARGV[3..] groups of 3: id, lease token, result (JSON, '' for none)
 
@@ -57,6 +57,7 @@ if #done > 0 then
     end
   end
 end
+countOutcome(KEYS[3], 's', now, #done)
 -- The index forgets what the hashes' TTL already dropped.
 trimFinished(KEYS[2], now)
 return codes

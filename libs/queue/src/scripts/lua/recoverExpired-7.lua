@@ -3,10 +3,10 @@
   puts them back at the front of `queued` without burning an attempt, or, once a task has been
   recovered more than max_recoveries times, moves it to `dead` with reason lease_expired.
   A short lock lets any number of workers call this without all doing the work. The same pass
-  sweeps the succeeded index of entries whose hashes have expired.
+  sweeps the succeeded index of entries whose hashes have expired, and the history of old minutes.
 
   KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
-  KEYS[6] succeeded index
+  KEYS[6] succeeded index   KEYS[7] history
   ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
   ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
 
@@ -48,4 +48,15 @@ for _, id in ipairs(expired) do
 end
 trimDead(KEYS[3], KEYS[5], prefix, dlqMax)
 trimFinished(KEYS[6], now)
+local dead = 0
+for j = 3, #out, 3 do
+  if out[j] == 'dead' then dead = dead + 1 end
+end
+countOutcome(KEYS[7], 'd', now, dead)
+-- Forget outcome counts older than the history keeps.
+local oldest = math.floor(now / 60000) - HISTORY_MINUTES
+for _, field in ipairs(redis.call('HKEYS', KEYS[7])) do
+  local minute = tonumber(string.match(field, ':(%d+)$'))
+  if not minute or minute < oldest then redis.call('HDEL', KEYS[7], field) end
+end
 return out

@@ -3,6 +3,7 @@
   either schedules a retry (-> retrying) or moves it to the dead-letter queue (-> dead).
 
   KEYS[1] active   KEYS[2] retrying   KEYS[3] dead   KEYS[4] dead-trimmed counter   KEYS[5] wake list
+  KEYS[6] history
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token   ARGV[4] last error
   ARGV[5] 'retry' or 'dead'
   ARGV[6] retry delay ms (retry) or dead reason (dead)
@@ -32,6 +33,7 @@ if action == 'retry' then
   local due = now + delay
   redis.call('ZADD', KEYS[2], int(due), id)
   redis.call('HSET', key, 'status', 'retrying', 'last_error', ARGV[4], 'next_run_at', int(due))
+  countOutcome(KEYS[6], 'r', now, 1)
   -- Idle workers re-read the next due time, so a short backoff is not stretched to their idle wait.
   wake(KEYS[5])
   return 0
@@ -40,4 +42,5 @@ redis.call('ZADD', KEYS[3], int(now), id)
 onFinished(key, id)
 redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', reason, 'finished_at', int(now))
 redis.call('HDEL', key, 'watched')
+countOutcome(KEYS[6], 'd', now, 1)
 return trimDead(KEYS[3], KEYS[4], prefix, dlqMax)

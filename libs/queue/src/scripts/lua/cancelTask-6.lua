@@ -5,6 +5,7 @@
   run's signal; its heartbeat would notice the lost lease too).
 
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] retrying   KEYS[4] active   KEYS[5] cancelled index
+  KEYS[6] history
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] retention seconds (0 = delete now)
   ARGV[4] cancel channel (PUBLISH '<id> <lease token>' when the task was active)
 
@@ -37,4 +38,5 @@ else
   redis.call('ZADD', KEYS[5], int(now + ttl * 1000), id)
 end
 trimFinished(KEYS[5], now)
+countOutcome(KEYS[6], 'c', now, 1)
 return { 1, status }

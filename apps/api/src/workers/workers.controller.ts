@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { WorkerRegistry } from '@app/queue';
+import { ApiEnv } from '../config/api.env';
+import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
+import { WorkerDto, WorkerListDto } from './dto/worker.dto';
+
+@ApiTags('workers')
+@ApiRedisUnavailableResponse()
+@NoQueryParameters()
+@Controller('workers')
+export class WorkersController {
+  /** A worker reports every third of TASK_LEASE_MS; one silent for a whole lease is gone. */
+  private readonly staleAfterMs: number;
+
+  constructor(
+    private readonly workers: WorkerRegistry,
+    config: ConfigService<ApiEnv, true>,
+  ) {
+    this.staleAfterMs = config.get('TASK_LEASE_MS', { infer: true });
+  }
+
+  @Get()
+  @ApiOperation({
+    operationId: 'listWorkers',
+    summary: 'Live workers from their heartbeats: queues, concurrency, tasks in flight, last seen',
+  })
+  @ApiOkResponse({ type: WorkerListDto })
+  async list(): Promise<WorkerListDto> {
+    return { workers: (await this.workers.list(this.staleAfterMs)).map(WorkerDto.from) };
+  }
+}

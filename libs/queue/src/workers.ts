@@ -1,0 +1,65 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { redisCall } from './errors/queue-error';
+import { workerRegistryKey } from './keys/queue-keys';
+import { QUEUE_OPTIONS } from './queue.module-definition';
+import { QueueModuleOptions } from './queue.options';
+import { InjectRedis } from './redis/inject-redis.decorator';
+import { QueueRedis } from './scripts/script-loader';
+
+/** What a worker says about itself at each heartbeat. */
+export interface WorkerReport {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  inFlight: number;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Epoch ms of this report (the worker's clock). */
+  lastSeen: number;
+}
+
+/**
+ * The live workers, from their own heartbeats: each worker overwrites its entry every heartbeat and
+ * removes it at shutdown; an entry not refreshed for `staleAfterMs` is a worker that died (listing
+ * leaves it out, and drops it once it is long gone).
+ */
+@Injectable()
+export class WorkerRegistry {
+  constructor(
+    @InjectRedis() private readonly redis: QueueRedis,
+    @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+  ) {}
+
+  async report(report: WorkerReport): Promise<void> {
+    await redisCall('reportWorker', () =>
+      this.redis.hset(workerRegistryKey(this.options.prefix), report.id, JSON.stringify(report)),
+    );
+  }
+
+  async remove(id: string): Promise<void> {
+    await redisCall('removeWorker', () => this.redis.hdel(workerRegistryKey(this.options.prefix), id));
+  }
+
+  /** Workers seen within `staleAfterMs`, by id; entries ten times older are deleted on the way. */
+  async list(staleAfterMs: number): Promise<WorkerReport[]> {
+    const key = workerRegistryKey(this.options.prefix);
+    const all = await redisCall('listWorkers', () => this.redis.hgetall(key));
+    const now = Date.now();
+    const live: WorkerReport[] = [];
+    const gone: string[] = [];
+    for (const [id, json] of Object.entries(all)) {
+      let report: WorkerReport | undefined;
+      try {
+        report = JSON.parse(json) as WorkerReport;
+      } catch {
+        report = undefined;
+      }
+      if (!report || now - report.lastSeen > 10 * staleAfterMs) gone.push(id);
+      else if (now - report.lastSeen <= staleAfterMs) live.push(report);
+    }
+    if (gone.length) await redisCall('listWorkers', () => this.redis.hdel(key, ...gone));
+    return live.sort((a, b) => a.id.localeCompare(b.id));
+  }
+}
