@@ -9,6 +9,8 @@ import { WorkerModule } from '../worker.module';
 
 const queue = 'default';
 
+jest.setTimeout(30_000);
+
 /** The worker module booted in this process (as main.ts boots it, minus the HTTP listener), on real Redis. */
 class InProcessWorker {
   private closed?: Promise<void>;
@@ -165,7 +167,9 @@ describe('worker pool in process, on a real Redis', () => {
   });
 
   it('blocks on Redis while idle instead of polling', async () => {
-    worker = await InProcessWorker.start({ WORKER_IDLE_WAIT_MS: '60000' });
+    // Heartbeats (and the worker's registry report) every 10 s, the recoverer every minute: an idle
+    // worker's command connection should then be silent for seconds at a time.
+    worker = await InProcessWorker.start({ WORKER_IDLE_WAIT_MS: '60000', TASK_LEASE_MS: '30000' });
     const { id } = await worker.submit({ type: 'echo', payload: 1 });
     await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'succeeded', { what: 'the task to run' });
     // Idle: its blocking connection sits in BLPOP and its command connection sends nothing for a
