@@ -62,6 +62,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     prefix,
     leaseMs: config.get('TASK_LEASE_MS', { infer: true }),
     resultTtlSeconds: config.get('RESULT_TTL_SECONDS', { infer: true }),
+    resultsBackend: config.get('RESULTS_BACKEND', { infer: true }),
     maxRecoveries: config.get('MAX_RECOVERIES', { infer: true }),
     maxQueues: config.get('MAX_QUEUES', { infer: true }),
     dlqMaxSize: config.get('DLQ_MAX_SIZE', { infer: true }),
