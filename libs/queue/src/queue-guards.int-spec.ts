@@ -44,13 +44,14 @@ describe('libs/queue guards', () => {
     });
     // ...and the script refuses on its own, for a caller that skips that check.
     const before = await snapshotKeys(redis, h.prefix);
-    const fail = (action: string, arg: string, dlqMax = '0') =>
+    const fail = (action: string, arg: string, dlqMax = '0', mode = 'expire') =>
       h.scripts.taskqFailTask(
         keys.active,
         keys.retrying,
         keys.dead,
         keys.deadTrimmed,
         keys.wake,
+        keys.archive,
         keys.taskPrefix,
         run.id,
         run.leaseToken,
@@ -58,8 +59,10 @@ describe('libs/queue guards', () => {
         action,
         arg,
         dlqMax,
+        mode,
+        '',
       );
-    for (const [action, arg, dlqMax] of [
+    for (const [action, arg, dlqMax, mode] of [
       ['retry', 'NaN'],
       ['retry', 'Infinity'],
       ['retry', '-inf'],
@@ -69,8 +72,9 @@ describe('libs/queue guards', () => {
       ['dead', 'not_a_reason'],
       ['later', '0'],
       ['dead', 'max_retries', 'NaN'],
+      ['dead', 'max_retries', '0', 'keep'],
     ]) {
-      await expect(fail(action, arg, dlqMax)).rejects.toThrow(/TASKQ_BADARG/);
+      await expect(fail(action, arg, dlqMax, mode)).rejects.toThrow(/TASKQ_BADARG/);
     }
     expect(await snapshotKeys(redis, h.prefix)).toEqual(before);
     expect(await redis.zscore(keys.active, run.id)).not.toBeNull();
@@ -169,9 +173,48 @@ describe('libs/queue guards', () => {
       ],
       [
         'ack ttl',
-        () => s.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, 'nan', run.id, run.leaseToken, '1'),
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.archive,
+            keys.taskPrefix,
+            'nan',
+            'expire',
+            run.id,
+            run.leaseToken,
+            '1',
+          ),
       ],
-      ['ack groups', () => s.taskqAckTasks(keys.active, keys.succeeded, keys.taskPrefix, 10, run.id, run.leaseToken)],
+      [
+        'ack groups',
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.archive,
+            keys.taskPrefix,
+            10,
+            'expire',
+            run.id,
+            run.leaseToken,
+          ),
+      ],
+      [
+        'ack mode',
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.archive,
+            keys.taskPrefix,
+            10,
+            'keep',
+            run.id,
+            run.leaseToken,
+            '',
+          ),
+      ],
       ['extend lease', () => s.taskqExtendLeases(keys.active, keys.taskPrefix, 'Infinity', run.id, run.leaseToken)],
       [
         'recover batch',
@@ -183,12 +226,14 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
+            keys.archive,
             keys.taskPrefix,
             0,
             1,
             0,
             'me',
             0,
+            'expire',
           ),
       ],
       [
@@ -201,16 +246,23 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
+            keys.archive,
             keys.taskPrefix,
             10,
             1,
             'NaN',
             'me',
             0,
+            'expire',
           ),
       ],
       ['release token', () => s.taskqReleaseTask(keys.active, keys.queued, keys.taskPrefix, run.id, '')],
-      ['purge limit', () => s.taskqPurgeDead(keys.dead, keys.taskPrefix, 'nan')],
+      ['purge limit', () => s.taskqPurgeDead(keys.dead, keys.archive, keys.taskPrefix, 'nan')],
+      ['claim archive max', () => s.taskqClaimArchive(keys.archive, keys.taskPrefix, 0, 1000, 1000)],
+      ['claim archive lease', () => s.taskqClaimArchive(keys.archive, keys.taskPrefix, 10, 'NaN', 1000)],
+      ['settle outcome', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'maybe', run.id, 1)],
+      ['settle revision', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id, 'x')],
+      ['settle pairs', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id)],
       ['register max', () => s.taskqRegisterQueues(queueRegistryKey(h.prefix), 'NaN', 'other')],
     ];
     for (const [name, call] of calls) {

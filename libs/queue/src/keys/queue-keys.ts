@@ -18,6 +18,13 @@ export interface QueueKeys {
   dead: string;
   /** ZSET index of retained cancelled tasks, score = when the hash expires (ms). */
   cancelled: string;
+  /**
+   * ZSET of finished tasks whose record PostgreSQL has yet to get (RESULTS_BACKEND=postgres), score =
+   * when an archiver may take the entry next (the finish time, or a claimed batch's lease deadline).
+   * The home of succeeded and cancelled tasks in that mode; a dead task is listed here too while its
+   * row is pending, and a requeued one until its row is removed.
+   */
+  archive: string;
   /** HASH of the queue's controls: paused, rate_max, rate_per_ms, concurrency. */
   meta: string;
   /** ZSET of recent task starts (member = lease token, score = start ms): the rate limit's window. */
@@ -48,6 +55,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     succeeded: `${base}:succeeded`,
     dead: `${base}:dead`,
     cancelled: `${base}:cancelled`,
+    archive: `${base}:archive`,
     meta: `${base}:meta`,
     rateLog: `${base}:rate-log`,
     idemPrefix: `${base}:idem:`,

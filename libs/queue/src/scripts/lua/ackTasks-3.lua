@@ -3,9 +3,14 @@
   task of one queue that finished in the same tick (the consumer coalesces them); each task's
   transition is checked and applied on its own, so one lost lease does not affect the others.
 
-  KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)
-  ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now)
-  ARGV[3..] groups of 3: id, lease token, result (JSON, '' for none)
+  Finished mode 'expire' (RESULTS_BACKEND=redis): the hash is kept `retention` seconds, indexed in
+  `succeeded`. 'archive' (postgres): the hash is kept, without a TTL, in `archive` until the archiver
+  has written it to PostgreSQL. Either way the hash records the worker of the succeeded run.
+
+  KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)   KEYS[3] archive
+  ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now; 'expire' only)
+  ARGV[3] finished mode: 'expire' or 'archive'
+  ARGV[4..] groups of 3: id, lease token, result (JSON, '' for none)
 
   Returns one code per task, in order: 1, or -3 when the lease is no longer the caller's
   (expired and recovered, or gone).
@@ -13,8 +18,9 @@
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
 local ttl = intArg(ARGV[2], 'result retention seconds', 0)
-groupCount(3, 3, 'ack fields')
-for i = 3, #ARGV, 3 do
+local archive = oneOfArg(ARGV[3], 'finished mode', FINISHED_MODES) == 'archive'
+groupCount(4, 3, 'ack fields')
+for i = 4, #ARGV, 3 do
   strArg(ARGV[i], 'id')
   strArg(ARGV[i + 1], 'lease token')
 end
@@ -22,9 +28,12 @@ end
 local now = nowMs()
 local nowArg = int(now)
 local expiresArg = int(now + ttl * 1000)
+-- The index the acked ids join, scored by when its entries are due: expiry or archiving.
+local index, indexScore = KEYS[2], expiresArg
+if archive then index, indexScore = KEYS[3], nowArg end
 local codes = {}
 local done = {}
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local id = ARGV[i]
   local key = prefix .. id
   if redis.call('HGET', key, 'lease') ~= ARGV[i + 1] then
@@ -33,12 +42,14 @@ for i = 3, #ARGV, 3 do
     codes[#codes + 1] = 1
     done[#done + 1] = id
     onFinished(key, id)
-    if ttl <= 0 then
+    if ttl <= 0 and not archive then
       redis.call('DEL', key)
     else
-      redis.call('HSET', key, 'status', 'succeeded', 'finished_at', nowArg, 'result', ARGV[i + 2])
+      redis.call('HSET', key, 'status', 'succeeded', 'finished_at', nowArg, 'result', ARGV[i + 2],
+        'worker', workerOf(ARGV[i + 1]) or '')
       redis.call('HDEL', key, 'lease', 'watched')
-      redis.call('EXPIRE', key, ttl)
+      -- Archived: no TTL, and a new revision for the archiver (see toArchive; the ZADD is batched below).
+      if archive then redis.call('HINCRBY', key, 'rev', 1) else redis.call('EXPIRE', key, ttl) end
     end
   end
 end
@@ -47,13 +58,13 @@ if #done > 0 then
   for first = 1, #done, 1000 do
     local last = math.min(first + 999, #done)
     redis.call('ZREM', KEYS[1], unpack(done, first, last))
-    if ttl > 0 then
+    if ttl > 0 or archive then
       local scored = {}
       for j = first, last do
-        scored[#scored + 1] = expiresArg
+        scored[#scored + 1] = indexScore
         scored[#scored + 1] = done[j]
       end
-      redis.call('ZADD', KEYS[2], unpack(scored))
+      redis.call('ZADD', index, unpack(scored))
     end
   end
 end

@@ -5,10 +5,14 @@
   A short lock lets any number of workers call this without all doing the work. The same pass
   sweeps the succeeded index of entries whose hashes have expired.
 
+  Each expired run is appended to the attempt history (outcome 'lease_expired', with the worker that
+  held the lease). A task dead-lettered here waits in `archive` too in finished mode 'archive'.
+
   KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
-  KEYS[6] succeeded index
+  KEYS[6] succeeded index   KEYS[7] archive
   ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
   ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
+  ARGV[7] finished mode: 'expire' or 'archive'
 
   Returns { id, type, outcome ('queued' | 'dead'), ... }; a full batch means call again.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
@@ -19,6 +23,7 @@ local maxRecoveries = intArg(ARGV[3], 'max recoveries', 0)
 local lockMs = intArg(ARGV[4], 'lock ms', 0)
 local owner = strArg(ARGV[5], 'lock owner')
 local dlqMax = intArg(ARGV[6], 'DLQ max size', 0)
+local archive = oneOfArg(ARGV[7], 'finished mode', FINISHED_MODES) == 'archive'
 
 if lockMs > 0 and not redis.call('SET', KEYS[4], owner, 'NX', 'PX', lockMs) then return {} end
 local now = nowMs()
@@ -27,8 +32,10 @@ local out = {}
 for _, id in ipairs(expired) do
   local key = prefix .. id
   redis.call('ZREM', KEYS[1], id)
-  local f = redis.call('HMGET', key, 'type', 'priority')
+  local f = redis.call('HMGET', key, 'type', 'priority', 'lease')
   if f[1] then
+    appendAttempt(key, 'lease_expired', now, workerOf(f[3]),
+      'lease expired: its worker died, stalled or lost its connection')
     redis.call('HDEL', key, 'lease')
     local recoveries = redis.call('HINCRBY', key, 'recoveries', 1)
     if recoveries > maxRecoveries then
@@ -37,6 +44,7 @@ for _, id in ipairs(expired) do
       redis.call('HDEL', key, 'watched')
       redis.call('HSET', key, 'status', 'dead', 'dead_reason', 'lease_expired', 'finished_at', int(now),
         'last_error', 'lease expired ' .. recoveries .. ' times: the task keeps killing or stalling its worker')
+      if archive then toArchive(KEYS[7], key, id, now) end
       out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'dead'
     else
       redis.call('ZADD', KEYS[2], queuedScore(tonumber(f[2]), 0), id)
@@ -46,6 +54,6 @@ for _, id in ipairs(expired) do
     end
   end
 end
-trimDead(KEYS[3], KEYS[5], prefix, dlqMax)
+trimDead(KEYS[3], KEYS[5], prefix, dlqMax, KEYS[7])
 trimFinished(KEYS[6], now)
 return out
