@@ -4,3 +4,4 @@ export * from './processes';
 export * from './app-stack';
 export * from './queue-harness';
 export * from './queue-options';
+export * from './postgres';

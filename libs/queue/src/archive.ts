@@ -13,6 +13,9 @@ export interface ArchivedTask {
   record: TaskRecord;
   /** The hash's revision: the row is written with it, and the entry settled only if it still holds. */
   rev: number;
+  /** The payload and result as stored (JSON text), so a store keeps them byte for byte. */
+  payloadJson: string;
+  resultJson: string | null;
 }
 
 export interface ArchiveClaim {
@@ -62,7 +65,12 @@ export class QueueArchive {
       const flat = reply[i + 1] as string[];
       const hash: Record<string, string> = {};
       for (let j = 0; j < flat.length; j += 2) hash[flat[j]] = flat[j + 1];
-      tasks.push({ record: toTaskRecord(id, queue, hash), rev: Number(hash.rev ?? 0) });
+      tasks.push({
+        record: toTaskRecord(id, queue, hash),
+        rev: Number(hash.rev ?? 0),
+        payloadJson: hash.payload ?? 'null',
+        resultJson: hash.result ? hash.result : null,
+      });
     }
     return { now: Number(reply[0]), dropped: Number(reply[1]), tasks };
   }
