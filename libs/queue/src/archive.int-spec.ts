@@ -234,6 +234,45 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
     );
   });
 
+  it('claims no more than leaves the archive backlog under RESULTS_BUFFER_MAX, and says so', async () => {
+    await h.close(redis);
+    await boot({ resultsBufferMax: 3 });
+    await h.producer.enqueueMany(Array.from({ length: 6 }, () => task()));
+    const first = await h.consumer.claim(queue, 2);
+    expect(first).toMatchObject({ backlogged: false });
+    for (const run of first.tasks) await h.consumer.ack(run, '');
+    // Two in the backlog: room for one more, whatever is asked.
+    const second = await h.consumer.claim(queue, 4);
+    expect(second).toMatchObject({ backlogged: true });
+    expect(second.tasks).toHaveLength(1);
+    await h.consumer.ack(second.tasks[0], '');
+    expect(await h.consumer.claim(queue, 4)).toMatchObject({ backlogged: true, tasks: [] });
+    // The archiver writes a batch: room again.
+    const claim = await archive.claim(queue, 2, 60_000, 1 << 20);
+    await archive.settle(
+      queue,
+      'written',
+      claim.tasks.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    const third = await h.consumer.claim(queue, 4);
+    expect(third.tasks).toHaveLength(2);
+    expect(third.backlogged).toBe(true);
+    for (const run of third.tasks) await h.consumer.ack(run, '');
+    const rest = await archive.claim(queue, 10, 60_000, 1 << 20);
+    await archive.settle(
+      queue,
+      'written',
+      rest.tasks.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    // The redis backend has no bound (nothing waits for PostgreSQL).
+    await h.close(redis);
+    await boot({ resultsBackend: 'redis', resultsBufferMax: 1 });
+    await h.producer.enqueueMany(Array.from({ length: 3 }, () => task()));
+    const all = await h.consumer.claim(queue, 3);
+    expect(all).toMatchObject({ backlogged: false });
+    for (const run of all.tasks) await h.consumer.ack(run, '');
+  });
+
   it('drops an entry whose hash is gone: there is nothing left to write', async () => {
     const run = await claimOne();
     await h.consumer.ack(run, '');

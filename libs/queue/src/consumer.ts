@@ -18,6 +18,8 @@ export interface ClaimResult {
   nextDueAt: number | null;
   /** Redis clock at the claim. */
   now: number;
+  /** The queue's results backlog (RESULTS_BUFFER_MAX) held this claim back. */
+  backlogged: boolean;
 }
 
 export interface RecoveredTask {
@@ -92,17 +94,19 @@ export class QueueConsumer {
         keys.seq,
         keys.meta,
         keys.rateLog,
+        keys.archive,
         keys.taskPrefix,
         assertScriptInt('claim', 'max', max),
         this.options.leaseMs,
         token,
         PROMOTE_BATCH,
+        this.options.resultsBackend === 'postgres' ? (this.options.resultsBufferMax ?? 0) : 0,
       ),
     );
     const nextDue = Number(reply[0]);
     const now = Number(reply[1]);
     const tasks: ClaimedTask[] = [];
-    for (let i = 2; i < reply.length; i += 9) {
+    for (let i = 3; i < reply.length; i += 9) {
       tasks.push({
         id: String(reply[i]),
         leaseToken: String(reply[i + 1]),
@@ -117,7 +121,7 @@ export class QueueConsumer {
         claimedAt: now,
       });
     }
-    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now };
+    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now, backlogged: Number(reply[2]) === 1 };
   }
 
   /**

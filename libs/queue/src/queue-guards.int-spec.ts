@@ -138,39 +138,20 @@ describe('libs/queue guards', () => {
     const keys = queueKeys(h.prefix, queue);
     const before = await snapshotKeys(redis, h.prefix);
     const s = h.scripts;
+    const claimKeys = [
+      keys.queued,
+      keys.scheduled,
+      keys.retrying,
+      keys.active,
+      keys.seq,
+      keys.meta,
+      keys.rateLog,
+      keys.archive,
+    ];
     const calls: [string, () => Promise<unknown>][] = [
-      [
-        'claim k',
-        () =>
-          s.taskqClaimTasks(
-            keys.queued,
-            keys.scheduled,
-            keys.retrying,
-            keys.active,
-            keys.seq,
-            keys.taskPrefix,
-            'NaN',
-            1000,
-            't',
-            10,
-          ),
-      ],
-      [
-        'claim lease',
-        () =>
-          s.taskqClaimTasks(
-            keys.queued,
-            keys.scheduled,
-            keys.retrying,
-            keys.active,
-            keys.seq,
-            keys.taskPrefix,
-            1,
-            'inf',
-            't',
-            10,
-          ),
-      ],
+      ['claim k', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 'NaN', 1000, 't', 10, 0)],
+      ['claim lease', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 1, 'inf', 't', 10, 0)],
+      ['claim buffer max', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 1, 1000, 't', 10, '-1')],
       [
         'ack ttl',
         () =>

@@ -47,6 +47,11 @@ export interface QueueModuleOptions {
    * instead, and a worker's archiver writes it to PostgreSQL, then drops it from Redis.
    */
   resultsBackend?: 'redis' | 'postgres';
+  /**
+   * With `postgres`: the most finished tasks a queue may hold waiting for PostgreSQL (its archive
+   * index); a claim takes no more than leaves the backlog under it (RESULTS_BUFFER_MAX, workers only).
+   */
+  resultsBufferMax?: number;
   /** Lease expiries a task may cause before it is dead-lettered (MAX_RECOVERIES). */
   maxRecoveries: number;
   /** Most queues that may exist; a submit that would create one more is refused. 0 = no cap (MAX_QUEUES). */
