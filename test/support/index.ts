@@ -5,3 +5,4 @@ export * from './app-stack';
 export * from './queue-harness';
 export * from './queue-options';
 export * from './postgres';
+export * from './tcp-proxy';

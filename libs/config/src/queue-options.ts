@@ -73,3 +73,17 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     connectionName: `${prefix}:${app}:${process.pid}`,
   };
 }
+
+/**
+ * The result store's options (libs/results `ResultsModuleOptions`, matched by shape), from the
+ * validated environment. The worker's archiver and the api's readers need few connections each.
+ */
+export function resultsOptionsFrom(config: Env, app: 'api' | 'worker') {
+  return {
+    backend: config.get('RESULTS_BACKEND', { infer: true }),
+    databaseUrl: config.get('DATABASE_URL', { infer: true }),
+    poolMax: app === 'api' ? 10 : 4,
+    statementTimeoutMs: 10_000,
+    applicationName: `${config.get('QUEUE_PREFIX', { infer: true })}:${app}:${process.pid}`,
+  };
+}

@@ -18,6 +18,16 @@ export interface WorkerOptions {
   idleWaitMs: number;
   /** The deployment's retry backoff (RETRY_BACKOFF_*); a task type's contract may override it. */
   backoff: Required<BackoffOptions>;
+  /** The write-behind to PostgreSQL (RESULTS_*); `postgres` false with RESULTS_BACKEND=redis. */
+  results: ResultsWriteOptions;
+}
+
+export interface ResultsWriteOptions {
+  postgres: boolean;
+  retentionDays: number;
+  bufferMax: number;
+  batchSize: number;
+  flushIntervalMs: number;
 }
 
 export const WORKER_OPTIONS = Symbol('taskq:worker-options');
@@ -46,6 +56,13 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
     backoff: {
       baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
       maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
+    },
+    results: {
+      postgres: config.get('RESULTS_BACKEND', { infer: true }) === 'postgres',
+      retentionDays: config.get('RESULTS_RETENTION_DAYS', { infer: true }),
+      bufferMax: config.get('RESULTS_BUFFER_MAX', { infer: true }),
+      batchSize: config.get('RESULTS_BATCH_SIZE', { infer: true }),
+      flushIntervalMs: config.get('RESULTS_FLUSH_INTERVAL_MS', { infer: true }),
     },
   };
 }
