@@ -1,5 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { DeadReason, TASK_STATUSES, TaskRecord, TaskStatus } from '@app/queue';
+import {
+  ATTEMPT_OUTCOMES,
+  AttemptOutcome,
+  AttemptRecord,
+  DeadReason,
+  TASK_STATUSES,
+  TaskRecord,
+  TaskStatus,
+} from '@app/queue';
 import { ApiAnyJson } from '../../openapi';
 
 /** Every DeadReason, as the document's enum; the type below fails to compile when one is missing. */
@@ -14,6 +22,48 @@ export const DEAD_REASONS = [
 const _everyDeadReason: [Exclude<DeadReason, (typeof DEAD_REASONS)[number]>] extends [never] ? true : never = true;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** One run of a task (attempts_history). */
+export class AttemptDto {
+  @ApiProperty({
+    type: 'integer',
+    description: 'The attempt number the run had (a lease expiry or a release gives it back)',
+  })
+  attempt!: number;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  started_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null while the run is in progress' })
+  finished_at!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The worker that ran it: `<host>:<pid>:<random>`' })
+  worker!: string | null;
+
+  @ApiProperty({
+    type: String,
+    enum: [...ATTEMPT_OUTCOMES, null],
+    nullable: true,
+    description:
+      'succeeded; retried or dead (the run failed: retry scheduled, or dead-lettered); lease_expired (its ' +
+      'worker died or stalled); released (handed back at shutdown); cancelled; null while in progress',
+  })
+  outcome!: AttemptOutcome | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'For a failed run: the error and its stack, truncated' })
+  error!: string | null;
+
+  static from(attempt: AttemptRecord): AttemptDto {
+    return {
+      attempt: attempt.attempt,
+      started_at: iso(attempt.startedAt),
+      finished_at: iso(attempt.finishedAt),
+      worker: attempt.worker,
+      outcome: attempt.outcome,
+      error: attempt.error,
+    };
+  }
+}
 
 export class TaskDto {
   @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
@@ -80,6 +130,13 @@ export class TaskDto {
   })
   next_run_at!: string | null;
 
+  @ApiProperty({
+    type: [AttemptDto],
+    description:
+      'Every run, oldest first: the last 20 that did not succeed, then the one in progress or the one that succeeded',
+  })
+  attempts_history!: AttemptDto[];
+
   static from(task: TaskRecord): TaskDto {
     return {
       task_id: task.id,
@@ -99,6 +156,7 @@ export class TaskDto {
       started_at: iso(task.startedAt),
       finished_at: iso(task.finishedAt),
       next_run_at: iso(task.nextRunAt),
+      attempts_history: task.attemptsHistory.map(AttemptDto.from),
     };
   }
 }
