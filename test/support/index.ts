@@ -6,3 +6,4 @@ export * from './queue-harness';
 export * from './queue-options';
 export * from './postgres';
 export * from './tcp-proxy';
+export * from './own-postgres';

@@ -84,4 +84,14 @@ export class WorkerEnv extends SharedEnv {
   @Min(10)
   @IsInt()
   RESULTS_FLUSH_INTERVAL_MS = 200;
+
+  /**
+   * RESULTS_BACKEND=postgres: how long a batch an archiver claimed is its own; the batch of a worker
+   * that died is written by another after this long. Keep it well above a batch's write time.
+   */
+  @Transform(toInt)
+  @Max(600_000)
+  @Min(1000)
+  @IsInt()
+  RESULTS_LEASE_MS = 30_000;
 }

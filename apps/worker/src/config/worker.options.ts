@@ -28,6 +28,7 @@ export interface ResultsWriteOptions {
   bufferMax: number;
   batchSize: number;
   flushIntervalMs: number;
+  leaseMs: number;
 }
 
 export const WORKER_OPTIONS = Symbol('taskq:worker-options');
@@ -63,6 +64,7 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
       bufferMax: config.get('RESULTS_BUFFER_MAX', { infer: true }),
       batchSize: config.get('RESULTS_BATCH_SIZE', { infer: true }),
       flushIntervalMs: config.get('RESULTS_FLUSH_INTERVAL_MS', { infer: true }),
+      leaseMs: config.get('RESULTS_LEASE_MS', { infer: true }),
     },
   };
 }

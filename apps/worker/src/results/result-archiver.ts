@@ -6,10 +6,11 @@ import { ResultStore, ResultStoreError } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { ResultsBackpressure } from './results-backpressure';
 
-/** A claimed batch is this archiver's for this long; no other archiver takes it meanwhile. */
-export const ARCHIVE_LEASE_MS = 30_000;
-/** No COMMIT this close to the lease's end: a later claimer may be writing the same tasks by then. */
-const COMMIT_MARGIN_MS = 5000;
+/**
+ * No COMMIT this close to the end of the batch's lease (RESULTS_LEASE_MS): a later claimer may be
+ * writing the same tasks by then. A quarter of the lease, at most 5 s.
+ */
+const commitMarginMs = (leaseMs: number) => Math.min(5000, Math.floor(leaseMs / 4));
 /** A batch's hashes stop at about this many bytes (large payloads make small batches). */
 const BATCH_BYTES = 8 * 1024 * 1024;
 /** Longest pause between tries while PostgreSQL (or Redis) fails. */
@@ -124,14 +125,15 @@ export class ResultArchiver {
   /** One batch of one queue: claim → write → settle. Returns how many tasks it took. */
   private async flush(queue: string): Promise<number> {
     const started = performance.now();
+    const { leaseMs } = this.options.results;
     const claim = await this.counted('claim', () =>
-      this.archive.claim(queue, this.options.results.batchSize, ARCHIVE_LEASE_MS, BATCH_BYTES),
+      this.archive.claim(queue, this.options.results.batchSize, leaseMs, BATCH_BYTES),
     );
     if (claim.dropped) {
       this.logger.warn({ msg: `${claim.dropped} archive entries had no task hash left; dropped`, queue });
     }
     if (!claim.tasks.length) return 0;
-    const leaseEnds = Date.now() + ARCHIVE_LEASE_MS - COMMIT_MARGIN_MS;
+    const leaseEnds = Date.now() + leaseMs - commitMarginMs(leaseMs);
     const written = await this.write(queue, claim.tasks, () => Date.now() < leaseEnds);
     // Redis time at the commit, without trusting this host's clock against Redis'.
     const committedAt = claim.now + (performance.now() - started);
@@ -151,7 +153,7 @@ export class ResultArchiver {
    * Writes the batch in one transaction. PostgreSQL away (or the lease over): the batch is due again at
    * once and the pass fails (the loop backs off). Refused for its content: the tasks are written one by
    * one, so one bad row cannot hold the others back; a task that still fails keeps its lease, comes
-   * back when it runs out (ARCHIVE_LEASE_MS: a retry without a tight loop) and is logged each time.
+   * back when it runs out (RESULTS_LEASE_MS: a retry without a tight loop) and is logged each time.
    */
   private async write(queue: string, tasks: ArchivedTask[], mayCommit: () => boolean): Promise<ArchivedTask[]> {
     try {
