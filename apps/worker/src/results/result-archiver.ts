@@ -19,6 +19,11 @@ const MAX_BACKOFF_MS = 5000;
 const FINAL_PASS_MS = 5000;
 const FAILURE_LOG_EVERY_MS = 30_000;
 const ROUNDS_PER_PASS = 20;
+/**
+ * Batches of one queue in flight at once per archiver: the archiver mostly waits on Redis and
+ * PostgreSQL round trips, and a few overlapping batches roughly halve the time to drain a backlog.
+ */
+const PARALLEL_BATCHES = 3;
 
 /**
  * The write-behind of finished tasks to PostgreSQL (RESULTS_BACKEND=postgres), one per worker; any
@@ -108,13 +113,18 @@ export class ResultArchiver {
     let full = false;
     try {
       for (const queue of queues) {
-        // A few batches per queue per pass, so one busy queue cannot starve the others' archiving.
-        for (let round = 0; round < ROUNDS_PER_PASS && Date.now() < deadline; round++) {
-          const count = await this.flush(queue);
-          written += count;
-          if (count < this.options.results.batchSize) break;
-          if (round === ROUNDS_PER_PASS - 1) full = true;
-        }
+        // PARALLEL_BATCHES chains per queue (claims are leased, so they never share a task): one
+        // writes to PostgreSQL while another talks to Redis. A few batches per chain per pass, so one
+        // busy queue cannot starve the others' archiving.
+        const chains = Array.from({ length: PARALLEL_BATCHES }, async () => {
+          for (let round = 0; round < ROUNDS_PER_PASS && Date.now() < deadline; round++) {
+            const count = await this.flush(queue);
+            written += count;
+            if (count < this.options.results.batchSize) return;
+            if (round === ROUNDS_PER_PASS - 1) full = true;
+          }
+        });
+        await Promise.all(chains);
       }
     } finally {
       await this.refreshPending(queues).catch(() => undefined);
