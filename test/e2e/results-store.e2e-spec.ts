@@ -116,6 +116,12 @@ describe('the PostgreSQL result store over HTTP', () => {
     expect(before.body.tasks.map((t: { task_id: string }) => t.task_id)).not.toEqual(expect.arrayContaining([ids[0]]));
   });
 
+  it('answers 404 for what is no task id, without asking PostgreSQL (a NUL, a path, a name not of a task)', async () => {
+    for (const id of ['%00', 'x', '..%2F..', 'default.', `default.${'a'.repeat(36)}`]) {
+      expect([id, (await http('GET', `${stack.api.url}/tasks/${id}`)).status]).toEqual([id, 404]);
+    }
+  });
+
   it('names the field and rule of every bad query', async () => {
     const cases: [string, string, string][] = [
       ['?limit=0', 'limit', 'min'],
@@ -124,6 +130,7 @@ describe('the PostgreSQL result store over HTTP', () => {
       ['?since=yesterday', 'since', 'isRfc3339'],
       ['?since=2030-01-02T00:00:00Z&until=2030-01-01T00:00:00Z', 'until', 'isAfter'],
       ['?cursor=page-2', 'cursor', 'matches'],
+      ['?cursor=999999999999999:default.00000000-0000-0000-0000-000000000000', 'cursor', 'matches'],
       ['?queue=Not%20A%20Queue', 'queue', 'matches'],
       ['?colour=red', 'colour', 'unknownField'],
     ];
@@ -152,6 +159,8 @@ describe('the PostgreSQL result store over HTTP', () => {
       expect(await stack.waitForStatus(during, ['succeeded'])).toMatchObject({ result: 'waiting' });
       expect(await inRedis(during)).toBe(true);
       expect((await stack.task('default.00000000-0000-0000-0000-000000000000')).status).toBe(503);
+      // Not a task id: it cannot be in PostgreSQL either, so no need to ask it.
+      expect((await stack.task('whatever')).status).toBe(404);
     } finally {
       await proxy.restore();
     }

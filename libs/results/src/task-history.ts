@@ -7,9 +7,9 @@ import { FINISHED_STATUSES, FinishedStatus, fromRow, READ_COLUMNS, ResultRow } f
 
 /**
  * A position in the history order (newest finish first, then higher id): `<finished_at ms>:<task id>`
- * of the last task of the page before.
+ * of the last task of the page before. At most 14 digits: a time PostgreSQL and ISO 8601 both take.
  */
-export const HISTORY_CURSOR_PATTERN = /^(\d{1,15}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+export const HISTORY_CURSOR_PATTERN = /^(\d{1,14}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
 
 export interface HistoryQuery {
   queue?: string;

@@ -7,7 +7,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { QueueError, QueueErrorCode, QueueInspector } from '@app/queue';
+import { isTaskId, QueueError, QueueErrorCode, QueueInspector } from '@app/queue';
 import { TaskHistory } from '@app/results';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
@@ -44,7 +44,7 @@ export class TasksController {
       return TaskDto.from(await this.inspector.getTask(id));
     } catch (error) {
       // Not in Redis (any more): with the postgres result store, a finished task may be there.
-      const gone = error instanceof QueueError && error.code === QueueErrorCode.NotFound;
+      const gone = error instanceof QueueError && error.code === QueueErrorCode.NotFound && isTaskId(id);
       const archived = gone && this.history.enabled ? await this.history.get(id) : null;
       if (!archived) throw error;
       return TaskDto.from(archived);
