@@ -42,6 +42,9 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY deploy/docker/healthcheck.js ./healthcheck.js
+# The PostgreSQL schema (RESULTS_BACKEND=postgres), applied by the same image's migrate step:
+#   node node_modules/node-pg-migrate/bin/node-pg-migrate.js up --migrations-dir migrations  (= npm run migrate)
+COPY migrations ./migrations
 
 # The official node image ships the unprivileged user "node" (uid 1000).
 USER node

@@ -17,13 +17,15 @@ const BASE_IMPORT_RULES = [
 
 /**
  * Libraries depend downward only (shared/STYLE.md): config and contracts import no lib, queue
- * imports contracts only, metrics may read the queue's inspector. The apps sit on top of all four.
+ * imports contracts only, metrics may read the queue's inspector, results (the PostgreSQL result
+ * store) reads the queue's task types. The apps sit on top of all five.
  */
 const LIB_MAY_IMPORT = {
   config: [],
   contracts: [],
   queue: ['contracts'],
   metrics: ['queue', 'contracts'],
+  results: ['queue'],
 };
 const LIBS = Object.keys(LIB_MAY_IMPORT);
 const libLayers = Object.entries(LIB_MAY_IMPORT).map(([lib, allowed]) => ({

@@ -8,6 +8,7 @@ const common = {
     '^@app/metrics$': '<rootDir>/libs/metrics/src',
     '^@app/contracts$': '<rootDir>/libs/contracts/src',
     '^@app/config$': '<rootDir>/libs/config/src',
+    '^@app/results$': '<rootDir>/libs/results/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };

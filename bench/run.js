@@ -6,7 +6,9 @@
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
  *   npm run bench                      the whole set (< 10 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results
+ *                                      (results, the PostgreSQL result store on vs off, writes its own
+ *                                      bench/results/results-store.{md,json})
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
  */
@@ -18,6 +20,7 @@ const { drainOnce } = require('./scenarios/drain');
 const { MODES, openClients, enqueueOnce } = require('./scenarios/enqueue');
 const http = require('./scenarios/http');
 const { latencyOnce } = require('./scenarios/latency');
+const { openDatabase, resultsDrainOnce } = require('./scenarios/results');
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
@@ -141,6 +144,49 @@ async function httpScenarios(redis) {
   } finally {
     await servers.stop();
   }
+}
+
+/** The PostgreSQL result store on vs off: same drain, alternating, on a scratch database. */
+async function resultsScenario(redis) {
+  const db = await openDatabase();
+  try {
+    const { runs } = await pairs(
+      'results c=50 retained, redis vs postgres',
+      ['redis', 'postgres'],
+      (backend) =>
+        resultsDrainOnce(backend, redis, backend === 'postgres' ? db : null, { n: DRAIN_N, concurrency: 50 }),
+      (r) => r.tasksPerSec,
+    );
+    const pick = (side, key) => runs[side].map((r) => r[key]);
+    results.scenarios.results = {
+      runs,
+      drain: summarize(pick('postgres', 'tasksPerSec'), pick('redis', 'tasksPerSec')),
+      toStore: summarize(pick('postgres', 'toStoreTasksPerSec'), pick('redis', 'tasksPerSec')),
+      bytesPerFinished: {
+        redis: median(pick('redis', 'redisBytesPerFinished')),
+        postgres: median(pick('postgres', 'redisBytesPerFinished')),
+      },
+      bytesPerPending: median(pick('postgres', 'redisBytesPerPending').filter((v) => v !== null)),
+      pendingAtDrain: median(pick('postgres', 'pendingAtDrain')),
+    };
+  } finally {
+    await db.drop();
+  }
+}
+
+function resultsTable() {
+  const r = results.scenarios.results;
+  const lines = [
+    `RESULTS_BACKEND=postgres vs redis, ${results.date}, ${results.machine}, PostgreSQL ${results.postgres}, \`${results.command}\`; ${PAIRS} alternating pairs, 20k pre-filled echo tasks, worker c=50, results retained (redis: RESULT_TTL_SECONDS 86400); ratio = median of per-pair ratios (range).`,
+    '',
+    '| measure | redis | postgres | ratio postgres/redis |',
+    '| --- | ---: | ---: | --- |',
+    `| drain, first claim to last ack (tasks/s) | ${fmt(r.drain.anchor.median)} | ${fmt(r.drain.ours.median)} | ${fmtRatio(r.drain.ratio)} |`,
+    `| drain until every row is committed in PostgreSQL (tasks/s) | (no store) | ${fmt(r.toStore.ours.median)} | ${fmtRatio(r.toStore.ratio)} |`,
+    `| Redis bytes per finished task, worker idle | ${fmt(r.bytesPerFinished.redis)} | ${fmt(r.bytesPerFinished.postgres, 1)} | |`,
+    `| Redis bytes per task waiting for PostgreSQL (end of drain, ${fmt(r.pendingAtDrain)} waiting) | | ${fmt(r.bytesPerPending)} | |`,
+  ];
+  return lines.join('\n');
 }
 
 async function latencyScenario(redis) {
@@ -271,17 +317,37 @@ async function main() {
   results.machine = `${os.cpus().length}× ${os.cpus()[0].model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${require('node:child_process').execFileSync('redis-server', ['--version']).toString().split(' ')[2]}`;
   results.command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   results.pairs = PAIRS;
+  if (run('results')) {
+    const version = await require('./scenarios/results').postgresVersion();
+    results.postgres = version;
+  }
   const redis = await startRedis();
   try {
     if (run('drain')) await drainScenarios(redis);
     if (run('enqueue')) await enqueueScenarios(redis);
     if (run('http')) await httpScenarios(redis);
     if (run('latency')) await latencyScenario(redis);
+    if (run('results')) await resultsScenario(redis);
   } finally {
     await redis.stop();
   }
   if (run('aof')) await aofScenario();
   results.seconds = Math.round((Date.now() - started) / 1000);
+  if (results.scenarios.results) {
+    const md = `${resultsTable()}\n`;
+    log(`\n${md}`);
+    if (!args['no-write']) {
+      const dir = path.join(ROOT, 'bench/results');
+      fs.mkdirSync(dir, { recursive: true });
+      const { date, machine, command, pairs: runPairs, postgres } = results;
+      const record = { date, machine, command, pairs: runPairs, postgres, results: results.scenarios.results };
+      fs.writeFileSync(path.join(dir, 'results-store.json'), `${JSON.stringify(record, null, 2)}\n`);
+      fs.writeFileSync(path.join(dir, 'results-store.md'), md);
+    }
+    // Kept out of the main table: it compares two taskq backends, not taskq with an anchor.
+    delete results.scenarios.results;
+    if (ONLY && [...ONLY].every((name) => name === 'results')) return;
+  }
   const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;
   log(`\n${md}`);
   if (!args['no-write']) {

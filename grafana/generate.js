@@ -308,6 +308,103 @@ const runtime = {
   ],
 };
 
+// The write-behind to PostgreSQL (RESULTS_BACKEND=postgres). Every worker reports the same per-queue
+// backlog (read from Redis), so it is aggregated with max; the other series are per worker, summed.
+const RW = `job="worker",${Q}`;
+const results = {
+  uid: 'taskq-results',
+  title: 'taskq / Result store',
+  description:
+    'The write-behind of finished tasks to PostgreSQL (RESULTS_BACKEND=postgres): backlog in Redis, lag, batches, errors.',
+  file: 'taskq-results.json',
+  variables: [['queue', 'Queue', 'label_values(results_pending{job="worker"}, queue)']],
+  rows: [
+    {
+      title: 'Backlog',
+      panels: [
+        {
+          title: 'Finished tasks waiting for PostgreSQL',
+          unit: 'short',
+          w: 12,
+          description:
+            'results_pending: finished tasks still in Redis (the archive index), by queue, against RESULTS_BUFFER_MAX. At the limit the workers stop claiming from the queue (alerts TaskqResultsBacklogHigh, TaskqResultsClaimsPaused).',
+          targets: [
+            { expr: `max by (queue) (results_pending{${RW}})`, legend: '{{queue}}' },
+            { expr: 'max(results_pending_limit{job="worker"})', legend: 'RESULTS_BUFFER_MAX' },
+          ],
+        },
+        {
+          title: 'Claims paused by back-pressure',
+          unit: 'short',
+          w: 12,
+          description:
+            'results_claims_paused: 1 while a queue gets no new claims because its backlog is at RESULTS_BUFFER_MAX.',
+          targets: [{ expr: `max by (queue) (results_claims_paused{${RW}})`, legend: '{{queue}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Write-behind',
+      panels: [
+        {
+          title: 'Write-behind lag percentiles',
+          unit: 's',
+          w: 12,
+          description:
+            'results_write_lag_seconds: from a task finishing to its row being committed in PostgreSQL. GET /tasks/{id} answers from Redis meanwhile.',
+          targets: [0.5, 0.95, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(results_write_lag_seconds_bucket{${RW}}[$__rate_interval])))`,
+            legend: `p${q * 100}`,
+          })),
+        },
+        {
+          title: 'Rows committed / s by status',
+          unit: 'reqps',
+          w: 12,
+          description:
+            'results_archived_total: task rows written (status requeued: the row of a dead task requeued, removed).',
+          targets: [
+            {
+              expr: `sum by (status) (rate(results_archived_total{${RW}}[$__rate_interval]))`,
+              legend: '{{status}}',
+            },
+          ],
+        },
+        {
+          title: 'Batch size',
+          unit: 'short',
+          w: 12,
+          description:
+            'results_batch_size: tasks per committed transaction (RESULTS_BATCH_SIZE at most): average and p95.',
+          targets: [
+            {
+              expr: 'sum(rate(results_batch_size_sum{job="worker"}[$__rate_interval])) / sum(rate(results_batch_size_count{job="worker"}[$__rate_interval]))',
+              legend: 'average',
+            },
+            {
+              expr: 'histogram_quantile(0.95, sum by (le) (rate(results_batch_size_bucket{job="worker"}[$__rate_interval])))',
+              legend: 'p95',
+            },
+          ],
+        },
+        {
+          title: 'Result store errors / s by operation',
+          unit: 'reqps',
+          w: 12,
+          description:
+            'results_store_errors_total: write (a batch not committed: PostgreSQL down, slow or refusing), claim and settle (Redis), retention. Alert TaskqResultStoreFailing.',
+          targets: [
+            {
+              expr: 'sum by (op) (rate(results_store_errors_total{job="worker"}[$__rate_interval]))',
+              legend: '{{op}}',
+            },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
 // ------------------------------------------------------------------ JSON building
 function variable(name, label, query) {
   return {
@@ -416,6 +513,8 @@ function dashboardJson(d) {
   if (d.variables === undefined) {
     variables.push(variable('queue', 'Queue', 'label_values(queue_depth{job="api"}, queue)'));
     variables.push(variable('task_type', 'Task type', 'label_values(tasks_submitted_total{job="api"}, task_type)'));
+  } else {
+    for (const [name, label, query] of d.variables) variables.push(variable(name, label, query));
   }
   return {
     uid: d.uid,
@@ -448,7 +547,7 @@ function dashboardJson(d) {
 function main() {
   const check = process.argv.includes('--check');
   let stale = 0;
-  for (const d of [overview, runtime]) {
+  for (const d of [overview, runtime, results]) {
     const file = path.join(OUT_DIR, d.file);
     const text = JSON.stringify(dashboardJson(d), null, 2) + '\n';
     if (check) {

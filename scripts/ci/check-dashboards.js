@@ -9,7 +9,10 @@
 //
 // It starts, each on a free loopback port and with a temp dir of its own:
 // redis-server, the api, one worker and Prometheus (scrape_interval 1s, jobs "api"
-// and "worker", as in prometheus.yml). It submits tasks that succeed, that fail once
+// and "worker", as in prometheus.yml). The apps run with the PostgreSQL result store
+// (RESULTS_BACKEND=postgres) on a database it creates on TEST_POSTGRES_URL's server
+// (default postgres://postgres@127.0.0.1:5432/postgres), migrated with the same
+// command the image runs, and drops after. It submits tasks that succeed, that fail once
 // and are retried, and that end in the dead-letter queue, waits until all are
 // finished and scraped, then evaluates every panel target of every
 // grafana/dashboards/*.json through /api/v1/query, and the dashboards' variable
@@ -149,6 +152,7 @@ async function imageLayout() {
   for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(ROOT, f), path.join(app, f));
   fs.cpSync(path.join(ROOT, 'dist'), path.join(app, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'deploy', 'docker', 'healthcheck.js'), path.join(app, 'healthcheck.js'));
+  fs.cpSync(path.join(ROOT, 'migrations'), path.join(app, 'migrations'), { recursive: true });
   log('image layout: npm ci --omit=dev --ignore-scripts');
   await run(
     'npm ci --omit=dev',
@@ -263,6 +267,30 @@ async function promQuery(base, expr) {
   return { series };
 }
 
+// ------------------------------------------------------------------ postgres
+const POSTGRES_URL = process.env.TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+let database;
+
+async function adminQuery(sql) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database of this run on the test server; its URL. Dropped by finish(). */
+async function createDatabase() {
+  database = `taskq_dashcheck_${process.pid}_${Date.now().toString(36)}`;
+  await adminQuery(`CREATE DATABASE ${database}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
 // ------------------------------------------------------------------ main
 async function main() {
   for (const f of ['dist/apps/api/main.js', 'dist/apps/worker/main.js']) {
@@ -308,6 +336,17 @@ async function main() {
     { watch: [redis] },
   );
 
+  // -- PostgreSQL for the result store, migrated as the image does it (node-pg-migrate from the app dir)
+  const appDir = IMAGE_LAYOUT ? await imageLayout() : ROOT;
+  const databaseUrl = await createDatabase();
+  await run(
+    'migrate',
+    process.execPath,
+    ['node_modules/node-pg-migrate/bin/node-pg-migrate.js', 'up', '--migrations-dir', 'migrations', '--no-verbose'],
+    { cwd: appDir, env: { ...process.env, DATABASE_URL: databaseUrl } },
+  );
+  log(`database ${database} migrated`);
+
   // -- the apps, with short backoffs so retries and dead-letters happen in seconds
   const appEnv = {
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -317,8 +356,9 @@ async function main() {
     RETRY_BACKOFF_BASE_MS: '50',
     RETRY_BACKOFF_MAX_MS: '200',
     NODE_ENV: 'production',
+    RESULTS_BACKEND: 'postgres',
+    DATABASE_URL: databaseUrl,
   };
-  const appDir = IMAGE_LAYOUT ? await imageLayout() : ROOT;
   const apiEnv = { ...appEnv, PORT: String(apiPort), METRICS_PORT: String(apiMetricsPort) };
   const workerEnv = {
     ...appEnv,
@@ -453,6 +493,15 @@ async function main() {
     },
     { watch: [prom], timeoutMs: 30000 },
   );
+  // Every finished task's row committed, and seen by Prometheus (the result store panels).
+  await waitFor(
+    'finished tasks archived and scraped',
+    async () => {
+      const r = await promQuery(promBase, 'sum(results_archived_total{job="worker"})');
+      return r.series && r.series.length && Number(r.series[0].value[1]) >= ids.length;
+    },
+    { watch: [prom, worker], timeoutMs: 30000 },
+  );
   await sleep(3000);
 
   // Grafana picks $__rate_interval from the panel width; here: the whole workload.
@@ -585,6 +634,7 @@ async function finish(code) {
   if (exiting) return;
   exiting = true;
   await stopAll();
+  if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
   if (tmp && !KEEP) fs.rmSync(tmp, { recursive: true, force: true });
   else if (tmp) log(`kept ${tmp}`);
   process.exit(code);

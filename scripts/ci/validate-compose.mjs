@@ -77,6 +77,42 @@ expect(
   'prometheus.yml: job "api" must find api replicas on METRICS_PORT',
 );
 
+// postgres (the result store): named volume, healthcheck; the one-shot migrate service applies the
+// schema before api and worker start, and both use the postgres backend.
+const { postgres = {}, migrate = {} } = svc;
+expect(svc.postgres, 'service postgres is missing');
+expect(
+  (postgres.volumes || []).some((v) => {
+    const spec = typeof v === 'string' ? v : `${v.source}:${v.target}`;
+    return /^[\w-]+:\/var\/lib\/postgresql\/data/.test(spec) && compose.volumes?.[spec.split(':')[0]] !== undefined;
+  }),
+  'postgres: /var/lib/postgresql/data is not on a named volume',
+);
+expect(postgres.healthcheck?.test, 'postgres: no healthcheck');
+expect(svc.migrate, 'service migrate is missing');
+const migrateCmd = [].concat(migrate.command || []).join(' ');
+expect(/node-pg-migrate(\.js)? up/.test(migrateCmd), 'migrate: does not run node-pg-migrate up');
+expect(String(migrate.restart ?? 'no') === 'no', 'migrate: a one-shot service must not restart');
+expect(healthyDep(migrate, 'postgres'), 'migrate: depends_on postgres without condition service_healthy');
+for (const [name, s] of [
+  ['api', api],
+  ['worker', worker],
+]) {
+  expect(
+    s.depends_on?.migrate?.condition === 'service_completed_successfully',
+    `${name}: depends_on migrate without condition service_completed_successfully`,
+  );
+  expect(s.environment?.RESULTS_BACKEND === 'postgres', `${name}: RESULTS_BACKEND is not postgres`);
+  expect(
+    /^postgres(ql)?:\/\/[^@]+@postgres:5432\//.test(String(s.environment?.DATABASE_URL)),
+    `${name}: DATABASE_URL does not point at the postgres service`,
+  );
+  expect(
+    s.environment?.DATABASE_URL === migrate.environment?.DATABASE_URL,
+    `${name}: DATABASE_URL differs from the migrate service's`,
+  );
+}
+
 // grafana: 3000, admin/admin, provisioned from grafana/
 expect(published(grafana).includes(3000), 'grafana: port 3000 is not published');
 expect(
@@ -121,5 +157,5 @@ if (errors.length) {
   process.exit(1);
 }
 console.log(
-  'OK   docker-compose.yml: redis AOF + volume + healthcheck, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
+  'OK   docker-compose.yml: redis AOF + volume + healthcheck, postgres volume + healthcheck + one-shot migrate, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
 );

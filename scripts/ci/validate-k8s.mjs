@@ -12,7 +12,8 @@
 // 2. Unknown fields: those schemas accept extra keys, and a typo ("readinesProbe")
 //    would be silently dropped by the API server; every field of a built-in kind is
 //    therefore also looked up in the type maps of `@kubernetes/client-node`.
-// 3. Contract: see checkContract() below.
+// 3. Contract: see checkContract() below (probes, ports, grace, security; with the postgres
+//    result store, DATABASE_URL and a migrate init container).
 // Exits 1 on any finding. Needs `npm ci --prefix scripts/ci`.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -200,6 +201,25 @@ function checkContract(objects) {
           );
         if ((ann['prometheus.io/path'] || '/metrics') !== '/metrics')
           errors.push(`${where}: prometheus.io/path is not /metrics`);
+      }
+      // The postgres result store: a DATABASE_URL, and the schema applied before the app starts (an
+      // init container running node-pg-migrate up with the same URL).
+      if (env.RESULTS_BACKEND === 'postgres') {
+        if (!/^postgres(ql)?:\/\//.test(env.DATABASE_URL ?? ''))
+          errors.push(`${where}: RESULTS_BACKEND=postgres without a postgres:// DATABASE_URL`);
+        const migrate = (spec.initContainers || []).find((i) =>
+          /node-pg-migrate(\.js)? up/.test([...(i.command || []), ...(i.args || [])].join(' ')),
+        );
+        if (!migrate) errors.push(`${where}: RESULTS_BACKEND=postgres but no init container runs node-pg-migrate up`);
+        else {
+          if (envOf(migrate, objects, ns).DATABASE_URL !== env.DATABASE_URL)
+            errors.push(`${where}: the migrate init container's DATABASE_URL differs from the app's`);
+          const isec = migrate.securityContext || {};
+          if (isec.readOnlyRootFilesystem !== true || isec.allowPrivilegeEscalation !== false)
+            errors.push(`${where}: init container ${migrate.name} is not read-only / no-privilege-escalation`);
+          if (!migrate.resources?.limits?.memory)
+            errors.push(`${where}: init container ${migrate.name} has no memory limit`);
+        }
       }
       if (app === 'worker') {
         const grace = Number(env.SHUTDOWN_GRACE_MS ?? DEFAULT_SHUTDOWN_GRACE_MS);

@@ -73,13 +73,27 @@ export class AppStack {
     return configured === undefined ? DEFAULT_RESULT_TTL_SECONDS : Number(configured);
   }
 
+  /** RESULTS_BACKEND the stack's apps run with: whether the archive index is a home (see checkQueueInvariant). */
+  get resultsBackend(): 'redis' | 'postgres' {
+    return this.baseEnv.RESULTS_BACKEND === 'postgres' ? 'postgres' : 'redis';
+  }
+
   async invariant(queue = 'default'): Promise<string[]> {
-    return checkQueueInvariant(this.redis, this.prefix, queue, { resultTtlSeconds: this.resultTtlSeconds });
+    return checkQueueInvariant(this.redis, this.prefix, queue, {
+      resultTtlSeconds: this.resultTtlSeconds,
+      resultsBackend: this.resultsBackend,
+    });
   }
 
   /** The invariant over every queue under the stack's prefix (and, with requireFinished, nothing unfinished). */
-  async invariantAll(options: Omit<PrefixInvariantOptions, 'resultTtlSeconds'> = {}): Promise<string[]> {
-    return checkPrefixInvariant(this.redis, this.prefix, { ...options, resultTtlSeconds: this.resultTtlSeconds });
+  async invariantAll(
+    options: Omit<PrefixInvariantOptions, 'resultTtlSeconds' | 'resultsBackend'> = {},
+  ): Promise<string[]> {
+    return checkPrefixInvariant(this.redis, this.prefix, {
+      ...options,
+      resultTtlSeconds: this.resultTtlSeconds,
+      resultsBackend: this.resultsBackend,
+    });
   }
 
   async stop(): Promise<void> {

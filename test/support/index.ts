@@ -4,3 +4,6 @@ export * from './processes';
 export * from './app-stack';
 export * from './queue-harness';
 export * from './queue-options';
+export * from './postgres';
+export * from './tcp-proxy';
+export * from './own-postgres';

@@ -138,4 +138,58 @@ describe('checkQueueInvariant / checkPrefixInvariant', () => {
       ].sort(),
     );
   });
+
+  describe('with RESULTS_BACKEND=postgres (the archive index is a home)', () => {
+    const pg = { resultTtlSeconds: RETENTION_S, resultsBackend: 'postgres' as const };
+
+    /** q1: one succeeded (archive only), one dead (dead + archive), one requeued after its death (queued + archive). */
+    async function seedArchived() {
+      await harness.close(redis);
+      harness = await QueueHarness.boot({ resultTtlSeconds: RETENTION_S, resultsBackend: 'postgres' });
+      ({ prefix, producer, consumer } = harness);
+      const [a, b, c] = await producer.enqueueMany([task('q1'), task('q1'), task('q1')]);
+      const runs = new Map((await consumer.claim('q1', 3)).tasks.map((t) => [t.id, t]));
+      await consumer.ack(runs.get(a.id)!, '1');
+      await consumer.fail(runs.get(b.id)!, { action: 'dead', reason: 'max_retries', error: 'x' });
+      await consumer.fail(runs.get(c.id)!, { action: 'dead', reason: 'max_retries', error: 'x' });
+      await harness.dlq.requeue(c.id);
+      return { succeeded: a.id, dead: b.id, requeued: c.id };
+    }
+
+    it('holds for what the scripts write in that mode', async () => {
+      await seedArchived();
+      expect(await checkQueueInvariant(redis, prefix, 'q1', pg)).toEqual([]);
+    });
+
+    it('reports an archive entry without its hash, a hash in no home, and an unfinished task only in archive', async () => {
+      const ids = await seedArchived();
+      const keys = queueKeys(prefix, 'q1');
+      await redis.del(hashKey('q1', ids.succeeded));
+      await redis.zrem(keys.dead, ids.dead);
+      await redis.zrem(keys.archive, ids.dead);
+      await redis.zrem(keys.queued, ids.requeued);
+      expect((await checkQueueInvariant(redis, prefix, 'q1', pg)).sort()).toEqual(
+        [
+          `${ids.succeeded} is in archive but has no hash`,
+          `${ids.dead} has a hash (status dead) but no home`,
+          `${ids.requeued} is only in archive but its status is queued`,
+        ].sort(),
+      );
+    });
+
+    it('reports a finished task in a TTL index, and any archive entry under the redis backend', async () => {
+      const ids = await seedArchived();
+      const keys = queueKeys(prefix, 'q1');
+      await redis.zrem(keys.archive, ids.succeeded);
+      await redis.zadd(keys.succeeded, '+inf', ids.succeeded);
+      expect(await checkQueueInvariant(redis, prefix, 'q1', pg)).toEqual([
+        `${ids.succeeded} is in succeeded, but with RESULTS_BACKEND=postgres finished tasks wait in archive`,
+      ]);
+      expect(
+        (await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S }))
+          .filter((p) => p.includes('RESULTS_BACKEND is redis'))
+          .sort(),
+      ).toEqual([ids.dead, ids.requeued].sort().map((id) => `${id} is in archive although RESULTS_BACKEND is redis`));
+    });
+  });
 });

@@ -12,6 +12,8 @@ export interface InvariantOptions {
    * later), and never before. With 0, no retained entry may outlive its finish at all.
    */
   resultTtlSeconds?: number;
+  /** RESULTS_BACKEND of the apps that wrote the queue (default redis): whether the archive index is a home. */
+  resultsBackend?: 'redis' | 'postgres';
 }
 
 /** States whose index entries point at hashes that expire (RESULT_TTL_SECONDS). */
@@ -62,6 +64,11 @@ async function hmgetMany(redis: Redis, keys: string[], fields: string[]): Promis
  * in exactly one home; every index entry has its hash (the one exception: a retained entry past its
  * expiry, see InvariantOptions); the hash's status names that home; a lease exactly when
  * active; every task hash of the queue is in a home. Returns the violations (empty = holds).
+ *
+ * With RESULTS_BACKEND=postgres the archive index is one more home: that of succeeded and cancelled
+ * tasks (never in their TTL indexes then), and of dead tasks deleted from the DLQ before their row was
+ * written. A dead task in the DLQ, or one requeued since (any unfinished state), may be in it as well,
+ * with its row pending; every archive entry has its hash. With redis the archive index stays empty.
  */
 export async function checkQueueInvariant(
   redis: Redis,
@@ -92,7 +99,22 @@ export async function checkQueueInvariant(
     }
   }
 
+  const postgres = options.resultsBackend === 'postgres';
+  const archived = new Set(await redis.zrange(keys.archive, 0, -1));
   const problems: string[] = [];
+  if (!postgres) for (const id of archived) problems.push(`${id} is in archive although RESULTS_BACKEND is redis`);
+  const archivedOnly = [...archived].filter((id) => !seen.has(id));
+  const archivedHashes = await hmgetMany(
+    redis,
+    archivedOnly.map((id) => `${keys.taskPrefix}${id}`),
+    ['status', 'lease'],
+  );
+  archivedOnly.forEach((id, i) => {
+    const [status, lease] = archivedHashes[i];
+    if (status === null) problems.push(`${id} is in archive but has no hash`);
+    else if (!FINISHED.has(status)) problems.push(`${id} is only in archive but its status is ${status}`);
+    if (lease) problems.push(`${id} is in archive but still has a lease`);
+  });
   const ids = [...seen.keys()];
   const hashes = await hmgetMany(
     redis,
@@ -117,13 +139,19 @@ export async function checkQueueInvariant(
     } else if (status !== home) {
       problems.push(`${id} is in ${home} but its status is ${status}`);
     }
+    if (postgres && RETAINED.has(home)) {
+      problems.push(`${id} is in ${home}, but with RESULTS_BACKEND=postgres finished tasks wait in archive`);
+    }
     if (home === 'active' && !lease) problems.push(`${id} is active without a lease token`);
     if (home !== 'active' && lease) problems.push(`${id} is ${home} but still has a lease`);
   });
 
   // Every task hash of the queue must be in some home.
   const hashKeys = await scanKeys(redis, `${keys.taskPrefix}*`);
-  const homeless = hashKeys.filter((key) => !seen.has(key.slice(keys.taskPrefix.length)));
+  const homeless = hashKeys.filter((key) => {
+    const id = key.slice(keys.taskPrefix.length);
+    return !seen.has(id) && !archived.has(id);
+  });
   const homelessStatus = await hmgetMany(redis, homeless, ['status']);
   homeless.forEach((key, i) => {
     problems.push(`${key.slice(keys.taskPrefix.length)} has a hash (status ${homelessStatus[i][0]}) but no home`);

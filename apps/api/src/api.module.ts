@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { loggerParams, queueOptionsFrom, validateEnv } from '@app/config';
+import { loggerParams, queueOptionsFrom, resultsOptionsFrom, validateEnv } from '@app/config';
 import { BUILT_IN_DEFAULTS, ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
+import { ResultsModule } from '@app/results';
 import { ApiEnv } from './config/api.env';
 import { DlqController } from './dlq/dlq.controller';
 import { HealthController } from './health/health.controller';
@@ -27,6 +28,10 @@ import { WorkersController } from './workers/workers.controller';
     QueueModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<ApiEnv, true>) => queueOptionsFrom(config, 'api'),
+    }),
+    ResultsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => resultsOptionsFrom(config, 'api'),
     }),
     ContractsModule.forRootAsync({
       inject: [ConfigService],

@@ -3,10 +3,11 @@ import { ConfigModule, ConfigService } from '@nestjs/config';
 import { DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
-import { loggerParams, queueOptionsFrom, validateEnv } from '@app/config';
+import { loggerParams, queueOptionsFrom, resultsOptionsFrom, validateEnv } from '@app/config';
 import { ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
+import { ResultsModule } from '@app/results';
 import { WorkerEnv } from './config/worker.env';
 import { WORKER_OPTIONS, WorkerOptions, workerOptionsFrom } from './config/worker.options';
 import { TaskDispatcher } from './dispatch/task-dispatcher';
@@ -28,6 +29,9 @@ import { Heartbeat } from './pool/heartbeat';
 import { RunRegistry } from './pool/run-registry';
 import { WorkerPool } from './pool/worker-pool';
 import { LeaseRecoverer } from './recovery/lease-recoverer';
+import { ResultArchiver } from './results/result-archiver';
+import { ResultsBackpressure } from './results/results-backpressure';
+import { RetentionSweeper } from './results/retention-sweeper';
 
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
@@ -53,7 +57,14 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     }),
     QueueModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<WorkerEnv, true>) => queueOptionsFrom(config, 'worker'),
+      useFactory: (config: ConfigService<WorkerEnv, true>) => ({
+        ...queueOptionsFrom(config, 'worker'),
+        resultsBufferMax: config.get('RESULTS_BUFFER_MAX', { infer: true }),
+      }),
+    }),
+    ResultsModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<WorkerEnv, true>) => resultsOptionsFrom(config, 'worker'),
     }),
     ContractsModule.forRootAsync({
       inject: [ConfigService],
@@ -99,6 +110,9 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     Heartbeat,
     CancelListener,
     LeaseRecoverer,
+    ResultsBackpressure,
+    ResultArchiver,
+    RetentionSweeper,
     WorkerPool,
     WorkerLifecycle,
     MetricsPrimer,

@@ -36,4 +36,20 @@ describe('validateEnv', () => {
       ].sort(),
     );
   });
+
+  it('needs DATABASE_URL for the postgres result store, and a postgres URL in it', () => {
+    expect(validate({})).toMatchObject({ RESULTS_BACKEND: 'redis', DATABASE_URL: '' });
+    expect(() => validate({ RESULTS_BACKEND: 'postgres' })).toThrow(
+      'RESULTS_BACKEND=postgres needs DATABASE_URL: the PostgreSQL to write finished tasks to',
+    );
+    expect(() => validate({ RESULTS_BACKEND: 'mysql' })).toThrow(
+      /RESULTS_BACKEND="mysql": RESULTS_BACKEND must be one of/,
+    );
+    expect(() => validate({ RESULTS_BACKEND: 'postgres', DATABASE_URL: 'mysql://x' })).toThrow(
+      'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    );
+    expect(
+      validate({ RESULTS_BACKEND: 'postgres', DATABASE_URL: 'postgres://taskq:secret@db:5432/taskq' }),
+    ).toMatchObject({ RESULTS_BACKEND: 'postgres' });
+  });
 });

@@ -141,6 +141,18 @@ export class SharedEnv {
   @IsBoolean()
   DEMO_TASKS = true;
 
+  /**
+   * Where finished tasks live: `redis` (their hashes, kept RESULT_TTL_SECONDS) or `postgres` (written
+   * behind to DATABASE_URL by the workers, then dropped from Redis; see docs/adr/0004-result-store.md).
+   */
+  @IsIn(['redis', 'postgres'])
+  RESULTS_BACKEND: 'redis' | 'postgres' = 'redis';
+
+  /** PostgreSQL of the result store (RESULTS_BACKEND=postgres), e.g. postgres://user:pass@host:5432/taskq. */
+  @IsString()
+  @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_URL = '';
+
   /** The fault-injection task pack (`chaos`), for the fault suite only; never on in production. */
   @Transform(toBool)
   @IsBoolean()
@@ -177,7 +189,10 @@ export function validateEnv<T extends object>(envClass: new () => T) {
   };
 }
 
-/** Rules between variables: Redis is one node, a cluster or a Sentinel group, never two of them. */
+/**
+ * Rules between variables: Redis is one node, a cluster or a Sentinel group, never two of them; the
+ * postgres result store needs its URL.
+ */
 function crossChecks(raw: Record<string, unknown>): string[] {
   const given = (name: string) => typeof raw[name] === 'string' && (raw[name] as string).trim() !== '';
   const modes = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter(given);
@@ -186,6 +201,9 @@ function crossChecks(raw: Record<string, unknown>): string[] {
     problems.push(
       `${modes.join(' and ')} are both set: give exactly one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS`,
     );
+  }
+  if (raw.RESULTS_BACKEND === 'postgres' && !given('DATABASE_URL')) {
+    problems.push('RESULTS_BACKEND=postgres needs DATABASE_URL: the PostgreSQL to write finished tasks to');
   }
   if (given('REDIS_SENTINELS') && !given('REDIS_SENTINEL_NAME')) {
     problems.push('REDIS_SENTINELS is set without REDIS_SENTINEL_NAME: name the master group the sentinels monitor');

@@ -62,6 +62,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     prefix,
     leaseMs: config.get('TASK_LEASE_MS', { infer: true }),
     resultTtlSeconds: config.get('RESULT_TTL_SECONDS', { infer: true }),
+    resultsBackend: config.get('RESULTS_BACKEND', { infer: true }),
     maxRecoveries: config.get('MAX_RECOVERIES', { infer: true }),
     maxQueues: config.get('MAX_QUEUES', { infer: true }),
     dlqMaxSize: config.get('DLQ_MAX_SIZE', { infer: true }),
@@ -71,5 +72,19 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     idempotencyTtlSeconds: config.get('IDEMPOTENCY_TTL_SECONDS', { infer: true }),
     // CLIENT LIST names each connection `<prefix>:<app>:<pid>:<role>`: which deployment, app and process.
     connectionName: `${prefix}:${app}:${process.pid}`,
+  };
+}
+
+/**
+ * The result store's options (libs/results `ResultsModuleOptions`, matched by shape), from the
+ * validated environment. The worker's archiver and the api's readers need few connections each.
+ */
+export function resultsOptionsFrom(config: Env, app: 'api' | 'worker') {
+  return {
+    backend: config.get('RESULTS_BACKEND', { infer: true }),
+    databaseUrl: config.get('DATABASE_URL', { infer: true }),
+    poolMax: app === 'api' ? 10 : 4,
+    statementTimeoutMs: 10_000,
+    applicationName: `${config.get('QUEUE_PREFIX', { infer: true })}:${app}:${process.pid}`,
   };
 }

@@ -22,6 +22,15 @@ export const METRIC = {
   waitDuration: 'task_wait_duration_seconds',
   inFlight: 'tasks_in_flight',
   concurrency: 'worker_concurrency',
+  // worker, RESULTS_BACKEND=postgres: the write-behind to PostgreSQL (apps/worker/src/results/)
+  resultsPending: 'results_pending',
+  resultsPendingLimit: 'results_pending_limit',
+  resultsClaimsPaused: 'results_claims_paused',
+  resultsArchived: 'results_archived_total',
+  resultsWriteLag: 'results_write_lag_seconds',
+  resultsBatchSize: 'results_batch_size',
+  resultsStoreErrors: 'results_store_errors_total',
+  resultsRetentionDeleted: 'results_retention_deleted_total',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

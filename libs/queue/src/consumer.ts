@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { assertScriptInt, errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
 import { QUEUE_OPTIONS } from './queue.module-definition';
-import { QueueModuleOptions } from './queue.options';
+import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { WakeListener } from './redis/wake-listener';
 import { QueueRedis } from './scripts/script-loader';
@@ -17,6 +18,8 @@ export interface ClaimResult {
   nextDueAt: number | null;
   /** Redis clock at the claim. */
   now: number;
+  /** The queue's results backlog (RESULTS_BUFFER_MAX) held this claim back. */
+  backlogged: boolean;
 }
 
 export interface RecoveredTask {
@@ -33,14 +36,26 @@ interface PendingAck {
   reject: (error: unknown) => void;
 }
 
+/**
+ * `error` is the one line shown as last_error; `detail` (the stack, say) goes into the run's entry of
+ * the attempt history instead, when given.
+ */
 export type FailOutcome =
-  { action: 'retry'; delayMs: number; error: string } | { action: 'dead'; reason: DeadReason; error: string };
+  | { action: 'retry'; delayMs: number; error: string; detail?: string }
+  | { action: 'dead'; reason: DeadReason; error: string; detail?: string };
+
+/** Longest error detail (message and stack) kept per attempt in the attempt history. */
+export const ATTEMPT_ERROR_MAX_CHARS = 2000;
 
 /** The worker's side of the queue: every transition of a claimed task, each one script call. */
 @Injectable()
 export class QueueConsumer {
-  /** Makes lease tokens unique across workers and calls. */
-  private readonly consumerId = randomBytes(6).toString('hex');
+  /**
+   * Names this consumer in the attempt history (`<host>:<pid>:<random>`) and makes lease tokens unique
+   * across workers and calls: a token is `<workerId>:<call>:<slot>`, so the scripts read the worker
+   * that holds a lease off its token.
+   */
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private calls = 0;
   /** Acks of this tick, sent as one script call per queue. */
   private readonly acks = new TickBatch<PendingAck>((acks) => this.flushAcks(acks));
@@ -69,7 +84,7 @@ export class QueueConsumer {
   /** Promotes due tasks, then claims up to `max` (0 = promote only). */
   async claim(queue: string, max: number): Promise<ClaimResult> {
     const keys = queueKeys(this.options.prefix, queue);
-    const token = `${this.consumerId}:${++this.calls}`;
+    const token = `${this.workerId}:${++this.calls}`;
     const reply = await redisCall('claim', () =>
       this.redis.taskqClaimTasks(
         keys.queued,
@@ -79,17 +94,19 @@ export class QueueConsumer {
         keys.seq,
         keys.meta,
         keys.rateLog,
+        keys.archive,
         keys.taskPrefix,
         assertScriptInt('claim', 'max', max),
         this.options.leaseMs,
         token,
         PROMOTE_BATCH,
+        this.options.resultsBackend === 'postgres' ? (this.options.resultsBufferMax ?? 0) : 0,
       ),
     );
     const nextDue = Number(reply[0]);
     const now = Number(reply[1]);
     const tasks: ClaimedTask[] = [];
-    for (let i = 2; i < reply.length; i += 9) {
+    for (let i = 3; i < reply.length; i += 9) {
       tasks.push({
         id: String(reply[i]),
         leaseToken: String(reply[i + 1]),
@@ -104,7 +121,7 @@ export class QueueConsumer {
         claimedAt: now,
       });
     }
-    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now };
+    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now, backlogged: Number(reply[2]) === 1 };
   }
 
   /**
@@ -149,9 +166,11 @@ export class QueueConsumer {
         this.redis.taskqAckTasks(
           keys.active,
           keys.succeeded,
-          keys.history,
+          keys.archive,
+          keys.throughput,
           keys.taskPrefix,
           this.options.resultTtlSeconds,
+          finishedMode(this.options),
           ...args,
         ),
       );
@@ -177,7 +196,8 @@ export class QueueConsumer {
         keys.dead,
         keys.deadTrimmed,
         keys.wake,
-        keys.history,
+        keys.archive,
+        keys.throughput,
         keys.taskPrefix,
         task.id,
         task.leaseToken,
@@ -187,6 +207,8 @@ export class QueueConsumer {
           ? assertScriptInt('fail', 'delayMs', Math.max(0, Math.floor(outcome.delayMs)))
           : outcome.reason,
         this.options.dlqMaxSize,
+        finishedMode(this.options),
+        truncate(outcome.detail ?? '', ATTEMPT_ERROR_MAX_CHARS),
       ),
     );
     this.check(code, 'fail', task.id);
@@ -228,13 +250,15 @@ export class QueueConsumer {
           keys.recoverLock,
           keys.deadTrimmed,
           keys.succeeded,
-          keys.history,
+          keys.archive,
+          keys.throughput,
           keys.taskPrefix,
           RECOVER_BATCH,
           this.options.maxRecoveries,
           lock,
-          this.consumerId,
+          this.workerId,
           this.options.dlqMaxSize,
+          finishedMode(this.options),
         ),
       );
       for (let i = 0; i < reply.length; i += 3) {
@@ -249,4 +273,8 @@ export class QueueConsumer {
       throw errorForScriptCode(code, op, id);
     }
   }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length} chars, truncated)` : text;
 }

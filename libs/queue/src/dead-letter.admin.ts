@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
-import { QueueModuleOptions } from './queue.options';
+import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 
@@ -20,7 +20,16 @@ export class DeadLetterAdmin {
   async requeue(id: string): Promise<void> {
     const keys = this.keysOf('requeueDead', id);
     const [code, status] = await redisCall('requeueDead', () =>
-      this.redis.taskqRequeueDead(keys.dead, keys.queued, keys.seq, keys.wake, keys.taskPrefix, id),
+      this.redis.taskqRequeueDead(
+        keys.dead,
+        keys.queued,
+        keys.seq,
+        keys.wake,
+        keys.archive,
+        keys.taskPrefix,
+        id,
+        finishedMode(this.options),
+      ),
     );
     const error = errorForScriptCode(Number(code), 'requeueDead', id, { actual: status, needed: 'dead' });
     if (error) throw error;
@@ -30,7 +39,7 @@ export class DeadLetterAdmin {
   async delete(id: string): Promise<void> {
     const keys = this.keysOf('deleteDead', id);
     const [code, status] = await redisCall('deleteDead', () =>
-      this.redis.taskqDeleteDead(keys.dead, keys.taskPrefix, id),
+      this.redis.taskqDeleteDead(keys.dead, keys.archive, keys.taskPrefix, id),
     );
     const error = errorForScriptCode(Number(code), 'deleteDead', id, { actual: status, needed: 'dead' });
     if (error) throw error;
@@ -42,7 +51,7 @@ export class DeadLetterAdmin {
     let total = 0;
     for (;;) {
       const deleted = await redisCall('purgeDead', () =>
-        this.redis.taskqPurgeDead(keys.dead, keys.taskPrefix, PURGE_BATCH),
+        this.redis.taskqPurgeDead(keys.dead, keys.archive, keys.taskPrefix, PURGE_BATCH),
       );
       total += deleted;
       if (deleted < PURGE_BATCH) return total;

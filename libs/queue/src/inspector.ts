@@ -103,7 +103,9 @@ export class QueueInspector {
    * minutes without an outcome are zeros.
    */
   async history(queue: string, minutes: number): Promise<QueueMinute[]> {
-    const fields = await redisCall('history', () => this.redis.hgetall(queueKeys(this.options.prefix, queue).history));
+    const fields = await redisCall('history', () =>
+      this.redis.hgetall(queueKeys(this.options.prefix, queue).throughput),
+    );
     const thisMinute = Math.floor(Date.now() / 60_000);
     return Array.from({ length: minutes }, (_, i) => {
       const minute = thisMinute - minutes + 1 + i;

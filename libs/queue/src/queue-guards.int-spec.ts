@@ -44,14 +44,15 @@ describe('libs/queue guards', () => {
     });
     // ...and the script refuses on its own, for a caller that skips that check.
     const before = await snapshotKeys(redis, h.prefix);
-    const fail = (action: string, arg: string, dlqMax = '0') =>
+    const fail = (action: string, arg: string, dlqMax = '0', mode = 'expire') =>
       h.scripts.taskqFailTask(
         keys.active,
         keys.retrying,
         keys.dead,
         keys.deadTrimmed,
         keys.wake,
-        keys.history,
+        keys.archive,
+        keys.throughput,
         keys.taskPrefix,
         run.id,
         run.leaseToken,
@@ -59,8 +60,10 @@ describe('libs/queue guards', () => {
         action,
         arg,
         dlqMax,
+        mode,
+        '',
       );
-    for (const [action, arg, dlqMax] of [
+    for (const [action, arg, dlqMax, mode] of [
       ['retry', 'NaN'],
       ['retry', 'Infinity'],
       ['retry', '-inf'],
@@ -70,8 +73,9 @@ describe('libs/queue guards', () => {
       ['dead', 'not_a_reason'],
       ['later', '0'],
       ['dead', 'max_retries', 'NaN'],
+      ['dead', 'max_retries', '0', 'keep'],
     ]) {
-      await expect(fail(action, arg, dlqMax)).rejects.toThrow(/TASKQ_BADARG/);
+      await expect(fail(action, arg, dlqMax, mode)).rejects.toThrow(/TASKQ_BADARG/);
     }
     expect(await snapshotKeys(redis, h.prefix)).toEqual(before);
     expect(await redis.zscore(keys.active, run.id)).not.toBeNull();
@@ -135,48 +139,31 @@ describe('libs/queue guards', () => {
     const keys = queueKeys(h.prefix, queue);
     const before = await snapshotKeys(redis, h.prefix);
     const s = h.scripts;
+    const claimKeys = [
+      keys.queued,
+      keys.scheduled,
+      keys.retrying,
+      keys.active,
+      keys.seq,
+      keys.meta,
+      keys.rateLog,
+      keys.archive,
+    ];
     const calls: [string, () => Promise<unknown>][] = [
-      [
-        'claim k',
-        () =>
-          s.taskqClaimTasks(
-            keys.queued,
-            keys.scheduled,
-            keys.retrying,
-            keys.active,
-            keys.seq,
-            keys.taskPrefix,
-            'NaN',
-            1000,
-            't',
-            10,
-          ),
-      ],
-      [
-        'claim lease',
-        () =>
-          s.taskqClaimTasks(
-            keys.queued,
-            keys.scheduled,
-            keys.retrying,
-            keys.active,
-            keys.seq,
-            keys.taskPrefix,
-            1,
-            'inf',
-            't',
-            10,
-          ),
-      ],
+      ['claim k', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 'NaN', 1000, 't', 10, 0)],
+      ['claim lease', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 1, 'inf', 't', 10, 0)],
+      ['claim buffer max', () => s.taskqClaimTasks(...claimKeys, keys.taskPrefix, 1, 1000, 't', 10, '-1')],
       [
         'ack ttl',
         () =>
           s.taskqAckTasks(
             keys.active,
             keys.succeeded,
-            keys.history,
+            keys.archive,
+            keys.throughput,
             keys.taskPrefix,
             'nan',
+            'expire',
             run.id,
             run.leaseToken,
             '1',
@@ -184,7 +171,34 @@ describe('libs/queue guards', () => {
       ],
       [
         'ack groups',
-        () => s.taskqAckTasks(keys.active, keys.succeeded, keys.history, keys.taskPrefix, 10, run.id, run.leaseToken),
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.archive,
+            keys.throughput,
+            keys.taskPrefix,
+            10,
+            'expire',
+            run.id,
+            run.leaseToken,
+          ),
+      ],
+      [
+        'ack mode',
+        () =>
+          s.taskqAckTasks(
+            keys.active,
+            keys.succeeded,
+            keys.archive,
+            keys.throughput,
+            keys.taskPrefix,
+            10,
+            'keep',
+            run.id,
+            run.leaseToken,
+            '',
+          ),
       ],
       ['extend lease', () => s.taskqExtendLeases(keys.active, keys.taskPrefix, 'Infinity', run.id, run.leaseToken)],
       [
@@ -197,13 +211,15 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
-            keys.history,
+            keys.archive,
+            keys.throughput,
             keys.taskPrefix,
             0,
             1,
             0,
             'me',
             0,
+            'expire',
           ),
       ],
       [
@@ -216,17 +232,24 @@ describe('libs/queue guards', () => {
             keys.recoverLock,
             keys.deadTrimmed,
             keys.succeeded,
-            keys.history,
+            keys.archive,
+            keys.throughput,
             keys.taskPrefix,
             10,
             1,
             'NaN',
             'me',
             0,
+            'expire',
           ),
       ],
       ['release token', () => s.taskqReleaseTask(keys.active, keys.queued, keys.taskPrefix, run.id, '')],
-      ['purge limit', () => s.taskqPurgeDead(keys.dead, keys.taskPrefix, 'nan')],
+      ['purge limit', () => s.taskqPurgeDead(keys.dead, keys.archive, keys.taskPrefix, 'nan')],
+      ['claim archive max', () => s.taskqClaimArchive(keys.archive, keys.taskPrefix, 0, 1000, 1000)],
+      ['claim archive lease', () => s.taskqClaimArchive(keys.archive, keys.taskPrefix, 10, 'NaN', 1000)],
+      ['settle outcome', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'maybe', run.id, 1)],
+      ['settle revision', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id, 'x')],
+      ['settle pairs', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id)],
       ['register max', () => s.taskqRegisterQueues(queueRegistryKey(h.prefix), 'NaN', 'other')],
     ];
     for (const [name, call] of calls) {

@@ -9,7 +9,7 @@ import {
 } from './errors/queue-error';
 import { queueChannels, queueKeys, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
-import { QueueModuleOptions } from './queue.options';
+import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { QueueControls, TaskStatus } from './task';
@@ -41,11 +41,13 @@ export class QueueAdmin {
         keys.retrying,
         keys.active,
         keys.cancelled,
-        keys.history,
+        keys.archive,
+        keys.throughput,
         keys.taskPrefix,
         id,
         this.options.resultTtlSeconds,
         queueChannels(this.options.prefix).cancel,
+        finishedMode(this.options),
       ),
     );
     if (Number(code) === SCRIPT_CODE.WrongState) {
@@ -129,7 +131,8 @@ export class QueueAdmin {
         keys.recoverLock,
         keys.meta,
         keys.rateLog,
-        keys.history,
+        keys.archive,
+        keys.throughput,
       ),
     );
     if (Number(code) === SCRIPT_CODE.WrongState) {

@@ -1,5 +1,6 @@
 import { Inject, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { QueueArchive } from './archive';
 import { QueueConsumer } from './consumer';
 import { DeadLetterAdmin } from './dead-letter.admin';
 import { RedisHealthIndicator } from './health/redis.health';
@@ -31,6 +32,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueInspector,
     DeadLetterAdmin,
     QueueAdmin,
+    QueueArchive,
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,
@@ -44,6 +46,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueInspector,
     DeadLetterAdmin,
     QueueAdmin,
+    QueueArchive,
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,

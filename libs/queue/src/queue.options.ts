@@ -41,6 +41,17 @@ export interface QueueModuleOptions {
   leaseMs: number;
   /** How long finished tasks are kept, in seconds; 0 deletes them at once (RESULT_TTL_SECONDS). */
   resultTtlSeconds: number;
+  /**
+   * Where finished tasks go (RESULTS_BACKEND). `redis` (default): the hash stays with a TTL of
+   * resultTtlSeconds. `postgres`: the finishing scripts put the id in the queue's archive index
+   * instead, and a worker's archiver writes it to PostgreSQL, then drops it from Redis.
+   */
+  resultsBackend?: 'redis' | 'postgres';
+  /**
+   * With `postgres`: the most finished tasks a queue may hold waiting for PostgreSQL (its archive
+   * index); a claim takes no more than leaves the backlog under it (RESULTS_BUFFER_MAX, workers only).
+   */
+  resultsBufferMax?: number;
   /** Lease expiries a task may cause before it is dead-lettered (MAX_RECOVERIES). */
   maxRecoveries: number;
   /** Most queues that may exist; a submit that would create one more is refused. 0 = no cap (MAX_QUEUES). */
@@ -61,4 +72,9 @@ export interface QueueModuleOptions {
   idempotencyTtlSeconds?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
+}
+
+/** How the scripts keep a finished task: a TTL'd hash (RESULTS_BACKEND=redis) or the archive index (postgres). */
+export function finishedMode(options: Pick<QueueModuleOptions, 'resultsBackend'>): 'expire' | 'archive' {
+  return options.resultsBackend === 'postgres' ? 'archive' : 'expire';
 }

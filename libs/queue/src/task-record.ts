@@ -1,4 +1,4 @@
-import { DeadReason, TaskRecord, TaskStatus, TaskSummary } from './task';
+import { AttemptOutcome, AttemptRecord, DeadReason, TaskRecord, TaskStatus, TaskSummary } from './task';
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
 
@@ -26,7 +26,56 @@ export const SUMMARY_FIELDS = [
   'finished_at',
   'cancelled_at',
   'next_run_at',
+  'schedule_id',
 ] as const;
+
+/** The worker part of a lease token `<worker id>:<call>:<slot>` (see QueueConsumer.workerId). */
+export function workerOfToken(token: string | undefined): string | null {
+  const match = token === undefined ? null : /^(.*):\d+:\d+$/.exec(token);
+  return match ? match[1] : null;
+}
+
+interface StoredAttempt {
+  attempt?: number;
+  started_at?: number;
+  finished_at?: number;
+  worker?: string;
+  outcome?: AttemptOutcome;
+  error?: string;
+}
+
+/**
+ * The attempt history: the runs the scripts stored (`history`, those that did not succeed), then the
+ * run in progress or the succeeded one, which the hash itself describes.
+ */
+export function attemptsOf(hash: Record<string, string>): AttemptRecord[] {
+  let stored: StoredAttempt[] = [];
+  try {
+    const parsed: unknown = hash.history ? JSON.parse(hash.history) : [];
+    if (Array.isArray(parsed)) stored = parsed as StoredAttempt[];
+  } catch {
+    // A damaged history is shown as none rather than failing the read.
+  }
+  const attempts: AttemptRecord[] = stored.map((entry) => ({
+    attempt: Number(entry.attempt ?? 0),
+    startedAt: entry.started_at ?? null,
+    finishedAt: entry.finished_at ?? null,
+    worker: entry.worker ?? null,
+    outcome: entry.outcome ?? null,
+    error: entry.error ?? null,
+  }));
+  const current = {
+    attempt: Number(hash.attempts ?? 0),
+    startedAt: num(hash.started_at),
+    error: null,
+  };
+  if (hash.status === 'active') {
+    attempts.push({ ...current, finishedAt: null, worker: workerOfToken(hash.lease), outcome: null });
+  } else if (hash.status === 'succeeded') {
+    attempts.push({ ...current, finishedAt: num(hash.finished_at), worker: hash.worker || null, outcome: 'succeeded' });
+  }
+  return attempts;
+}
 
 /** A task hash (HGETALL) as the record the API shows. */
 export function toTaskRecord(id: string, queue: string, hash: Record<string, string>): TaskRecord {
@@ -35,6 +84,7 @@ export function toTaskRecord(id: string, queue: string, hash: Record<string, str
     payload: json(hash.payload),
     result: json(hash.result),
     lastError: hash.last_error ?? null,
+    attemptsHistory: attemptsOf(hash),
   };
 }
 
@@ -56,5 +106,6 @@ export function toTaskSummary(id: string, queue: string, hash: Record<string, st
     finishedAt: num(hash.finished_at),
     cancelledAt: num(hash.cancelled_at),
     nextRunAt: num(hash.next_run_at),
+    scheduleId: hash.schedule_id || null,
   };
 }

@@ -62,6 +62,29 @@ export interface ClaimedTask {
   claimedAt: number;
 }
 
+/**
+ * How one run ended: `succeeded`; `retried` or `dead` (it failed: retry scheduled, or dead-lettered);
+ * `lease_expired` (its worker died or stalled; recovered); `released` (handed back at shutdown, the
+ * attempt not burned); `cancelled` (cancelled while it ran).
+ */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'retried', 'dead', 'lease_expired', 'released', 'cancelled'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** One run of a task, as the attempt history keeps it. */
+export interface AttemptRecord {
+  /** The attempt number the run had (a lease expiry or a release gives its number back). */
+  attempt: number;
+  startedAt: number | null;
+  /** null while the run is in progress. */
+  finishedAt: number | null;
+  /** The worker that ran it (`<host>:<pid>:<random>`), when known. */
+  worker: string | null;
+  /** null while the run is in progress. */
+  outcome: AttemptOutcome | null;
+  /** The error's message and stack (truncated), for a run that failed. */
+  error: string | null;
+}
+
 /** Everything the API shows about a task. */
 export interface TaskRecord {
   id: string;
@@ -82,10 +105,14 @@ export interface TaskRecord {
   finishedAt: number | null;
   cancelledAt: number | null;
   nextRunAt: number | null;
+  /** Every run, oldest first (at most the last 20 that did not succeed, plus the current or succeeded one). */
+  attemptsHistory: AttemptRecord[];
+  /** The schedule that created the task, if one did. */
+  scheduleId: string | null;
 }
 
 /** A task in a listing: everything but its payload, result and last error (a page stays small). */
-export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'lastError'>;
+export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'lastError' | 'attemptsHistory'>;
 
 /** A queue's controls: pause and limits, enforced by the claim script for every worker. */
 export interface QueueControls {

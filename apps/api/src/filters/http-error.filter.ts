@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { QueueError, QueueErrorCode } from '@app/queue';
+import { ResultStoreError } from '@app/results';
 
 const STATUS_OF: Record<QueueErrorCode, number> = {
   [QueueErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -55,6 +56,15 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 
   toBody(exception: unknown): ErrorBody {
+    if (exception instanceof ResultStoreError && exception.code === 'unavailable') {
+      this.logger.warn({ msg: exception.message, op: exception.op });
+      const statusCode = HttpStatus.SERVICE_UNAVAILABLE;
+      return {
+        statusCode,
+        error: REASON[statusCode],
+        message: 'The result store (PostgreSQL) is unavailable; nothing was changed. Retry later.',
+      };
+    }
     if (exception instanceof QueueError) {
       const statusCode = STATUS_OF[exception.code];
       if (statusCode === HttpStatus.SERVICE_UNAVAILABLE) {

@@ -10,7 +10,9 @@ import {
 } from '@nestjs/swagger';
 import { Counter } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { QueueAdmin, QueueError, QueueErrorCode, QueueInspector, TaskRecord, TaskWaiter } from '@app/queue';
+import { isTaskId, QueueAdmin, QueueError, QueueErrorCode, QueueInspector, TaskRecord, TaskWaiter } from '@app/queue';
+import { FINISHED_STATUSES, HISTORY_CURSOR_PATTERN, TaskHistory } from '@app/results';
+import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { TaskGetQueryDto, TaskListQueryDto, TaskPageDto } from './dto/task-queries.dto';
@@ -26,19 +28,41 @@ export class TasksController {
     private readonly inspector: QueueInspector,
     private readonly admin: QueueAdmin,
     private readonly waiter: TaskWaiter,
+    private readonly history: TaskHistory,
     @InjectMetric(METRIC.cancelled) private readonly cancelled: Counter<string>,
   ) {}
 
   @Get()
   @ApiOperation({
     operationId: 'listTasks',
-    summary: 'Tasks in one state, of one queue or all, optionally of one type; paginated by cursor',
+    summary: 'Tasks in one state (or, with the PostgreSQL result store, every finished task), of one queue or all',
     description:
-      'Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as cursor until it is null.',
+      'Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as ' +
+      'cursor until it is null. Waiting and running states come from Redis; with RESULTS_BACKEND=postgres, the ' +
+      'finished states (succeeded, dead, cancelled, or no status) come from the PostgreSQL history, where since and ' +
+      'until bound the finish time.',
   })
   @ApiOkResponse({ type: TaskPageDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'status missing, a bad filter, limit or cursor' })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description:
+      'status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, limit or cursor',
+  })
+  @ApiRedisUnavailableResponse('Redis, or PostgreSQL for finished tasks, unavailable; retry after Retry-After')
   async list(@Query() query: TaskListQueryDto): Promise<TaskPageDto> {
+    const fromHistory =
+      this.history.enabled && (query.status === undefined || FINISHED_STATUSES.includes(query.status as never));
+    if (fromHistory) return this.listHistory(query);
+    if (query.status === undefined) {
+      const message = 'status is required: with RESULTS_BACKEND=redis tasks are listed one state at a time';
+      throw badRequest([{ field: 'status', rule: 'isPresent', message }]);
+    }
+    for (const field of ['since', 'until'] as const) {
+      if (query[field] !== undefined) {
+        const message = `${field} bounds the finish time of the PostgreSQL task history (RESULTS_BACKEND=postgres, a finished status)`;
+        throw badRequest([{ field, rule: 'needsHistory', message }]);
+      }
+    }
     const queues = query.queue !== undefined ? [query.queue] : await this.inspector.listQueues();
     const page = await this.inspector.listTasks({
       queues,
@@ -50,21 +74,51 @@ export class TasksController {
     return { tasks: page.tasks.map(TaskSummaryDto.from), next_cursor: page.nextCursor };
   }
 
+  /** Finished tasks from PostgreSQL, newest finish first (keyset pages). */
+  private async listHistory(query: TaskListQueryDto): Promise<TaskPageDto> {
+    if (query.cursor !== undefined && !HISTORY_CURSOR_PATTERN.test(query.cursor)) {
+      const message = 'cursor must be a next_cursor value from a previous page of this listing';
+      throw badRequest([{ field: 'cursor', rule: 'matches', message }]);
+    }
+    const page = await this.history.list({
+      queue: query.queue,
+      status: query.status as (typeof FINISHED_STATUSES)[number] | undefined,
+      taskType: query.task_type,
+      since: query.since === undefined ? undefined : Date.parse(query.since),
+      until: query.until === undefined ? undefined : Date.parse(query.until),
+      cursor: query.cursor,
+      limit: query.limit ?? 50,
+    });
+    return { tasks: page.tasks.map(TaskSummaryDto.from), next_cursor: page.nextCursor };
+  }
+
   @Get(':id')
   @ApiOperation({
     operationId: 'getTask',
     summary: 'Status, attempts, result and timings of one task; with wait_ms, once it has finished',
+    description:
+      'Read from Redis first; with RESULTS_BACKEND=postgres a finished task that has left Redis is read from ' +
+      'PostgreSQL (same fields).',
   })
   @TaskIdParam()
   @ApiOkResponse({ type: TaskDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad wait_ms, or an unknown parameter' })
   @ApiNotFoundResponse({
     type: ErrorBodyDto,
-    description: 'Unknown id, or finished longer than RESULT_TTL_SECONDS ago',
+    description:
+      'Unknown id, or finished longer than RESULT_TTL_SECONDS ago (redis) / RESULTS_RETENTION_DAYS ago (postgres)',
   })
   async get(@Param('id') id: string, @Query() query: TaskGetQueryDto): Promise<TaskDto> {
-    if (query.wait_ms) await this.waiter.untilFinished(id, query.wait_ms);
-    return TaskDto.from(await this.inspector.getTask(id));
+    try {
+      if (query.wait_ms) await this.waiter.untilFinished(id, query.wait_ms);
+      return TaskDto.from(await this.inspector.getTask(id));
+    } catch (error) {
+      // Not in Redis (any more): with the PostgreSQL result store, a finished task may be there.
+      const gone = error instanceof QueueError && error.code === QueueErrorCode.NotFound && isTaskId(id);
+      const archived = gone && this.history.enabled ? await this.history.get(id) : null;
+      if (!archived) throw error;
+      return TaskDto.from(archived);
+    }
   }
 
   @Post(':id/cancel')

@@ -68,4 +68,45 @@ export class WorkerEnv extends SharedEnv {
     },
   })
   QUEUE_LIMITS = '';
+
+  /** RESULTS_BACKEND=postgres: rows finished longer ago are deleted (0 = keep them forever). */
+  @Transform(toInt)
+  @Max(36_500)
+  @Min(0)
+  @IsInt()
+  RESULTS_RETENTION_DAYS = 30;
+
+  /**
+   * RESULTS_BACKEND=postgres: finished tasks a queue may hold in Redis waiting for PostgreSQL; at this
+   * many, workers claim no new task of the queue until the backlog drains (back-pressure, not loss).
+   */
+  @Transform(toInt)
+  @Max(100_000_000)
+  @Min(1)
+  @IsInt()
+  RESULTS_BUFFER_MAX = 100_000;
+
+  /** RESULTS_BACKEND=postgres: most tasks one archiver writes in one transaction. */
+  @Transform(toInt)
+  @Max(10_000)
+  @Min(1)
+  @IsInt()
+  RESULTS_BATCH_SIZE = 500;
+
+  /** RESULTS_BACKEND=postgres: how often an idle archiver looks for finished tasks to write. */
+  @Transform(toInt)
+  @Max(60_000)
+  @Min(10)
+  @IsInt()
+  RESULTS_FLUSH_INTERVAL_MS = 200;
+
+  /**
+   * RESULTS_BACKEND=postgres: how long a batch an archiver claimed is its own; the batch of a worker
+   * that died is written by another after this long. Keep it well above a batch's write time.
+   */
+  @Transform(toInt)
+  @Max(600_000)
+  @Min(1000)
+  @IsInt()
+  RESULTS_LEASE_MS = 30_000;
 }

@@ -21,6 +21,17 @@ export interface WorkerOptions {
   backoff: Required<BackoffOptions>;
   /** QUEUE_LIMITS: applied to these queues at boot. */
   queueLimits: Map<string, QueueLimits>;
+  /** The write-behind to PostgreSQL (RESULTS_*); `postgres` false with RESULTS_BACKEND=redis. */
+  results: ResultsWriteOptions;
+}
+
+export interface ResultsWriteOptions {
+  postgres: boolean;
+  retentionDays: number;
+  bufferMax: number;
+  batchSize: number;
+  flushIntervalMs: number;
+  leaseMs: number;
 }
 
 export const WORKER_OPTIONS = Symbol('taskq:worker-options');
@@ -51,5 +62,13 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
       maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
     },
     queueLimits: parseQueueLimits(config.get('QUEUE_LIMITS', { infer: true })),
+    results: {
+      postgres: config.get('RESULTS_BACKEND', { infer: true }) === 'postgres',
+      retentionDays: config.get('RESULTS_RETENTION_DAYS', { infer: true }),
+      bufferMax: config.get('RESULTS_BUFFER_MAX', { infer: true }),
+      batchSize: config.get('RESULTS_BATCH_SIZE', { infer: true }),
+      flushIntervalMs: config.get('RESULTS_FLUSH_INTERVAL_MS', { infer: true }),
+      leaseMs: config.get('RESULTS_LEASE_MS', { infer: true }),
+    },
   };
 }

@@ -12,7 +12,7 @@ import { RunContext, RunOutcome } from '../run/task-context';
 export class DeadLetterHandler {
   private readonly logger = new Logger('DeadLetter');
 
-  handle(run: RunContext, reason: DeadReason, error: string): RunOutcome {
+  handle(run: RunContext, reason: DeadReason, error: string, detail?: string): RunOutcome {
     const { task } = run;
     this.logger.error({
       msg: `task dead-lettered (${reason}); inspect with GET /dlq?queue=${task.queue}, requeue with POST /dlq/${task.id}/requeue`,
@@ -23,6 +23,6 @@ export class DeadLetterHandler {
       reason,
       error,
     });
-    return { kind: 'dead', reason, error };
+    return { kind: 'dead', reason, error, detail };
   }
 }

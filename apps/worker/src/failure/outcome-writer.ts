@@ -41,11 +41,21 @@ export class OutcomeWriter {
           this.processed.inc(labels);
           this.logger.debug({ msg: 'task succeeded', ...detail });
         } else if (outcome.kind === 'retry') {
-          await this.consumer.fail(task, { action: 'retry', delayMs: outcome.delayMs, error: outcome.error });
+          await this.consumer.fail(task, {
+            action: 'retry',
+            delayMs: outcome.delayMs,
+            error: outcome.error,
+            detail: outcome.detail,
+          });
           this.retried.inc(labels);
           this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
         } else {
-          await this.consumer.fail(task, { action: 'dead', reason: outcome.reason, error: outcome.error });
+          await this.consumer.fail(task, {
+            action: 'dead',
+            reason: outcome.reason,
+            error: outcome.error,
+            detail: outcome.detail,
+          });
           this.failed.inc(labels);
         }
         return;

@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { NonRetryableError, TaskContractRegistry } from '@app/contracts';
 import { DeadReason } from '@app/queue';
 import { TaskInterceptor } from '../interceptors/task-interceptor.interface';
-import { describeError, InvalidPayloadError, TaskTimeoutError, UnknownTaskTypeError } from '../run/run-errors';
+import {
+  describeError,
+  errorDetail,
+  InvalidPayloadError,
+  TaskTimeoutError,
+  UnknownTaskTypeError,
+} from '../run/run-errors';
 import { RunContext, RunOutcome } from '../run/task-context';
 import { BACKOFF_STRATEGY, BackoffStrategy } from './backoff.strategy';
 import { DeadLetterHandler } from './dead-letter.handler';
@@ -34,14 +40,16 @@ export class RetryInterceptor implements TaskInterceptor {
   onFailure(run: RunContext, error: unknown): RunOutcome {
     if (run.abandoned) return { kind: 'abandoned', reason: run.abandoned };
     const message = describeError(error);
+    const detail = errorDetail(error);
     const permanent = permanentReason(error);
-    if (permanent) return this.deadLetter.handle(run, permanent, message);
+    if (permanent) return this.deadLetter.handle(run, permanent, message, detail);
     const { task } = run;
     if (task.attempt > task.maxRetries) {
-      return this.deadLetter.handle(run, error instanceof TaskTimeoutError ? 'timeout' : 'max_retries', message);
+      const reason = error instanceof TaskTimeoutError ? 'timeout' : 'max_retries';
+      return this.deadLetter.handle(run, reason, message, detail);
     }
     const delayMs = this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
-    return { kind: 'retry', delayMs, error: message };
+    return { kind: 'retry', delayMs, error: message, detail };
   }
 }
 

@@ -5,15 +5,19 @@ import { CancelListener } from '../pool/cancel-listener';
 import { Heartbeat } from '../pool/heartbeat';
 import { WorkerPool } from '../pool/worker-pool';
 import { LeaseRecoverer } from '../recovery/lease-recoverer';
+import { ResultArchiver } from '../results/result-archiver';
+import { RetentionSweeper } from '../results/retention-sweeper';
 
 /**
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
- *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer → pool (claiming last)
+ *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer
+ *          → result archiver, retention (RESULTS_BACKEND=postgres) → pool (claiming last)
  *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
+ *          → result archiver (a last pass for the pool's last acks) → retention
  *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener
- *          → QueueModule closes Redis
+ *          → QueueModule closes Redis, ResultsModule PostgreSQL
  */
 @Injectable()
 export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -25,6 +29,8 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly cancels: CancelListener,
     private readonly heartbeat: Heartbeat,
     private readonly recoverer: LeaseRecoverer,
+    private readonly archiver: ResultArchiver,
+    private readonly retention: RetentionSweeper,
     private readonly pool: WorkerPool,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {}
@@ -41,12 +47,16 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.cancels.start();
     this.heartbeat.start();
     this.recoverer.start();
+    this.archiver.start();
+    this.retention.start();
     this.pool.start();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.log({ msg: `shutting down (${signal ?? 'close'})` });
     await this.pool.stop();
+    await this.archiver.stop();
+    await this.retention.stop();
     await this.recoverer.stop();
     await this.heartbeat.stop();
     await this.cancels.stop();

@@ -8,6 +8,7 @@ import { OutcomeWriter } from '../failure/outcome-writer';
 import { ActiveRun } from '../run/active-run';
 import { ShutdownError } from '../run/run-errors';
 import { RunOutcome } from '../run/task-context';
+import { ResultsBackpressure } from '../results/results-backpressure';
 import { RunRegistry } from './run-registry';
 import { weightedOrder } from './weighted-order';
 
@@ -38,6 +39,7 @@ export class WorkerPool {
     private readonly dispatcher: TaskDispatcher,
     private readonly writer: OutcomeWriter,
     private readonly runs: RunRegistry,
+    private readonly backpressure: ResultsBackpressure,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     @InjectMetric(METRIC.inFlight) private readonly inFlight: Gauge<string>,
     @InjectMetric(METRIC.concurrency) concurrency: Gauge<string>,
@@ -57,6 +59,7 @@ export class WorkerPool {
     });
     this.stopping = true;
     this.consumer.interruptWaits();
+    this.backpressure.release();
     this.slotFreed?.();
     await this.loopDone;
     await this.drain(this.options.shutdownGraceMs);
@@ -73,12 +76,19 @@ export class WorkerPool {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
       }
+      // RESULTS_BUFFER_MAX: no new claims from a queue whose finished tasks wait for PostgreSQL en masse.
+      const order = weightedOrder(this.options.queues).filter((queue) => !this.backpressure.blocked(queue));
+      if (!order.length) {
+        await this.backpressure.waitForOpen(this.options.idleWaitMs);
+        continue;
+      }
       try {
         let claimed = 0;
         let nextDueAt: number | null = null;
         let now = 0;
-        for (const queue of weightedOrder(this.options.queues)) {
+        for (const queue of order) {
           const result = await this.consumer.claim(queue, free - claimed);
+          if (result.backlogged) this.backpressure.markBacklogged(queue);
           now = result.now;
           result.tasks.forEach((task) => this.begin(task));
           claimed += result.tasks.length;

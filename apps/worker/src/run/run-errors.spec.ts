@@ -1,4 +1,4 @@
-import { describeError } from './run-errors';
+import { describeError, errorDetail } from './run-errors';
 
 describe('describeError', () => {
   it('names Errors', () => {
@@ -19,5 +19,17 @@ describe('describeError', () => {
     const text = describeError(new Error('x'.repeat(1_000_000)));
     expect(text.length).toBeLessThan(4100);
     expect(text).toContain('truncated');
+  });
+});
+
+describe('errorDetail', () => {
+  it('is the stack of an Error (name, message, frames), else the one-line description', () => {
+    const error = new RangeError('too far');
+    expect(errorDetail(error)).toBe(error.stack);
+    expect(errorDetail(error)).toMatch(/^RangeError: too far\n\s+at /);
+    expect(errorDetail('plain')).toBe('non-Error thrown (string): plain');
+    const odd = new Error('renamed');
+    odd.stack = 'frames only';
+    expect(errorDetail(odd)).toBe('Error: renamed\nframes only');
   });
 });

@@ -69,3 +69,15 @@ export function describeError(error: unknown): string {
   }
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}… (${text.length} chars, truncated)` : text;
 }
+
+/**
+ * What the attempt history keeps of a failed run: the error's stack, which starts with its name and
+ * message (else describeError's line); the queue truncates it to ATTEMPT_ERROR_MAX_CHARS.
+ */
+export function errorDetail(error: unknown): string {
+  const line = describeError(error);
+  if (!(error instanceof Error) || typeof error.stack !== 'string' || error.stack === '') return line;
+  return error.stack.startsWith(`${error.name}: `) || error.stack.startsWith(error.name)
+    ? error.stack
+    : `${line}\n${error.stack}`;
+}

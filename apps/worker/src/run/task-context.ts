@@ -22,8 +22,9 @@ export type AbandonReason = 'released' | 'lease_lost' | 'cancelled';
 /** The outcome of one run, which the outcome writer applies to Redis atomically. */
 export type RunOutcome =
   | { kind: 'succeeded'; result: unknown }
-  | { kind: 'retry'; delayMs: number; error: string }
-  | { kind: 'dead'; reason: DeadReason; error: string }
+  /** `error` is the one line shown as last_error; `detail` (message and stack) goes to the attempt history. */
+  | { kind: 'retry'; delayMs: number; error: string; detail?: string }
+  | { kind: 'dead'; reason: DeadReason; error: string; detail?: string }
   /** No outcome: the run was abandoned (see AbandonReason); nothing is written or counted. */
   | { kind: 'abandoned'; reason: AbandonReason };
 

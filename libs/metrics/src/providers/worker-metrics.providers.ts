@@ -35,4 +35,44 @@ export const workerMetricProviders: Provider[] = [
   }),
   makeGaugeProvider({ name: METRIC.inFlight, help: 'Tasks this worker is running now' }),
   makeGaugeProvider({ name: METRIC.concurrency, help: 'Size of this worker pool (WORKER_CONCURRENCY)' }),
+  // The write-behind to PostgreSQL (RESULTS_BACKEND=postgres).
+  makeGaugeProvider({
+    name: METRIC.resultsPending,
+    help: 'Finished tasks waiting in Redis for their PostgreSQL write (the archive index), per queue',
+    labelNames: ['queue'],
+  }),
+  makeGaugeProvider({
+    name: METRIC.resultsPendingLimit,
+    help: 'RESULTS_BUFFER_MAX: at this many pending tasks a queue gets no new claims until the backlog drains',
+  }),
+  makeGaugeProvider({
+    name: METRIC.resultsClaimsPaused,
+    help: '1 while this worker does not claim from the queue because its results backlog is at RESULTS_BUFFER_MAX',
+    labelNames: ['queue'],
+  }),
+  makeCounterProvider({
+    name: METRIC.resultsArchived,
+    help: 'Task rows committed to PostgreSQL (status requeued: the row of a requeued task removed)',
+    labelNames: ['queue', 'status'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.resultsWriteLag,
+    help: 'From a task finishing to its row being committed (write-behind lag), seconds',
+    labelNames: ['queue'],
+    buckets: secondsBuckets,
+  }),
+  makeHistogramProvider({
+    name: METRIC.resultsBatchSize,
+    help: 'Tasks per committed PostgreSQL batch',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+  }),
+  makeCounterProvider({
+    name: METRIC.resultsStoreErrors,
+    help: 'Failed result store operations (write: a batch not committed; retention; claim/settle: Redis)',
+    labelNames: ['op'],
+  }),
+  makeCounterProvider({
+    name: METRIC.resultsRetentionDeleted,
+    help: 'Rows deleted from PostgreSQL by RESULTS_RETENTION_DAYS',
+  }),
 ];

@@ -18,10 +18,17 @@ export interface QueueKeys {
   dead: string;
   /** ZSET index of retained cancelled tasks, score = when the hash expires (ms). */
   cancelled: string;
+  /**
+   * ZSET of finished tasks whose record PostgreSQL has yet to get (RESULTS_BACKEND=postgres), score =
+   * when an archiver may take the entry next (the finish time, or a claimed batch's lease deadline).
+   * The home of succeeded and cancelled tasks in that mode; a dead task is listed here too while its
+   * row is pending, and a requeued one until its row is removed.
+   */
+  archive: string;
   /** HASH of the queue's controls: paused, rate_max, rate_per_ms, concurrency. */
   meta: string;
   /** HASH of per-minute outcome counts, `<kind>:<minute>` (s, d, r, c), for the last two hours. */
-  history: string;
+  throughput: string;
   /** ZSET of recent task starts (member = lease token, score = start ms): the rate limit's window. */
   rateLog: string;
   /** Prefix of idempotency records: `<idemPrefix><Idempotency-Key>` → body digest and task id. */
@@ -50,9 +57,10 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     succeeded: `${base}:succeeded`,
     dead: `${base}:dead`,
     cancelled: `${base}:cancelled`,
+    archive: `${base}:archive`,
     meta: `${base}:meta`,
     rateLog: `${base}:rate-log`,
-    history: `${base}:history`,
+    throughput: `${base}:throughput`,
     idemPrefix: `${base}:idem:`,
     uniquePrefix: `${base}:uniq:`,
     deadTrimmed: `${base}:dead-trimmed`,

@@ -67,6 +67,8 @@ export interface QueueScripts {
   taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
   taskqCancelTask(...args: Arg[]): Reply<[number, string?]>;
   taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
+  taskqClaimArchive(...args: Arg[]): Reply<(number | string | string[])[]>;
+  taskqSettleArchive(...args: Arg[]): Reply<[number, number, number]>;
 }
 
 export type QueueRedis = RedisClient & QueueScripts;

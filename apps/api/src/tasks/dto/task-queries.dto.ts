@@ -1,15 +1,32 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
 import { MAX_SCANNED_PER_PAGE, TASK_CURSOR_PATTERN, TASK_STATUSES, TaskStatus } from '@app/queue';
-import { IsPresent, Omittable } from '../../validation/decorators';
+import { IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 import { TaskSummaryDto } from './task.dto';
 
 /** The longest GET /tasks/{id}?wait_ms may hold a request. */
 export const MAX_WAIT_MS = 30_000;
 /** The largest page of GET /tasks. */
 export const MAX_PAGE_SIZE = 500;
+
+/** `until` after `since`, when both are given. */
+function IsAfterSince(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isAfter',
+      validator: {
+        validate: (value, args) => {
+          const since = (args?.object as TaskListQueryDto).since;
+          return since === undefined || typeof value !== 'string' || Date.parse(value) > Date.parse(since);
+        },
+        defaultMessage: () => 'until must be later than since',
+      },
+    },
+    options,
+  );
+}
 
 export class TaskGetQueryDto {
   @ApiPropertyOptional({
@@ -28,14 +45,15 @@ export class TaskGetQueryDto {
 }
 
 export class TaskListQueryDto {
-  @ApiProperty({
+  @ApiPropertyOptional({
     enum: TASK_STATUSES,
     description:
-      'The state to list: succeeded, dead and cancelled newest first; scheduled, queued, retrying and active in the order they run (or are due)',
+      'The state to list: succeeded, dead and cancelled newest first; scheduled, queued, retrying and active in the ' +
+      'order they run (or are due). Required with RESULTS_BACKEND=redis; with postgres, left out lists every finished task',
   })
-  @IsPresent()
+  @Omittable()
   @IsIn(TASK_STATUSES)
-  status!: TaskStatus;
+  status?: TaskStatus;
 
   @ApiPropertyOptional({
     pattern: QUEUE_NAME_PATTERN.source,
@@ -54,6 +72,27 @@ export class TaskListQueryDto {
   @IsString()
   @Matches(TASK_TYPE_PATTERN, { message: 'task_type must be 1-128 characters of [A-Za-z0-9_.:-]' })
   task_type?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    pattern: RFC3339_DATE_TIME.source,
+    example: '2030-01-01T00:00:00Z',
+    description: 'PostgreSQL history only: tasks that finished at or after this time (RFC 3339 with a time zone)',
+  })
+  @Omittable()
+  @IsRfc3339DateTime()
+  since?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    pattern: RFC3339_DATE_TIME.source,
+    example: '2030-01-02T00:00:00Z',
+    description: 'PostgreSQL history only: tasks that finished before this time; later than since',
+  })
+  @Omittable()
+  @IsRfc3339DateTime()
+  @IsAfterSince()
+  until?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Page size. Default: 50' })
   @Omittable()

@@ -1,8 +1,60 @@
 import { ApiProperty, OmitType } from '@nestjs/swagger';
-import { DEAD_REASONS, DeadReason, TASK_STATUSES, TaskRecord, TaskStatus, TaskSummary } from '@app/queue';
+import {
+  ATTEMPT_OUTCOMES,
+  AttemptOutcome,
+  AttemptRecord,
+  DEAD_REASONS,
+  DeadReason,
+  TASK_STATUSES,
+  TaskRecord,
+  TaskStatus,
+  TaskSummary,
+} from '@app/queue';
 import { ApiAnyJson } from '../../openapi';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** One run of a task (attempts_history). */
+export class AttemptDto {
+  @ApiProperty({
+    type: 'integer',
+    description: 'The attempt number the run had (a lease expiry or a release gives it back)',
+  })
+  attempt!: number;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  started_at!: string | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'null while the run is in progress' })
+  finished_at!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The worker that ran it: `<host>:<pid>:<random>`' })
+  worker!: string | null;
+
+  @ApiProperty({
+    type: String,
+    enum: [...ATTEMPT_OUTCOMES, null],
+    nullable: true,
+    description:
+      'succeeded; retried or dead (the run failed: retry scheduled, or dead-lettered); lease_expired (its ' +
+      'worker died or stalled); released (handed back at shutdown); cancelled; null while in progress',
+  })
+  outcome!: AttemptOutcome | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'For a failed run: the error and its stack, truncated' })
+  error!: string | null;
+
+  static from(attempt: AttemptRecord): AttemptDto {
+    return {
+      attempt: attempt.attempt,
+      started_at: iso(attempt.startedAt),
+      finished_at: iso(attempt.finishedAt),
+      worker: attempt.worker,
+      outcome: attempt.outcome,
+      error: attempt.error,
+    };
+  }
+}
 
 export class TaskDto {
   @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
@@ -77,13 +129,31 @@ export class TaskDto {
   })
   next_run_at!: string | null;
 
+  @ApiProperty({
+    type: [AttemptDto],
+    description:
+      'Every run, oldest first: the last 20 that did not succeed, then the one in progress or the one that succeeded',
+  })
+  attempts_history!: AttemptDto[];
+
   static from(task: TaskRecord): TaskDto {
-    return { ...TaskSummaryDto.from(task), payload: task.payload, result: task.result, last_error: task.lastError };
+    return {
+      ...TaskSummaryDto.from(task),
+      payload: task.payload,
+      result: task.result,
+      last_error: task.lastError,
+      attempts_history: task.attemptsHistory.map(AttemptDto.from),
+    };
   }
 }
 
-/** A task in a listing: everything but payload, result and last_error (GET /tasks/{id} has them). */
-export class TaskSummaryDto extends OmitType(TaskDto, ['payload', 'result', 'last_error'] as const) {
+/** A task in a listing: all but payload, result, last_error and attempts_history (GET /tasks/{id} has them). */
+export class TaskSummaryDto extends OmitType(TaskDto, [
+  'payload',
+  'result',
+  'last_error',
+  'attempts_history',
+] as const) {
   static from(task: TaskSummary): TaskSummaryDto {
     return {
       task_id: task.id,

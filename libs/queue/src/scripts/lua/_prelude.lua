@@ -63,14 +63,15 @@ local function int(n)
   return string.format('%.0f', n)
 end
 
--- Enforces DLQ_MAX_SIZE (0 = unlimited): drops the oldest dead tasks and counts them.
-local function trimDead(deadKey, trimmedKey, taskPrefix, maxSize)
+-- Enforces DLQ_MAX_SIZE (0 = unlimited): drops the oldest dead tasks and counts them. A dead task
+-- whose row the archiver has yet to write keeps its hash until it has (see dropDeadHash).
+local function trimDead(deadKey, trimmedKey, taskPrefix, maxSize, archiveKey)
   if maxSize <= 0 then return 0 end
   local excess = redis.call('ZCARD', deadKey) - maxSize
   if excess <= 0 then return 0 end
   local popped = redis.call('ZPOPMIN', deadKey, excess)
   for i = 1, #popped, 2 do
-    redis.call('DEL', taskPrefix .. popped[i])
+    if not redis.call('ZSCORE', archiveKey, popped[i]) then redis.call('DEL', taskPrefix .. popped[i]) end
   end
   redis.call('INCRBY', trimmedKey, excess)
   return excess
@@ -98,12 +99,12 @@ local function onFinished(key, id)
   if f[2] then redis.call('PUBLISH', f[2], id) end
 end
 
--- Per-minute outcome counts of a queue, for the console's throughput charts: HASH field
+-- Per-minute outcome counts of a queue (its `throughput` key), for the console's charts: HASH field
 -- '<kind>:<minute since epoch>' (kind s succeeded, d dead, r retried, c cancelled). The recoverer
--- drops minutes older than HISTORY_MINUTES.
-local HISTORY_MINUTES = 120
-local function countOutcome(historyKey, kind, now, n)
-  if n > 0 then redis.call('HINCRBY', historyKey, kind .. ':' .. math.floor(now / 60000), n) end
+-- drops minutes older than THROUGHPUT_MINUTES.
+local THROUGHPUT_MINUTES = 120
+local function countOutcome(throughputKey, kind, now, n)
+  if n > 0 then redis.call('HINCRBY', throughputKey, kind .. ':' .. math.floor(now / 60000), n) end
 end
 
 -- Wakes idle workers blocked on the wake list; a few markers are enough to wake them all in turn.
@@ -111,4 +112,53 @@ local function wake(wakeKey)
   if redis.call('LLEN', wakeKey) < 4 then
     redis.call('RPUSH', wakeKey, '1')
   end
+end
+
+-- How finished tasks are kept (RESULTS_BACKEND): 'expire' (the hash, with a TTL) or 'archive' (in the
+-- queue's archive index until a worker's archiver has written it to PostgreSQL).
+local FINISHED_MODES = { 'expire', 'archive' }
+
+-- A finished task (or a dead one requeued, whose row must go) waits in the archive index for the
+-- archiver. `rev` counts the changes the archiver must see: it writes the row with it (an older
+-- revision never overwrites a newer row) and drops the entry only if the hash still has it. Score
+-- `now`: an archiver may take it at once, even if an older revision of it is being written.
+local function toArchive(archiveKey, key, id, now)
+  redis.call('HINCRBY', key, 'rev', 1)
+  redis.call('ZADD', archiveKey, int(now), id)
+end
+
+-- A dead task leaving the dead-letter queue (delete, purge, DLQ_MAX_SIZE trim): its hash goes, unless
+-- its row is still waiting in the archive index; then the archiver writes it and drops the hash.
+local function dropDeadHash(archiveKey, key, id)
+  if not redis.call('ZSCORE', archiveKey, id) then redis.call('DEL', key) end
+end
+
+-- Attempt history: each run that ended without succeeding (retried, dead, lease expired, released
+-- at shutdown, cancelled while active) is appended to the hash field `history`, a JSON array of at
+-- most HISTORY_MAX entries (the oldest go first). The run in progress and a succeeded last run are
+-- not stored: the hash's own attempts/started_at/finished_at and its lease or `worker` say them.
+local HISTORY_MAX = 20
+
+-- Lease tokens are `<worker id>:<call>:<slot>`: the worker that holds (or held) the lease.
+local function workerOf(token)
+  if not token then return nil end
+  return string.match(token, '^(.*):%d+:%d+$')
+end
+
+local function appendAttempt(key, outcome, now, worker, err)
+  local f = redis.call('HMGET', key, 'attempts', 'started_at', 'history')
+  local entry = cjson.encode({
+    attempt = tonumber(f[1]) or 0, started_at = tonumber(f[2]), finished_at = now,
+    worker = worker, outcome = outcome, error = err
+  })
+  local history
+  if not f[3] or f[3] == '' then
+    history = '[' .. entry .. ']'
+  else
+    local list = cjson.decode(f[3])
+    list[#list + 1] = cjson.decode(entry)
+    while #list > HISTORY_MAX do table.remove(list, 1) end
+    history = cjson.encode(list)
+  end
+  redis.call('HSET', key, 'history', history)
 end

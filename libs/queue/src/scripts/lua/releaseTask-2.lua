@@ -1,7 +1,8 @@
 --[[
   Hands an active task back to the queue at shutdown, if the caller still holds its lease.
   The attempt is not burned, the task goes to the front of its priority band, and `releases`
-  counts the hand-backs (a released run may have done part of its work: at-least-once).
+  counts the hand-backs (a released run may have done part of its work: at-least-once). The run is
+  appended to the attempt history (outcome 'released').
 
   KEYS[1] active   KEYS[2] queued
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token
@@ -13,6 +14,7 @@ local key = strArg(ARGV[1], 'task key prefix') .. strArg(ARGV[2], 'id')
 strArg(ARGV[3], 'lease token')
 if redis.call('HGET', key, 'lease') ~= ARGV[3] then return -3 end
 local priority = tonumber(redis.call('HGET', key, 'priority'))
+appendAttempt(key, 'released', nowMs(), workerOf(ARGV[3]), nil)
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], queuedScore(priority, 0), ARGV[2])
 redis.call('HINCRBY', key, 'attempts', -1)

@@ -3,19 +3,23 @@
   each claimed id moves to `active` (scored by lease deadline) with a fresh lease token.
   The queue's controls hold here, for every worker at once: a paused queue gives nothing; a
   concurrency cap bounds its active tasks; a rate limit bounds its starts per sliding window (a log
-  of start times, so a window never holds more than `max` starts).
+  of start times, so a window never holds more than `max` starts). With a results buffer bound
+  (RESULTS_BACKEND=postgres, RESULTS_BUFFER_MAX), no more is claimed than leaves the queue's archive
+  backlog (finished tasks waiting for PostgreSQL) under the bound: back-pressure, for every worker.
 
   KEYS[1] queued   KEYS[2] scheduled   KEYS[3] retrying   KEYS[4] active   KEYS[5] seq
   KEYS[6] meta (HASH: paused, rate_max, rate_per_ms, concurrency)   KEYS[7] rate log (ZSET of starts)
+  KEYS[8] archive
   ARGV[1] task key prefix
   ARGV[2] k, the most tasks to claim (may be 0: promote only)
   ARGV[3] lease ms
   ARGV[4] token prefix, unique per call (worker id + counter); task i gets token prefix..':'..i
   ARGV[5] promote batch limit
+  ARGV[6] results buffer max: most archive entries the queue may hold (0 = no bound)
 
-  Returns { nextDueMs or -1, nowMs, then per task: id, token, type, payload, attempts,
-            max_retries, timeout_ms, next_run_at, priority }; nextDueMs is also when a rate-limited
-  queue may start its next task.
+  Returns { nextDueMs or -1, nowMs, backlogged (1 when the archive bound held claims back, else 0),
+            then per task: id, token, type, payload, attempts, max_retries, timeout_ms, next_run_at,
+            priority }; nextDueMs is also when a rate-limited queue may start its next task.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
@@ -23,6 +27,7 @@ local k = intArg(ARGV[2], 'claim count', 0, 100000)
 local leaseMs = intArg(ARGV[3], 'lease ms', 1)
 local tokenPrefix = strArg(ARGV[4], 'token prefix')
 local promoteLimit = intArg(ARGV[5], 'promote batch', 1)
+local bufferMax = intArg(ARGV[6], 'results buffer max', 0)
 local now = nowMs()
 
 local function promote(source)
@@ -64,7 +69,14 @@ if k > 0 then
   end
 end
 
-local out = { -1, now }
+local out = { -1, now, 0 }
+if k > 0 and bufferMax > 0 then
+  local room = bufferMax - redis.call('ZCARD', KEYS[8])
+  if room < k then
+    k = math.max(0, room)
+    out[3] = 1
+  end
+end
 if k > 0 then
   local deadline = int(now + leaseMs)
   local startedAt = int(now)

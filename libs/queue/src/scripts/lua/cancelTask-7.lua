@@ -4,10 +4,15 @@
   no outcome afterwards, and the worker holding it is told on the cancel channel (it aborts the
   run's signal; its heartbeat would notice the lost lease too).
 
+  An active task's run is appended to its attempt history (outcome 'cancelled'). Finished mode
+  'expire' keeps the hash `retention` seconds in the cancelled index; 'archive' (RESULTS_BACKEND=
+  postgres) keeps it, without a TTL, in `archive` until the archiver has written it.
+
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] retrying   KEYS[4] active   KEYS[5] cancelled index
-  KEYS[6] history
-  ARGV[1] task key prefix   ARGV[2] id   ARGV[3] retention seconds (0 = delete now)
+  KEYS[6] archive   KEYS[7] throughput (per-minute outcome counts)
+  ARGV[1] task key prefix   ARGV[2] id   ARGV[3] retention seconds (0 = delete now; 'expire' only)
   ARGV[4] cancel channel (PUBLISH '<id> <lease token>' when the task was active)
+  ARGV[5] finished mode: 'expire' or 'archive'
 
   Returns { 1, previous status }; { -1 } when the task does not exist; { -2, status } when it has
   finished already (succeeded, dead or cancelled).
@@ -17,6 +22,7 @@ local id = strArg(ARGV[2], 'id')
 local key = strArg(ARGV[1], 'task key prefix') .. id
 local ttl = intArg(ARGV[3], 'retention seconds', 0)
 local channel = strArg(ARGV[4], 'cancel channel')
+local archive = oneOfArg(ARGV[5], 'finished mode', FINISHED_MODES) == 'archive'
 
 local f = redis.call('HMGET', key, 'status', 'lease')
 local status = f[1]
@@ -28,8 +34,15 @@ if not home then return { -2, status } end
 local now = nowMs()
 redis.call('ZREM', home, id)
 onFinished(key, id)
-if status == 'active' and f[2] then redis.call('PUBLISH', channel, id .. ' ' .. f[2]) end
-if ttl <= 0 then
+if status == 'active' and f[2] then
+  redis.call('PUBLISH', channel, id .. ' ' .. f[2])
+  appendAttempt(key, 'cancelled', now, workerOf(f[2]), nil)
+end
+if archive then
+  redis.call('HSET', key, 'status', 'cancelled', 'cancelled_at', int(now), 'finished_at', int(now))
+  redis.call('HDEL', key, 'lease', 'watched')
+  toArchive(KEYS[6], key, id, now)
+elseif ttl <= 0 then
   redis.call('DEL', key)
 else
   redis.call('HSET', key, 'status', 'cancelled', 'cancelled_at', int(now), 'finished_at', int(now))
@@ -38,5 +51,5 @@ else
   redis.call('ZADD', KEYS[5], int(now + ttl * 1000), id)
 end
 trimFinished(KEYS[5], now)
-countOutcome(KEYS[6], 'c', now, 1)
+countOutcome(KEYS[7], 'c', now, 1)
 return { 1, status }

@@ -1,0 +1,75 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Counter } from 'prom-client';
+import { InjectMetric, METRIC } from '@app/metrics';
+import { ResultStore } from '@app/results';
+import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+
+/** First sweep this long after start (workers that restart often still sweep), then every RETENTION_EVERY_MS. */
+const FIRST_SWEEP_MS = 60_000;
+export const RETENTION_EVERY_MS = 10 * 60_000;
+/** Rows per DELETE: each statement is its own short transaction and skips rows other sweepers hold. */
+export const RETENTION_BATCH = 5000;
+const DAY_MS = 86_400_000;
+
+/**
+ * RESULTS_RETENTION_DAYS (RESULTS_BACKEND=postgres): deletes rows finished longer ago, in batches of
+ * RETENTION_BATCH that never hold a lock for long. Every worker runs it; concurrent sweeps share the
+ * work (SKIP LOCKED) instead of waiting on each other.
+ */
+@Injectable()
+export class RetentionSweeper {
+  private readonly logger = new Logger(RetentionSweeper.name);
+  private timer?: NodeJS.Timeout;
+  private current?: Promise<void>;
+  private stopped = true;
+
+  constructor(
+    private readonly store: ResultStore,
+    @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
+    @InjectMetric(METRIC.resultsRetentionDeleted) private readonly deleted: Counter<string>,
+    @InjectMetric(METRIC.resultsStoreErrors) private readonly errors: Counter<string>,
+  ) {}
+
+  start(): void {
+    if (!this.options.results.postgres || this.options.results.retentionDays === 0) return;
+    this.deleted.inc(0);
+    this.stopped = false;
+    this.schedule(FIRST_SWEEP_MS);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  /** Deletes every row finished more than RESULTS_RETENTION_DAYS ago; returns how many. */
+  async runOnce(now = Date.now()): Promise<number> {
+    const cutoff = now - this.options.results.retentionDays * DAY_MS;
+    const count = await this.store.deleteFinishedBefore(cutoff, RETENTION_BATCH);
+    this.deleted.inc(count);
+    if (count)
+      this.logger.log({
+        msg: `retention: ${count} task rows finished before ${new Date(cutoff).toISOString()} deleted`,
+      });
+    return count;
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.current = this.runOnce()
+        .then(() => undefined)
+        .catch((error: Error) => {
+          this.errors.inc({ op: 'retention' });
+          this.logger.warn({
+            msg: `retention sweep failed (tried again in ${RETENTION_EVERY_MS} ms): ${error.message}`,
+          });
+        })
+        .finally(() => {
+          this.current = undefined;
+          this.schedule(RETENTION_EVERY_MS);
+        });
+    }, delay);
+  }
+}

@@ -1,0 +1,8 @@
+export * from './results.module';
+export * from './results.options';
+export { RESULTS_OPTIONS } from './results.module-definition';
+export * from './result-store';
+export * from './task-history';
+export * from './errors';
+export { FINISHED_STATUSES } from './rows';
+export type { FinishedStatus } from './rows';

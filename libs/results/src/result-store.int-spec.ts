@@ -1,0 +1,206 @@
+import { Test, TestingModule } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { ArchivedTask, QueueArchive, queueKeys } from '@app/queue';
+import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL, TestDatabase } from '@app/testing';
+import { ResultsModule } from './results.module';
+import { ResultStore } from './result-store';
+import { TaskHistory } from './task-history';
+
+/**
+ * The write side of the result store on a real PostgreSQL (a database of this file's own) fed by a real
+ * Redis archive: what a batch writes, that a replay changes nothing, that an older revision never
+ * overwrites a newer one, that a requeued task's row goes, and retention.
+ */
+describe('ResultStore on a real PostgreSQL', () => {
+  let db: TestDatabase;
+  let redis: Redis;
+  let moduleRef: TestingModule;
+  let store: ResultStore;
+  let history: TaskHistory;
+  let h: QueueHarness;
+  let archive: QueueArchive;
+  const queue = 'rs';
+
+  beforeAll(async () => {
+    db = await TestDatabase.create('result_store');
+    redis = new Redis(TEST_REDIS_URL);
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        ResultsModule.forRoot({
+          backend: 'postgres',
+          databaseUrl: db.url,
+          poolMax: 4,
+          statementTimeoutMs: 5000,
+          applicationName: 'int-test',
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    store = moduleRef.get(ResultStore);
+    history = moduleRef.get(TaskHistory);
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+    await db.drop();
+    await redis.quit();
+  });
+  beforeEach(async () => {
+    h = await QueueHarness.boot({ resultsBackend: 'postgres' });
+    archive = h.moduleRef.get(QueueArchive);
+    await db.sql.query('TRUNCATE task_results');
+  });
+  afterEach(async () => {
+    expect(await checkQueueInvariant(redis, h.prefix, queue, { resultsBackend: 'postgres' })).toEqual([]);
+    await h.close(redis);
+  });
+
+  /** Runs `n` tasks to an end: ok → succeeded with a result, dead → dead-lettered. */
+  async function finish(outcomes: ('ok' | 'dead')[]): Promise<string[]> {
+    const enqueued = await h.producer.enqueueMany(outcomes.map((_, i) => newTask(queue, { payload: { i } })));
+    const { tasks } = await h.consumer.claim(queue, outcomes.length);
+    const byId = new Map(tasks.map((t) => [t.id, t]));
+    for (const [i, { id }] of enqueued.entries()) {
+      const run = byId.get(id)!;
+      if (outcomes[i] === 'ok') await h.consumer.ack(run, JSON.stringify({ echoed: i }));
+      else await h.consumer.fail(run, { action: 'dead', reason: 'non_retryable', error: `Error: ${i}` });
+    }
+    return enqueued.map((t) => t.id);
+  }
+
+  const claimAll = async (): Promise<ArchivedTask[]> => (await archive.claim(queue, 1000, 60_000, 1 << 24)).tasks;
+  const rows = async () =>
+    (await db.sql.query('SELECT id, status, rev, result, archived_at FROM task_results ORDER BY id')).rows;
+
+  it('writes a batch in one transaction; the hashes leave Redis only once it is settled', async () => {
+    const ids = await finish(['ok', 'ok', 'dead']);
+    const batch = await claimAll();
+    expect(await store.write(batch)).toEqual({ written: 3, replayed: 0, removed: 0 });
+    // Committed, not yet settled: the task is in both places, readable from either.
+    expect(await h.inspector.getTask(ids[0])).toMatchObject({ status: 'succeeded' });
+    expect(await history.get(ids[0])).toMatchObject({
+      id: ids[0],
+      status: 'succeeded',
+      payload: { i: 0 },
+      result: { echoed: 0 },
+      attempts: 1,
+      attemptsHistory: [expect.objectContaining({ outcome: 'succeeded', worker: h.consumer.workerId })],
+    });
+    expect(await history.get(ids[2])).toMatchObject({
+      status: 'dead',
+      deadReason: 'non_retryable',
+      lastError: 'Error: 2',
+      result: null,
+      attemptsHistory: [expect.objectContaining({ outcome: 'dead', error: 'Error: 2' })],
+    });
+    await archive.settle(
+      queue,
+      'written',
+      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    await expect(h.inspector.getTask(ids[0])).rejects.toThrow(/does not exist/);
+    // The dead task stays requeueable from the dead-letter queue.
+    expect(await h.inspector.getTask(ids[2])).toMatchObject({ status: 'dead' });
+  });
+
+  it('replays a batch without a change a reader can see (same revision: no row touched)', async () => {
+    await finish(['ok', 'ok', 'dead', 'ok']);
+    const batch = await claimAll();
+    expect(await store.write(batch)).toMatchObject({ written: 4, replayed: 0 });
+    const before = await rows();
+    // The archiver died after COMMIT, before settling: another one writes the same batch again.
+    expect(await store.write(batch)).toEqual({ written: 0, replayed: 4, removed: 0 });
+    expect(await rows()).toEqual(before);
+    // Twice at once (two archivers, one lease run out) ends the same.
+    await Promise.all([store.write(batch), store.write(batch)]);
+    expect(await rows()).toEqual(before);
+    expect(
+      (await db.sql.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM task_results')).rows,
+    ).toEqual([{ n: 4, d: 4 }]);
+    await archive.settle(
+      queue,
+      'written',
+      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+  });
+
+  it('never lets an older revision overwrite a newer one, and removes the row of a requeued task', async () => {
+    const [id] = await finish(['dead']);
+    const dead = await claimAll();
+    await store.write(dead);
+    await archive.settle(queue, 'written', [{ id, rev: dead[0].rev }]);
+
+    await h.dlq.requeue(id);
+    const requeued = await claimAll();
+    expect(requeued[0].record.status).toBe('queued');
+    expect(await store.write(requeued)).toEqual({ written: 0, replayed: 0, removed: 1 });
+    expect(await history.get(id)).toBeNull();
+    // A stale writer of the dead revision, late: its row would be visible as dead again until the task
+    // finishes; the newer revision (it succeeds now) overwrites it, and the stale one never wins.
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '"second run"');
+    const done = await claimAll();
+    expect(done[0]).toMatchObject({ rev: dead[0].rev + 2, record: { status: 'succeeded' } });
+    await store.write(done);
+    expect(await store.write(dead)).toEqual({ written: 0, replayed: 1, removed: 0 });
+    expect(await history.get(id)).toMatchObject({
+      status: 'succeeded',
+      result: 'second run',
+      attemptsHistory: [
+        expect.objectContaining({ attempt: 1, outcome: 'dead' }),
+        expect.objectContaining({ attempt: 1, outcome: 'succeeded' }),
+      ],
+    });
+    await archive.settle(queue, 'written', [{ id, rev: done[0].rev }]);
+  });
+
+  it('rolls a batch back when the archiver may no longer commit (its lease ran out)', async () => {
+    await finish(['ok', 'ok']);
+    const batch = await claimAll();
+    await expect(store.write(batch, { mayCommit: () => false })).rejects.toMatchObject({ code: 'failed' });
+    expect(await rows()).toEqual([]);
+    await archive.settle(
+      queue,
+      'failed',
+      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    const again = await claimAll();
+    expect(await store.write(again)).toMatchObject({ written: 2 });
+    await archive.settle(
+      queue,
+      'written',
+      again.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+  });
+
+  it('keeps payloads byte for byte, and stores what PostgreSQL text refuses (NUL, lone surrogates) replaced', async () => {
+    const { id } = await h.producer.enqueue(newTask(queue, { payload: { n: 1 } }));
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    // Stored as Redis holds it, even a number JavaScript cannot hold exactly.
+    await redis.hset(`${queueKeys(h.prefix, queue).taskPrefix}${id}`, 'payload', '{"n":18446744073709551615}');
+    await h.consumer.fail(run, { action: 'dead', reason: 'non_retryable', error: 'Error: a\u0000b \ud800 c' });
+    const batch = await claimAll();
+    await store.write(batch);
+    const row = (await db.sql.query('SELECT payload, last_error FROM task_results WHERE id = $1', [id])).rows[0];
+    expect(row).toEqual({ payload: '{"n":18446744073709551615}', last_error: 'Error: a\ufffdb \ufffd c' });
+    await archive.settle(queue, 'written', [{ id, rev: batch[0].rev }]);
+  });
+
+  it('retention deletes only rows finished before the cutoff, in batches', async () => {
+    await db.sql.query(`
+      INSERT INTO task_results (id, queue, task_type, status, priority, attempts, max_retries, timeout_ms,
+        recoveries, payload, created_at, finished_at, rev)
+      SELECT 'rs.' || lpad(to_hex(n), 8, '0') || '-0000-4000-8000-000000000000', 'rs', 'echo', 'succeeded', 0, 1, 3,
+        1000, 0, 'null', now() - make_interval(days => n % 20), now() - make_interval(days => n % 20), 1
+      FROM generate_series(1, 2000) AS n`);
+    const cutoff = Date.now() - 10 * 86_400_000;
+    const old = (
+      await db.sql.query('SELECT count(*)::int AS n FROM task_results WHERE finished_at < $1', [new Date(cutoff)])
+    ).rows[0].n;
+    expect(old).toBeGreaterThan(0);
+    expect(await store.deleteFinishedBefore(cutoff, 300)).toBe(old);
+    const left = await db.sql.query('SELECT count(*)::int AS n, min(finished_at) AS oldest FROM task_results');
+    expect(left.rows[0].n).toBe(2000 - old);
+    expect(left.rows[0].oldest.getTime()).toBeGreaterThanOrEqual(cutoff);
+    expect(await store.deleteFinishedBefore(cutoff, 300)).toBe(0);
+  });
+});

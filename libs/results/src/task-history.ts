@@ -1,0 +1,107 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { TaskRecord } from '@app/queue';
+import { ResultStoreError, storeCall } from './errors';
+import { PG_POOL } from './results.constants';
+import { FINISHED_STATUSES, FinishedStatus, fromRow, READ_COLUMNS, ResultRow } from './rows';
+
+/**
+ * A position in the history order (newest finish first, then higher id): `<finished_at ms>:<task id>`
+ * of the last task of the page before. At most 14 digits: a time PostgreSQL and ISO 8601 both take.
+ */
+export const HISTORY_CURSOR_PATTERN = /^(\d{1,14}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+
+export interface HistoryQuery {
+  queue?: string;
+  status?: FinishedStatus;
+  taskType?: string;
+  /** Finished at or after (epoch ms). */
+  since?: number;
+  /** Finished before (epoch ms). */
+  until?: number;
+  limit: number;
+  /** next_cursor of the page before (HISTORY_CURSOR_PATTERN). */
+  cursor?: string;
+}
+
+export interface HistoryPage {
+  tasks: TaskRecord[];
+  /** Pass back as `cursor` for the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/**
+ * The read side of the PostgreSQL result store: one task by id, and keyset pages of finished tasks.
+ * Every page is ORDER BY finished_at DESC, id DESC LIMIT n on an index whose leading columns are the
+ * page's equality filters (migrations/*_task-results.sql); the cursor is a position, so rows archived
+ * meanwhile never shift a page, and no task is shown twice or skipped.
+ */
+@Injectable()
+export class TaskHistory {
+  constructor(@Inject(PG_POOL) private readonly pool: Pool | null) {}
+
+  /** True with RESULTS_BACKEND=postgres. */
+  get enabled(): boolean {
+    return this.pool !== null;
+  }
+
+  /** The finished task, or null when the store does not have it. */
+  async get(id: string): Promise<TaskRecord | null> {
+    const pool = this.requirePool('getTask');
+    const { rows } = await storeCall('getTask', () =>
+      pool.query<ResultRow>(`SELECT ${READ_COLUMNS} FROM task_results WHERE id = $1`, [id]),
+    );
+    return rows.length ? fromRow(rows[0]) : null;
+  }
+
+  async list(query: HistoryQuery): Promise<HistoryPage> {
+    const pool = this.requirePool('listTasks');
+    const { sql, params } = listSql(query);
+    const { rows } = await storeCall('listTasks', () => pool.query<ResultRow>(sql, params));
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map(fromRow),
+      nextCursor: rows.length > query.limit ? `${last.finished_at.getTime()}:${last.id}` : null,
+    };
+  }
+
+  private requirePool(op: string): Pool {
+    if (!this.pool) {
+      throw new ResultStoreError('not_configured', op, 'task history needs RESULTS_BACKEND=postgres');
+    }
+    return this.pool;
+  }
+}
+
+/**
+ * The page's SQL. A queue or task type without a status is three ranges of the (queue|task_type,
+ * status, finished_at, id) index, one per finished status, merged by the outer ORDER BY (a Merge Append
+ * reading at most limit + 1 rows of each): PostgreSQL 15 cannot skip over the status column itself.
+ */
+export function listSql(query: HistoryQuery): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const where: string[] = [];
+  if (query.queue !== undefined) where.push(`queue = ${param(query.queue)}`);
+  if (query.taskType !== undefined) where.push(`task_type = ${param(query.taskType)}`);
+  if (query.since !== undefined) where.push(`finished_at >= ${param(new Date(query.since).toISOString())}`);
+  if (query.until !== undefined) where.push(`finished_at < ${param(new Date(query.until).toISOString())}`);
+  if (query.cursor !== undefined) {
+    const match = HISTORY_CURSOR_PATTERN.exec(query.cursor);
+    if (!match) throw new Error(`not a history cursor: ${query.cursor}`);
+    where.push(`(finished_at, id) < (${param(new Date(Number(match[1])).toISOString())}, ${param(match[2])})`);
+  }
+  const limit = param(query.limit + 1);
+  const order = `ORDER BY finished_at DESC, id DESC LIMIT ${limit}`;
+  const select = (conditions: string[]) =>
+    `SELECT ${READ_COLUMNS} FROM task_results${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ${order}`;
+
+  if (query.status !== undefined) return { sql: select([...where, `status = ${param(query.status)}`]), params };
+  if (query.queue === undefined && query.taskType === undefined) return { sql: select(where), params };
+  const parts = FINISHED_STATUSES.map((status) => `(${select([...where, `status = '${status}'`])})`);
+  return { sql: `SELECT * FROM (${parts.join(' UNION ALL ')}) AS page ${order}`, params };
+}
