@@ -7,6 +7,7 @@ import { QueueInspector } from './inspector';
 import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
+import { ScheduleStore } from './schedules/schedule-store';
 import { TaskWaiter } from './task-waiter';
 import { REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
@@ -19,7 +20,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
 /**
  * The Redis task queue: `QueueModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`.
  * Exports the producer (submit), consumer (worker transitions), inspector (read-only views),
- * dead-letter and queue admin, and the Redis health indicator.
+ * dead-letter and queue admin, the schedule store, and the Redis health indicator.
  */
 @Module({
   imports: [TerminusModule],
@@ -32,6 +33,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueAdmin,
     QueueEvents,
     TaskWaiter,
+    ScheduleStore,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -44,6 +46,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueAdmin,
     QueueEvents,
     TaskWaiter,
+    ScheduleStore,
     RedisHealthIndicator,
   ],
 })

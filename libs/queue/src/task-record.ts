@@ -32,5 +32,7 @@ export function toTaskRecord(id: string, queue: string, hash: Record<string, str
     finishedAt: num(hash.finished_at),
     cancelledAt: num(hash.cancelled_at),
     nextRunAt: num(hash.next_run_at),
+    scheduleId: hash.schedule_id ?? null,
+    scheduledAt: num(hash.scheduled_at),
   };
 }

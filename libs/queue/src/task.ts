@@ -82,6 +82,10 @@ export interface TaskRecord {
   finishedAt: number | null;
   cancelledAt: number | null;
   nextRunAt: number | null;
+  /** The schedule that enqueued the task, if one did. */
+  scheduleId: string | null;
+  /** The schedule's tick this task is for (epoch ms); null unless a schedule enqueued it. */
+  scheduledAt: number | null;
 }
 
 /** A queue's controls: pause and limits, enforced by the claim script for every worker. */

@@ -67,6 +67,12 @@ export interface QueueScripts {
   taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
   taskqCancelTask(...args: Arg[]): Reply<[number, string?]>;
   taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
+  taskqSaveSchedule(...args: Arg[]): Reply<[number, number?]>;
+  taskqActivateSchedule(...args: Arg[]): Reply<[number]>;
+  taskqDeleteSchedule(...args: Arg[]): Reply<[number, string?]>;
+  taskqFireSchedule(...args: Arg[]): Reply<[number, number?]>;
+  taskqClaimScheduleName(...args: Arg[]): Reply<[number, string?]>;
+  taskqReleaseScheduleName(...args: Arg[]): Reply<number>;
 }
 
 export type QueueRedis = RedisClient & QueueScripts;

@@ -80,6 +80,22 @@ export class TaskDto {
   })
   next_run_at!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'default~7c9e6679-7425-40de-944b-e07fc1f90ae7',
+    description: 'The schedule that enqueued the task; null for a submitted task',
+  })
+  schedule_id!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "The schedule's tick this task runs for; null for a submitted task",
+  })
+  scheduled_at!: string | null;
+
   static from(task: TaskRecord): TaskDto {
     return {
       task_id: task.id,
@@ -99,6 +115,8 @@ export class TaskDto {
       started_at: iso(task.startedAt),
       finished_at: iso(task.finishedAt),
       next_run_at: iso(task.nextRunAt),
+      schedule_id: task.scheduleId,
+      scheduled_at: iso(task.scheduledAt),
     };
   }
 }
