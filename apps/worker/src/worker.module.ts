@@ -28,6 +28,8 @@ import { Heartbeat } from './pool/heartbeat';
 import { RunRegistry } from './pool/run-registry';
 import { WorkerPool } from './pool/worker-pool';
 import { LeaseRecoverer } from './recovery/lease-recoverer';
+import { ScheduleDeclarations } from './schedules/schedule-declarations';
+import { Scheduler, SCHEDULER_CLOCK, systemClock } from './schedules/scheduler';
 
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
@@ -102,5 +104,8 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     WorkerPool,
     WorkerLifecycle,
     MetricsPrimer,
+    { provide: SCHEDULER_CLOCK, useValue: systemClock },
+    ScheduleDeclarations,
+    Scheduler,
   ],
 });

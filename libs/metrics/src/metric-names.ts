@@ -10,6 +10,8 @@ export const METRIC = {
   queueOldestAge: 'queue_oldest_task_age_seconds',
   deadLetterTrimmed: 'dead_letter_trimmed_total',
   httpRequestDuration: 'http_request_duration_seconds',
+  scheduleNextRun: 'schedule_next_run_timestamp_seconds',
+  schedulePeriod: 'schedule_period_seconds',
   // worker
   processed: 'tasks_processed_total',
   failed: 'tasks_failed_total',
@@ -20,6 +22,8 @@ export const METRIC = {
   waitDuration: 'task_wait_duration_seconds',
   inFlight: 'tasks_in_flight',
   concurrency: 'worker_concurrency',
+  scheduleRuns: 'schedule_runs_total',
+  scheduleLag: 'schedule_lag_seconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -5,14 +5,17 @@ import { CancelListener } from '../pool/cancel-listener';
 import { Heartbeat } from '../pool/heartbeat';
 import { WorkerPool } from '../pool/worker-pool';
 import { LeaseRecoverer } from '../recovery/lease-recoverer';
+import { Scheduler } from '../schedules/scheduler';
 
 /**
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
- *   start: register the served queues → cancel listener → heartbeat → recoverer → pool (claiming last)
- *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
- *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener
+ *   start: register the served queues → cancel listener → heartbeat → recoverer → scheduler (upserts
+ *          the @Cron declarations, then fires due schedules) → pool (claiming last)
+ *   stop:  scheduler (no new scheduled tasks; the other replicas fire the next ticks) → pool (stop
+ *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest) → recoverer
+ *          → heartbeat (it kept the draining runs' leases alive) → cancel listener
  *          → QueueModule closes Redis
  */
 @Injectable()
@@ -25,6 +28,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly heartbeat: Heartbeat,
     private readonly recoverer: LeaseRecoverer,
     private readonly pool: WorkerPool,
+    private readonly scheduler: Scheduler,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {}
 
@@ -35,11 +39,13 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.cancels.start();
     this.heartbeat.start();
     this.recoverer.start();
+    this.scheduler.start();
     this.pool.start();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.log({ msg: `shutting down (${signal ?? 'close'})` });
+    await this.scheduler.stop();
     await this.pool.stop();
     await this.recoverer.stop();
     await this.heartbeat.stop();

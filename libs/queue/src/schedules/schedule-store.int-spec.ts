@@ -271,15 +271,23 @@ describe('libs/queue schedules', () => {
 
   it('upserts by name: creates, then updates, and writes nothing for the same definition', async () => {
     const first = await store.upsert(definition({ name: 'nightly', spec: { cron: '0 3 * * *', tz: 'europe/berlin' } }));
-    expect(first).toMatchObject({ created: true, record: { spec: { cron: '0 3 * * *', tz: 'Europe/Berlin' } } });
+    expect(first).toMatchObject({
+      created: true,
+      changed: true,
+      record: { spec: { cron: '0 3 * * *', tz: 'Europe/Berlin' } },
+    });
     const before = await snapshotKeys(redis, h.prefix);
     const again = await store.upsert(definition({ name: 'nightly', spec: { cron: '0 3 * * *', tz: 'Europe/Berlin' } }));
-    expect(again).toEqual({ created: false, record: first.record });
+    expect(again).toEqual({ created: false, changed: false, record: first.record });
     expect(diffSnapshots(before, await snapshotKeys(redis, h.prefix))).toEqual([]);
     const changed = await store.upsert(
       definition({ name: 'nightly', spec: { cron: '0 4 * * *', tz: 'Europe/Berlin' }, enabled: false }),
     );
-    expect(changed).toMatchObject({ created: false, record: { id: first.record.id, rev: 2, enabled: false } });
+    expect(changed).toMatchObject({
+      created: false,
+      changed: true,
+      record: { id: first.record.id, rev: 2, enabled: false },
+    });
   });
 
   it('deletes a schedule with its name; a name left pointing at nothing is taken over, one being created is not', async () => {

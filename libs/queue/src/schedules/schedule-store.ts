@@ -146,12 +146,16 @@ export class ScheduleStore {
    * stored one writes nothing, so a deploy may declare its schedules at every start. Conflict when
    * the queue would change (a schedule lives in its queue's slot: delete it and create it anew).
    */
-  async upsert(def: ScheduleDefinition, now = Date.now()): Promise<{ record: ScheduleRecord; created: boolean }> {
+  async upsert(
+    def: ScheduleDefinition,
+    now = Date.now(),
+  ): Promise<{ record: ScheduleRecord; created: boolean; changed: boolean }> {
     for (let attempt = 1; ; attempt++) {
       const existing = await this.findByName(def.name);
       try {
-        if (!existing) return { record: await this.create(def, now), created: true };
-        return { record: await this.updateFrom(existing, def, now), created: false };
+        if (!existing) return { record: await this.create(def, now), created: true, changed: true };
+        const record = await this.updateFrom(existing, def, now);
+        return { record, created: false, changed: record.rev !== existing.rev };
       } catch (error) {
         // Lost a race with another create or edit of this name: read again.
         const raced =

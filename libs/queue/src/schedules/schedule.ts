@@ -1,6 +1,12 @@
 import { TaskStatus } from '../task';
 import { MissedPolicy, ScheduleSpec } from './schedule-timing';
 
+/**
+ * Schedule names: 1–128 chars of [A-Za-z0-9_.:-]. Never a "~", so a name is never mistaken for a
+ * schedule id (`<queue>~<uuid>`): a route may take either.
+ */
+export const SCHEDULE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /** The task a schedule enqueues at each tick, with its defaults resolved (like a submitted task). */
 export interface ScheduleTask {
   type: string;
