@@ -11,6 +11,8 @@ import { DlqController } from './dlq/dlq.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { QueuesController } from './queues/queues.controller';
+import { SchedulesController } from './schedules/schedules.controller';
+import { SchedulesService } from './schedules/schedules.service';
 import { SubmitController } from './submit/submit.controller';
 import { SubmitService } from './submit/submit.service';
 import { TasksController } from './tasks/tasks.controller';
@@ -42,7 +44,14 @@ import { TasksController } from './tasks/tasks.controller';
     MetricsModule.forApi(),
     TerminusModule,
   ],
-  controllers: [SubmitController, TasksController, QueuesController, DlqController, HealthController],
-  providers: [SubmitService, HttpMetricsHook],
+  controllers: [
+    SubmitController,
+    TasksController,
+    QueuesController,
+    DlqController,
+    HealthController,
+    SchedulesController,
+  ],
+  providers: [SubmitService, HttpMetricsHook, SchedulesService],
 })
 export class ApiModule {}

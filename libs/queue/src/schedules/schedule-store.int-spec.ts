@@ -77,7 +77,7 @@ describe('libs/queue schedules', () => {
     expect(await store.list()).toEqual([created]);
     await expect(store.create(definition({ task: { ...definition().task, queue: 'other' } }))).rejects.toMatchObject({
       code: QueueErrorCode.Conflict,
-      existingId: created.id,
+      message: expect.stringContaining(created.id),
     });
     expect(await store.list()).toEqual([created]);
   });

@@ -110,7 +110,7 @@ export class ScheduleStore {
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
   ) {}
 
-  /** A new schedule. Conflict (with existingId) when the name is taken; LimitReached past MAX_QUEUES. */
+  /** A new schedule. Conflict when the name is taken (the message names its id); LimitReached past MAX_QUEUES. */
   async create(def: ScheduleDefinition, now = Date.now()): Promise<ScheduleRecord> {
     const timing = scheduleTiming(def.spec, now);
     const stored: ScheduleDefinition = { ...def, spec: timing.spec };
@@ -292,7 +292,6 @@ export class ScheduleStore {
         QueueErrorCode.Conflict,
         'updateSchedule',
         `schedule ${current.name} enqueues into queue ${current.task.queue}; a schedule's queue cannot change (delete it and create it again with queue ${def.task.queue})`,
-        { existingId: current.id },
       );
     }
     if (def.name !== current.name) {
@@ -358,7 +357,6 @@ export class ScheduleStore {
           hash.pending
             ? `a schedule named ${name} is being created right now (${holder})`
             : `a schedule named ${name} exists already (${holder}); change it with PATCH or PUT /schedules/${name}`,
-          { existingId: holder },
         );
       }
       seen = holder;
