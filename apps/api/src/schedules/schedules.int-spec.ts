@@ -303,6 +303,90 @@ describe('schedule routes, on a real Redis', () => {
     expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
   });
 
+  it('never answers 5xx to 800 seeded random schedule requests, and a refused one changes no key', async () => {
+    const rnd = prng(20261129);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(rnd() * values.length)];
+    const junk = () => pick([null, 0, -1, 1.5, '', 'x'.repeat(300), '~', '💥', [], {}, { a: 1 }, true, '__proto__']);
+    const task = () =>
+      pick([
+        () => echo,
+        () => ({ task_type: pick(['echo', 'email', 'nope', '', 5]), payload: pick(['a@b.co', { to: 'x' }, junk()]) }),
+        () => ({ ...echo, [pick(['priority', 'queue', 'max_retries', 'timeout_ms', 'delay_ms', 'colour'])]: junk() }),
+        junk,
+      ])();
+    /** Half of the bodies valid but for at most one field, so writes get through too. */
+    const body = (withName: boolean) => {
+      if (rnd() < 0.5) {
+        const valid: Record<string, unknown> = {
+          name: pick(['fuzz', 'fuzz-2']),
+          ...(rnd() < 0.5 ? { cron: pick(['0 3 * * *', '*/7 * * * * *']) } : { every_ms: pick([60_000, 3_600_000]) }),
+          task: pick([echo, { task_type: 'email', payload: 'a@b.co', queue: pick(['default', 'other']) }]),
+        };
+        if (rnd() < 0.3)
+          valid[pick(['cron', 'every_ms', 'tz', 'task', 'enabled', 'missed', 'catch_up_limit'])] = junk();
+        if (!withName || rnd() < 0.1) delete valid.name;
+        return valid;
+      }
+      const out: Record<string, unknown> = {};
+      const maybe = (field: string, value: () => unknown, p: number) => {
+        if (rnd() < p) out[field] = value();
+      };
+      maybe('name', () => pick(['fuzz', 'fuzz-2', 'a~b', '', junk()]), 0.7);
+      maybe('cron', () => pick(['* * * * *', '*/7 * * * * *', '61 * * * *', '0 0 30 2 *', '@daily', 'x', junk()]), 0.5);
+      maybe('every_ms', () => pick([1000, 60_000, 999, 1e15, '1000', junk()]), 0.4);
+      maybe('tz', () => pick(['UTC', 'Europe/Berlin', 'Mars/Base', 'a b', junk()]), 0.3);
+      maybe('task', task, 0.85);
+      maybe('enabled', () => pick([true, false, junk()]), 0.3);
+      maybe('missed', () => pick(['skip', 'catch_up', junk()]), 0.3);
+      maybe('catch_up_limit', () => pick([1, 1000, 0, 1001, junk()]), 0.3);
+      if (rnd() < 0.05) out[pick(['colour', 'constructor', 'schedule_id'])] = junk();
+      return out;
+    };
+    const key = () =>
+      pick([
+        'fuzz',
+        'fuzz-2',
+        'nowhere',
+        'default~00000000-0000-0000-0000-000000000000',
+        '~',
+        '%2e%2e',
+        'x'.repeat(200),
+      ]);
+    const statuses = new Map<number, number>();
+    const bad: string[] = [];
+    let before = await snapshotKeys(redis, prefix);
+    for (let i = 0; i < 800; i++) {
+      const [method, url] = pick([
+        ['POST', '/schedules'],
+        ['PUT', `/schedules/${key()}`],
+        ['PATCH', `/schedules/${key()}`],
+        ['GET', `/schedules/${key()}`],
+        ['DELETE', `/schedules/${key()}`],
+        ['GET', pick(['/schedules', '/schedules?limit=1'])],
+      ] as const);
+      const json = JSON.stringify(body(method === 'POST'));
+      const payload =
+        method === 'GET' || method === 'DELETE' ? undefined : pick([json, json, json, json.slice(0, 9), '']);
+      const res = await app.inject({
+        method,
+        url,
+        ...(payload === undefined
+          ? {}
+          : { payload, headers: { 'content-type': pick(['application/json', 'text/plain']) } }),
+      });
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      const after = await snapshotKeys(redis, prefix);
+      const what = `#${i} ${method} ${url} ${payload?.slice(0, 100)} → ${res.statusCode}`;
+      if (res.statusCode >= 500) bad.push(`${what}: ${res.body.slice(0, 200)}`);
+      if (res.statusCode >= 400 && diffSnapshots(before, after).length) bad.push(`${what} changed keys`);
+      if (res.statusCode >= 400 && !res.json().message) bad.push(`${what} without a message`);
+      before = after;
+    }
+    expect(bad).toEqual([]);
+    // Not vacuous: writes got through, and so did every kind of refusal.
+    for (const status of [200, 201, 204, 400, 404, 409, 415]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
+  });
+
   /** Seeded schedule bodies through the fast check compiled from `doc` and through class-validator. */
   async function compare(doc: OpenAPIObject, dto: Type) {
     const rnd = prng(20261128);
