@@ -156,8 +156,13 @@ export class SchedulesService {
     });
     let runs: number[] = [];
     if (view.enabled && view.nextRunAt !== null) {
-      const timing = scheduleTiming(view.spec, Date.now());
-      runs = [view.nextRunAt, ...nextTicks(timing, view.nextRunAt, NEXT_RUNS - 1)];
+      runs = [view.nextRunAt];
+      try {
+        runs.push(...nextTicks(scheduleTiming(view.spec, Date.now()), view.nextRunAt, NEXT_RUNS - 1));
+      } catch (error) {
+        // A stored spec this version cannot read (the scheduler logs it): show the one run known.
+        if (!(error instanceof ScheduleSpecError)) throw error;
+      }
     }
     return ScheduleDto.from(view, runs);
   }
