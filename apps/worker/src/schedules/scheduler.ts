@@ -57,6 +57,7 @@ export class Scheduler {
   private offsetMs = 0;
   private declared = false;
   private unsubscribe?: () => void;
+  private listenWarned = false;
   private readonly timings = new Map<string, ScheduleTiming>();
   /** Schedule id → until when it is left alone (its spec failed to load). */
   private readonly broken = new Map<string, number>();
@@ -250,7 +251,12 @@ export class Scheduler {
         if (this.served.has(queue)) this.wake();
       });
     } catch (error) {
-      this.logger.warn({ msg: `cannot listen for schedule changes yet: ${(error as Error).message}` });
+      if (!this.listenWarned) {
+        this.logger.warn({
+          msg: `cannot listen for schedule changes yet (${(error as Error).message}); looking every ${SCHEDULER_MAX_WAIT_MS} ms meanwhile`,
+        });
+      }
+      this.listenWarned = true;
     }
   }
 
