@@ -4,6 +4,8 @@ import { DEFAULT_QUEUE, MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TaskCont
 import {
   CATCH_UP_LIMITS,
   MISSED_POLICIES,
+  QueueError,
+  QueueErrorCode,
   SCHEDULE_NAME_PATTERN,
   ScheduleDefinition,
   ScheduleSpecError,
@@ -70,15 +72,27 @@ export class ScheduleDeclarations implements OnModuleInit {
     return this.definitions;
   }
 
-  /** PUT by name for every declaration; Redis errors propagate (the scheduler tries again). */
+  /**
+   * PUT by name for every declaration. Redis unavailable: the error propagates and the scheduler
+   * tries them all again (an upsert is idempotent). A declaration Redis refuses (its schedule's queue
+   * differs, a MAX_QUEUES cap) is logged and left: it must not keep the other schedules from firing.
+   */
   async upsertAll(): Promise<void> {
     for (const def of this.definitions) {
-      const { record, created, changed } = await this.store.upsert(def);
-      if (changed) {
-        this.logger.log({
-          msg: `schedule ${def.name} ${created ? 'created' : 'updated'} from its @Cron declaration`,
+      try {
+        const { record, created, changed } = await this.store.upsert(def);
+        if (changed) {
+          this.logger.log({
+            msg: `schedule ${def.name} ${created ? 'created' : 'updated'} from its @Cron declaration`,
+            schedule: def.name,
+            scheduleId: record.id,
+          });
+        }
+      } catch (error) {
+        if (error instanceof QueueError && error.code === QueueErrorCode.Unavailable) throw error;
+        this.logger.error({
+          msg: `the @Cron declaration of schedule ${def.name} was not applied: ${(error as Error).message}`,
           schedule: def.name,
-          scheduleId: record.id,
         });
       }
     }

@@ -159,6 +159,16 @@ describe('the worker scheduler, on a real Redis', () => {
     const before = await snapshotKeys(redis, prefix);
     await moduleRef.get(ScheduleDeclarations).upsertAll();
     expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
+
+    // A declaration Redis refuses (its schedule lives in another queue) is logged and left; the others apply.
+    const often = (await store.findByName('echo-often'))!;
+    await store.remove(often.id);
+    await store.create({ ...often, task: { ...often.task, queue: 'elsewhere' } });
+    const nightly = (await store.findByName('echo'))!;
+    await store.update(nightly.id, (current) => ({ ...current, enabled: false }));
+    await moduleRef.get(ScheduleDeclarations).upsertAll();
+    expect(await store.findByName('echo')).toMatchObject({ enabled: true });
+    expect(await store.findByName('echo-often')).toMatchObject({ task: { queue: 'elsewhere' } });
   });
 
   it('refuses to boot on a bad declaration, naming it', async () => {
