@@ -221,6 +221,69 @@ const overview = {
         },
       ],
     },
+    {
+      title: 'Control',
+      panels: [
+        {
+          title: 'Cancelled / s by task type',
+          unit: 'reqps',
+          w: 12,
+          description:
+            'tasks_cancelled_total (api): tasks cancelled with POST /tasks/{id}/cancel. Cancelled is final: not retried, not dead-lettered, not counted as failed.',
+          targets: [{ expr: rateBy('tasks_cancelled_total', `job="api",${Q},${T}`), legend: '{{task_type}}' }],
+        },
+        {
+          title: 'Paused queues',
+          unit: 'short',
+          w: 12,
+          description:
+            'queue_paused (api): 1 while a queue is paused (POST /queues/{name}/pause); workers claim nothing from it, submits are still accepted. Resume with POST /queues/{name}/resume.',
+          targets: [{ expr: `max by (queue) (queue_paused{job="api",${Q}})`, legend: '{{queue}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Schedules',
+      panels: [
+        {
+          title: 'Schedule runs / s by schedule',
+          unit: 'reqps',
+          w: 8,
+          description:
+            'schedule_runs_total (worker): tasks enqueued by each schedule, one per tick (several when a catch_up schedule catches up).',
+          targets: [
+            {
+              expr: 'sum by (schedule) (rate(schedule_runs_total{job="worker"}[$__rate_interval]))',
+              legend: '{{schedule}}',
+            },
+          ],
+        },
+        {
+          title: 'Schedule lag percentiles',
+          unit: 's',
+          w: 8,
+          description:
+            "schedule_lag_seconds (worker): from a schedule's tick to the enqueue of its task, on Redis' clock. Caught-up ticks after a downtime show as large lags.",
+          targets: [0.5, 0.95, 0.99].map((q) => ({
+            expr: `histogram_quantile(${q}, sum by (le) (rate(schedule_lag_seconds_bucket{job="worker"}[$__rate_interval])))`,
+            legend: `p${q * 100}`,
+          })),
+        },
+        {
+          title: 'Schedules behind, in periods',
+          unit: 'short',
+          w: 8,
+          description:
+            'How far behind its tick each enabled schedule is, in its own periods, when the api was scraped (below 0: waiting for its next tick). Above 1 = it has not fired for 2 periods: alert TaskqScheduleNotFiring. Every api replica reports every schedule, hence max.',
+          targets: [
+            {
+              expr: `max by (schedule, queue) (timestamp(schedule_next_run_timestamp_seconds{job="api",${Q}}) - schedule_next_run_timestamp_seconds{job="api",${Q}}) / max by (schedule, queue) (schedule_period_seconds{job="api",${Q}})`,
+              legend: '{{schedule}} ({{queue}})',
+            },
+          ],
+        },
+      ],
+    },
   ],
 };
 

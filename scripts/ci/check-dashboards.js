@@ -13,7 +13,8 @@
 // (RESULTS_BACKEND=postgres) on a database it creates on TEST_POSTGRES_URL's server
 // (default postgres://postgres@127.0.0.1:5432/postgres), migrated with the same
 // command the image runs, and drops after. It submits tasks that succeed, that fail once
-// and are retried, and that end in the dead-letter queue, waits until all are
+// and are retried, and that end in the dead-letter queue, runs a schedule that
+// fires every second, waits until all are
 // finished and scraped, then evaluates every panel target of every
 // grafana/dashboards/*.json through /api/v1/query, and the dashboards' variable
 // queries through /api/v1/label. Any ERROR or EMPTY result fails the run.
@@ -171,15 +172,15 @@ async function httpOk(url) {
   return res.ok;
 }
 
-async function postJson(url, body) {
+async function postJson(url, body, method = 'POST') {
   const res = await fetch(url, {
-    method: 'POST',
+    method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10000),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url} -> ${res.status}: ${text}`);
+  if (!res.ok) throw new Error(`${method} ${url} -> ${res.status}: ${text}`);
   return JSON.parse(text);
 }
 
@@ -421,6 +422,12 @@ async function main() {
 
   // -- workload: two waves a few seconds apart, so rate() sees increases between scrapes
   const workloadStart = Date.now();
+  // A schedule firing every second all through it (the Schedules row: runs, lag, how far behind).
+  const schedule = await postJson(
+    `${apiBase}/schedules/dashcheck-every-second`,
+    { every_ms: 1000, task: { task_type: 'echo', payload: 'tick' } },
+    'PUT',
+  );
   const ids = [];
   for (let wave = 0; wave < 2; wave++) {
     for (let i = 0; i < 5; i++) {
@@ -502,6 +509,15 @@ async function main() {
     },
     { watch: [prom, worker], timeoutMs: 30000 },
   );
+  await waitFor(
+    'schedule runs scraped',
+    async () => {
+      const r = await promQuery(promBase, 'sum(schedule_runs_total{job="worker"})');
+      return r.series && r.series.length && Number(r.series[0].value[1]) >= 5;
+    },
+    { watch: [prom, worker], timeoutMs: 30000 },
+  );
+  log(`schedule ${schedule.schedule_id} fired and scraped`);
   await sleep(3000);
 
   // Grafana picks $__rate_interval from the panel width; here: the whole workload.

@@ -98,6 +98,32 @@ describe('the served OpenAPI document', () => {
     await call('DELETE', '/dlq/whatever');
     await call('DELETE', '/dlq');
     await call('DELETE', '/dlq?queue=oa');
+    const nightly = { cron: '0 3 * * *', tz: 'Europe/Berlin', task: { task_type: 'echo', payload: { n: 1 } } };
+    const schedule = await call('POST', '/schedules', { name: 'oa-nightly', ...nightly });
+    await call('POST', '/schedules', { name: 'oa-nightly', ...nightly });
+    await call('POST', '/schedules', { name: 'oa-bad', ...nightly, cron: '61 * * * *' });
+    await call('POST', '/schedules', undefined, { raw: 'a=1', headers: { 'content-type': 'text/plain' } });
+    await call('POST', '/schedules', {
+      name: 'oa-big',
+      ...nightly,
+      task: { task_type: 'echo', payload: 'x'.repeat(5000) },
+    });
+    await call('GET', '/schedules');
+    await call('GET', '/schedules?x=1');
+    await call('GET', `/schedules/${schedule.body.schedule_id}`);
+    await call('GET', '/schedules/oa-nowhere');
+    await call('PUT', '/schedules/oa-every', { every_ms: 3_600_000, task: { task_type: 'echo', payload: 1 } });
+    await call('PUT', '/schedules/oa-every', { every_ms: 3_600_000, task: { task_type: 'echo', payload: 1 } });
+    await call('PUT', '/schedules/oa-every', {
+      every_ms: 3_600_000,
+      task: { task_type: 'echo', payload: 1, queue: 'oa' },
+    });
+    await call('PUT', '/schedules/oa-every', { every_ms: 1 });
+    await call('PATCH', '/schedules/oa-nightly', { enabled: false });
+    await call('PATCH', '/schedules/oa-nightly', { tz: 'Nowhere/Else' });
+    await call('PATCH', '/schedules/oa-nowhere', { enabled: true });
+    await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
+    await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
     await call('GET', '/health/live');
     await call('GET', '/health/ready');
     await call('GET', '/health/ready?verbose=1');
@@ -118,6 +144,8 @@ describe('the served OpenAPI document', () => {
       '/queues/{name}/limits',
       '/queues/{name}/pause',
       '/queues/{name}/resume',
+      '/schedules',
+      '/schedules/{schedule}',
       '/submit',
       '/submit/batch',
       '/tasks',

@@ -12,6 +12,8 @@ import { DlqController } from './dlq/dlq.controller';
 import { HealthController } from './health/health.controller';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { QueuesController } from './queues/queues.controller';
+import { SchedulesController } from './schedules/schedules.controller';
+import { SchedulesService } from './schedules/schedules.service';
 import { SubmitController } from './submit/submit.controller';
 import { SubmitService } from './submit/submit.service';
 import { TasksController } from './tasks/tasks.controller';
@@ -55,7 +57,8 @@ import { WorkersController } from './workers/workers.controller';
     DlqController,
     HealthController,
     WorkersController,
+    SchedulesController,
   ],
-  providers: [SubmitService, HttpMetricsHook],
+  providers: [SubmitService, HttpMetricsHook, SchedulesService],
 })
 export class ApiModule {}

@@ -6,6 +6,7 @@ import { ApiEnv } from './config/api.env';
 import { HttpErrorFilter } from './filters/http-error.filter';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { setUpOpenApi } from './openapi';
+import { scheduleBodyChecks } from './schedules/schedule-body.checks';
 import { submitBodyChecks } from './submit/submit-body.checks';
 import { ApiValidationPipe } from './validation/api-validation.pipe';
 import { installJsonBodyParser } from './validation/json-body.parser';
@@ -27,8 +28,10 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
   app.useGlobalFilters(new HttpErrorFilter({ maxBodyBytes: env.MAX_BODY_BYTES }));
   app.get(HttpMetricsHook).register(fastify);
   const limits = { maxBatchSize: env.MAX_BATCH_SIZE };
-  // The submit bodies' fast checks are compiled from the document served at /docs-json.
+  // The submit and schedule bodies' fast checks are compiled from the document served at /docs-json.
   const document = setUpOpenApi(app, limits);
-  app.useGlobalPipes(new ApiValidationPipe(submitBodyChecks(document, limits)));
+  app.useGlobalPipes(
+    new ApiValidationPipe(new Map([...submitBodyChecks(document, limits), ...scheduleBodyChecks(document)])),
+  );
   return app;
 }

@@ -32,6 +32,8 @@ import { LeaseRecoverer } from './recovery/lease-recoverer';
 import { ResultArchiver } from './results/result-archiver';
 import { ResultsBackpressure } from './results/results-backpressure';
 import { RetentionSweeper } from './results/retention-sweeper';
+import { ScheduleDeclarations } from './schedules/schedule-declarations';
+import { Scheduler, SCHEDULER_CLOCK, systemClock } from './schedules/scheduler';
 
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
@@ -116,5 +118,8 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     WorkerPool,
     WorkerLifecycle,
     MetricsPrimer,
+    { provide: SCHEDULER_CLOCK, useValue: systemClock },
+    ScheduleDeclarations,
+    Scheduler,
   ],
 });

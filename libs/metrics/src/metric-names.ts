@@ -12,6 +12,8 @@ export const METRIC = {
   queueOldestAge: 'queue_oldest_task_age_seconds',
   deadLetterTrimmed: 'dead_letter_trimmed_total',
   httpRequestDuration: 'http_request_duration_seconds',
+  scheduleNextRun: 'schedule_next_run_timestamp_seconds',
+  schedulePeriod: 'schedule_period_seconds',
   // worker
   processed: 'tasks_processed_total',
   failed: 'tasks_failed_total',
@@ -31,6 +33,8 @@ export const METRIC = {
   resultsBatchSize: 'results_batch_size',
   resultsStoreErrors: 'results_store_errors_total',
   resultsRetentionDeleted: 'results_retention_deleted_total',
+  scheduleRuns: 'schedule_runs_total',
+  scheduleLag: 'schedule_lag_seconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -7,7 +7,8 @@ import {
   redisCall,
   SCRIPT_CODE,
 } from './errors/queue-error';
-import { queueChannels, queueKeys, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
+import { queueChannels, queueKeys, queueOfScheduleId, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
+import { ScheduleStore } from './schedules/schedule-store';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
@@ -23,6 +24,7 @@ export class QueueAdmin {
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+    private readonly schedules: ScheduleStore,
   ) {}
 
   /**
@@ -115,6 +117,15 @@ export class QueueAdmin {
     const registry = queueRegistryKey(this.options.prefix);
     if (!(await redisCall('forgetQueue', () => this.redis.sismember(registry, queue)))) {
       throw new QueueError(QueueErrorCode.NotFound, 'forgetQueue', `queue ${queue} does not exist`);
+    }
+    // A schedule would only make the queue again at its next tick: delete (or move) those first.
+    const schedules = (await this.schedules.list()).filter((schedule) => queueOfScheduleId(schedule.id) === queue);
+    if (schedules.length) {
+      throw new QueueError(
+        QueueErrorCode.WrongState,
+        'forgetQueue',
+        `queue ${queue} is the target of schedule(s) ${schedules.map((s) => s.name).join(', ')}; delete them first (DELETE /schedules/{name})`,
+      );
     }
     const [code, left] = await redisCall('forgetQueue', () =>
       this.redis.taskqForgetQueue(

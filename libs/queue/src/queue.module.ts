@@ -8,6 +8,7 @@ import { QueueInspector } from './inspector';
 import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
+import { ScheduleStore } from './schedules/schedule-store';
 import { TaskWaiter } from './task-waiter';
 import { WorkerRegistry } from './workers';
 import { REDIS_CLIENT } from './queue.constants';
@@ -21,7 +22,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
 /**
  * The Redis task queue: `QueueModule.forRoot({...})` / `forRootAsync({ useFactory, inject })`.
  * Exports the producer (submit), consumer (worker transitions), inspector (read-only views),
- * dead-letter and queue admin, and the Redis health indicator.
+ * dead-letter and queue admin, the schedule store, and the Redis health indicator.
  */
 @Module({
   imports: [TerminusModule],
@@ -36,6 +37,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,
+    ScheduleStore,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -50,6 +52,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,
+    ScheduleStore,
     RedisHealthIndicator,
   ],
 })

@@ -27,6 +27,7 @@ export const SUMMARY_FIELDS = [
   'cancelled_at',
   'next_run_at',
   'schedule_id',
+  'scheduled_at',
 ] as const;
 
 /** The worker part of a lease token `<worker id>:<call>:<slot>` (see QueueConsumer.workerId). */
@@ -107,5 +108,6 @@ export function toTaskSummary(id: string, queue: string, hash: Record<string, st
     cancelledAt: num(hash.cancelled_at),
     nextRunAt: num(hash.next_run_at),
     scheduleId: hash.schedule_id || null,
+    scheduledAt: num(hash.scheduled_at),
   };
 }

@@ -107,8 +107,10 @@ export interface TaskRecord {
   nextRunAt: number | null;
   /** Every run, oldest first (at most the last 20 that did not succeed, plus the current or succeeded one). */
   attemptsHistory: AttemptRecord[];
-  /** The schedule that created the task, if one did. */
+  /** The schedule that enqueued the task, if one did. */
   scheduleId: string | null;
+  /** The schedule's tick this task is for (epoch ms); null unless a schedule enqueued it. */
+  scheduledAt: number | null;
 }
 
 /** A task in a listing: everything but its payload, result and last error (a page stays small). */

@@ -21,6 +21,7 @@ export interface ResultRowInput {
   started_at: string | null;
   finished_at: string;
   cancelled_at: string | null;
+  scheduled_at: string | null;
   next_run_at: string | null;
   rev: number;
 }
@@ -56,6 +57,7 @@ export const WRITE_COLUMNS: [string, string][] = [
   ['started_at', 'timestamptz'],
   ['finished_at', 'timestamptz'],
   ['cancelled_at', 'timestamptz'],
+  ['scheduled_at', 'timestamptz'],
   ['next_run_at', 'timestamptz'],
   ['rev', 'integer'],
 ];
@@ -111,6 +113,7 @@ export function toRow(task: ArchivedTask): ResultRowInput {
     // A finished hash always has finished_at; the fallback only keeps a damaged one writable.
     finished_at: iso(r.finishedAt) ?? iso(r.cancelledAt) ?? new Date().toISOString(),
     cancelled_at: iso(r.cancelledAt),
+    scheduled_at: iso(r.scheduledAt),
     next_run_at: iso(r.nextRunAt),
     rev: task.rev,
   };
@@ -137,6 +140,7 @@ export interface ResultRow {
   started_at: Date | null;
   finished_at: Date;
   cancelled_at: Date | null;
+  scheduled_at: Date | null;
   next_run_at: Date | null;
 }
 
@@ -160,6 +164,7 @@ export const READ_COLUMNS = [
   'started_at',
   'finished_at',
   'cancelled_at',
+  'scheduled_at',
   'next_run_at',
 ].join(', ');
 
@@ -194,6 +199,7 @@ export function fromRow(row: ResultRow): TaskRecord {
     startedAt: ms(row.started_at),
     finishedAt: row.finished_at.getTime(),
     cancelledAt: ms(row.cancelled_at),
+    scheduledAt: ms(row.scheduled_at),
     nextRunAt: ms(row.next_run_at),
     attemptsHistory: (row.attempts_history ?? []).map((a): AttemptRecord => ({
       attempt: a.attempt,

@@ -58,7 +58,12 @@ export class SubmitService {
     return enqueued;
   }
 
-  private toTask(dto: SubmitTaskDto, path: string): NewTask {
+  /**
+   * A submission as a queue task: registered type, payload size and contract, defaults resolved,
+   * run_at ahead at most 365 days. `path` prefixes the fields the errors name (`tasks.3.`, `task.`).
+   * Schedules check their task template with it too, so both take exactly the same tasks.
+   */
+  toTask(dto: SubmitTaskDto, path: string): NewTask {
     const contract = this.contracts.get(dto.task_type);
     if (!contract) {
       throw badRequest([

@@ -109,4 +109,11 @@ export class WorkerEnv extends SharedEnv {
   @Min(1000)
   @IsInt()
   RESULTS_LEASE_MS = 30_000;
+
+  /** A `missed: skip` schedule still runs a tick up to this late; a later tick is skipped as missed. */
+  @Transform(toInt)
+  @Max(86_400_000)
+  @Min(0)
+  @IsInt()
+  SCHEDULE_MISFIRE_GRACE_MS = 60_000;
 }

@@ -17,6 +17,8 @@ export interface WorkerOptions {
   heartbeatIntervalMs: number;
   recoveryIntervalMs: number;
   idleWaitMs: number;
+  /** How late a `missed: skip` schedule's tick may still run (SCHEDULE_MISFIRE_GRACE_MS). */
+  scheduleMisfireGraceMs: number;
   /** The deployment's retry backoff (RETRY_BACKOFF_*); a task type's contract may override it. */
   backoff: Required<BackoffOptions>;
   /** QUEUE_LIMITS: applied to these queues at boot. */
@@ -57,6 +59,7 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
     heartbeatIntervalMs: Math.max(100, Math.floor(leaseMs / 3)),
     recoveryIntervalMs: config.get('RECOVERY_INTERVAL_MS', { infer: true }),
     idleWaitMs: config.get('WORKER_IDLE_WAIT_MS', { infer: true }),
+    scheduleMisfireGraceMs: config.get('SCHEDULE_MISFIRE_GRACE_MS', { infer: true }),
     backoff: {
       baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
       maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),

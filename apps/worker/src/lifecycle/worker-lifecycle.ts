@@ -7,17 +7,19 @@ import { WorkerPool } from '../pool/worker-pool';
 import { LeaseRecoverer } from '../recovery/lease-recoverer';
 import { ResultArchiver } from '../results/result-archiver';
 import { RetentionSweeper } from '../results/retention-sweeper';
+import { Scheduler } from '../schedules/scheduler';
 
 /**
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
  *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer
- *          → result archiver, retention (RESULTS_BACKEND=postgres) → pool (claiming last)
- *   stop:  pool (stop claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest)
- *          → result archiver (a last pass for the pool's last acks) → retention
- *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener
- *          → QueueModule closes Redis, ResultsModule PostgreSQL
+ *          → result archiver, retention (RESULTS_BACKEND=postgres) → scheduler (upserts the @Cron
+ *          declarations, then fires due schedules) → pool (claiming last)
+ *   stop:  scheduler (no new scheduled tasks; the other replicas fire the next ticks) → pool (stop
+ *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest) → result archiver (a last
+ *          pass for the pool's last acks) → retention → recoverer → heartbeat (it kept the draining
+ *          runs' leases alive) → cancel listener → QueueModule closes Redis, ResultsModule PostgreSQL
  */
 @Injectable()
 export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -32,6 +34,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly archiver: ResultArchiver,
     private readonly retention: RetentionSweeper,
     private readonly pool: WorkerPool,
+    private readonly scheduler: Scheduler,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {}
 
@@ -49,11 +52,13 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     this.recoverer.start();
     this.archiver.start();
     this.retention.start();
+    this.scheduler.start();
     this.pool.start();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.logger.log({ msg: `shutting down (${signal ?? 'close'})` });
+    await this.scheduler.stop();
     await this.pool.stop();
     await this.archiver.stop();
     await this.retention.stop();

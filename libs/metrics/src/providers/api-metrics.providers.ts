@@ -4,11 +4,25 @@ import { METRIC } from '../metric-names';
 import { Counter, Gauge } from 'prom-client';
 import { TASK_STATUSES, QueueStats } from '@app/queue';
 import { QueueStatsCache } from '../queue-stats.cache';
+import { ScheduleStat, ScheduleStatsCache } from '../schedule-stats.cache';
 
 /** A gauge `collect` hook that sets values from the cached queue stats on each scrape. */
 function fromStats(set: (gauge: Gauge<string>, stats: QueueStats) => void) {
   return async function collect(this: Gauge<string>, cache: QueueStatsCache): Promise<void> {
     for (const stats of (await cache.get()) ?? []) set(this, stats);
+  };
+}
+
+/**
+ * A gauge `collect` hook over every enabled schedule. The gauge is reset first: a deleted or
+ * disabled schedule's series goes instead of repeating its last value.
+ */
+function fromSchedules(value: (stat: ScheduleStat) => number) {
+  return async function collect(this: Gauge<string>, cache: ScheduleStatsCache): Promise<void> {
+    const stats = await cache.get();
+    if (!stats) return;
+    this.reset();
+    for (const stat of stats) this.set({ schedule: stat.schedule, queue: stat.queue }, value(stat));
   };
 }
 
@@ -36,6 +50,7 @@ function mirrorRedisCounter(read: (stats: QueueStats) => number) {
 /** Metrics the api exports (its /metrics listener is on METRICS_PORT, default 9100). */
 export const apiMetricProviders: Provider[] = [
   QueueStatsCache,
+  ScheduleStatsCache,
   makeCounterProvider({
     name: METRIC.submitted,
     help: 'Tasks accepted by POST /submit and /submit/batch',
@@ -75,6 +90,20 @@ export const apiMetricProviders: Provider[] = [
     labelNames: ['queue'],
     inject: [QueueStatsCache],
     collect: mirrorRedisCounter((s) => s.deadTrimmed),
+  }),
+  makeGaugeProvider({
+    name: METRIC.scheduleNextRun,
+    help: 'When an enabled schedule fires next (epoch seconds); behind the scrape time = overdue',
+    labelNames: ['schedule', 'queue'],
+    inject: [ScheduleStatsCache],
+    collect: fromSchedules((s) => s.nextRunAt / 1000),
+  }),
+  makeGaugeProvider({
+    name: METRIC.schedulePeriod,
+    help: "Seconds from an enabled schedule's next tick to the tick after it",
+    labelNames: ['schedule', 'queue'],
+    inject: [ScheduleStatsCache],
+    collect: fromSchedules((s) => s.periodMs / 1000),
   }),
   makeHistogramProvider({
     name: METRIC.httpRequestDuration,

@@ -33,6 +33,16 @@ export const workerMetricProviders: Provider[] = [
     labelNames: byTask,
     buckets: secondsBuckets,
   }),
+  makeCounterProvider({
+    name: METRIC.scheduleRuns,
+    help: 'Tasks enqueued by schedules (one per tick), by schedule name',
+    labelNames: ['schedule'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.scheduleLag,
+    help: "Time from a schedule's tick to the enqueue of its task (Redis clock), seconds",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+  }),
   makeGaugeProvider({ name: METRIC.inFlight, help: 'Tasks this worker is running now' }),
   makeGaugeProvider({ name: METRIC.concurrency, help: 'Size of this worker pool (WORKER_CONCURRENCY)' }),
   // The write-behind to PostgreSQL (RESULTS_BACKEND=postgres).

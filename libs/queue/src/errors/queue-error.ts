@@ -61,6 +61,8 @@ export const SCRIPT_CODE = {
   LimitReached: -5,
   IdempotencyConflict: -6,
   UniqueConflict: -7,
+  /** fireSchedule: a tick is still in the future by Redis' clock. */
+  NotDue: -8,
 } as const;
 
 /**

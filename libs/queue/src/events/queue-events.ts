@@ -23,7 +23,7 @@ export class QueueEvents implements OnApplicationShutdown {
   constructor(@Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions) {}
 
   /** This deployment's channels (see queueChannels). */
-  get channels(): { cancel: string; finished: string } {
+  get channels(): ReturnType<typeof queueChannels> {
     return queueChannels(this.options.prefix);
   }
 

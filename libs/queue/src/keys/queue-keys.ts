@@ -45,6 +45,10 @@ export interface QueueKeys {
   recoverLock: string;
   /** Prefix of task hashes: `<taskPrefix><taskId>`. */
   taskPrefix: string;
+  /** ZSET of the queue's enabled schedules, score = next run (ms): what the schedulers wake for. */
+  schedules: string;
+  /** Prefix of schedule hashes: `<schedulePrefix><scheduleId>` (definition, next run, last run). */
+  schedulePrefix: string;
 }
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
@@ -68,6 +72,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     wake: `${base}:wake`,
     recoverLock: `${base}:recover-lock`,
     taskPrefix: `${base}:t:`,
+    schedules: `${base}:schedules`,
+    schedulePrefix: `${base}:sched:`,
   };
 }
 
@@ -82,12 +88,23 @@ export function workerRegistryKey(prefix: string): string {
 }
 
 /**
+ * HASH schedule name → schedule id, over every queue: names are unique per deployment. The one
+ * schedule key outside a queue's slot, so it is always used alone (never with a queue's keys in
+ * one script). An entry whose schedule hash is gone, or names another schedule, is stale: readers
+ * treat it as absent.
+ */
+export function scheduleNamesKey(prefix: string): string {
+  return `${prefix}:schedule-names`;
+}
+
+/**
  * Pub/sub channels (not keys: a cluster delivers a PUBLISH to every node's subscribers).
  * `cancel`: `<task id> <lease token>` when an active task is cancelled, for the worker holding it.
  * `finished`: `<task id>` when a task someone waits for reaches a terminal state.
+ * `schedules`: `<queue>` when a schedule of that queue was saved, so schedulers look again at once.
  */
-export function queueChannels(prefix: string): { cancel: string; finished: string } {
-  return { cancel: `${prefix}:cancel`, finished: `${prefix}:finished` };
+export function queueChannels(prefix: string): { cancel: string; finished: string; schedules: string } {
+  return { cancel: `${prefix}:cancel`, finished: `${prefix}:finished`, schedules: `${prefix}:schedules` };
 }
 
 /** The hash key of a task, or undefined when the id is not a task id. */
@@ -108,4 +125,19 @@ export function queueOfTaskId(taskId: string): string | undefined {
 
 export function isTaskId(taskId: string): boolean {
   return TASK_ID_PATTERN.test(taskId);
+}
+
+/**
+ * Schedule ids are `<queue>~<uuid>`: like task ids they name their queue (one lookup in the right
+ * Cluster slot), and "~" occurs neither in queue names nor in schedule names, so an id is never
+ * mistaken for a name.
+ */
+const SCHEDULE_ID_PATTERN = /^([a-z0-9_-]{1,64})~([0-9a-f-]{36})$/;
+
+export function queueOfScheduleId(scheduleId: string): string | undefined {
+  return SCHEDULE_ID_PATTERN.exec(scheduleId)?.[1];
+}
+
+export function isScheduleId(value: string): boolean {
+  return SCHEDULE_ID_PATTERN.test(value);
 }

@@ -69,6 +69,12 @@ export interface QueueScripts {
   taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
   taskqClaimArchive(...args: Arg[]): Reply<(number | string | string[])[]>;
   taskqSettleArchive(...args: Arg[]): Reply<[number, number, number]>;
+  taskqSaveSchedule(...args: Arg[]): Reply<[number, number?]>;
+  taskqActivateSchedule(...args: Arg[]): Reply<[number]>;
+  taskqDeleteSchedule(...args: Arg[]): Reply<[number, string?]>;
+  taskqFireSchedule(...args: Arg[]): Reply<[number, number?]>;
+  taskqClaimScheduleName(...args: Arg[]): Reply<[number, string?]>;
+  taskqReleaseScheduleName(...args: Arg[]): Reply<number>;
 }
 
 export type QueueRedis = RedisClient & QueueScripts;

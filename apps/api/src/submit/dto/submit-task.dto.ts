@@ -4,8 +4,8 @@ import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } fro
 import { ApiAnyJson, ApiSchemaKeywords } from '../../openapi';
 import { IsPresent, IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 
-/** delay_ms and run_at say the same thing two ways; one at most. */
-function NotWith(other: string, options?: ValidationOptions) {
+/** Not together with `other` (delay_ms and run_at say the same thing two ways; one at most). */
+export function NotWith(other: string, options?: ValidationOptions) {
   return ValidateBy(
     {
       name: 'notWith',

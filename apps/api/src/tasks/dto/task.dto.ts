@@ -136,6 +136,22 @@ export class TaskDto {
   })
   attempts_history!: AttemptDto[];
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'default~7c9e6679-7425-40de-944b-e07fc1f90ae7',
+    description: 'The schedule that enqueued the task; null for a submitted task',
+  })
+  schedule_id!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "The schedule's tick this task runs for; null for a submitted task",
+  })
+  scheduled_at!: string | null;
+
   static from(task: TaskRecord): TaskDto {
     return {
       ...TaskSummaryDto.from(task),
@@ -171,6 +187,8 @@ export class TaskSummaryDto extends OmitType(TaskDto, [
       finished_at: iso(task.finishedAt),
       cancelled_at: iso(task.cancelledAt),
       next_run_at: iso(task.nextRunAt),
+      schedule_id: task.scheduleId,
+      scheduled_at: iso(task.scheduledAt),
     };
   }
 }

@@ -1,0 +1,135 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { MISSED_POLICIES, TASK_STATUSES } from '@app/queue';
+import type { MissedPolicy, ScheduleView, TaskStatus } from '@app/queue';
+import { ApiAnyJson } from '../../openapi';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The task a schedule enqueues, with its defaults resolved. */
+export class ScheduleTaskViewDto {
+  @ApiProperty({ example: 'email' })
+  task_type!: string;
+
+  @ApiAnyJson({ description: 'The payload of every task it enqueues (any JSON value)' })
+  payload!: unknown;
+
+  @ApiProperty({ example: 'default' })
+  queue!: string;
+
+  @ApiProperty({ type: 'integer' })
+  priority!: number;
+
+  @ApiProperty({ type: 'integer' })
+  max_retries!: number;
+
+  @ApiProperty({ type: 'integer' })
+  timeout_ms!: number;
+}
+
+export class ScheduleDto {
+  @ApiProperty({ example: 'default~7c9e6679-7425-40de-944b-e07fc1f90ae7' })
+  schedule_id!: string;
+
+  @ApiProperty({ example: 'nightly-report' })
+  name!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '0 3 * * *', description: 'null for an every_ms schedule' })
+  cron!: string | null;
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null for a cron schedule' })
+  every_ms!: number | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Europe/Berlin', description: 'null for an every_ms schedule' })
+  tz!: string | null;
+
+  @ApiProperty({ type: ScheduleTaskViewDto })
+  task!: ScheduleTaskViewDto;
+
+  @ApiProperty()
+  enabled!: boolean;
+
+  @ApiProperty({ enum: MISSED_POLICIES })
+  missed!: MissedPolicy;
+
+  @ApiProperty({ type: 'integer' })
+  catch_up_limit!: number;
+
+  @ApiProperty({
+    type: [String],
+    format: 'date-time',
+    maxItems: 5,
+    description: 'The next (up to) 5 run times, the first being next_run_at; empty when disabled',
+  })
+  next_runs!: string[];
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'The tick it waits for (in the past while overdue); null when disabled or no tick is left',
+  })
+  next_run_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'The tick (scheduled time) of the latest task it enqueued',
+  })
+  last_run_at!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'The latest task it enqueued (GET /tasks/{id})' })
+  last_task_id!: string | null;
+
+  @ApiProperty({
+    type: String,
+    enum: [...TASK_STATUSES, null],
+    nullable: true,
+    description: "That task's status; null before the first run, or once the task expired (RESULT_TTL_SECONDS)",
+  })
+  last_task_status!: TaskStatus | null;
+
+  @ApiProperty({ type: 'integer', description: 'Tasks it enqueued since it was created' })
+  runs!: number;
+
+  @ApiProperty({ format: 'date-time' })
+  created_at!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updated_at!: string;
+
+  static from(view: ScheduleView, nextRuns: number[]): ScheduleDto {
+    const cron = 'cron' in view.spec ? view.spec : undefined;
+    return {
+      schedule_id: view.id,
+      name: view.name,
+      cron: cron?.cron ?? null,
+      every_ms: 'everyMs' in view.spec ? view.spec.everyMs : null,
+      tz: cron?.tz ?? null,
+      task: {
+        task_type: view.task.type,
+        payload: view.task.payload,
+        queue: view.task.queue,
+        priority: view.task.priority,
+        max_retries: view.task.maxRetries,
+        timeout_ms: view.task.timeoutMs,
+      },
+      enabled: view.enabled,
+      missed: view.missed,
+      catch_up_limit: view.catchUpLimit,
+      next_runs: nextRuns.map((ms) => iso(ms)!),
+      next_run_at: iso(view.nextRunAt),
+      last_run_at: iso(view.lastRunAt),
+      last_task_id: view.lastTaskId,
+      last_task_status: view.lastTaskStatus,
+      runs: view.runs,
+      created_at: iso(view.createdAt)!,
+      updated_at: iso(view.updatedAt)!,
+    };
+  }
+}
+
+export class ScheduleListDto {
+  @ApiProperty({ type: [ScheduleDto], description: 'Every schedule, by name' })
+  schedules!: ScheduleDto[];
+}

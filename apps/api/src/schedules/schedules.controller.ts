@@ -1,0 +1,147 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Put, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiTags,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ErrorBodyDto } from '../filters/error-body.dto';
+import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
+import { CreateScheduleDto, PatchScheduleDto, PutScheduleDto } from './dto/schedule-body.dto';
+import { ScheduleDto, ScheduleListDto } from './dto/schedule.dto';
+import { SchedulesService } from './schedules.service';
+
+const BAD_BODY =
+  'Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule';
+const LOCATION = {
+  Location: { description: 'The schedule, /schedules/{schedule_id}', required: true, schema: { type: 'string' } },
+};
+const SCHEDULE_PARAM = { name: 'schedule', description: 'A schedule_id, or a schedule name' };
+
+/** Intended scopes (auth, later): `read` for the GETs, `admin` for every change. */
+@ApiTags('schedules')
+@ApiRedisUnavailableResponse()
+@NoQueryParameters()
+@Controller('schedules')
+export class SchedulesController {
+  constructor(private readonly schedules: SchedulesService) {}
+
+  @Post()
+  @HttpCode(HttpStatus.CREATED)
+  @ApiOperation({
+    operationId: 'createSchedule',
+    summary: 'Create a schedule: a cron expression (in a time zone) or an interval, and the task it enqueues',
+  })
+  @ApiBody({ type: CreateScheduleDto })
+  @ApiCreatedResponse({
+    type: ScheduleDto,
+    description: 'Created; next_runs shows its next 5 run times',
+    headers: LOCATION,
+  })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_BODY })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'A schedule of that name exists, or a new queue past MAX_QUEUES',
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorBodyDto,
+    description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
+  })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  async create(@Body() body: CreateScheduleDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ScheduleDto> {
+    const { name, ...definition } = body;
+    const schedule = await this.schedules.create(name, definition);
+    reply.header('Location', `/schedules/${schedule.schedule_id}`);
+    return schedule;
+  }
+
+  @Get()
+  @ApiOperation({ operationId: 'listSchedules', summary: 'Every schedule, by name, with its next runs and latest run' })
+  @ApiOkResponse({ type: ScheduleListDto })
+  async list(): Promise<ScheduleListDto> {
+    return { schedules: await this.schedules.list() };
+  }
+
+  @Get(':schedule')
+  @ApiOperation({
+    operationId: 'getSchedule',
+    summary: 'One schedule: its next 5 run times, its latest run, and the task it enqueued then with its status',
+  })
+  @ApiParam(SCHEDULE_PARAM)
+  @ApiOkResponse({ type: ScheduleDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No schedule of that id or name' })
+  async get(@Param('schedule') key: string): Promise<ScheduleDto> {
+    return this.schedules.get(key);
+  }
+
+  @Put(':schedule')
+  @ApiOperation({
+    operationId: 'upsertSchedule',
+    summary: 'Create or update the schedule of this name (idempotent: a deploy may declare its schedules every time)',
+    description:
+      'The path names the schedule. An unchanged definition writes nothing; a new cron, every_ms or tz restarts its ticks from now, other changes keep the tick it waits for. Its queue cannot change (409): delete it and create it again.',
+  })
+  @ApiParam({ name: 'schedule', description: 'The schedule name (1-128 characters of [A-Za-z0-9_.:-])' })
+  @ApiBody({ type: PutScheduleDto })
+  @ApiCreatedResponse({ type: ScheduleDto, description: 'Created', headers: LOCATION })
+  @ApiOkResponse({ type: ScheduleDto, description: 'Updated, or unchanged', headers: LOCATION })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: `${BAD_BODY}; or a path that is not a name` })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: "The schedule's queue would change, a new queue past MAX_QUEUES, or concurrent edits",
+  })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorBodyDto,
+    description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
+  })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  async put(@Param('schedule') name: string, @Body() body: PutScheduleDto, @Res() reply: FastifyReply): Promise<void> {
+    const { schedule, created } = await this.schedules.put(name, body);
+    // The status depends on the outcome, so this route sends its own reply.
+    await reply
+      .status(created ? HttpStatus.CREATED : HttpStatus.OK)
+      .header('Location', `/schedules/${schedule.schedule_id}`)
+      .send(schedule);
+  }
+
+  @Patch(':schedule')
+  @ApiOperation({
+    operationId: 'updateSchedule',
+    summary: 'Change a schedule: cron, every_ms, tz, the task template, enabled, missed, catch_up_limit',
+    description:
+      'Takes effect at the next tick. A new cron, every_ms or tz restarts its ticks from now; task replaces the whole template.',
+  })
+  @ApiParam(SCHEDULE_PARAM)
+  @ApiBody({ type: PatchScheduleDto })
+  @ApiOkResponse({ type: ScheduleDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_BODY })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No schedule of that id or name' })
+  @ApiConflictResponse({ type: ErrorBodyDto, description: "The schedule's queue would change, or concurrent edits" })
+  @ApiPayloadTooLargeResponse({
+    type: ErrorBodyDto,
+    description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
+  })
+  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  async patch(@Param('schedule') key: string, @Body() body: PatchScheduleDto): Promise<ScheduleDto> {
+    return this.schedules.patch(key, body);
+  }
+
+  @Delete(':schedule')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ operationId: 'deleteSchedule', summary: 'Delete a schedule: it fires no more (its tasks stay)' })
+  @ApiParam(SCHEDULE_PARAM)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No schedule of that id or name' })
+  async remove(@Param('schedule') key: string): Promise<void> {
+    await this.schedules.remove(key);
+  }
+}
