@@ -1,5 +1,4 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import {
   DeadLetterAdmin,
   NewTask,
@@ -12,9 +11,9 @@ import {
   QueueRedis,
   REDIS_CLIENT,
 } from '@app/queue';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+import { deleteByPrefix, TestRedis, testRedisConnection, uniquePrefix } from './redis';
 
-/** libs/queue booted as the apps boot it (QueueModule.forRoot), on a fresh prefix of the test Redis. */
+/** libs/queue booted as the apps boot it (QueueModule.forRoot), on a fresh prefix of the test Redis (in its TEST_REDIS_MODE). */
 export class QueueHarness {
   readonly producer: QueueProducer;
   readonly consumer: QueueConsumer;
@@ -38,7 +37,7 @@ export class QueueHarness {
 
   static async boot(overrides: Partial<QueueModuleOptions> = {}): Promise<QueueHarness> {
     const options: QueueModuleOptions = {
-      redis: { mode: 'standalone', url: TEST_REDIS_URL },
+      redis: testRedisConnection(),
       prefix: uniquePrefix('queue'),
       leaseMs: 30_000,
       resultTtlSeconds: 3600,
@@ -59,7 +58,7 @@ export class QueueHarness {
   }
 
   /** Closes the module and deletes every key under its prefix. */
-  async close(redis: Redis): Promise<void> {
+  async close(redis: TestRedis): Promise<void> {
     await this.moduleRef.close();
     await deleteByPrefix(redis, this.prefix);
   }
