@@ -120,17 +120,22 @@ export async function masterNodes(redis: TestRedis): Promise<Redis[]> {
   return masters;
 }
 
-/** Every key matching `pattern`, on every master (SCAN, never KEYS). */
+/** Every key matching `pattern` on one node (SCAN, never KEYS). */
+export async function scanNode(node: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}
+
+/** Every key matching `pattern`, on every master. */
 export async function scanKeys(redis: TestRedis, pattern: string): Promise<string[]> {
   const out: string[] = [];
-  for (const node of await masterNodes(redis)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      out.push(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  for (const node of await masterNodes(redis)) out.push(...(await scanNode(node, pattern)));
   return out;
 }
 
