@@ -120,7 +120,7 @@ export interface FailoverRow {
   unconfirmed: number;
   succeeded: number;
   lost: number;
-  /** Lease recoveries: tasks whose ack the failover lost, run again. */
+  /** Lease recoveries: tasks whose heartbeat or ack could not reach their master in time, run again. */
   recoveries: number;
   failoverMs: number;
   apiBackMs: number;
@@ -132,7 +132,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function renderFailoverTable(rows: FailoverRow[]): string {
   return [
-    '| fault | `REDIS_WAIT_REPLICAS` | accepted (202) | of them on the killed master | … in its last second | 503 (all with `Retry-After`) | 503-but-written | succeeded | **lost by failover** | re-run after a lost ack | replica promoted after | 202s on its queues again after | everything finished after |',
+    '| fault | `REDIS_WAIT_REPLICAS` | accepted (202) | of them on the killed master | … in its last second | 503 (all with `Retry-After`) | 503-but-written | succeeded | **lost by failover** | lease recoveries (run again) | replica promoted after | 202s on its queues again after | everything finished after |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>

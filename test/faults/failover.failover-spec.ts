@@ -285,7 +285,7 @@ afterAll(() => {
     '',
     "- _lost by failover_: accepted (202) tasks whose hash is gone after the failover. The test asserts they are all on the killed master's queues and were acknowledged at most " +
       `${LAG_BOUND_MS / 1000} s before the kill (the replication tail), and none with \`REDIS_WAIT_REPLICAS=1\`.`,
-    '- _re-run after a lost ack_: lease recoveries; a task whose ack the failover lost is active again on the new master and is run again after its lease (at-least-once).',
+    '- _lease recoveries_: tasks whose lease ran out because their worker could not reach the master (its heartbeat or ack failed while the master was down, or the ack was lost with it): the recoverer put them back and they ran again (at-least-once), without losing an attempt.',
     '- Every other accepted task and every 503-but-written task finished `succeeded`; the one-home invariant holds on every queue; no answer other than 202 and 503 (with `Retry-After`).',
     '- Times are from the `kill -9`; bounds asserted are hang guards (30 s to fail over and accept again, 90 s to finish), not speed targets.',
   ];
