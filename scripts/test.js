@@ -9,7 +9,8 @@
  *      Sentinel group (master, replica, 3 sentinels), each started for the run by
  *      scripts/redis-topologies.js (TEST_REDIS_MODE=cluster|sentinel); then the failover project,
  *      which starts a cluster and a Sentinel group of its own and kills their masters under load
- *   5. with CI=true (or --deploy): the deploy checks (compose, promtool, manifests, dashboards)
+ *   5. with CI=true (or --deploy): the deploy checks (compose, promtool, manifests, dashboards, the
+ *      dashboards again with the apps on a Redis Cluster)
  * Ends with one line "N passed, N failed". Flags: --quick (skip lint, typecheck, step 4 and the deploy
  * checks), anything else is passed to jest (e.g. --selectProjects unit int: only those projects run,
  * and step 4 runs only the selected ones among int, e2e and failover).
@@ -163,6 +164,8 @@ async function main() {
       '--report',
       'docs/deploy/dashboard-check.md',
     ]);
+    // The same panels with the apps on a Redis Cluster: the dashboards must work unchanged.
+    step('dashboard queries on a Redis Cluster', 'node', ['scripts/ci/check-dashboards.js', '--redis-cluster']);
   }
 }
 
