@@ -120,6 +120,31 @@ export async function masterNodes(redis: TestRedis): Promise<Redis[]> {
   return masters;
 }
 
+/**
+ * Short-lived connections to every replica of the suite's Redis (none on one node): a cluster's as its
+ * slot map lists them, a Sentinel group's as the sentinels list them. Close them after use.
+ */
+export async function replicaNodes(
+  redis: TestRedis,
+  target: RedisConnection = testRedisConnection(),
+): Promise<Redis[]> {
+  if (redis instanceof Cluster) {
+    await masterNodes(redis);
+    return redis.nodes('slave').map((node) => new Redis({ host: node.options.host, port: node.options.port }));
+  }
+  if (target.mode !== 'sentinel') return [];
+  const sentinel = new Redis({ ...target.sentinels[0], lazyConnect: true });
+  try {
+    const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', target.name)) as string[][];
+    return replicas.map((fields) => {
+      const field = (name: string) => fields[fields.indexOf(name) + 1];
+      return new Redis({ host: field('ip'), port: Number(field('port')) });
+    });
+  } finally {
+    sentinel.disconnect();
+  }
+}
+
 /** Every key matching `pattern` on one node (SCAN, never KEYS). */
 export async function scanNode(node: Redis, pattern: string): Promise<string[]> {
   const out: string[] = [];

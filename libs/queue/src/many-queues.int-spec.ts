@@ -1,10 +1,13 @@
+import Redis from 'ioredis';
 import {
   checkQueueInvariant,
   createTestRedis,
   masterNodes,
   newTask,
   QueueHarness,
+  replicaNodes,
   scanNode,
+  TEST_REDIS_MODE,
   TestRedis,
 } from '@app/testing';
 
@@ -70,6 +73,25 @@ describe('libs/queue over 12 queues (on every master of a cluster)', () => {
     expect((await h.inspector.allStats()).every((s) => s.counts.succeeded === 3 && s.counts.queued === 0)).toBe(true);
   });
 
+  it('sends no script and no read to a replica: claims and every read go to masters', async () => {
+    const replicas = await replicaNodes(redis);
+    try {
+      // One replica per master on the suites' cluster and Sentinel group; none on one node.
+      const masters = (await masterNodes(redis)).length;
+      expect(replicas.length).toBe({ standalone: 0, cluster: masters, sentinel: 1 }[TEST_REDIS_MODE]);
+      const before = await Promise.all(replicas.map(clientCalls));
+      const enqueued = await h.producer.enqueueMany(queues.map((queue) => newTask(queue)));
+      expect(await drain()).toHaveLength(queues.length);
+      for (const task of enqueued) expect((await h.inspector.getTask(task.id)).status).toBe('succeeded');
+      await h.inspector.allStats();
+      await h.inspector.listDead(queues[0], 10);
+      // A replica runs the master's writes (as effects, never as scripts) and nothing else.
+      expect(await Promise.all(replicas.map(clientCalls))).toEqual(before);
+    } finally {
+      replicas.forEach((replica) => replica.disconnect());
+    }
+  });
+
   it('wakes a worker waiting on all 12 queues when any one of them gets a task', async () => {
     const WAIT_MS = 60_000;
     for (const queue of queues) {
@@ -89,3 +111,18 @@ describe('libs/queue over 12 queues (on every master of a cluster)', () => {
     }
   });
 });
+
+/**
+ * Calls a replica served to clients, by command: scripts and reads never arrive through replication
+ * (a master replicates a script's writes, not the script), so any of these comes from a client.
+ */
+async function clientCalls(replica: Redis): Promise<Record<string, number>> {
+  const CLIENT_ONLY =
+    /^cmdstat_(eval|evalsha|eval_ro|evalsha_ro|fcall|hgetall|hmget|hget|get|mget|smembers|sismember|zrange|zrevrange|zrangebyscore|zcard|zscore|zmscore|zcount|lrange|llen|blpop|exists|scan):calls=(\d+)/;
+  const out: Record<string, number> = {};
+  for (const line of String(await replica.info('commandstats')).split('\r\n')) {
+    const match = CLIENT_ONLY.exec(line);
+    if (match) out[match[1]] = Number(match[2]);
+  }
+  return out;
+}
