@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { queueOfTaskId } from '@app/queue';
 import { http, waitFor } from '@app/testing';
-import { FaultStack, RESULTS_DIR } from './harness';
+import { FaultStack, formatLikeReadme, RESULTS_DIR } from './harness';
 
 /** One POST /submit and how it was answered. */
 export interface Answer {
@@ -141,11 +141,19 @@ export function renderFailoverTable(rows: FailoverRow[]): string {
   ].join('\n');
 }
 
+/** Marks the block that node test/faults/publish-results.js copies into the README. */
+export const FAILOVER_BEGIN =
+  '<!-- failover-table:begin (test/faults/results/failover.md, `node test/faults/publish-results.js`) -->';
+export const FAILOVER_END = '<!-- failover-table:end -->';
+
 /** results/failover.md and failover.json: the table of a run where every failover passed. */
 export function writeFailoverResults(rows: FailoverRow[], notes: string[]): string {
   const git = (...args: string[]) => spawnSync('git', args, { cwd: __dirname, encoding: 'utf8' }).stdout?.trim() ?? '';
   const redisVersion = /v=(\S+)/.exec(spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1];
   const date = new Date().toISOString();
+  // Uncommitted changes to what ran; this run's own outputs (the results, the README's copy) do not count.
+  const root = join(__dirname, '..', '..');
+  const dirty = git('-C', root, 'status', '--porcelain', '--', '.', ':!README.md', ':!test/faults/results').length > 0;
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, 'failover.md');
   writeFileSync(
@@ -153,17 +161,15 @@ export function writeFailoverResults(rows: FailoverRow[], notes: string[]): stri
     [
       '# Failover results (latest run)',
       '',
-      `Written by \`npm run build && npm run test:failover\` (test/faults/failover.failover-spec.ts) on ${date}, at commit ${git('rev-parse', '--short', 'HEAD')}, ${cpus().length} cores, redis-server ${redisVersion}; only a run where every failover passed writes this file.`,
+      `Written by \`npm run build && npm run test:failover\` (test/faults/failover.failover-spec.ts) on ${date}, at commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' plus uncommitted changes to the code' : ''}, ${cpus().length} cores, redis-server ${redisVersion}; only a run where every failover passed writes this file.`,
+      'The README shows the block below: `node test/faults/publish-results.js` copies it there.',
       '',
-      renderFailoverTable(rows),
-      '',
-      ...notes,
-      '',
+      formatLikeReadme(`${FAILOVER_BEGIN}\n\n${renderFailoverTable(rows)}\n\n${notes.join('\n')}\n\n${FAILOVER_END}\n`),
     ].join('\n'),
   );
   writeFileSync(
     join(RESULTS_DIR, 'failover.json'),
-    `${JSON.stringify({ date, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, redisServer: redisVersion, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date, commit: git('rev-parse', '--short', 'HEAD'), dirty, cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, redisServer: redisVersion, rows }, null, 2)}\n`,
   );
   return file;
 }

@@ -368,7 +368,7 @@ export function renderTable(rows: FaultRow[]): string {
  * Markdown formatted as the repository formats the README (prettier with its config), so the copy in
  * the README stays clean. Prettier runs as a child process: it cannot load inside jest's VM.
  */
-function formatLikeReadme(markdown: string): string {
+export function formatLikeReadme(markdown: string): string {
   const root = join(__dirname, '..', '..');
   const result = spawnSync(
     process.execPath,
