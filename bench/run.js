@@ -5,7 +5,7 @@
  * Every scenario alternates ours and the anchor (A B A B ...) and reports the median and range of
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
- *   npm run bench                      the whole set (< 10 min on 2 cores)
+ *   npm run bench                      the whole set (< 15 min on 2 cores)
  *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, cluster
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
@@ -151,6 +151,7 @@ async function httpScenarios(redis) {
  * one, ...): drain by 2 workers and HTTP submits. The ratio compared is 3 masters over 1 master.
  */
 async function clusterScenario() {
+  const started = Date.now();
   const { sides, stop } = await cluster.startSides();
   const names = Object.keys(cluster.SIDES);
   try {
@@ -192,6 +193,7 @@ async function clusterScenario() {
       await stopApis();
     }
     results.scenarios.cluster = {
+      seconds: Math.round((Date.now() - started) / 1000),
       cores: cluster.cores(),
       queues: cluster.QUEUES.length,
       workers: cluster.WORKERS,
@@ -375,7 +377,9 @@ async function main() {
   const classic = CLASSIC.some(run);
   const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;
   if (classic) log(`\n${md}`);
-  const clusterMd = results.scenarios.cluster ? `${clusterTable()}\n` : '';
+  const clusterMd = results.scenarios.cluster
+    ? `${clusterTable()}\n\nCluster scenario time: ${results.scenarios.cluster.seconds} s.\n`
+    : '';
   if (clusterMd) log(`\n${clusterMd}`);
   if (!args['no-write']) {
     const dir = path.join(ROOT, 'bench/results');
