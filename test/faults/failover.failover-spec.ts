@@ -180,9 +180,8 @@ describe('Redis Cluster (3 masters + 3 replicas): kill -9 a master under load', 
           env: appEnv(queues, waitReplicas),
         },
       );
-      await stack.startApi();
-      await stack.startWorker();
-      await stack.startWorker();
+      // Started side by side: the apps are independent processes.
+      await Promise.all([stack.startApi(), stack.startWorker(), stack.startWorker()]);
       load = new SubmitLoad(stack, queues);
       load.start();
       // Under load on every queue, and the victim has acknowledged a good share.
@@ -253,9 +252,7 @@ describe('Sentinel (1 master, 1 replica, 3 sentinels): kill -9 the master under 
       },
       { env: appEnv(queues, 0) },
     );
-    await stack.startApi();
-    await stack.startWorker();
-    await stack.startWorker();
+    await Promise.all([stack.startApi(), stack.startWorker(), stack.startWorker()]);
     load = new SubmitLoad(stack, queues);
     load.start();
     await waitFor(() => load!.accepted().length >= 900, { timeoutMs: 60_000, what: 'load' });
