@@ -26,5 +26,7 @@ module.exports = {
     },
     // The fault-injection suite (issue 4): real processes, its own redis-server with AOF, faults one at a time.
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
+    // Failover under load (issue 9): a Redis Cluster and a Sentinel group of its own, a master killed.
+    { ...common, displayName: 'failover', testMatch: ['<rootDir>/test/faults/**/*.failover-spec.ts'] },
   ],
 };

@@ -9,6 +9,8 @@
  *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results
  *                                      (results, the PostgreSQL result store on vs off, writes its own
  *                                      bench/results/results-store.{md,json})
+ *   npm run bench                      the whole set (< 15 min on 2 cores)
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, cluster
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
  */
@@ -21,6 +23,7 @@ const { MODES, openClients, enqueueOnce } = require('./scenarios/enqueue');
 const http = require('./scenarios/http');
 const { latencyOnce } = require('./scenarios/latency');
 const { openDatabase, resultsDrainOnce } = require('./scenarios/results');
+const cluster = require('./scenarios/cluster');
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
@@ -34,6 +37,8 @@ const run = (name) => !ONLY || ONLY.has(name);
 const DRAIN_N = Number(args.n ?? 20_000);
 const HTTP_SECONDS = Number(args['http-seconds'] ?? 5);
 const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
+const CLUSTER_DRAIN_N = Number(args['cluster-n'] ?? 24_000);
+const CLASSIC = ['drain', 'aof', 'enqueue', 'http', 'latency'];
 
 const results = { scenarios: {} };
 const log = (...parts) => console.log(...parts);
@@ -189,6 +194,72 @@ function resultsTable() {
   return lines.join('\n');
 }
 
+/**
+ * One Redis node vs a Redis Cluster of 1 and of 3 masters, 12 queues, sides alternating (one, c1, c3,
+ * one, ...): drain by 2 workers and HTTP submits. The ratio compared is 3 masters over 1 master.
+ */
+async function clusterScenario() {
+  const started = Date.now();
+  const { sides, stop } = await cluster.startSides();
+  const names = Object.keys(cluster.SIDES);
+  try {
+    const rows = [];
+    const drain = await pairs(
+      'cluster drain',
+      names,
+      (side) => cluster.drainOnce(side, sides[side], { n: CLUSTER_DRAIN_N }),
+      (r) => r.tasksPerSec,
+    );
+    rows.push({ name: 'drain', unit: 'tasks/s', runs: drain.runs, ...sideStats(drain.runs, (r) => r.tasksPerSec) });
+    rows.push({
+      name: 'drainRedisCpu',
+      unit: 'µs',
+      runs: drain.runs,
+      ...sideStats(drain.runs, (r) => r.redisCpuUsPerTask),
+    });
+    const { apis, stop: stopApis } = await cluster.startApis(sides);
+    try {
+      for (const route of ['one', 'batch']) {
+        const submit = await pairs(
+          `cluster submit ${route}`,
+          names,
+          async (side) => {
+            await sides[side].flush();
+            return cluster.submitOnce(apis[side].url, route, HTTP_SECONDS);
+          },
+          (r) => r.tasksPerSec,
+        );
+        rows.push({
+          name: route === 'one' ? 'submitOne' : 'submitBatch',
+          unit: 'tasks/s',
+          runs: submit.runs,
+          ...sideStats(submit.runs, (r) => r.tasksPerSec),
+          p99Ms: Object.fromEntries(names.map((side) => [side, median(submit.runs[side].map((r) => r.p99Ms))])),
+        });
+      }
+    } finally {
+      await stopApis();
+    }
+    results.scenarios.cluster = {
+      seconds: Math.round((Date.now() - started) / 1000),
+      cores: cluster.cores(),
+      queues: cluster.QUEUES.length,
+      workers: cluster.WORKERS,
+      concurrency: cluster.CONCURRENCY,
+      drainN: CLUSTER_DRAIN_N,
+      rows,
+    };
+  } finally {
+    await stop();
+  }
+}
+
+/** Median per side, and 3 masters over 1 master pair by pair. */
+function sideStats(runs, pick) {
+  const medians = Object.fromEntries(Object.entries(runs).map(([side, list]) => [side, median(list.map(pick))]));
+  return { medians, c3VsC1: summarize(runs.c3.map(pick), runs.c1.map(pick)).ratio };
+}
+
 async function latencyScenario(redis) {
   const { runs } = await pairs(
     'latency 1000/s',
@@ -211,6 +282,28 @@ async function latencyScenario(redis) {
       runs.bullmq.map((r) => r.toStart.p99),
     ).ratio,
   };
+}
+
+function clusterTable() {
+  const c = results.scenarios.cluster;
+  const lines = [
+    `One Redis node vs Redis Cluster with 1 and 3 masters (no replicas), ${c.queues} queues, ${results.date}, ${results.machine}, \`${results.command}\`; all processes (Redis nodes, api, ${c.workers} workers, load generator) share the same ${c.cores} cores; ${PAIRS} alternating rounds (one node, 1 master, 3 masters), median; ratio = 3 masters / 1 master, median of per-round ratios (range).`,
+    '',
+    '| scenario | one Redis node | Cluster, 1 master | Cluster, 3 masters | 3 masters / 1 master |',
+    '| --- | ---: | ---: | ---: | --- |',
+  ];
+  const label = {
+    drain: `drain ${fmt(c.drainN)} no-op tasks over ${c.queues} queues, ${c.workers} workers × c=${c.concurrency} (tasks/s)`,
+    drainRedisCpu: 'Redis CPU per task in that drain, summed over the masters (µs)',
+    submitOne: `HTTP POST /submit, 50 conns, round-robin over ${c.queues} queues (req/s)`,
+    submitBatch: `HTTP POST /submit/batch, 100 tasks over ${c.queues} queues per request, 50 conns (tasks/s)`,
+  };
+  for (const row of c.rows) {
+    const cell = (side) =>
+      `${fmt(row.medians[side], row.name === 'drainRedisCpu' ? 1 : 0)}${row.p99Ms ? `; p99 ${row.p99Ms[side]} ms` : ''}`;
+    lines.push(`| ${label[row.name]} | ${cell('one')} | ${cell('c1')} | ${cell('c3')} | ${fmtRatio(row.c3VsC1)} |`);
+  }
+  return lines.join('\n');
 }
 
 function table() {
@@ -332,6 +425,7 @@ async function main() {
     await redis.stop();
   }
   if (run('aof')) await aofScenario();
+  if (run('cluster')) await clusterScenario();
   results.seconds = Math.round((Date.now() - started) / 1000);
   if (results.scenarios.results) {
     const md = `${resultsTable()}\n`;
@@ -348,13 +442,28 @@ async function main() {
     delete results.scenarios.results;
     if (ONLY && [...ONLY].every((name) => name === 'results')) return;
   }
+  const classic = CLASSIC.some(run);
   const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;
-  log(`\n${md}`);
+  if (classic) log(`\n${md}`);
+  const clusterMd = results.scenarios.cluster
+    ? `${clusterTable()}\n\nCluster scenario time: ${results.scenarios.cluster.seconds} s.\n`
+    : '';
+  if (clusterMd) log(`\n${clusterMd}`);
   if (!args['no-write']) {
     const dir = path.join(ROOT, 'bench/results');
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-    fs.writeFileSync(path.join(dir, 'latest.md'), md);
+    // latest.* is the taskq-vs-anchor set; the cluster comparison has files of its own, so a run of
+    // only one of them leaves the other's results as they were.
+    if (classic) {
+      fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+      fs.writeFileSync(path.join(dir, 'latest.md'), md);
+    }
+    if (clusterMd) {
+      const { date, machine, command, pairs: rounds, scenarios } = results;
+      const json = { date, machine, command, pairs: rounds, ...scenarios.cluster };
+      fs.writeFileSync(path.join(dir, 'cluster.json'), `${JSON.stringify(json, null, 2)}\n`);
+      fs.writeFileSync(path.join(dir, 'cluster.md'), clusterMd);
+    }
   }
 }
 

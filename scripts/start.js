@@ -3,6 +3,7 @@
  * `npm start`: the api and one worker together, for a first try (`docker compose up --build` is the
  * production-like way). Uses REDIS_URL when a Redis answers there; otherwise starts a local
  * redis-server for the session (data under .data/, AOF on) when one is installed, or says how to get one.
+ * With REDIS_CLUSTER_NODES or REDIS_SENTINELS set, the apps use that instead and nothing is started.
  * Builds first when dist/ is missing. `--dev` runs both through `nest start --watch` (rebuild and restart on change).
  */
 const { spawn, spawnSync } = require('node:child_process');
@@ -12,13 +13,17 @@ const { redisUrlOrThrowaway } = require('./redis-dev');
 async function main() {
   const dev = process.argv.includes('--dev');
   let redis;
+  const topology = ['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].find((name) => process.env[name]);
   try {
-    redis = await redisUrlOrThrowaway({ persistent: true });
+    redis = topology
+      ? { url: `${topology}=${process.env[topology]}`, stop: async () => {} }
+      : await redisUrlOrThrowaway({ persistent: true });
   } catch (error) {
     console.error(`\n${error.message}\n`);
     process.exit(1);
   }
-  const env = { ...process.env, REDIS_URL: redis.url };
+  // Exactly one Redis setting reaches the apps.
+  const env = topology ? { ...process.env, REDIS_URL: '' } : { ...process.env, REDIS_URL: redis.url };
   if (!dev && (!existsSync('dist/apps/api/main.js') || !existsSync('dist/apps/worker/main.js'))) {
     const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
     if (built.status !== 0) process.exit(built.status ?? 1);

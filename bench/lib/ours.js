@@ -19,13 +19,21 @@ function load() {
   return loaded;
 }
 
-/** A producer on its own connection, configured like the api's. */
-function createProducer(url, prefix, { autoPipelining = false } = {}) {
-  const Redis = require('ioredis');
+/**
+ * A producer on its own connection, configured like the api's: `target` is a Redis URL, or
+ * `{ nodes: [{ host, port }, ...] }` for a Redis Cluster.
+ */
+function createProducer(target, prefix, { autoPipelining = false } = {}) {
+  const { default: Redis, Cluster } = require('ioredis');
   const { QueueProducer, defineScripts } = load();
-  const redis = defineScripts(new Redis(url, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 0 }));
+  const cluster = typeof target !== 'string';
+  const redis = defineScripts(
+    cluster
+      ? new Cluster(target.nodes, { redisOptions: { maxRetriesPerRequest: 0 } })
+      : new Redis(target, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 0 }),
+  );
   const options = {
-    redis: { mode: 'standalone', url },
+    redis: cluster ? { mode: 'cluster', nodes: target.nodes } : { mode: 'standalone', url: target },
     prefix,
     leaseMs: 30_000,
     resultTtlSeconds: 86_400,

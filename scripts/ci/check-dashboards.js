@@ -2,7 +2,7 @@
 // Proves that every Grafana panel query returns data from a real Prometheus that
 // scrapes the real, built apps after a short workload.
 //
-//   node scripts/ci/check-dashboards.js [--report FILE] [--snapshot FILE] [--image-layout] [--keep]
+//   node scripts/ci/check-dashboards.js [--report FILE] [--snapshot FILE] [--image-layout] [--keep] [--redis-cluster]
 //
 // Needs: dist/apps/{api,worker}/main.js (npm run build), redis-server and
 // prometheus on PATH (scripts/ci/check-dashboards.sh installs them).
@@ -26,6 +26,9 @@
 // and checks the HEALTHCHECK script against both apps. A runtime dependency left in
 // devDependencies then fails here instead of in a container.
 //
+// --redis-cluster runs the same check with the apps on a Redis Cluster (3 masters + 3 replicas, from
+// scripts/redis-topologies.js) instead of one redis-server: the dashboards must not care.
+//
 // --snapshot FILE saves every panel's series over the workload (query_range, 1 s
 // steps) as JSON, for scripts/ci/render-dashboards.js to draw the screenshots in
 // docs/deploy/img/.
@@ -42,6 +45,9 @@ const args = process.argv.slice(2);
 const REPORT = args.includes('--report') ? args[args.indexOf('--report') + 1] : null;
 const KEEP = args.includes('--keep'); // keep the temp dir (logs) for debugging
 const IMAGE_LAYOUT = args.includes('--image-layout');
+const REDIS_CLUSTER = args.includes('--redis-cluster');
+/** The Redis Cluster of --redis-cluster, stopped with everything else. */
+let cluster;
 const SNAPSHOT = args.includes('--snapshot') ? args[args.indexOf('--snapshot') + 1] : null;
 
 const children = [];
@@ -308,34 +314,42 @@ async function main() {
     `temp dir ${tmp}; ports redis ${redisPort}, api ${apiPort}/${apiMetricsPort}, worker ${workerMetricsPort}, prometheus ${promPort}`,
   );
 
-  // -- redis: in-memory, on its own port, so the machine's Redis is never touched
-  fs.mkdirSync(path.join(tmp, 'redis'));
-  const redis = start('redis', 'redis-server', [
-    '--port',
-    String(redisPort),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    path.join(tmp, 'redis'),
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--daemonize',
-    'no',
-  ]);
-  await waitFor(
-    'redis',
-    () =>
-      new Promise((resolve) => {
-        const s = net.connect(redisPort, '127.0.0.1', () => {
-          s.end();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      }),
-    { watch: [redis] },
-  );
+  // -- redis: in-memory, on its own port(s), so the machine's Redis is never touched
+  let redisEnv;
+  if (REDIS_CLUSTER) {
+    cluster = await require('../redis-topologies').startCluster({ masters: 3, replicas: 1 });
+    redisEnv = cluster.appEnv;
+    log(`Redis Cluster ${cluster.nodesList}`);
+  } else {
+    fs.mkdirSync(path.join(tmp, 'redis'));
+    const redis = start('redis', 'redis-server', [
+      '--port',
+      String(redisPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      path.join(tmp, 'redis'),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+    ]);
+    await waitFor(
+      'redis',
+      () =>
+        new Promise((resolve) => {
+          const s = net.connect(redisPort, '127.0.0.1', () => {
+            s.end();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      { watch: [redis] },
+    );
+    redisEnv = { REDIS_URL: `redis://127.0.0.1:${redisPort}` };
+  }
 
   // -- PostgreSQL for the result store, migrated as the image does it (node-pg-migrate from the app dir)
   const appDir = IMAGE_LAYOUT ? await imageLayout() : ROOT;
@@ -350,7 +364,7 @@ async function main() {
 
   // -- the apps, with short backoffs so retries and dead-letters happen in seconds
   const appEnv = {
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    ...redisEnv,
     QUEUE_PREFIX: 'taskq-dashcheck',
     LOG_LEVEL: 'warn',
     DEMO_TASKS: 'true',
@@ -651,6 +665,7 @@ async function finish(code) {
   exiting = true;
   await stopAll();
   if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+  await cluster?.stop().catch(() => undefined);
   if (tmp && !KEEP) fs.rmSync(tmp, { recursive: true, force: true });
   else if (tmp) log(`kept ${tmp}`);
   process.exit(code);

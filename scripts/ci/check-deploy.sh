@@ -7,7 +7,8 @@
 #
 # 0. Dockerfile              lint (dockerfile-utils), build context vs .dockerignore,
 #                            runtime stage: node 20, non-root, HEALTHCHECK
-# 1. docker-compose.yml      docker-compose config (Debian's docker-compose) + contract
+# 1. docker-compose.yml      docker-compose config (Debian's docker-compose) + contract, also of
+#                            the `cluster` profile with deploy/docker/cluster.env
 # 2. prometheus.yml, rules   promtool check config / check rules / test rules
 # 3. generated copies        grafana/dashboards/*.json and the k8s monitoring
 #                            component are in step with their sources
@@ -58,6 +59,8 @@ docker-compose --version
 docker-compose -f docker-compose.yml config -q
 docker-compose -f docker-compose.yml config >"$tmp/compose.yml"
 node scripts/ci/validate-compose.mjs "$tmp/compose.yml"
+docker-compose -f docker-compose.yml --profile cluster --env-file deploy/docker/cluster.env config >"$tmp/compose-cluster.yml"
+node scripts/ci/validate-compose.mjs "$tmp/compose-cluster.yml" --cluster
 
 # ------------------------------------------------------------------ prometheus
 step "promtool"

@@ -4,12 +4,15 @@
 // proves the file is well-formed.
 //
 //   docker-compose config > resolved.yml && node scripts/ci/validate-compose.mjs resolved.yml
+//   docker-compose --profile cluster --env-file deploy/docker/cluster.env config > resolved.yml &&
+//     node scripts/ci/validate-compose.mjs resolved.yml --cluster     # the apps on the Redis Cluster
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const compose = YAML.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const clusterMode = process.argv.includes('--cluster');
 const prom = YAML.parse(fs.readFileSync(path.join(ROOT, 'prometheus.yml'), 'utf8'));
 const errors = [];
 const expect = (cond, msg) => cond || errors.push(msg);
@@ -152,10 +155,65 @@ if (src) {
   }
 }
 
+// The `cluster` profile: 6 nodes from one config (cluster mode, AOF, noeviction), each announcing its
+// own service name, created as 3 masters + 3 replicas; with deploy/docker/cluster.env the apps use
+// exactly that cluster and nothing else.
+const nodes = Object.keys(svc).filter((name) => /^redis-node-\d+$/.test(name));
+expect(nodes.length === 6, `cluster profile: ${nodes.length} redis-node-N services, expected 6`);
+const nodeConf = fs.readFileSync(path.join(ROOT, 'deploy/docker/redis-cluster-node.conf'), 'utf8');
+for (const line of ['cluster-enabled yes', 'appendonly yes', 'maxmemory-policy noeviction', 'dir /data']) {
+  expect(nodeConf.split('\n').includes(line), `deploy/docker/redis-cluster-node.conf: no "${line}"`);
+}
+for (const name of nodes) {
+  const node = svc[name];
+  const cmd = [].concat(node.command || []).join(' ');
+  expect((node.profiles || []).includes('cluster'), `${name}: not in the cluster profile`);
+  expect(
+    /node\.conf/.test(cmd) && cmd.includes(`--cluster-announce-hostname ${name}`),
+    `${name}: command must load node.conf and announce ${name}`,
+  );
+  expect(
+    (node.volumes || []).some((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`).includes(':/data')),
+    `${name}: /data is not on a volume`,
+  );
+  expect(node.healthcheck?.test, `${name}: no healthcheck`);
+}
+const init = svc['redis-cluster-init'] || {};
+const initCmd = [].concat(init.command || []).join(' ');
+expect(
+  /--cluster create/.test(initCmd) &&
+    /--cluster-replicas 1/.test(initCmd) &&
+    nodes.every((n) => initCmd.includes(`${n}:6379`)),
+  'redis-cluster-init: must run redis-cli --cluster create over every node with --cluster-replicas 1',
+);
+expect(
+  nodes.every((n) => init.depends_on?.[n]?.condition === 'service_healthy'),
+  'redis-cluster-init: must wait for every node to be healthy',
+);
+for (const name of ['api', 'worker']) {
+  const env = svc[name]?.environment || {};
+  const seeds = String(env.REDIS_CLUSTER_NODES ?? '');
+  if (clusterMode) {
+    expect(!env.REDIS_URL, `${name}: REDIS_URL must be empty with the cluster (one mode at a time)`);
+    expect(
+      seeds.split(',').sort().join(',') ===
+        nodes
+          .map((n) => `${n}:6379`)
+          .sort()
+          .join(','),
+      `${name}: REDIS_CLUSTER_NODES must list every cluster node, got "${seeds}"`,
+    );
+  } else {
+    expect(!seeds && env.REDIS_URL === 'redis://redis:6379', `${name}: by default the apps use the single redis`);
+  }
+}
+
 if (errors.length) {
   for (const e of errors) console.error(`  - ${e}`);
   process.exit(1);
 }
 console.log(
-  'OK   docker-compose.yml: redis AOF + volume + healthcheck, postgres volume + healthcheck + one-shot migrate, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
+  clusterMode
+    ? 'OK   docker-compose.yml --profile cluster: 6 cluster nodes (AOF, noeviction, hostnames), created as 3 masters + 3 replicas, api and worker on REDIS_CLUSTER_NODES'
+    : 'OK   docker-compose.yml: redis AOF + volume + healthcheck, postgres volume + healthcheck + one-shot migrate, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
 );

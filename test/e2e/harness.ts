@@ -1,9 +1,10 @@
-import { AppStack, http, TEST_REDIS_URL, waitFor } from '@app/testing';
+import type { RedisConnection } from '@app/queue';
+import { AppStack, http, testRedisConnection, waitFor } from '@app/testing';
 
-/** The e2e stack: the shared Redis, keys deleted when it stops. */
+/** The e2e stack: the shared Redis (in its TEST_REDIS_MODE) unless given another, keys deleted when it stops. */
 export class Stack extends AppStack {
-  constructor(env: Record<string, string> = {}, redisUrl = TEST_REDIS_URL) {
-    super(redisUrl, { label: 'e2e', env, deleteKeysOnStop: true });
+  constructor(env: Record<string, string> = {}, target: RedisConnection | string = testRedisConnection()) {
+    super(target, { label: 'e2e', env, deleteKeysOnStop: true });
   }
 
   submit(body: unknown) {

@@ -1,16 +1,9 @@
-import Redis from 'ioredis';
+import { scanKeys, TestRedis } from '@app/testing';
 
 /**
- * Every key under the prefix, sorted (SCAN, never KEYS). "Nothing written" compares these sets:
- * a count can stay equal while one key is written and another expires.
+ * Every key under the prefix, sorted (SCAN on every master, never KEYS). "Nothing written" compares
+ * these sets: a count can stay equal while one key is written and another expires.
  */
-export async function keySet(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    keys.push(...found);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys.sort();
+export async function keySet(redis: TestRedis, prefix: string): Promise<string[]> {
+  return (await scanKeys(redis, `${prefix}:*`)).sort();
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { faultRunKeys } from '@app/contracts';
-import { deleteByPrefix, TEST_REDIS_URL } from '@app/testing';
+import { deleteByPrefix, testRedisConnection } from '@app/testing';
 import { FaultStack } from './harness';
 
 /**
@@ -11,7 +11,7 @@ describe('FaultStack.account', () => {
   let stack: FaultStack;
 
   beforeEach(() => {
-    stack = new FaultStack(TEST_REDIS_URL);
+    stack = new FaultStack(testRedisConnection());
   });
   afterEach(async () => {
     await deleteByPrefix(stack.redis, stack.prefix);

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { faultRunKeys } from '@app/contracts';
-import { queueKeys, queueRegistryKey, taskKey } from '@app/queue';
+import { queueKeys, queueOfTaskId, queueRegistryKey, RedisConnection, taskKey } from '@app/queue';
 import { AppProcess, AppStack, http, JsonResponse, OwnRedis, taskHashes, waitFor } from '@app/testing';
 
 /** Faults run one at a time against this: a redis-server of the suite's own, AOF fsynced on every write. */
@@ -112,8 +112,8 @@ export class FaultStack extends AppStack {
   maybeWritten = 0;
   readonly unconfirmedExpect: Expected;
 
-  constructor(redisUrl: string, options: FaultStackOptions = {}) {
-    super(redisUrl, {
+  constructor(target: RedisConnection | string, options: FaultStackOptions = {}) {
+    super(target, {
       label: 'faults',
       env: { FAULT_TASKS: 'true', LOG_LEVEL: 'warn', ...options.env },
       // No offline queue, fail fast: the checks themselves must never hang on a Redis that is down.
@@ -189,21 +189,28 @@ export class FaultStack extends AppStack {
     return new Map([...fields].map(([id, f]) => [id, f[0]]));
   }
 
-  /** Some fields of each given id's hash. */
+  /** Some fields of each given id's hash; one pipeline per queue and 1000 ids (a queue is one cluster slot). */
   async fields(ids: string[], names: string[]): Promise<Map<string, (string | null)[]>> {
-    const out = new Map<string, (string | null)[]>();
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      const pipe = this.redis.pipeline();
-      chunk.forEach((id) => pipe.hmget(this.taskKey(id), ...names));
-      const replies = (await pipe.exec()) ?? [];
-      chunk.forEach((id, j) => {
-        const [error, value] = replies[j] ?? [];
-        if (error) throw error;
-        out.set(id, value as (string | null)[]);
-      });
+    const byQueue = new Map<string, string[]>();
+    for (const id of ids) {
+      const queue = queueOfTaskId(id) ?? '';
+      byQueue.set(queue, [...(byQueue.get(queue) ?? []), id]);
     }
-    return out;
+    const out = new Map<string, (string | null)[]>();
+    for (const queueIds of byQueue.values()) {
+      for (let i = 0; i < queueIds.length; i += 1000) {
+        const chunk = queueIds.slice(i, i + 1000);
+        const pipe = this.redis.pipeline();
+        chunk.forEach((id) => pipe.hmget(this.taskKey(id), ...names));
+        const replies = (await pipe.exec()) ?? [];
+        chunk.forEach((id, j) => {
+          const [error, value] = replies[j] ?? [];
+          if (error) throw error;
+          out.set(id, value as (string | null)[]);
+        });
+      }
+    }
+    return new Map(ids.map((id) => [id, out.get(id)!]));
   }
 
   /** How many accepted tasks have reached succeeded, dead or cancelled. */
@@ -215,15 +222,16 @@ export class FaultStack extends AppStack {
   /** Tasks not finished yet in any queue of the stack: queued, scheduled, retrying or active. */
   async pendingCount(): Promise<number> {
     const queues = new Set(['default', ...(await this.redis.smembers(queueRegistryKey(this.prefix)))]);
-    const pipe = this.redis.pipeline();
+    let pending = 0;
+    // One pipeline per queue: its keys share one cluster slot.
     for (const queue of queues) {
       const keys = queueKeys(this.prefix, queue);
+      const pipe = this.redis.pipeline();
       for (const key of [keys.queued, keys.scheduled, keys.retrying, keys.active]) pipe.zcard(key);
-    }
-    let pending = 0;
-    for (const [error, n] of (await pipe.exec()) ?? []) {
-      if (error) throw error;
-      pending += n as number;
+      for (const [error, n] of (await pipe.exec()) ?? []) {
+        if (error) throw error;
+        pending += n as number;
+      }
     }
     return pending;
   }
@@ -360,7 +368,7 @@ export function renderTable(rows: FaultRow[]): string {
  * Markdown formatted as the repository formats the README (prettier with its config), so the copy in
  * the README stays clean. Prettier runs as a child process: it cannot load inside jest's VM.
  */
-function formatLikeReadme(markdown: string): string {
+export function formatLikeReadme(markdown: string): string {
   const root = join(__dirname, '..', '..');
   const result = spawnSync(
     process.execPath,

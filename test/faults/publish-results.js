@@ -1,40 +1,52 @@
 #!/usr/bin/env node
 /**
- * Copies the fault table of the latest full run into the README's Reliability section.
+ * Copies the result tables of the latest full runs into the README: the fault table (Reliability)
+ * and the failover table (Redis topologies).
  *
  *   npm run build && npm run test:faults     # a run where every fault passes writes results/latest.{md,json}
- *   node test/faults/publish-results.js      # replaces the README block between the fault-table markers
- *   node test/faults/publish-results.js --check   # exit 1 if the README's block is not latest.md's
+ *   npm run build && npm run test:failover   # a run where every failover passes writes results/failover.{md,json}
+ *   node test/faults/publish-results.js      # replaces the README blocks between their markers
+ *   node test/faults/publish-results.js --check   # exit 1 if a README block is not its results file's
  *
- * The block is copied byte for byte: the suite already formats it as prettier formats the README.
+ * Each block is copied byte for byte: the suites already format them as prettier formats the README.
  */
 const { readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const README = join(__dirname, '..', '..', 'README.md');
-const LATEST = join(__dirname, 'results', 'latest.md');
-const BEGIN = '<!-- fault-table:begin';
-const END = '<!-- fault-table:end -->';
+const BLOCKS = [
+  { file: join(__dirname, 'results', 'latest.md'), begin: '<!-- fault-table:begin', end: '<!-- fault-table:end -->' },
+  {
+    file: join(__dirname, 'results', 'failover.md'),
+    begin: '<!-- failover-table:begin',
+    end: '<!-- failover-table:end -->',
+  },
+];
 
 /** The block from its begin marker's line through its end marker. */
-function block(text, file) {
-  const start = text.indexOf(BEGIN);
-  const end = text.indexOf(END, start);
-  if (start < 0 || end < 0) throw new Error(`${file}: no ${BEGIN} … ${END} block`);
-  return { start, end: end + END.length, text: text.slice(start, end + END.length) };
+function block(text, file, { begin, end }) {
+  const start = text.indexOf(begin);
+  const stop = text.indexOf(end, start);
+  if (start < 0 || stop < 0) throw new Error(`${file}: no ${begin} … ${end} block`);
+  return { start, end: stop + end.length, text: text.slice(start, stop + end.length) };
 }
 
-const latest = block(readFileSync(LATEST, 'utf8'), LATEST);
-const readme = readFileSync(README, 'utf8');
-const current = block(readme, README);
-
-if (process.argv.includes('--check')) {
-  if (current.text !== latest.text) {
-    console.error('README.md: the fault table is not the one in test/faults/results/latest.md');
-    process.exit(1);
+let readme = readFileSync(README, 'utf8');
+let stale = 0;
+for (const marks of BLOCKS) {
+  const latest = block(readFileSync(marks.file, 'utf8'), marks.file, marks);
+  const current = block(readme, README, marks);
+  if (process.argv.includes('--check')) {
+    if (current.text !== latest.text) {
+      console.error(`README.md: the block ${marks.begin} is not the one in ${marks.file}`);
+      stale++;
+    } else {
+      console.log(`README.md: the block ${marks.begin} is the one in ${marks.file}`);
+    }
+  } else {
+    readme = readme.slice(0, current.start) + latest.text + readme.slice(current.end);
+    console.log(`README.md: ${marks.begin} block copied from ${marks.file}`);
   }
-  console.log('README.md: the fault table is the one in test/faults/results/latest.md');
-} else {
-  writeFileSync(README, readme.slice(0, current.start) + latest.text + readme.slice(current.end));
-  console.log(`README.md: fault table copied from ${LATEST}`);
 }
+if (process.argv.includes('--check')) process.exit(stale ? 1 : 0);
+writeFileSync(README, readme);

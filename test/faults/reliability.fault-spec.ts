@@ -1,6 +1,5 @@
 import { cpus } from 'node:os';
-import Redis from 'ioredis';
-import { diffSnapshots, http, OwnRedis, snapshotKeys, waitFor } from '@app/testing';
+import { diffSnapshots, http, OwnRedis, snapshotKeys, TestRedis, waitFor } from '@app/testing';
 import {
   Accounting,
   ChaosTask,
@@ -109,7 +108,7 @@ function chaosRuns(rand: () => number, n: number, minMs: number, maxMs: number):
 }
 
 /** Ids still in the queue's `active` set among `ids`. */
-async function stillActive(client: Redis, prefix: string, ids: string[]): Promise<number> {
+async function stillActive(client: TestRedis, prefix: string, ids: string[]): Promise<number> {
   if (!ids.length) return 0;
   const scores = await client.zmscore(`${prefix}:{default}:active`, ...ids);
   return scores.filter((score) => score !== null).length;

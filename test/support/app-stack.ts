@@ -1,4 +1,5 @@
-import Redis, { RedisOptions } from 'ioredis';
+import { RedisOptions } from 'ioredis';
+import type { RedisConnection } from '@app/queue';
 import {
   checkPrefixInvariant,
   checkQueueInvariant,
@@ -6,7 +7,7 @@ import {
   PrefixInvariantOptions,
 } from './invariants';
 import { AppProcess } from './processes';
-import { deleteByPrefix, uniquePrefix } from './redis';
+import { asConnection, createTestRedis, deleteByPrefix, redisAppEnv, scanKeys, TestRedis, uniquePrefix } from './redis';
 
 export interface AppStackOptions {
   /** Label in the key prefix, e.g. `e2e` → `taskq-test:e2e:<random>`. */
@@ -19,24 +20,30 @@ export interface AppStackOptions {
   deleteKeysOnStop?: boolean;
 }
 
-/** One api and any number of workers (the built apps, as real processes) on a fresh key prefix. */
+/**
+ * One api and any number of workers (the built apps, as real processes) on a fresh key prefix, on a
+ * Redis given as a URL (one node) or a connection (a cluster, a Sentinel group): the apps get the
+ * matching REDIS_* variables and the stack's own client is of the same kind.
+ */
 export class AppStack {
   readonly prefix: string;
-  readonly redis: Redis;
+  readonly redis: TestRedis;
+  readonly connection: RedisConnection;
   api!: AppProcess;
   readonly workers: AppProcess[] = [];
 
   constructor(
-    readonly redisUrl: string,
+    target: RedisConnection | string,
     private readonly options: AppStackOptions,
   ) {
+    this.connection = asConnection(target);
     this.prefix = uniquePrefix(options.label);
-    this.redis = new Redis(redisUrl, options.redisOptions ?? {});
+    this.redis = createTestRedis(this.connection, options.redisOptions ?? {});
   }
 
   get baseEnv(): Record<string, string> {
     return {
-      REDIS_URL: this.redisUrl,
+      ...redisAppEnv(this.connection),
       QUEUE_PREFIX: this.prefix,
       RETRY_BACKOFF_BASE_MS: '20',
       RETRY_BACKOFF_MAX_MS: '100',
@@ -55,16 +62,9 @@ export class AppStack {
     return worker;
   }
 
-  /** Every key under this stack's prefix (SCAN). */
+  /** Every key under this stack's prefix (SCAN on every master). */
   async keyCount(): Promise<number> {
-    let cursor = '0';
-    let count = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
-      count += keys.length;
-      cursor = next;
-    } while (cursor !== '0');
-    return count;
+    return (await scanKeys(this.redis, `${this.prefix}:*`)).length;
   }
 
   /** RESULT_TTL_SECONDS the stack's apps run with: what the invariant expects of the succeeded index. */

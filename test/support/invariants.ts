@@ -1,5 +1,5 @@
-import Redis from 'ioredis';
 import { queueKeys, queueRegistryKey, TASK_STATUSES, TaskStatus } from '@app/queue';
+import { scanKeys, TestRedis } from './redis';
 
 /** RESULT_TTL_SECONDS' default (libs/config): how long a finished task's hash is kept. */
 export const DEFAULT_RESULT_TTL_SECONDS = 86_400;
@@ -28,25 +28,13 @@ const FINISHED = new Set<string>(['succeeded', 'dead', 'cancelled']);
 const CHUNK = 1000;
 
 /** Redis' clock in ms: index scores are written with it (the scripts' nowMs). */
-async function redisNowMs(redis: Redis): Promise<number> {
+async function redisNowMs(redis: TestRedis): Promise<number> {
   const [seconds, micros] = await redis.time();
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
-/** Every key matching `pattern` (SCAN, never KEYS). */
-export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    out.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return out;
-}
-
-/** HMGET of the same fields on many keys, pipelined in chunks. */
-async function hmgetMany(redis: Redis, keys: string[], fields: string[]): Promise<(string | null)[][]> {
+/** HMGET of the same fields on many keys of one queue (one slot, so one pipeline on a cluster too), in chunks. */
+async function hmgetMany(redis: TestRedis, keys: string[], fields: string[]): Promise<(string | null)[][]> {
   const out: (string | null)[][] = [];
   for (let i = 0; i < keys.length; i += CHUNK) {
     const pipe = redis.pipeline();
@@ -71,7 +59,7 @@ async function hmgetMany(redis: Redis, keys: string[], fields: string[]): Promis
  * with its row pending; every archive entry has its hash. With redis the archive index stays empty.
  */
 export async function checkQueueInvariant(
-  redis: Redis,
+  redis: TestRedis,
   prefix: string,
   queue: string,
   options: InvariantOptions = {},
@@ -160,7 +148,7 @@ export async function checkQueueInvariant(
 }
 
 /** The queues that have any key under the prefix, or are in its queue registry. */
-export async function queuesUnder(redis: Redis, prefix: string): Promise<string[]> {
+export async function queuesUnder(redis: TestRedis, prefix: string): Promise<string[]> {
   const queues = new Set(await redis.smembers(queueRegistryKey(prefix)));
   for (const key of await scanKeys(redis, `${prefix}:{*}:*`)) {
     const tag = /^\{([^}]*)\}:/.exec(key.slice(prefix.length + 1));
@@ -171,7 +159,7 @@ export async function queuesUnder(redis: Redis, prefix: string): Promise<string[
 
 /** Every task hash under the prefix, in every queue: id → the requested fields. */
 export async function taskHashes(
-  redis: Redis,
+  redis: TestRedis,
   prefix: string,
   fields: string[],
 ): Promise<Map<string, (string | null)[]>> {
@@ -190,7 +178,7 @@ export async function taskHashes(
  * queue found there, and with `requireFinished`, every task hash `succeeded` or `dead`.
  */
 export async function checkPrefixInvariant(
-  redis: Redis,
+  redis: TestRedis,
   prefix: string,
   options: PrefixInvariantOptions = {},
 ): Promise<string[]> {

@@ -1,5 +1,4 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import {
   DeadLetterAdmin,
   NewTask,
@@ -13,9 +12,9 @@ import {
   REDIS_CLIENT,
 } from '@app/queue';
 import { testQueueOptions } from './queue-options';
-import { deleteByPrefix, uniquePrefix } from './redis';
+import { deleteByPrefix, TestRedis, uniquePrefix } from './redis';
 
-/** libs/queue booted as the apps boot it (QueueModule.forRoot), on a fresh prefix of the test Redis. */
+/** libs/queue booted as the apps boot it (QueueModule.forRoot), on a fresh prefix of the test Redis (in its TEST_REDIS_MODE). */
 export class QueueHarness {
   readonly producer: QueueProducer;
   readonly consumer: QueueConsumer;
@@ -49,7 +48,7 @@ export class QueueHarness {
   }
 
   /** Closes the module and deletes every key under its prefix. */
-  async close(redis: Redis): Promise<void> {
+  async close(redis: TestRedis): Promise<void> {
     await this.moduleRef.close();
     await deleteByPrefix(redis, this.prefix);
   }

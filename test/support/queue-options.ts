@@ -1,10 +1,10 @@
 import type { QueueModuleOptions } from '@app/queue';
-import { TEST_REDIS_URL } from './redis';
+import { testRedisConnection } from './redis';
 
-/** QueueModule options for an integration test on the test Redis, under its own prefix. */
+/** QueueModule options for an integration test on the test Redis (in its TEST_REDIS_MODE), under its own prefix. */
 export function testQueueOptions(prefix: string, overrides: Partial<QueueModuleOptions> = {}): QueueModuleOptions {
   return {
-    redis: { mode: 'standalone', url: TEST_REDIS_URL },
+    redis: testRedisConnection(),
     prefix,
     leaseMs: 30_000,
     resultTtlSeconds: 3600,

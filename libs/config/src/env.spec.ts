@@ -1,4 +1,5 @@
-import { SharedEnv, validateEnv } from './env';
+import { ConfigModule } from '@nestjs/config';
+import { masked, SharedEnv, validateEnv } from './env';
 
 describe('validateEnv', () => {
   const validate = validateEnv(SharedEnv);
@@ -51,5 +52,69 @@ describe('validateEnv', () => {
     expect(
       validate({ RESULTS_BACKEND: 'postgres', DATABASE_URL: 'postgres://taskq:secret@db:5432/taskq' }),
     ).toMatchObject({ RESULTS_BACKEND: 'postgres' });
+  });
+
+  const errorOf = (raw: Record<string, unknown>): string => {
+    try {
+      validate(raw);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  };
+
+  it('takes exactly one Redis: a URL, cluster nodes or sentinels', () => {
+    expect(errorOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' })).toContain(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: give exactly one of REDIS_URL, REDIS_CLUSTER_NODES, REDIS_SENTINELS',
+    );
+    expect(errorOf({ REDIS_CLUSTER_NODES: 'b:7000', REDIS_SENTINELS: 'c:26379', REDIS_SENTINEL_NAME: 'm' })).toContain(
+      'REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set',
+    );
+    expect(errorOf({ REDIS_CLUSTER_NODES: 'b:7000,c:7001' })).toBe('');
+    expect(errorOf({ REDIS_SENTINELS: 'c:26379', REDIS_SENTINEL_NAME: 'mymaster' })).toBe('');
+    // An empty value is unset (compose files and manifests often carry empty variables).
+    expect(errorOf({ REDIS_URL: '', REDIS_CLUSTER_NODES: 'b:7000' })).toBe('');
+  });
+
+  it('needs the master group name with sentinels', () => {
+    expect(errorOf({ REDIS_SENTINELS: 'c:26379' })).toContain(
+      'REDIS_SENTINELS is set without REDIS_SENTINEL_NAME: name the master group the sentinels monitor',
+    );
+  });
+
+  it('rejects malformed address lists and NAT maps, naming the variable', () => {
+    const message = errorOf({ REDIS_CLUSTER_NODES: 'b', REDIS_CLUSTER_NAT_MAP: 'x:1-y:2' });
+    expect(message).toContain('REDIS_CLUSTER_NODES="b": REDIS_CLUSTER_NODES must be host:port[,host:port...]');
+    expect(message).toContain('REDIS_CLUSTER_NAT_MAP must be announced-host:port=reachable-host:port[,...]');
+  });
+
+  it('never shows a password in a configuration error', () => {
+    const message = errorOf({ REDIS_URL: 'http://user:s3cret@host:6379', TASK_LEASE_MS: 'soon' });
+    expect(message).toContain('REDIS_URL="http://user:***@host:6379"');
+    expect(message).not.toContain('s3cret');
+    expect(masked('REDIS_PASSWORD', 's3cret')).toBe('***');
+    expect(masked('REDIS_SENTINEL_PASSWORD', 's3cret')).toBe('***');
+    expect(masked('REDIS_URL', 'rediss://:s3cret@host:6380')).toBe('rediss://:***@host:6380');
+    // Cross-checks name variables, never values.
+    expect(errorOf({ REDIS_URL: 'redis://:s3cret@a:6379', REDIS_CLUSTER_NODES: 'b:7000' })).not.toContain('s3cret');
+  });
+
+  it('lets an app boot with cluster nodes or sentinels after Nest wrote the defaults back to process.env', async () => {
+    // The apps' order: ConfigModule.forRoot validates and copies every value, REDIS_URL's default
+    // included, into process.env; main.ts then validates process.env again.
+    for (const chosen of [
+      { REDIS_CLUSTER_NODES: 'b:7000' },
+      { REDIS_SENTINELS: 'c:26379', REDIS_SENTINEL_NAME: 'm' },
+    ]) {
+      const saved = process.env;
+      process.env = { PATH: saved.PATH, ...chosen };
+      try {
+        await ConfigModule.forRoot({ ignoreEnvFile: true, validate });
+        expect(() => validate(process.env)).not.toThrow();
+        expect(process.env.REDIS_URL ?? '').toBe('');
+      } finally {
+        process.env = saved;
+      }
+    }
   });
 });

@@ -185,6 +185,10 @@ export function validateEnv<T extends object>(envClass: new () => T) {
         `Invalid configuration:\n${conflicts.map((line) => `  ${line}`).join('\n')}\nFix these environment variables and start again.`,
       );
     }
+    // Nest's ConfigModule writes the validated values (defaults included) back into process.env, and
+    // main.ts validates process.env once more: REDIS_URL's default must not come back as a second mode.
+    const other = ['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => present[name] !== undefined);
+    if (other && 'REDIS_URL' in env) Object.assign(env, { REDIS_URL: '' });
     return env;
   };
 }

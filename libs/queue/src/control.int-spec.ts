@@ -1,16 +1,23 @@
-import Redis from 'ioredis';
-import { checkQueueInvariant, deleteByPrefix, newTask, QueueHarness, TEST_REDIS_URL, waitFor } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  deleteByPrefix,
+  newTask,
+  QueueHarness,
+  TestRedis,
+  waitFor,
+} from '@app/testing';
 import { NewTask, QueueErrorCode, QueueEvents, queueChannels, queueKeys, TaskWaiter } from '@app/queue';
 
 /** The control surface on a real Redis: cancel, pause, limits, idempotent and unique submits, waiting. */
 describe('libs/queue control', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let h: QueueHarness;
   const queue = 'q1';
   const task = (over: Partial<NewTask> = {}) => newTask(queue, over);
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

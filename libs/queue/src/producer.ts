@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { Cluster } from 'ioredis';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   assertScriptInt,
@@ -168,6 +169,13 @@ export class QueueProducer {
       [...pipelines].map(async ([group, pipeline]) => {
         if (waitReplicas > 0) pipeline.wait(waitReplicas, this.options.waitTimeoutMs ?? 500);
         const result = ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
+        // ioredis follows MOVED/ASK for a cluster pipeline only when its other commands are read-only,
+        // so not for one ending in WAIT (e.g. a queue's master was failed over and its old address
+        // now answers as a replica): the node refused the script, nothing ran, and the call fails as
+        // Unavailable (503). Learn the new slot owners now, so the next call goes to the right master.
+        if (perQueue && result.some(([error]) => error && /^(MOVED|ASK) /.test(error.message))) {
+          (this.redis as unknown as Cluster).refreshSlotsCache();
+        }
         replies.set(group, result);
         if (waitReplicas > 0) replicated.set(group, Number(result[result.length - 1]?.[1] ?? 0) >= waitReplicas);
       }),

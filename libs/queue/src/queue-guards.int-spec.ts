@@ -1,5 +1,12 @@
-import Redis from 'ioredis';
-import { checkQueueInvariant, newTask, QueueHarness, snapshotKeys, TEST_REDIS_URL, waitFor } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  newTask,
+  QueueHarness,
+  snapshotKeys,
+  TestRedis,
+  waitFor,
+} from '@app/testing';
 import { ClaimedTask, NewTask, QueueErrorCode, queueKeys, queueRegistryKey } from '@app/queue';
 
 /**
@@ -8,13 +15,13 @@ import { ClaimedTask, NewTask, QueueErrorCode, queueKeys, queueRegistryKey } fro
  * wrote when one of its queues fails.
  */
 describe('libs/queue guards', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let h: QueueHarness;
   const queue = 'q1';
   const task = (over: Partial<NewTask> = {}) => newTask(queue, over);
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

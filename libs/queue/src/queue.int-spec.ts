@@ -1,6 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import Redis from 'ioredis';
-import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL } from '@app/testing';
+import { checkQueueInvariant, createTestRedis, newTask, QueueHarness, TestRedis } from '@app/testing';
 import {
   DeadLetterAdmin,
   NewTask,
@@ -18,7 +18,7 @@ import {
 /** Each script of libs/queue against a real Redis, with the one-home invariant checked after every test. */
 describe('libs/queue on a real Redis', () => {
   let moduleRef: TestingModule;
-  let redis: Redis;
+  let redis: TestRedis;
   let prefix: string;
   let producer: QueueProducer;
   let consumer: QueueConsumer;
@@ -37,7 +37,7 @@ describe('libs/queue on a real Redis', () => {
   const task = (over: Partial<NewTask> = {}): NewTask => newTask(queue, over);
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

@@ -1,7 +1,17 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import { register } from 'prom-client';
-import { checkQueueInvariant, deleteByPrefix, newTask, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  deleteByPrefix,
+  masterNodes,
+  newTask,
+  redisAppEnv,
+  testRedisConnection,
+  TestRedis,
+  uniquePrefix,
+  waitFor,
+} from '@app/testing';
 import { faultRunKeys } from '@app/contracts';
 import { METRIC } from '@app/metrics';
 import { NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
@@ -26,22 +36,30 @@ class InProcessWorker {
     return this.closed;
   }
 
-  /** This process's connections as CLIENT LIST shows them, by role (`commands`, `blocking`). */
-  async clients(redis: Redis): Promise<Record<string, Record<string, string>>> {
+  /**
+   * This process's connections as CLIENT LIST shows them, by role (`commands`, `blocking`): on every
+   * master, since on a cluster each role has a connection per node it talks to.
+   */
+  async clients(redis: TestRedis): Promise<Record<string, Record<string, string>[]>> {
     const name = `${this.prefix}:worker:${process.pid}:`;
-    const lines = String(await redis.client('LIST')).split('\n');
-    const out: Record<string, Record<string, string>> = {};
-    for (const line of lines) {
-      const fields = Object.fromEntries(line.split(' ').map((pair) => pair.split('=') as [string, string]));
-      if (fields.name?.startsWith(name)) out[fields.name.slice(name.length)] = fields;
+    const out: Record<string, Record<string, string>[]> = {};
+    for (const node of await masterNodes(redis)) {
+      for (const line of String(await node.client('LIST')).split('\n')) {
+        const fields = Object.fromEntries(line.split(' ').map((pair) => pair.split('=') as [string, string]));
+        if (fields.name?.startsWith(name)) (out[fields.name.slice(name.length)] ??= []).push(fields);
+      }
     }
     return out;
   }
 
   static async start(env: Record<string, string> = {}): Promise<InProcessWorker> {
     const prefix = uniquePrefix('worker');
+    // The suite's Redis in its mode, and no other REDIS_* target (exactly one may be set).
+    for (const name of ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME']) {
+      delete process.env[name];
+    }
     Object.assign(process.env, {
-      REDIS_URL: TEST_REDIS_URL,
+      ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
       FAULT_TASKS: 'true',
@@ -81,12 +99,12 @@ class InProcessWorker {
 }
 
 describe('worker pool in process, on a real Redis', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let worker: InProcessWorker | undefined;
   let saved: NodeJS.ProcessEnv;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     saved = { ...process.env };
   });
   afterAll(async () => {
@@ -177,11 +195,13 @@ describe('worker pool in process, on a real Redis', () => {
     const idle = await waitFor(
       async () => {
         const clients = await worker!.clients(redis);
-        return clients.blocking?.cmd === 'blpop' && Number(clients.commands?.idle) >= 2 ? clients : undefined;
+        const blocked = (clients.blocking ?? []).filter((c) => c.cmd === 'blpop');
+        const commands = clients.commands ?? [];
+        return blocked.length && commands.length && commands.every((c) => Number(c.idle) >= 2) ? blocked : undefined;
       },
       { timeoutMs: 10_000, intervalMs: 200, what: 'the worker to sit idle in BLPOP' },
     );
-    expect(idle.blocking.flags).toContain('b');
+    expect(idle[0].flags).toContain('b');
   });
 
   it('stops at once on shutdown, not after the idle wait', async () => {

@@ -22,6 +22,17 @@ describe('wrapRedisError', () => {
       code: QueueErrorCode.Unavailable,
       maybeApplied: false,
     });
+    // A cluster redirect the client could not follow: refused by that node, nothing ran.
+    for (const redirect of [
+      'MOVED 1164 127.0.0.1:7001',
+      'ASK 1164 127.0.0.1:7001',
+      'CLUSTERDOWN The cluster is down',
+    ]) {
+      expect(wrapRedisError('enqueue', replyError(redirect))).toMatchObject({
+        code: QueueErrorCode.Unavailable,
+        maybeApplied: false,
+      });
+    }
     const bug = replyError('ERR user_script:1: Script attempted to access nonexistent global variable');
     expect(wrapRedisError('claim', bug)).toBe(bug);
   });

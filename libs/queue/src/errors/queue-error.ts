@@ -108,10 +108,11 @@ export function assertScriptInt(op: string, name: string, value: number): number
 
 /**
  * Replies that mean "not now" (loading after a restart, a replica, a busy script, a cluster moving
- * slots, out of memory under noeviction): Redis refused the command before running it, so nothing
- * was written. Not a bug.
+ * slots or failing over, out of memory under noeviction): Redis refused the command before running
+ * it, so nothing was written. Not a bug. MOVED/ASK reach us only when the client could not follow
+ * them itself (a pipeline ending in WAIT, see QueueProducer.flush).
  */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|OOM)\b/;
+const TRANSIENT_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|TRYAGAIN|CLUSTERDOWN|MOVED|ASK|OOM)\b/;
 
 /** A script refused an argument before its first write (see TASKQ_BADARG in scripts/lua/_prelude.lua). */
 const BAD_ARGUMENT_REPLY = /^TASKQ_BADARG (.*?)(?: script: [0-9a-f]+, on @user_script.*)?$/s;
