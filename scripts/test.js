@@ -46,6 +46,9 @@ const STANDALONE_PROJECTS = ['unit', 'int', 'e2e', 'faults'];
 const TOPOLOGY_PROJECTS = ['int', 'e2e'];
 const wanted = (project) => !selected || selected.includes(project);
 
+/** One jest run may take this long; the slowest (standalone, with the fault suite) takes about 8 minutes. */
+const JEST_RUN_LIMIT_MS = 25 * 60_000;
+
 let passed = 0;
 let failed = 0;
 const seconds = (ms) => `${(ms / 1000).toFixed(0)} s`;
@@ -62,6 +65,8 @@ function jest(title, projects, env, extra = []) {
       'jest',
       '--runInBand',
       '--ci',
+      // A handle a test left open must not hold CI past its limit: jest exits once the results are written.
+      '--forceExit',
       '--json',
       `--outputFile=${results}`,
       '--selectProjects',
@@ -69,7 +74,8 @@ function jest(title, projects, env, extra = []) {
       ...extra,
       ...otherJestArgs,
     ],
-    { stdio: 'inherit', env: { ...process.env, ...env } },
+    // A hung run is killed (and counted as failed below) instead of holding CI until its limit.
+    { stdio: 'inherit', env: { ...process.env, ...env }, timeout: JEST_RUN_LIMIT_MS, killSignal: 'SIGKILL' },
   );
   if (!existsSync(results)) {
     failed++;

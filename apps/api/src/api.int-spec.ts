@@ -1,7 +1,13 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import Redis from 'ioredis';
 import { validateEnv } from '@app/config';
-import { deleteByPrefix, TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import {
+  createTestRedis,
+  deleteByPrefix,
+  redisAppEnv,
+  TestRedis,
+  testRedisConnection,
+  uniquePrefix,
+} from '@app/testing';
 import { ApiEnv } from './config/api.env';
 import { keySet } from '../../../test/e2e/keys';
 import { createApiApp } from './configure-api';
@@ -11,14 +17,19 @@ describe('api app, as wired, on a real Redis', () => {
   const prefix = uniquePrefix('api');
   const saved = { ...process.env };
   let app: NestFastifyApplication;
-  let redis: Redis;
+  let redis: TestRedis;
 
   beforeAll(async () => {
-    Object.assign(process.env, { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+    Object.assign(process.env, {
+      REDIS_URL: '',
+      ...redisAppEnv(testRedisConnection()),
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+    });
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
 
   afterAll(async () => {

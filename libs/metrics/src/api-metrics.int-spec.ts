@@ -1,18 +1,17 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import { register } from 'prom-client';
-import { deleteByPrefix, TEST_REDIS_URL, testQueueOptions, uniquePrefix, waitFor } from '@app/testing';
+import { createTestRedis, deleteByPrefix, testQueueOptions, TestRedis, uniquePrefix, waitFor } from '@app/testing';
 import { QueueModule, QueueProducer, queueKeys } from '@app/queue';
 import { METRIC, MetricsModule } from '@app/metrics';
 
 /** The apps' metrics on a real Redis, as a scrape sees them. */
 describe('metrics', () => {
   let moduleRef: TestingModule;
-  let redis: Redis;
+  let redis: TestRedis;
   let prefix: string;
 
   beforeAll(async () => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     prefix = uniquePrefix('metrics');
     moduleRef = await Test.createTestingModule({
       imports: [QueueModule.forRoot(testQueueOptions(prefix)), MetricsModule.forApi(), MetricsModule.forWorker()],

@@ -1,5 +1,4 @@
-import Redis from 'ioredis';
-import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL, waitFor } from '@app/testing';
+import { checkQueueInvariant, createTestRedis, newTask, QueueHarness, TestRedis, waitFor } from '@app/testing';
 import { ClaimedTask, NewTask, QueueArchive, QueueErrorCode, queueKeys } from '@app/queue';
 
 /**
@@ -9,7 +8,7 @@ import { ClaimedTask, NewTask, QueueArchive, QueueErrorCode, queueKeys } from '@
  * both backends keep.
  */
 describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let h: QueueHarness;
   let archive: QueueArchive;
   const queue = 'q1';
@@ -30,7 +29,7 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
   }
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();
@@ -283,12 +282,12 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
 });
 
 describe('attempt history', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let h: QueueHarness;
   const queue = 'q1';
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

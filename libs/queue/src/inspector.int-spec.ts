@@ -1,18 +1,24 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
-import { checkQueueInvariant, deleteByPrefix, TEST_REDIS_URL, testQueueOptions, uniquePrefix } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  deleteByPrefix,
+  testQueueOptions,
+  TestRedis,
+  uniquePrefix,
+} from '@app/testing';
 import { DeadLetterAdmin, QueueConsumer, QueueInspector, QueueModule, QueueProducer, queueKeys } from '@app/queue';
 
 /** QueueInspector.listDeadAcross on a real Redis: the cross-queue dead-letter listing and its cursor. */
 describe('QueueInspector.listDeadAcross', () => {
   const queues = ['qa', 'qb', 'qc'];
   let moduleRef: TestingModule;
-  let redis: Redis;
+  let redis: TestRedis;
   let prefix: string;
   let inspector: QueueInspector;
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

@@ -1,7 +1,6 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import { ArchivedTask, QueueArchive, queueKeys } from '@app/queue';
-import { checkQueueInvariant, newTask, QueueHarness, TEST_REDIS_URL, TestDatabase } from '@app/testing';
+import { checkQueueInvariant, createTestRedis, newTask, QueueHarness, TestDatabase, TestRedis } from '@app/testing';
 import { ResultsModule } from './results.module';
 import { ResultStore } from './result-store';
 import { TaskHistory } from './task-history';
@@ -13,7 +12,7 @@ import { TaskHistory } from './task-history';
  */
 describe('ResultStore on a real PostgreSQL', () => {
   let db: TestDatabase;
-  let redis: Redis;
+  let redis: TestRedis;
   let moduleRef: TestingModule;
   let store: ResultStore;
   let history: TaskHistory;
@@ -23,7 +22,7 @@ describe('ResultStore on a real PostgreSQL', () => {
 
   beforeAll(async () => {
     db = await TestDatabase.create('result_store');
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     moduleRef = await Test.createTestingModule({
       imports: [
         ResultsModule.forRoot({

@@ -1,11 +1,19 @@
 import { ArgumentMetadata, Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import Redis from 'ioredis';
 import { register } from 'prom-client';
 import { validateEnv } from '@app/config';
 import { METRIC } from '@app/metrics';
-import { deleteByPrefix, diffSnapshots, snapshotKeys, TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import {
+  createTestRedis,
+  deleteByPrefix,
+  diffSnapshots,
+  redisAppEnv,
+  snapshotKeys,
+  TestRedis,
+  testRedisConnection,
+  uniquePrefix,
+} from '@app/testing';
 import { prng } from '../../../../test/faults/harness';
 import { ApiEnv } from '../config/api.env';
 import { ApiValidationPipe } from '../validation/api-validation.pipe';
@@ -19,17 +27,22 @@ describe('schedule routes, on a real Redis', () => {
   const prefix = uniquePrefix('api-schedules');
   const saved = { ...process.env };
   let app: NestFastifyApplication;
-  let redis: Redis;
+  let redis: TestRedis;
   let document: OpenAPIObject;
 
   beforeAll(async () => {
-    Object.assign(process.env, { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+    Object.assign(process.env, {
+      REDIS_URL: '',
+      ...redisAppEnv(testRedisConnection()),
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+    });
     // Imported only now: ConfigModule.forRoot reads the environment when the api module is loaded.
     const { createApiApp } = await import('../configure-api');
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     document = (await app.inject({ method: 'GET', url: '/docs-json' })).json();
   });
 

@@ -2,7 +2,7 @@ import { ArgumentMetadata, Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { validateEnv } from '@app/config';
-import { TEST_REDIS_URL, uniquePrefix } from '@app/testing';
+import { redisAppEnv, testRedisConnection, uniquePrefix } from '@app/testing';
 import { prng } from '../../../../test/faults/harness';
 import { ApiEnv } from '../config/api.env';
 import { createApiApp } from '../configure-api';
@@ -165,7 +165,8 @@ describe('submit body checks: the OpenAPI schema and class-validator agree', () 
 
   beforeAll(async () => {
     Object.assign(process.env, {
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: '',
+      ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: uniquePrefix('api-checks'),
       LOG_LEVEL: 'silent',
       MAX_BATCH_SIZE: String(MAX_BATCH_SIZE),

@@ -1,16 +1,18 @@
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import { register } from 'prom-client';
 import { METRIC } from '@app/metrics';
 import { NewTask, QueueProducer, queueKeys } from '@app/queue';
 import {
   checkQueueInvariant,
+  createTestRedis,
   deleteByPrefix,
   newTask,
+  redisAppEnv,
   TcpProxy,
   TEST_POSTGRES_URL,
-  TEST_REDIS_URL,
   TestDatabase,
+  TestRedis,
+  testRedisConnection,
   uniquePrefix,
   waitFor,
   withDatabase,
@@ -25,7 +27,7 @@ const queue = 'default';
  * and a real PostgreSQL reached through a TCP proxy that the tests cut to make PostgreSQL unreachable.
  */
 describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let db: TestDatabase;
   let proxy: TcpProxy;
   let moduleRef: TestingModule | undefined;
@@ -33,7 +35,7 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
   let saved: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
     db = await TestDatabase.create('archiver');
     const server = new URL(TEST_POSTGRES_URL);
     proxy = await TcpProxy.start({ host: server.hostname, port: Number(server.port || 5432) });
@@ -62,7 +64,8 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
     Object.assign(process.env, {
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: '',
+      ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
       RESULTS_BACKEND: 'postgres',

@@ -1,18 +1,18 @@
 import { Injectable, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test, TestingModule } from '@nestjs/testing';
-import Redis from 'ioredis';
 import { register } from 'prom-client';
 import { TaskContractRegistry } from '@app/contracts';
 import { METRIC, MetricsModule } from '@app/metrics';
 import { QueueModule, queueKeys, REDIS_CLIENT, RedisClient, ScheduleDefinition, ScheduleStore } from '@app/queue';
 import {
   checkQueueInvariant,
+  createTestRedis,
   deleteByPrefix,
   diffSnapshots,
   snapshotKeys,
-  TEST_REDIS_URL,
   testQueueOptions,
+  TestRedis,
   uniquePrefix,
   waitFor,
 } from '@app/testing';
@@ -101,7 +101,7 @@ const every = (name: string, everyMs: number, over: Partial<ScheduleDefinition> 
 });
 
 describe('the worker scheduler, on a real Redis', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let prefix: string;
   let moduleRef: TestingModule | undefined;
   const queued = () => redis.zrange(queueKeys(prefix, queue).queued, 0, -1);
@@ -115,7 +115,7 @@ describe('the worker scheduler, on a real Redis', () => {
   };
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();

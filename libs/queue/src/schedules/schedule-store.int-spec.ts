@@ -1,5 +1,12 @@
-import Redis from 'ioredis';
-import { checkQueueInvariant, diffSnapshots, newTask, QueueHarness, snapshotKeys, TEST_REDIS_URL } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  diffSnapshots,
+  newTask,
+  QueueHarness,
+  snapshotKeys,
+  TestRedis,
+} from '@app/testing';
 import {
   QueueErrorCode,
   queueKeys,
@@ -27,7 +34,7 @@ const definition = (over: Partial<ScheduleDefinition> = {}): ScheduleDefinition 
 
 /** The schedule scripts on a real Redis: compare-and-set, one task per tick, validation, names. */
 describe('libs/queue schedules', () => {
-  let redis: Redis;
+  let redis: TestRedis;
   let h: QueueHarness;
   let store: ScheduleStore;
   const hash = (id: string) => `${queueKeys(h.prefix, queue).schedulePrefix}${id}`;
@@ -42,7 +49,7 @@ describe('libs/queue schedules', () => {
     store.create(definition(over), (await redisNow()) - MINUTE);
 
   beforeAll(() => {
-    redis = new Redis(TEST_REDIS_URL);
+    redis = createTestRedis();
   });
   afterAll(async () => {
     await redis.quit();
@@ -139,7 +146,7 @@ describe('libs/queue schedules', () => {
 
   it('gives exactly one task per tick to concurrent callers on separate connections', async () => {
     const schedule = await dueSchedule({ catchUpLimit: 1 });
-    const clients = Array.from({ length: 6 }, () => defineScripts(new Redis(TEST_REDIS_URL)) as QueueRedis);
+    const clients = Array.from({ length: 6 }, () => defineScripts(createTestRedis()) as QueueRedis);
     const stores = clients.map((client) => new ScheduleStore(client, h.options));
     const timing = scheduleTiming(schedule.spec, 0);
     try {
