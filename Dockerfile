@@ -7,10 +7,18 @@
 # Stages: build (all deps, compiles dist/) -> prod-deps (runtime node_modules only)
 # -> runtime (slim, non-root, no npm cache, no sources).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Pinned by digest (the multi-arch index of the tag): what runs is what was reviewed. Refresh with
+#   docker buildx imagetools inspect node:20-bookworm-slim --format '{{.Manifest.Digest}}'
+ARG NODE_IMAGE=node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0
+
+# Every stage that installs packages turns install-time telemetry and update checks off: npm's,
+# and @scarf/scarf's (swagger-ui-dist pulls it in; its install script reports downloads unless
+# SCARF_ANALYTICS=false; package.json's scarfSettings say the same).
 
 # ---------------------------------------------------------------- build
 FROM ${NODE_IMAGE} AS build
+ENV SCARF_ANALYTICS=false DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false \
+    REDOCLY_TELEMETRY=off NEXT_TELEMETRY_DISABLED=1
 WORKDIR /app
 # Manifests first, so the dependency layer is cached until the lockfile changes.
 COPY package.json package-lock.json ./
@@ -27,6 +35,7 @@ RUN npm run build \
 # webpack leaves node_modules external, so the runtime needs the production tree.
 # --ignore-scripts: no install hook of a dev tool (husky etc.) may run or be needed here.
 FROM ${NODE_IMAGE} AS prod-deps
+ENV SCARF_ANALYTICS=false DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

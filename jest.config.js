@@ -9,13 +9,18 @@ const common = {
     '^@app/contracts$': '<rootDir>/libs/contracts/src',
     '^@app/config$': '<rootDir>/libs/config/src',
     '^@app/results$': '<rootDir>/libs/results/src',
+    '^@app/auth$': '<rootDir>/libs/auth/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/docs/*.spec.ts'],
+    },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },
     {
       ...common,

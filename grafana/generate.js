@@ -227,7 +227,7 @@ const overview = {
         {
           title: 'Cancelled / s by task type',
           unit: 'reqps',
-          w: 12,
+          w: 8,
           description:
             'tasks_cancelled_total (api): tasks cancelled with POST /tasks/{id}/cancel. Cancelled is final: not retried, not dead-lettered, not counted as failed.',
           targets: [{ expr: rateBy('tasks_cancelled_total', `job="api",${Q},${T}`), legend: '{{task_type}}' }],
@@ -235,10 +235,18 @@ const overview = {
         {
           title: 'Paused queues',
           unit: 'short',
-          w: 12,
+          w: 8,
           description:
             'queue_paused (api): 1 while a queue is paused (POST /queues/{name}/pause); workers claim nothing from it, submits are still accepted. Resume with POST /queues/{name}/resume.',
           targets: [{ expr: `max by (queue) (queue_paused{job="api",${Q}})`, legend: '{{queue}}' }],
+        },
+        {
+          title: 'Unserved queues',
+          unit: 'short',
+          w: 8,
+          description:
+            "queue_unserved (api): 1 while queued tasks have waited longer than QUEUE_IDLE_TTL in a queue no worker served within it (alert TaskqQueueUnserved). Nothing is dropped: add the queue to a worker's WORKER_QUEUES.",
+          targets: [{ expr: `max by (queue) (queue_unserved{job="api",${Q}})`, legend: '{{queue}}' }],
         },
       ],
     },

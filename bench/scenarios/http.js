@@ -18,6 +18,10 @@ async function startServers(redisUrl) {
       env: {
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: 'bench',
+        // Measures the submit path, as the anchors (no auth, no rate limit) do.
+        AUTH_MODE: 'none',
+        HOST: '127.0.0.1',
+        RATE_LIMIT_MAX: '0',
         PORT: String(ports.ours),
         METRICS_PORT: String(await freePort()),
         LOG_LEVEL: 'warn',

@@ -374,7 +374,15 @@ async function main() {
     RESULTS_BACKEND: 'postgres',
     DATABASE_URL: databaseUrl,
   };
-  const apiEnv = { ...appEnv, PORT: String(apiPort), METRICS_PORT: String(apiMetricsPort) };
+  // The workload submits without credentials, on loopback only.
+  const apiEnv = {
+    ...appEnv,
+    PORT: String(apiPort),
+    METRICS_PORT: String(apiMetricsPort),
+    AUTH_MODE: 'none',
+    HOST: '127.0.0.1',
+    RATE_LIMIT_MAX: '0',
+  };
   const workerEnv = {
     ...appEnv,
     METRICS_PORT: String(workerMetricsPort),

@@ -7,15 +7,20 @@
 #
 # 0. Dockerfile              lint (dockerfile-utils), build context vs .dockerignore,
 #                            runtime stage: node 20, non-root, HEALTHCHECK
-# 1. docker-compose.yml      docker-compose config (Debian's docker-compose) + contract, also of
-#                            the `cluster` profile with deploy/docker/cluster.env
+# 1. docker-compose.yml      docker-compose config (Debian's docker-compose) with throwaway
+#                            secrets (and refused without them) + contract: ports on
+#                            127.0.0.1, images by digest, Redis ACL and maxmemory, keys
+#                            and of the `cluster` profile (deploy/docker/compose.cluster.yml)
 # 2. prometheus.yml, rules   promtool check config / check rules / test rules
 # 3. generated copies        grafana/dashboards/*.json and the k8s monitoring
 #                            component are in step with their sources
-# 4. Kubernetes              kubectl kustomize of base and every overlay; every
-#                            object validated offline against the Kubernetes and
-#                            Prometheus Operator schemas, plus the apps' contract
-#                            (probe paths/ports, metrics ports, shutdown grace)
+# 4. Kubernetes              kubectl kustomize of base and every overlay (with throwaway
+#                            secrets.env); every object validated offline against the
+#                            Kubernetes and Prometheus Operator schemas, plus the apps'
+#                            contract (probe paths/ports, metrics ports, shutdown grace)
+#                            and hardening (default-deny NetworkPolicies, images by
+#                            digest, Redis ACL and maxmemory, secrets as files)
+# 5. no CHANGE-ME            no placeholder secret in any deployment file
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 step() { printf '\n== %s\n' "$*"; }
@@ -47,7 +52,18 @@ step "npm ci --prefix scripts/ci (schema validator, yaml)"
 npm ci --prefix scripts/ci --no-audit --no-fund --loglevel=error
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# Throwaway secrets for rendering (never a committed one): compose's .env, Kubernetes' secrets.env.
+sh scripts/gen-secrets.sh >"$tmp/ci.env"
+made_k8s_secrets=0
+if [[ ! -e deploy/k8s/base/secrets.env ]]; then
+  cp "$tmp/ci.env" deploy/k8s/base/secrets.env
+  made_k8s_secrets=1
+fi
+cleanup() {
+  rm -rf "$tmp"
+  if ((made_k8s_secrets)); then rm -f deploy/k8s/base/secrets.env; fi
+}
+trap cleanup EXIT
 
 # ------------------------------------------------------------------ Dockerfile
 step "Dockerfile + .dockerignore"
@@ -56,10 +72,15 @@ node scripts/ci/validate-dockerfile.mjs
 # ------------------------------------------------------------------ compose
 step "docker-compose config"
 docker-compose --version
-docker-compose -f docker-compose.yml config -q
-docker-compose -f docker-compose.yml config >"$tmp/compose.yml"
+# Without secrets compose must refuse to start (no default password, no default key).
+if env -u REDIS_PASSWORD -u BOOTSTRAP_ADMIN_KEY docker-compose --env-file /dev/null -f docker-compose.yml config -q 2>/dev/null; then
+  echo "docker-compose.yml starts without REDIS_PASSWORD/BOOTSTRAP_ADMIN_KEY: it must require them" >&2
+  exit 1
+fi
+docker-compose --env-file "$tmp/ci.env" -f docker-compose.yml config -q
+docker-compose --env-file "$tmp/ci.env" -f docker-compose.yml config >"$tmp/compose.yml"
 node scripts/ci/validate-compose.mjs "$tmp/compose.yml"
-docker-compose -f docker-compose.yml --profile cluster --env-file deploy/docker/cluster.env config >"$tmp/compose-cluster.yml"
+docker-compose --env-file "$tmp/ci.env" -f docker-compose.yml -f deploy/docker/compose.cluster.yml --profile cluster config >"$tmp/compose-cluster.yml"
 node scripts/ci/validate-compose.mjs "$tmp/compose-cluster.yml" --cluster
 
 # ------------------------------------------------------------------ prometheus
@@ -86,5 +107,15 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
   rendered+=("$out")
 done
 node scripts/ci/validate-k8s.mjs "${rendered[@]}"
+
+# ------------------------------------------------------------------ placeholders
+step "no CHANGE-ME placeholders"
+if git ls-files -z deploy docker-compose.yml Dockerfile prometheus.yml prometheus grafana/provisioning scripts |
+  xargs -0 grep -l 'CHANGE-ME' -- 2>/dev/null | grep -v '^scripts/ci/check-deploy.sh$'; then
+  echo "placeholder secrets above: generate secrets (scripts/gen-secrets.sh) instead" >&2
+  exit 1
+fi
+if grep -l 'CHANGE-ME' "${rendered[@]}"; then exit 1; fi
+echo "none"
 
 step "check-deploy: all passed"

@@ -4,7 +4,7 @@
 // proves the file is well-formed.
 //
 //   docker-compose config > resolved.yml && node scripts/ci/validate-compose.mjs resolved.yml
-//   docker-compose --profile cluster --env-file deploy/docker/cluster.env config > resolved.yml &&
+//   docker-compose -f docker-compose.yml -f deploy/docker/compose.cluster.yml --profile cluster config > resolved.yml &&
 //     node scripts/ci/validate-compose.mjs resolved.yml --cluster     # the apps on the Redis Cluster
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,12 +13,32 @@ import YAML from 'yaml';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const compose = YAML.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const clusterMode = process.argv.includes('--cluster');
+// The file as written (before interpolation): where a value must come from the environment.
+const raw = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
 const prom = YAML.parse(fs.readFileSync(path.join(ROOT, 'prometheus.yml'), 'utf8'));
 const errors = [];
 const expect = (cond, msg) => cond || errors.push(msg);
 const svc = compose.services || {};
-const published = (s) =>
-  (s.ports || []).map((p) => (typeof p === 'object' ? Number(p.published) : Number(String(p).split(':')[0])));
+/** Published ports as { hostIp, published (first host port), range, target }. */
+const bindings = (s) =>
+  (s.ports || []).map((p) => {
+    if (typeof p === 'object') {
+      const [first, last] = String(p.published).split('-');
+      return { hostIp: p.host_ip ?? '', published: Number(first), range: last !== undefined, target: Number(p.target) };
+    }
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const target = Number(parts.pop());
+    const host = parts.pop() ?? '';
+    const [first, last] = host.split('-');
+    return { hostIp: parts.join(':'), published: Number(first), range: last !== undefined, target };
+  });
+const published = (s) => bindings(s).map((b) => b.published);
+const bytes = (v) => {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(String(v ?? '').trim());
+  return m ? Number(m[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()] : NaN;
+};
 const healthyDep = (s, dep) => s.depends_on?.[dep]?.condition === 'service_healthy';
 const seconds = (d) => {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(d ?? ''));
@@ -28,8 +48,21 @@ const seconds = (d) => {
 for (const name of ['redis', 'api', 'worker', 'prometheus', 'grafana']) expect(svc[name], `service ${name} is missing`);
 const { redis = {}, api = {}, worker = {}, prometheus = {}, grafana = {} } = svc;
 
-// redis: AOF, named volume, healthcheck
+// redis: AOF, named volume, healthcheck, ACL with a password, maxmemory below its memory limit
 const redisCmd = [].concat(redis.command || []).join(' ');
+expect(/--maxmemory-policy noeviction/.test(redisCmd), 'redis: maxmemory-policy is not noeviction');
+const maxmemory = bytes(/--maxmemory (\S+)/.exec(redisCmd)?.[1]);
+expect(
+  maxmemory > 0 && maxmemory < bytes(redis.mem_limit),
+  `redis: --maxmemory (${maxmemory}) must be set below mem_limit (${redis.mem_limit})`,
+);
+expect(
+  []
+    .concat(redis.entrypoint || [])
+    .join(' ')
+    .includes('taskq-redis-start.sh') && redis.environment?.REDIS_PASSWORD,
+  'redis: must start through deploy/k8s/base/redis-start.sh (ACL user, default user off) with REDIS_PASSWORD',
+);
 expect(/--appendonly yes/.test(redisCmd), 'redis: AOF is not on (--appendonly yes)');
 expect(/--appendfsync (everysec|always)/.test(redisCmd), 'redis: appendfsync is not everysec or always');
 expect(
@@ -42,6 +75,37 @@ expect(
 );
 expect(redis.healthcheck?.test, 'redis: no healthcheck');
 
+// Every published port is on the loopback address only.
+for (const [name, service] of Object.entries(svc)) {
+  for (const b of bindings(service)) {
+    expect(
+      b.hostIp === '127.0.0.1',
+      `${name}: port ${b.published} must be bound to 127.0.0.1 (host_ip is "${b.hostIp}")`,
+    );
+  }
+}
+// Images pinned by digest (the one built here aside).
+for (const [name, service] of Object.entries(svc)) {
+  if (service.build) continue;
+  expect(/@sha256:[0-9a-f]{64}$/.test(service.image ?? ''), `${name}: image ${service.image} is not pinned by digest`);
+}
+// The apps log in to Redis as the ACL user; the api requires credentials.
+for (const [name, service] of [
+  ['api', api],
+  ['worker', worker],
+]) {
+  // On the cluster profile the nodes take the password as the default user's (requirepass).
+  expect(
+    (clusterMode || service.environment?.REDIS_USERNAME) && service.environment?.REDIS_PASSWORD,
+    `${name}: REDIS_USERNAME and REDIS_PASSWORD must be set`,
+  );
+}
+expect((api.environment?.AUTH_MODE ?? 'api-key') !== 'none', 'api: AUTH_MODE must not be none');
+expect(
+  /BOOTSTRAP_ADMIN_KEY: \$\{BOOTSTRAP_ADMIN_KEY:\?/.test(raw),
+  'api: BOOTSTRAP_ADMIN_KEY must come from the environment (.env), required',
+);
+
 // api: 8080 + 9100 published, waits for a healthy redis
 expect(published(api).includes(8080) && published(api).includes(9100), 'api: ports 8080 and 9100 must be published');
 expect(healthyDep(api, 'redis'), 'api: depends_on redis without condition service_healthy');
@@ -51,8 +115,11 @@ expect(
   'api: PORT/METRICS_PORT differ from 8080/9100',
 );
 
-// worker: scalable (no host ports), metrics 9101, graceful stop
-expect(!(worker.ports || []).length, 'worker: fixed host ports clash under --scale worker=N');
+// worker: scalable (a host port range, never one fixed port), metrics 9101, graceful stop
+expect(
+  bindings(worker).some((b) => b.target === 9101 && b.range) && bindings(worker).every((b) => b.range),
+  'worker: publish 9101 from a host port range (127.0.0.1:9101-9110:9101), so --scale worker=N does not clash',
+);
 expect(!worker.container_name, 'worker: container_name prevents scaling');
 expect(healthyDep(worker, 'redis'), 'worker: depends_on redis without condition service_healthy');
 expect(worker.healthcheck?.test, 'worker: no healthcheck');
@@ -63,8 +130,12 @@ expect(
   `worker: stop_grace_period must exceed SHUTDOWN_GRACE_MS (${grace}s)`,
 );
 
-// prometheus: 9090, config mounted, finds every worker replica by DNS
+// prometheus: 9090, config mounted, finds every worker replica by DNS, no lifecycle API
 expect(published(prometheus).includes(9090), 'prometheus: port 9090 is not published');
+expect(
+  ![].concat(prometheus.command || []).some((arg) => String(arg).includes('web.enable-lifecycle')),
+  'prometheus: --web.enable-lifecycle lets anyone who reaches :9090 shut it down; leave it off',
+);
 expect(
   (prometheus.volumes || []).some((v) => String(typeof v === 'string' ? v : v.source).includes('prometheus.yml')),
   'prometheus: prometheus.yml is not mounted',
@@ -97,6 +168,11 @@ const migrateCmd = [].concat(migrate.command || []).join(' ');
 expect(/node-pg-migrate(\.js)? up/.test(migrateCmd), 'migrate: does not run node-pg-migrate up');
 expect(String(migrate.restart ?? 'no') === 'no', 'migrate: a one-shot service must not restart');
 expect(healthyDep(migrate, 'postgres'), 'migrate: depends_on postgres without condition service_healthy');
+expect(
+  /POSTGRES_PASSWORD: \$\{POSTGRES_PASSWORD:\?/.test(raw) &&
+    migrate.environment?.PGPASSWORD === postgres.environment?.POSTGRES_PASSWORD,
+  'postgres: POSTGRES_PASSWORD must come from the environment (.env), required, and migrate must use it',
+);
 for (const [name, s] of [
   ['api', api],
   ['worker', worker],
@@ -114,14 +190,18 @@ for (const [name, s] of [
     s.environment?.DATABASE_URL === migrate.environment?.DATABASE_URL,
     `${name}: DATABASE_URL differs from the migrate service's`,
   );
+  expect(
+    s.environment?.DATABASE_PASSWORD && s.environment.DATABASE_PASSWORD === postgres.environment?.POSTGRES_PASSWORD,
+    `${name}: DATABASE_PASSWORD must be postgres' POSTGRES_PASSWORD`,
+  );
 }
 
-// grafana: 3000, admin/admin, provisioned from grafana/
+// grafana: 3000, admin password from the environment (admin only as the local default), provisioned
 expect(published(grafana).includes(3000), 'grafana: port 3000 is not published');
 expect(
   grafana.environment?.GF_SECURITY_ADMIN_USER === 'admin' &&
-    grafana.environment?.GF_SECURITY_ADMIN_PASSWORD === 'admin',
-  'grafana: admin/admin is not set',
+    /GF_SECURITY_ADMIN_PASSWORD: \$\{GRAFANA_ADMIN_PASSWORD:-admin\}/.test(raw),
+  'grafana: GF_SECURITY_ADMIN_PASSWORD must come from GRAFANA_ADMIN_PASSWORD (admin only as the default)',
 );
 expect(
   (grafana.volumes || []).some((v) =>
@@ -149,14 +229,15 @@ const src = srcText.join('\n');
 if (src) {
   for (const name of ['api', 'worker']) {
     for (const key of Object.keys(svc[name]?.environment || {})) {
-      if (!new RegExp(`\\b${key}\\b`).test(src))
+      // <NAME>_FILE is read for every NAME the apps read (libs/config validateEnv).
+      if (!new RegExp(`\\b${key.replace(/_FILE$/, '')}\\b`).test(src))
         errors.push(`${name}: environment ${key} is read nowhere in apps/ or libs/`);
     }
   }
 }
 
 // The `cluster` profile: 6 nodes from one config (cluster mode, AOF, noeviction), each announcing its
-// own service name, created as 3 masters + 3 replicas; with deploy/docker/cluster.env the apps use
+// own service name, created as 3 masters + 3 replicas; with deploy/docker/compose.cluster.yml the apps use
 // exactly that cluster and nothing else.
 const nodes = Object.keys(svc).filter((name) => /^redis-node-\d+$/.test(name));
 expect(nodes.length === 6, `cluster profile: ${nodes.length} redis-node-N services, expected 6`);
@@ -214,6 +295,6 @@ if (errors.length) {
 }
 console.log(
   clusterMode
-    ? 'OK   docker-compose.yml --profile cluster: 6 cluster nodes (AOF, noeviction, hostnames), created as 3 masters + 3 replicas, api and worker on REDIS_CLUSTER_NODES'
-    : 'OK   docker-compose.yml: redis AOF + volume + healthcheck, postgres volume + healthcheck + one-shot migrate, api 8080/9100, worker scalable, prometheus DNS SD, grafana provisioned',
+    ? 'OK   docker-compose.yml --profile cluster: 6 cluster nodes (AOF, noeviction, hostnames, ACL), created as 3 masters + 3 replicas, api and worker on REDIS_CLUSTER_NODES'
+    : 'OK   docker-compose.yml: redis AOF + volume + healthcheck + ACL + maxmemory < mem_limit, postgres volume + healthcheck + one-shot migrate, ports on 127.0.0.1, images by digest, api 8080/9100 with keys, worker 9101 range, prometheus DNS SD without lifecycle API, grafana password from env',
 );

@@ -76,6 +76,16 @@ else {
     errors.push('runtime stage does not take node_modules from the production-deps stage');
 }
 if (stages.length < 2) errors.push('not a multi-stage build');
+// Base image pinned by digest; no install-time telemetry in any stage that runs npm.
+const baseArg = lines.find((l) => /^ARG NODE_IMAGE=/.test(l));
+if (!/@sha256:[0-9a-f]{64}$/.test(baseArg ?? '')) errors.push(`base image is not pinned by digest (${baseArg})`);
+for (const stage of stages) {
+  const installs = stage.ops.some((o) => o.op === 'RUN' && /\bnpm (ci|install)\b/.test(o.args));
+  const quiet = stage.ops.some(
+    (o) => o.op === 'ENV' && /SCARF_ANALYTICS=false/.test(o.args) && /DO_NOT_TRACK=1/.test(o.args),
+  );
+  if (installs && !quiet) errors.push(`stage ${stage.from}: npm installs without SCARF_ANALYTICS=false DO_NOT_TRACK=1`);
+}
 
 if (errors.length) {
   for (const e of errors) console.error(`  - ${e}`);

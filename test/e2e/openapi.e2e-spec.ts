@@ -124,6 +124,12 @@ describe('the served OpenAPI document', () => {
     await call('PATCH', '/schedules/oa-nowhere', { enabled: true });
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
+    const key = await call('POST', '/auth/keys', { name: 'oa', scopes: ['read', 'submit'], queues: ['oa'] });
+    await call('POST', '/auth/keys', { name: 'oa', scopes: ['everything'] });
+    await call('GET', '/auth/keys?limit=10');
+    await call('GET', '/auth/keys?limit=0');
+    await call('DELETE', `/auth/keys/${key.body.id}`);
+    await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('GET', '/health/live');
     await call('GET', '/health/ready');
     await call('GET', '/health/ready?verbose=1');
@@ -133,6 +139,8 @@ describe('the served OpenAPI document', () => {
 
   it('lists every route, and passes Redocly’s recommended rules without a warning', () => {
     expect(Object.keys(document.paths).sort()).toEqual([
+      '/auth/keys',
+      '/auth/keys/{id}',
       '/dlq',
       '/dlq/{id}',
       '/dlq/{id}/requeue',
@@ -157,9 +165,12 @@ describe('the served OpenAPI document', () => {
       '200',
       '202',
       '400',
+      '401',
+      '403',
       '409',
       '413',
       '415',
+      '429',
       '503',
     ]);
     const file = join(mkdtempSync(join(tmpdir(), 'taskq-openapi-')), 'openapi.json');
@@ -169,6 +180,30 @@ describe('the served OpenAPI document', () => {
       status: 0,
       warnings: undefined,
     });
+  });
+
+  it('states the security of every operation: an API key or a bearer token, with 401, 403 and 429; health needs none', () => {
+    expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['api-key', 'bearer']);
+    for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        if (path.startsWith('/health/')) {
+          expect({ where, security: operation.security }).toEqual({ where, security: undefined });
+          continue;
+        }
+        expect({ where, security: operation.security }).toEqual({
+          where,
+          security: [{ 'api-key': [] }, { bearer: [] }],
+        });
+        expect({ where, statuses: ['401', '403', '429'].filter((s) => !operation.responses[s]) }).toEqual({
+          where,
+          statuses: [],
+        });
+        expect(operation.responses['401'].headers['WWW-Authenticate'].required).toBe(true);
+        expect(operation.responses['429'].headers['Retry-After'].required).toBe(true);
+      }
+    }
+    expect(document.security).toEqual([]);
   });
 
   it('describes every response of every operation, exercised here', () => {

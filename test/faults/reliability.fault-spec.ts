@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { diffSnapshots, http, OwnRedis, snapshotKeys, TestRedis, waitFor } from '@app/testing';
 import {
@@ -13,6 +14,7 @@ import {
   startDurableRedis,
   writeResults,
 } from './harness';
+import { maxEventLoopLagMs, rssMiB } from '../e2e/process-stats';
 
 /**
  * Issue 4: one fault at a time, under load, against real processes (the built api, 2+ workers) and
@@ -828,3 +830,95 @@ fault('9. cancel and pause survive kill -9 of a worker and a Redis restart on it
     ),
   );
 });
+
+fault(
+  '10. worst-case requests beside normal load: bounded api memory and answer sizes, no 5xx, the normal tasks all run',
+  async () => {
+    const rand = prng(SEED * 100 + 10);
+    const REQUEST_TIMEOUT_MS = 3000;
+    /** The api's memory limit in deploy/ (512Mi): peak RSS must stay below it. */
+    const RSS_BOUND_MIB = 512;
+    /** An error answer carries at most 20 field errors: a few KiB. */
+    const ANSWER_BOUND_BYTES = 8 * 1024;
+    stack = new FaultStack(redis.url, { env: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) } });
+    const s = stack;
+    await s.startApi();
+    await Promise.all([s.startWorker({ WORKER_CONCURRENCY: '8' }), s.startWorker({ WORKER_CONCURRENCY: '8' })]);
+    const port = Number(new URL(s.api.url).port);
+    const pid = s.api.child.pid!;
+    let peakRss = rssMiB(pid);
+    const sampler = setInterval(() => {
+      if (s.api.running) peakRss = Math.max(peakRss, rssMiB(pid));
+    }, 50);
+    await maxEventLoopLagMs(s.api.metricsUrl);
+
+    const nulls = `{"tasks":[${Array(Math.floor((16 * 1024 * 1024 - 12) / 5))
+      .fill('null')
+      .join(',')}]}`;
+    const brackets = `{"tasks":${'['.repeat(8 * 1024 * 1024 - 8)}${']'.repeat(8 * 1024 * 1024 - 8)}}`;
+    const bad = JSON.stringify({
+      tasks: Array(1000).fill({ task_type: 'chaos', payload: { behaviour: 'explode' }, priority: 'high', queue: 'A' }),
+    });
+    const answers: { what: string; status: number; bytes: number }[] = [];
+    const worst = async (what: string, raw: string) => {
+      const res = await http('POST', `${s.api.url}/submit/batch`, undefined, { raw, timeoutMs: 60_000 });
+      answers.push({ what, status: res.status, bytes: Buffer.byteLength(JSON.stringify(res.body)) });
+    };
+    /** Headers announcing a body that never comes: answered 408 after REQUEST_TIMEOUT_MS. */
+    const bodiless = () =>
+      new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(
+            'POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 512\r\n\r\n',
+          ),
+        );
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => {
+          answers.push({
+            what: 'bodiless upload',
+            status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
+            bytes: text.length,
+          });
+          resolve();
+        });
+      });
+    const normal = chaosRuns(rand, 600, 5, 40);
+    const rounds = 3;
+    await Promise.all([
+      s.submitAll(normal, { batchSize: 50, singles: 0.1 }),
+      Promise.all(Array.from({ length: 20 }, bodiless)),
+      (async () => {
+        for (let round = 0; round < rounds; round++) {
+          // Two of each kind at once.
+          await Promise.all([worst('16 MiB of nulls', nulls), worst('16 MiB of nulls', nulls)]);
+          await Promise.all([worst('16 MiB of brackets', brackets), worst('16 MiB of brackets', brackets)]);
+          await Promise.all([worst('1000 bad tasks', bad), worst('1000 bad tasks', bad)]);
+        }
+      })(),
+    ]);
+    clearInterval(sampler);
+    const stall = await maxEventLoopLagMs(s.api.metricsUrl);
+    expect(s.api.running).toBe(true);
+    expect(answers.filter((a) => a.what === 'bodiless upload').map((a) => a.status)).toEqual(Array(20).fill(408));
+    expect(answers.filter((a) => a.what !== 'bodiless upload' && a.status !== 400)).toEqual([]);
+    const largest = Math.max(...answers.map((a) => a.bytes));
+    expect(largest).toBeLessThan(ANSWER_BOUND_BYTES);
+    expect(peakRss).toBeLessThan(RSS_BOUND_MIB);
+    expect(s.api.logs((l) => Number(l.level) >= 50)).toEqual([]);
+
+    const acc = await settle(s, 60_000);
+    const worstCount = answers.length - 20;
+    process.stdout.write(
+      `worst-case requests: peak api RSS ${peakRss} MiB, largest answer ${largest} B, longest stall ${stall} ms\n`,
+    );
+    rows.push(
+      row(
+        `worst-case requests (${worstCount}× 16 MiB nulls / 16 MiB brackets / 1000 bad tasks, two at a time; 20 bodiless uploads) beside ${normal.length} tasks`,
+        acc,
+        `peak api RSS ${peakRss} MiB (bound ${RSS_BOUND_MIB} MiB, the api's memory limit); largest answer ${largest} B (bound ${ANSWER_BOUND_BYTES} B); all 400, bodiless 408; longest event-loop stall ${stall} ms (reported)`,
+      ),
+    );
+  },
+);

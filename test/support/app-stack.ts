@@ -41,10 +41,18 @@ export class AppStack {
     this.redis = createTestRedis(this.connection, options.redisOptions ?? {});
   }
 
+  /**
+   * Every app's env. The api runs without authentication on loopback and without a rate limit,
+   * so suites about other things are not about keys; suites about access control (auth.e2e-spec)
+   * pass AUTH_MODE, keys and limits of their own in `env`.
+   */
   get baseEnv(): Record<string, string> {
     return {
       ...redisAppEnv(this.connection),
       QUEUE_PREFIX: this.prefix,
+      AUTH_MODE: 'none',
+      HOST: '127.0.0.1',
+      RATE_LIMIT_MAX: '0',
       RETRY_BACKOFF_BASE_MS: '20',
       RETRY_BACKOFF_MAX_MS: '100',
       ...this.options.env,

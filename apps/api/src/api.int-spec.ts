@@ -10,7 +10,6 @@ import {
 } from '@app/testing';
 import { ApiEnv } from './config/api.env';
 import { keySet } from '../../../test/e2e/keys';
-import { createApiApp } from './configure-api';
 
 /** The api app wired exactly as main.ts wires it (createApiApp), in process, on a real Redis. */
 describe('api app, as wired, on a real Redis', () => {
@@ -25,7 +24,13 @@ describe('api app, as wired, on a real Redis', () => {
       ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
+      // In process, nothing listens: authentication has its own suite (test/e2e/auth.e2e-spec.ts).
+      AUTH_MODE: 'none',
+      HOST: '127.0.0.1',
+      RATE_LIMIT_MAX: '0',
     });
+    // Imported now: ConfigModule.forRoot in ApiModule reads process.env when the module is loaded.
+    const { createApiApp } = await import('./configure-api');
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();

@@ -2,11 +2,15 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from '@app/auth';
 import { loggerParams, queueOptionsFrom, resultsOptionsFrom, validateEnv } from '@app/config';
 import { BUILT_IN_DEFAULTS, ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
 import { ResultsModule } from '@app/results';
+import { AccessHook } from './auth/access.hook';
+import { authOptionsFrom } from './auth/auth-options';
+import { KeysController } from './auth/keys.controller';
 import { ApiEnv } from './config/api.env';
 import { DlqController } from './dlq/dlq.controller';
 import { HealthController } from './health/health.controller';
@@ -47,6 +51,10 @@ import { WorkersController } from './workers/workers.controller';
         },
       }),
     }),
+    AuthModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<ApiEnv, true>) => authOptionsFrom(config),
+    }),
     MetricsModule.forApi(),
     TerminusModule,
   ],
@@ -58,7 +66,8 @@ import { WorkersController } from './workers/workers.controller';
     HealthController,
     WorkersController,
     SchedulesController,
+    KeysController,
   ],
-  providers: [SubmitService, HttpMetricsHook, SchedulesService],
+  providers: [SubmitService, HttpMetricsHook, SchedulesService, AccessHook],
 })
 export class ApiModule {}

@@ -1,9 +1,12 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
 import { ApiModule } from './api.module';
+import { AccessHook } from './auth/access.hook';
 import { ApiEnv } from './config/api.env';
-import { HttpErrorFilter } from './filters/http-error.filter';
+import { clientErrorHandler } from './filters/client-errors';
+import { frameworkErrors, HttpErrorFilter, MAX_PARAM_LENGTH } from './filters/http-error.filter';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { setUpOpenApi } from './openapi';
 import { scheduleBodyChecks } from './schedules/schedule-body.checks';
@@ -11,27 +14,103 @@ import { submitBodyChecks } from './submit/submit-body.checks';
 import { ApiValidationPipe } from './validation/api-validation.pipe';
 import { installJsonBodyParser } from './validation/json-body.parser';
 
+/** Room for the fields around a payload in one POST /submit body (whitespace included). */
+export const SUBMIT_BODY_OVERHEAD = 64 * 1024;
+/** Headers must arrive within this (or REQUEST_TIMEOUT_MS, if shorter): slow-header clients are cut off. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/** How often Node checks for requests past those timeouts (its default, 30 s, would let them run 30 s late). */
+const TIMEOUT_CHECK_MS = 1000;
+
 /**
- * The api's HTTP app as it runs: Fastify with the body limit, our JSON body parser (the only one),
- * validation, error mapping, metrics and OpenAPI. main.ts uses it, and so do in-process tests, so
- * they exercise the same wiring.
+ * Each route's body limit: the batch may use MAX_BODY_BYTES; every other route needs at most one
+ * payload (MAX_PAYLOAD_BYTES) and its fields, so a single submit cannot make the api read 16 MiB.
+ */
+export function bodyLimits(env: ApiEnv) {
+  const single = Math.min(env.MAX_BODY_BYTES, env.MAX_PAYLOAD_BYTES + SUBMIT_BODY_OVERHEAD);
+  return {
+    single,
+    batch: env.MAX_BODY_BYTES,
+    describe: (limit: number) =>
+      limit === env.MAX_BODY_BYTES
+        ? 'MAX_BODY_BYTES'
+        : `this route's limit, MAX_PAYLOAD_BYTES + ${SUBMIT_BODY_OVERHEAD}`,
+  };
+}
+
+function trustProxy(setting: string): string | number | false {
+  if (setting === '') return false;
+  return /^\d+$/.test(setting) ? Number(setting) : setting;
+}
+
+/**
+ * The api's HTTP app as it runs: Fastify with its timeouts and caps, security headers, CORS when
+ * configured, authentication and rate limits before any body is read, our JSON body parser (the
+ * only one), validation, error mapping, metrics and OpenAPI. main.ts uses it, and so do in-process
+ * tests, so they exercise the same wiring.
  */
 export async function createApiApp(env: ApiEnv, options: NestApplicationOptions = {}): Promise<NestFastifyApplication> {
+  const limits = bodyLimits(env);
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule,
-    new FastifyAdapter({ bodyLimit: env.MAX_BODY_BYTES, trustProxy: true }),
+    new FastifyAdapter({
+      bodyLimit: limits.single,
+      trustProxy: trustProxy(env.TRUST_PROXY),
+      requestTimeout: env.REQUEST_TIMEOUT_MS,
+      connectionTimeout: env.CONNECTION_TIMEOUT_MS,
+      keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
+      routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+      clientErrorHandler: clientErrorHandler({ requestTimeoutMs: env.REQUEST_TIMEOUT_MS }),
+      frameworkErrors,
+    }),
     // Nest's own body parsers off (it would add urlencoded forms): installJsonBodyParser below.
     { ...options, bodyParser: false },
   );
   const fastify = app.getHttpAdapter().getInstance();
+  const server = fastify.server;
+  server.maxConnections = env.MAX_CONNECTIONS;
+  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS);
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = TIMEOUT_CHECK_MS;
+  fastify.addHook('onRoute', (route) => {
+    if (route.url === '/submit/batch' && route.method === 'POST') route.bodyLimit = limits.batch;
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      // What Swagger UI at /docs needs: its own scripts, inline styles, data: images; nothing else.
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  const origins = env.CORS_ORIGINS.split(',').filter(Boolean);
+  if (origins.length > 0) {
+    app.enableCors({
+      origin: origins,
+      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'Idempotency-Key'],
+      exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate'],
+      maxAge: 600,
+    });
+  }
+  await app.get(AccessHook).register(fastify);
   installJsonBodyParser(fastify);
-  app.useGlobalFilters(new HttpErrorFilter({ maxBodyBytes: env.MAX_BODY_BYTES }));
+  app.useGlobalFilters(new HttpErrorFilter({ maxBodyBytes: env.MAX_BODY_BYTES, describeBodyLimit: limits.describe }));
   app.get(HttpMetricsHook).register(fastify);
-  const limits = { maxBatchSize: env.MAX_BATCH_SIZE };
+  const openApiLimits = { maxBatchSize: env.MAX_BATCH_SIZE };
   // The submit and schedule bodies' fast checks are compiled from the document served at /docs-json.
-  const document = setUpOpenApi(app, limits);
+  const document = setUpOpenApi(app, openApiLimits);
   app.useGlobalPipes(
-    new ApiValidationPipe(new Map([...submitBodyChecks(document, limits), ...scheduleBodyChecks(document)])),
+    new ApiValidationPipe(new Map([...submitBodyChecks(document, openApiLimits), ...scheduleBodyChecks(document)])),
   );
   return app;
 }

@@ -1,6 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import { ApiProperty, DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { SECURITY_SCHEMES } from './auth/access';
 
 /**
  * Class-level keywords @nestjs/swagger cannot express (`additionalProperties: false`, `not`), by
@@ -47,23 +48,50 @@ export function buildOpenApiDocument(app: INestApplication, limits: OpenApiLimit
     .setVersion('0.1.0')
     .setLicense('MIT', 'https://opensource.org/licenses/MIT')
     .addServer('/', 'this server')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description: 'An API key, tq_<id>_<secret> (AUTH_MODE api-key or both)',
+      },
+      SECURITY_SCHEMES.apiKey,
+    )
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'An API key (tq_...) or, with AUTH_MODE jwt or both, a JWT' },
+      SECURITY_SCHEMES.bearer,
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  // No authentication: said explicitly (put the api behind your gateway or network policy).
+  // Each operation states its own security (@RequireScopes); the health checks need none.
   document.security = [];
   const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
   for (const [name, keywords] of schemaKeywords) if (schemas[name]) Object.assign(schemas[name], keywords);
   for (const [name, properties] of anyJsonProperties) {
     for (const [key, schema] of properties) if (schemas[name]?.properties) schemas[name].properties[key] = schema;
   }
+  // Fastify answers 414 itself, before any handler, for a path parameter over 200 characters.
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.includes('{')) continue;
+    for (const operation of Object.values(item) as { responses?: Record<string, unknown> }[]) {
+      operation.responses ??= {};
+      operation.responses['414'] ??= {
+        description: 'A path parameter longer than 200 characters',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+      };
+    }
+  }
   const tasks = schemas.SubmitBatchDto?.properties?.tasks as SchemaObject | undefined;
   if (tasks) tasks.maxItems = limits.maxBatchSize;
   return document;
 }
 
-/** Swagger UI at /docs, the OpenAPI JSON at /docs-json; returns the document served. */
+/** Swagger UI at /docs (its Authorize button takes a key or token), the OpenAPI JSON at /docs-json; returns the document served. */
 export function setUpOpenApi(app: INestApplication, limits: OpenApiLimits): OpenAPIObject {
   const document = buildOpenApiDocument(app, limits);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: false },
+  });
   return document;
 }

@@ -1,4 +1,7 @@
 import { ConfigModule } from '@nestjs/config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { masked, SharedEnv, validateEnv } from './env';
 
 describe('validateEnv', () => {
@@ -90,11 +93,11 @@ describe('validateEnv', () => {
 
   it('never shows a password in a configuration error', () => {
     const message = errorOf({ REDIS_URL: 'http://user:s3cret@host:6379', TASK_LEASE_MS: 'soon' });
-    expect(message).toContain('REDIS_URL="http://user:***@host:6379"');
+    expect(message).toContain('REDIS_URL="http://***@host:6379"');
     expect(message).not.toContain('s3cret');
     expect(masked('REDIS_PASSWORD', 's3cret')).toBe('***');
     expect(masked('REDIS_SENTINEL_PASSWORD', 's3cret')).toBe('***');
-    expect(masked('REDIS_URL', 'rediss://:s3cret@host:6380')).toBe('rediss://:***@host:6380');
+    expect(masked('REDIS_URL', 'rediss://:s3cret@host:6380')).toBe('rediss://***@host:6380');
     // Cross-checks name variables, never values.
     expect(errorOf({ REDIS_URL: 'redis://:s3cret@a:6379', REDIS_CLUSTER_NODES: 'b:7000' })).not.toContain('s3cret');
   });
@@ -116,5 +119,53 @@ describe('validateEnv', () => {
         process.env = saved;
       }
     }
+  });
+});
+
+describe('validateEnv: secrets', () => {
+  const validate = validateEnv(SharedEnv);
+  const dir = mkdtempSync(join(tmpdir(), 'taskq-env-'));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads any variable from <NAME>_FILE, without its trailing newline', () => {
+    expect(
+      validate({ REDIS_PASSWORD_FILE: file('pw', 's3cret\n'), REDIS_URL_FILE: file('url', 'redis://r:6379\n') }),
+    ).toMatchObject({ REDIS_PASSWORD: 's3cret', REDIS_URL: 'redis://r:6379' });
+  });
+
+  it('refuses a variable given both ways, and a file it cannot read, naming the path but never the content', () => {
+    const message = (() => {
+      try {
+        validate({ REDIS_PASSWORD: 'a', REDIS_PASSWORD_FILE: file('pw2', 'b'), REDIS_URL_FILE: join(dir, 'nope') });
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set');
+    expect(message).toContain(`REDIS_URL_FILE="${join(dir, 'nope')}": cannot read it (ENOENT)`);
+  });
+
+  it('never prints a password: not of a bad REDIS_URL, not of a secret read from a file', () => {
+    let message = '';
+    try {
+      validate({ REDIS_URL_FILE: file('bad', 'http://user:p@ss:w0rd@host:6379'), REDIS_COMMAND_TIMEOUT_MS: 'x' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('REDIS_URL="http://***@host:6379"');
+    expect(message).not.toMatch(/p@ss|w0rd|user/);
+  });
+
+  it('masks secrets and URL credentials', () => {
+    expect(masked('REDIS_PASSWORD', 'x')).toBe('***');
+    expect(masked('JWT_SECRET', 'x')).toBe('***');
+    expect(masked('BOOTSTRAP_ADMIN_KEY', 'tq_x')).toBe('***');
+    expect(masked('REDIS_URL', 'rediss://:pa:ss@h:1/0')).toBe('rediss://***@h:1/0');
+    expect(masked('REDIS_URL', 'redis://h:1')).toBe('redis://h:1');
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
@@ -153,44 +154,101 @@ export class SharedEnv {
   @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_URL = '';
 
+  /**
+   * The PostgreSQL password, when it is kept out of DATABASE_URL (a secret file: DATABASE_PASSWORD_FILE).
+   * Set, it wins over a password in the URL.
+   */
+  @IsString()
+  DATABASE_PASSWORD = '';
+
+  /**
+   * Seconds queued tasks may wait in a queue that no worker has served (claimed from, or swept by its
+   * recoverer) before the queue is reported unserved: `unserved` in GET /queues, the queue_unserved
+   * gauge and the TaskqQueueUnserved alert. Nothing is dropped.
+   */
+  @Transform(toInt)
+  @Max(30 * 86_400)
+  @Min(1)
+  @IsInt()
+  QUEUE_IDLE_TTL = 900;
+
   /** The fault-injection task pack (`chaos`), for the fault suite only; never on in production. */
   @Transform(toBool)
   @IsBoolean()
   FAULT_TASKS = false;
 }
 
+/** An env class may add rules between its own variables (checked after each one passed its own rules). */
+export interface EnvClass<T> {
+  new (): T;
+  crossChecks?: (env: T) => string[];
+}
+
 /**
  * Validates process.env against an env class once, at boot. On a bad value it throws one error
  * listing every variable and rule broken, so the process exits with a readable message.
+ *
+ * Every variable may instead be read from a file: `<NAME>_FILE=/run/secrets/x` (Docker and
+ * Kubernetes secrets), with trailing newlines dropped. Giving both is an error.
  */
-export function validateEnv<T extends object>(envClass: new () => T) {
-  return (raw: Record<string, unknown>): T => {
+export function validateEnv<T extends object>(envClass: EnvClass<T>) {
+  return (input: Record<string, unknown>): T => {
     const known = Object.keys(new envClass());
+    const { raw, problems: fileProblems } = withFileVariables(input, known);
+    if (fileProblems.length) throw invalid(fileProblems);
     const present = Object.fromEntries(
       known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]),
     );
     const env = plainToInstance(envClass, present, { exposeDefaultValues: true });
     const errors = validateSync(env, { whitelist: false, stopAtFirstError: true });
     if (errors.length) {
-      const lines = errors.flatMap((error) =>
-        Object.values(error.constraints ?? {}).map(
-          (rule) => `  ${error.property}=${JSON.stringify(masked(error.property, raw[error.property]))}: ${rule}`,
+      throw invalid(
+        errors.flatMap((error) =>
+          Object.values(error.constraints ?? {}).map(
+            (rule) => `${error.property}=${JSON.stringify(masked(error.property, raw[error.property]))}: ${rule}`,
+          ),
         ),
       );
-      throw new Error(`Invalid configuration:\n${lines.join('\n')}\nFix these environment variables and start again.`);
     }
-    const conflicts = crossChecks(raw);
-    if (conflicts.length) {
-      throw new Error(
-        `Invalid configuration:\n${conflicts.map((line) => `  ${line}`).join('\n')}\nFix these environment variables and start again.`,
-      );
-    }
+    const conflicts = [...crossChecks(raw), ...(envClass.crossChecks?.(env) ?? [])];
+    if (conflicts.length) throw invalid(conflicts);
     // Nest's ConfigModule writes the validated values (defaults included) back into process.env, and
     // main.ts validates process.env once more: REDIS_URL's default must not come back as a second mode.
     const other = ['REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => present[name] !== undefined);
     if (other && 'REDIS_URL' in env) Object.assign(env, { REDIS_URL: '' });
     return env;
   };
+}
+
+function invalid(lines: string[]): Error {
+  return new Error(
+    `Invalid configuration:\n${lines.map((line) => `  ${line}`).join('\n')}\nFix these environment variables and start again.`,
+  );
+}
+
+/** `<NAME>_FILE` for each known NAME: the file's content becomes NAME (the path is shown in errors, never the content). */
+function withFileVariables(
+  input: Record<string, unknown>,
+  known: string[],
+): { raw: Record<string, unknown>; problems: string[] } {
+  const raw = { ...input };
+  const problems: string[] = [];
+  for (const key of known) {
+    const path = input[`${key}_FILE`];
+    if (typeof path !== 'string' || path === '') continue;
+    if (input[key] !== undefined && input[key] !== '') {
+      problems.push(`${key} and ${key}_FILE are both set: give one of them`);
+      continue;
+    }
+    try {
+      raw[key] = readFileSync(path, 'utf8').replace(/[\r\n]+$/, '');
+    } catch (error) {
+      problems.push(
+        `${key}_FILE=${JSON.stringify(path)}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
+    }
+  }
+  return { raw, problems };
 }
 
 /**
@@ -215,9 +273,10 @@ function crossChecks(raw: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** A value as an error may show it: passwords never, a URL without its password. */
+/** A value as an error may show it: secrets never, a URL without its credentials. */
 export function masked(name: string, value: unknown): unknown {
   if (typeof value !== 'string' || value === '') return value;
   if (/PASSWORD|SECRET|TOKEN|KEY$/.test(name)) return '***';
-  return value.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+  // Everything up to the last `@` (a password may itself hold `@`, `:` or `/`).
+  return value.replace(/^([A-Za-z][\w+.-]*:\/\/).*@/s, '$1***@');
 }

@@ -48,7 +48,13 @@ export function redisConnectionFrom(config: Env) {
       ...credentials,
     };
   }
-  return { mode: 'standalone' as const, url: config.get('REDIS_URL', { infer: true }) };
+  // REDIS_USERNAME/REDIS_PASSWORD apply to one node too, so the password need not sit in a URL.
+  return {
+    mode: 'standalone' as const,
+    url: config.get('REDIS_URL', { infer: true }),
+    username: credentials.username,
+    password: credentials.password,
+  };
 }
 
 /**
@@ -70,6 +76,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     waitReplicas: config.get('REDIS_WAIT_REPLICAS', { infer: true }),
     waitTimeoutMs: config.get('REDIS_WAIT_TIMEOUT_MS', { infer: true }),
     idempotencyTtlSeconds: config.get('IDEMPOTENCY_TTL_SECONDS', { infer: true }),
+    queueIdleTtlMs: config.get('QUEUE_IDLE_TTL', { infer: true }) * 1000,
     // CLIENT LIST names each connection `<prefix>:<app>:<pid>:<role>`: which deployment, app and process.
     connectionName: `${prefix}:${app}:${process.pid}`,
   };
@@ -83,6 +90,7 @@ export function resultsOptionsFrom(config: Env, app: 'api' | 'worker') {
   return {
     backend: config.get('RESULTS_BACKEND', { infer: true }),
     databaseUrl: config.get('DATABASE_URL', { infer: true }),
+    databasePassword: config.get('DATABASE_PASSWORD', { infer: true }) || undefined,
     poolMax: app === 'api' ? 10 : 4,
     statementTimeoutMs: 10_000,
     applicationName: `${config.get('QUEUE_PREFIX', { infer: true })}:${app}:${process.pid}`,

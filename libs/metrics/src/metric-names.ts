@@ -10,6 +10,7 @@ export const METRIC = {
   queuePaused: 'queue_paused',
   queueDepth: 'queue_depth',
   queueOldestAge: 'queue_oldest_task_age_seconds',
+  queueUnserved: 'queue_unserved',
   deadLetterTrimmed: 'dead_letter_trimmed_total',
   httpRequestDuration: 'http_request_duration_seconds',
   scheduleNextRun: 'schedule_next_run_timestamp_seconds',

@@ -24,6 +24,7 @@ export * from './schedules/schedule-timing';
 export { ScheduleStore, sameDefinition } from './schedules/schedule-store';
 export type { QueueKeys } from './keys/queue-keys';
 export { InjectRedis } from './redis/inject-redis.decorator';
-export type { QueueRedis } from './scripts/script-loader';
+export type { QueueRedis, ScriptDefinition } from './scripts/script-loader';
+export { defineScripts, loadScripts } from './scripts/script-loader';
 export type { RedisClient } from './redis/redis-client';
 export { createRedisClient } from './redis/redis-client';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QueueError, QueueErrorCode, redisCall } from './errors/queue-error';
-import { queueKeys, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
+import { queueKeys, queueOfTaskId, queueRegistryKey, writeProbeKey } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
@@ -8,6 +8,9 @@ import { QueueRedis } from './scripts/script-loader';
 import { DeadTaskPage, QueueMinute, QueueStats, TaskRecord, TaskSummary } from './task';
 import { ListPage, ListQuery, listTasks, TASK_CURSOR_PATTERN } from './task-listing';
 import { toTaskRecord } from './task-record';
+
+/** QUEUE_IDLE_TTL's default (15 minutes). */
+export const DEFAULT_QUEUE_IDLE_TTL_MS = 900_000;
 
 /** A position in the dead-letter order of listDeadAcross (a listing cursor: `<death time ms>:<task id>`). */
 export const DEAD_CURSOR_PATTERN = TASK_CURSOR_PATTERN;
@@ -60,12 +63,29 @@ export class QueueInspector {
         this.redis.get(keys.deadTrimmed),
       ]),
     );
-    const [scheduled, queued, active, retrying, succeeded, dead, cancelled, oldestAge, paused, rateMax, ratePer, cap] =
-      reply.map(Number);
+    const [
+      scheduled,
+      queued,
+      active,
+      retrying,
+      succeeded,
+      dead,
+      cancelled,
+      oldestAge,
+      paused,
+      rateMax,
+      ratePer,
+      cap,
+      servedAgo,
+    ] = reply.map(Number);
+    const idleTtlMs = this.options.queueIdleTtlMs ?? DEFAULT_QUEUE_IDLE_TTL_MS;
     return {
       queue,
       counts: { scheduled, queued, active, retrying, succeeded, dead, cancelled },
       oldestQueuedAgeMs: oldestAge >= 0 ? oldestAge : null,
+      lastServedAgoMs: servedAgo >= 0 ? servedAgo : null,
+      // Tasks have waited longer than the TTL, and no worker served the queue within it.
+      unserved: queued > 0 && oldestAge > idleTtlMs && (servedAgo < 0 || servedAgo > idleTtlMs),
       deadTrimmed: Number(trimmed ?? 0),
       controls: {
         paused: paused === 1,
@@ -91,11 +111,20 @@ export class QueueInspector {
   }
 
   /**
-   * Dead tasks of `queues` as whole records (with payload and last error: what an operator needs to
-   * decide on a requeue), newest death first, by position cursor.
+   * Dead tasks of `queues` as summaries with their last error (why they died), newest death first,
+   * by position cursor. No payloads or results: a page of large payloads would cost the api (and the
+   * answer) hundreds of megabytes; getTask has them, one task at a time.
    */
-  listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
-    return listTasks(this.redis, this.options.prefix, { queues, status: 'dead', limit, cursor, full: true });
+  async listDeadAcross(queues: readonly string[], limit: number, cursor?: string): Promise<DeadTaskPage> {
+    const page = await listTasks(this.redis, this.options.prefix, {
+      queues,
+      status: 'dead',
+      limit,
+      cursor,
+      full: false,
+      withLastError: true,
+    });
+    return page as DeadTaskPage;
   }
 
   /**
@@ -123,6 +152,14 @@ export class QueueInspector {
   /** PING, for readiness. */
   async ping(): Promise<void> {
     await redisCall('ping', () => this.redis.ping());
+  }
+
+  /**
+   * Whether Redis takes writes, for readiness: a write that changes nothing (SET of a key that never
+   * exists, only if it exists), which Redis still refuses when out of memory or read-only.
+   */
+  async checkWritable(): Promise<void> {
+    await redisCall('writeProbe', () => this.redis.set(writeProbeKey(this.options.prefix), '1', 'XX'));
   }
 }
 

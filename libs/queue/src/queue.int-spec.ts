@@ -110,6 +110,10 @@ describe('libs/queue on a real Redis', () => {
     });
     const page = await inspector.listDeadAcross([queue], 10);
     expect(page.tasks.map((t) => t.id)).toEqual([id]);
+    // The listing says why, and never carries payloads (a page of large ones would be huge).
+    expect(page.tasks[0]).toMatchObject({ lastError: 'boom 2', deadReason: 'max_retries' });
+    expect(page.tasks[0]).not.toHaveProperty('payload');
+    expect(page.tasks[0]).not.toHaveProperty('result');
   });
 
   it('refuses ack, fail and release from a caller whose lease is gone (fencing)', async () => {

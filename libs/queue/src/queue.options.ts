@@ -10,7 +10,13 @@ export interface RedisNode {
  * separate settings; a URL carries its own.
  */
 export type RedisConnection =
-  | { mode: 'standalone'; url: string }
+  | {
+      mode: 'standalone';
+      url: string;
+      /** ACL user and password when the URL carries none (REDIS_USERNAME, REDIS_PASSWORD). */
+      username?: string;
+      password?: string;
+    }
   | {
       mode: 'cluster';
       /** Seed nodes; the client discovers the rest. */
@@ -70,6 +76,11 @@ export interface QueueModuleOptions {
   waitTimeoutMs?: number;
   /** How long an idempotency key is remembered (IDEMPOTENCY_TTL_SECONDS, default 86400). */
   idempotencyTtlSeconds?: number;
+  /**
+   * A queue whose queued tasks waited this long while no worker served it is `unserved` in its stats
+   * (QUEUE_IDLE_TTL, in ms here; default 15 minutes).
+   */
+  queueIdleTtlMs?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
 }

@@ -42,6 +42,8 @@ export interface ListQuery<Full extends boolean> {
   cursor?: string;
   /** Whole records (payload, result, last error) instead of summaries. */
   full: Full;
+  /** Summaries with `lastError` too (bounded by the worker's truncation; payloads are not read). */
+  withLastError?: boolean;
 }
 
 export interface ListPage<T> {
@@ -77,7 +79,7 @@ export async function listTasks<Full extends boolean>(
     ).flat();
     candidates.sort((a, b) => compare(a, b, descending));
     const take = candidates.slice(0, batch);
-    const hashes = await readHashes(redis, prefix, take, query.full);
+    const hashes = await readHashes(redis, prefix, take, query.full, query.withLastError);
     more = candidates.length > take.length;
     for (let i = 0; i < take.length; i++) {
       last = take[i];
@@ -85,7 +87,10 @@ export async function listTasks<Full extends boolean>(
       const hash = hashes[i];
       if (!hash?.status || hash.status !== query.status) continue;
       if (query.taskType !== undefined && hash.type !== query.taskType) continue;
-      page.push(query.full ? toTaskRecord(last.id, last.queue, hash) : toTaskSummary(last.id, last.queue, hash));
+      if (query.full) page.push(toTaskRecord(last.id, last.queue, hash));
+      else if (query.withLastError)
+        page.push({ ...toTaskSummary(last.id, last.queue, hash), lastError: hash.last_error ?? null });
+      else page.push(toTaskSummary(last.id, last.queue, hash));
       if (page.length === query.limit) {
         more ||= i < take.length - 1;
         break;
@@ -149,7 +154,9 @@ async function readHashes(
   prefix: string,
   entries: Entry[],
   full: boolean,
+  withLastError = false,
 ): Promise<(Record<string, string> | undefined)[]> {
+  const fields = withLastError ? [...SUMMARY_FIELDS, 'last_error'] : SUMMARY_FIELDS;
   const byQueue = new Map<string, number[]>();
   entries.forEach((entry, i) => byQueue.set(entry.queue, [...(byQueue.get(entry.queue) ?? []), i]));
   const out: (Record<string, string> | undefined)[] = new Array(entries.length);
@@ -160,7 +167,7 @@ async function readHashes(
         const pipeline = redis.pipeline();
         for (const i of indexes) {
           if (full) pipeline.hgetall(`${taskPrefix}${entries[i].id}`);
-          else pipeline.hmget(`${taskPrefix}${entries[i].id}`, ...SUMMARY_FIELDS);
+          else pipeline.hmget(`${taskPrefix}${entries[i].id}`, ...fields);
         }
         const replies = (await pipeline.exec()) ?? [];
         indexes.forEach((i, j) => {
@@ -169,9 +176,7 @@ async function readHashes(
           out[i] = full
             ? (value as Record<string, string>)
             : Object.fromEntries(
-                SUMMARY_FIELDS.map((field, k) => [field, (value as (string | null)[])[k]]).filter(
-                  ([, v]) => v !== null,
-                ),
+                fields.map((field, k) => [field, (value as (string | null)[])[k]]).filter(([, v]) => v !== null),
               );
         });
       }),

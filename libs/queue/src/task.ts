@@ -133,10 +133,22 @@ export interface QueueStats {
   /** Dead tasks dropped by DLQ_MAX_SIZE since the queue began. */
   deadTrimmed: number;
   controls: QueueControls;
+  /** Ms since a worker last served the queue (its recoverer's sweep); null when none ever did. */
+  lastServedAgoMs: number | null;
+  /**
+   * Queued tasks have waited longer than QUEUE_IDLE_TTL and no worker served the queue within it:
+   * nobody is consuming it (no worker lists it in WORKER_QUEUES, or every such worker is gone).
+   */
+  unserved: boolean;
+}
+
+/** A dead task in the dead-letter listing: the summary and why it died (no payload or result). */
+export interface DeadTaskSummary extends TaskSummary {
+  lastError: string | null;
 }
 
 export interface DeadTaskPage {
-  tasks: TaskRecord[];
+  tasks: DeadTaskSummary[];
   /** Pass back as `cursor` for the next page; null at the end. */
   nextCursor: string | null;
 }

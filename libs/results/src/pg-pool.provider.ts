@@ -6,11 +6,19 @@ import { ResultsModuleOptions } from './results.options';
 
 const logger = new Logger('PostgreSQL');
 
+/** DATABASE_URL with DATABASE_PASSWORD in it (pg lets a connection string's empty password win over `password`). */
+export function withPassword(databaseUrl: string, password: string | undefined): string {
+  if (!password) return databaseUrl;
+  const url = new URL(databaseUrl);
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
 /** A pool for the postgres backend, built from the options; none for redis (nothing to connect to). */
 export function createPool(options: ResultsModuleOptions): Pool | null {
   if (options.backend !== 'postgres') return null;
   const pool = new Pool({
-    connectionString: options.databaseUrl,
+    connectionString: withPassword(options.databaseUrl, options.databasePassword),
     max: options.poolMax,
     application_name: options.applicationName,
     // Fail fast while PostgreSQL is away: the archiver leaves tasks in Redis and tries again, the api

@@ -4,6 +4,8 @@ export interface ResultsModuleOptions {
   backend: 'redis' | 'postgres';
   /** DATABASE_URL. */
   databaseUrl: string;
+  /** DATABASE_PASSWORD: wins over a password in the URL. */
+  databasePassword?: string;
   /** Connections this process opens at most. */
   poolMax: number;
   /** A statement running longer is cancelled (ms): a slow PostgreSQL fails a write, it does not hang it. */

@@ -8,10 +8,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { Principal, visibleQueues } from '@app/auth';
 import { DeadLetterAdmin, QueueInspector } from '@app/queue';
+import { assertQueueAccess, assertTaskAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
-import { TaskDto } from '../tasks/dto/task.dto';
+import { DeadTaskSummaryDto, TaskDto } from '../tasks/dto/task.dto';
 import { DlqListQueryDto, DlqPageDto, DlqPurgeQueryDto, PurgeResultDto } from './dto/dlq.dto';
 
 @ApiTags('dead-letter')
@@ -24,49 +26,60 @@ export class DlqController {
   ) {}
 
   @Get()
+  @RequireScopes('read')
   @ApiOperation({
     operationId: 'listDeadTasks',
-    summary: 'Dead tasks of every queue (or of one), newest first, with the failure reason and last error',
+    summary:
+      'Dead tasks of every queue the caller may see (or of one), newest first, with the failure reason and last error',
     description:
-      'Paginated by cursor: pass next_cursor back as cursor until it is null. The cursor is the position ' +
-      '(death time, task id) of the last task shown, so pages are stable while tasks die or are requeued.',
+      'Summaries: no payload or result (GET /tasks/{id} has them). Paginated by cursor: pass next_cursor back as ' +
+      'cursor until it is null. The cursor is the position (death time, task id) of the last task shown, so pages ' +
+      'are stable while tasks die or are requeued.',
   })
   @ApiOkResponse({ type: DlqPageDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue, limit or cursor, or an unknown parameter' })
-  async list(@Query() query: DlqListQueryDto): Promise<DlqPageDto> {
-    const queues = query.queue !== undefined ? [query.queue] : await this.inspector.listQueues();
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: DlqListQueryDto): Promise<DlqPageDto> {
+    if (query.queue !== undefined) assertQueueAccess(principal, query.queue);
+    const queues =
+      query.queue !== undefined ? [query.queue] : visibleQueues(principal, await this.inspector.listQueues());
     const page = await this.inspector.listDeadAcross(queues, query.limit ?? 50, query.cursor);
-    return { tasks: page.tasks.map(TaskDto.from), next_cursor: page.nextCursor };
+    return { tasks: page.tasks.map((task) => DeadTaskSummaryDto.from(task)), next_cursor: page.nextCursor };
   }
 
   @Post(':id/requeue')
+  @RequireScopes('admin')
   @ApiOperation({ operationId: 'requeueDeadTask', summary: 'Put a dead task back in its queue with attempts reset' })
   @ApiOkResponse({ type: TaskDto, description: 'The task, now queued' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
   @NoQueryParameters()
   @HttpCode(HttpStatus.OK)
-  async requeue(@Param('id') id: string): Promise<TaskDto> {
+  async requeue(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDto> {
+    assertTaskAccess(principal, id);
     await this.admin.requeue(id);
     return TaskDto.from(await this.inspector.getTask(id));
   }
 
   @Delete(':id')
+  @RequireScopes('admin')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ operationId: 'deleteDeadTask', summary: 'Delete one dead task' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
   @NoQueryParameters()
-  async delete(@Param('id') id: string): Promise<void> {
+  async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
+    assertTaskAccess(principal, id);
     await this.admin.delete(id);
   }
 
   @Delete()
+  @RequireScopes('admin')
   @ApiOperation({ operationId: 'purgeDeadTasks', summary: 'Delete every dead task of one queue (queue is required)' })
   @ApiOkResponse({ type: PurgeResultDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'queue missing or malformed, or an unknown parameter' })
-  async purge(@Query() query: DlqPurgeQueryDto): Promise<PurgeResultDto> {
+  async purge(@CurrentPrincipal() principal: Principal, @Query() query: DlqPurgeQueryDto): Promise<PurgeResultDto> {
+    assertQueueAccess(principal, query.queue);
     return { deleted: await this.admin.purge(query.queue) };
   }
 }

@@ -7,14 +7,22 @@ export interface FieldError {
   message: string;
 }
 
-/** A 400 naming each field and the rule it broke. */
-export function badRequest(errors: FieldError[]): HttpException {
-  return new BadRequestException({
+/** A note that ends the message even when HttpErrorFilter cuts the errors short (a symbol: never serialized). */
+export const MESSAGE_NOTE = Symbol('taskq.messageNote');
+
+/**
+ * A 400 naming each field and the rule it broke (HttpErrorFilter sends the first MAX_FIELD_ERRORS);
+ * `note` says what the list leaves out.
+ */
+export function badRequest(errors: FieldError[], note?: string): HttpException {
+  const body = {
     statusCode: HttpStatus.BAD_REQUEST,
     error: 'Bad Request',
-    message: errors.map((e) => e.message).join('; '),
+    message: errors.map((e) => e.message).join('; ') + (note ? `; ${note}` : ''),
     errors,
-  });
+    ...(note ? { [MESSAGE_NOTE]: note } : {}),
+  };
+  return new BadRequestException(body);
 }
 
 export function payloadTooLarge(field: string, limit: number, size: number): HttpException {

@@ -37,4 +37,16 @@ export class ErrorBodyDto {
       '503 on a batch spanning several queues only: the tasks that were stored before Redis failed (each queue part is atomic, the parts are not); resubmit only the others',
   })
   written_task_ids?: string[];
+
+  @ApiPropertyOptional({
+    enum: ['submit', 'read', 'admin'],
+    description: '403 only: the scope the credential lacks',
+  })
+  missing_scope?: string;
+
+  @ApiPropertyOptional({
+    example: 'default',
+    description: '403 only: the queue the credential may not use',
+  })
+  queue?: string;
 }

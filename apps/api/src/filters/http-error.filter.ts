@@ -1,7 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QuotaExceeded } from '@app/auth';
 import { QueueError, QueueErrorCode } from '@app/queue';
 import { ResultStoreError } from '@app/results';
+import { MESSAGE_NOTE } from './api-errors';
 
 const STATUS_OF: Record<QueueErrorCode, number> = {
   [QueueErrorCode.NotFound]: HttpStatus.NOT_FOUND,
@@ -13,16 +15,60 @@ const STATUS_OF: Record<QueueErrorCode, number> = {
   [QueueErrorCode.BadArgument]: HttpStatus.BAD_REQUEST,
 };
 
-const REASON: Record<number, string> = {
+export const REASON: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/**
+ * Field errors one answer carries at most: a batch of 1000 bad tasks answers with the first 20 and a
+ * count of the rest, not a megabyte of errors. Applied here, where every error leaves.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
+function capped(body: ErrorBody): ErrorBody {
+  if (!body.errors || body.errors.length <= MAX_FIELD_ERRORS) return body;
+  const shown = body.errors.slice(0, MAX_FIELD_ERRORS) as { message?: string }[];
+  const more = body.errors.length - shown.length;
+  const note = (body as { [MESSAGE_NOTE]?: string })[MESSAGE_NOTE];
+  return {
+    ...body,
+    message: `${shown.map((e) => e.message).join('; ')}; and ${more} more errors not shown${note ? `; ${note}` : ''}`,
+    errors: shown,
+  };
+}
+
+/** Fastify's own routing errors, which never reach a route: answered in the api's error shape. */
+export function frameworkErrors(
+  error: { code?: string; statusCode?: number },
+  _request: unknown,
+  reply: FastifyReply,
+): void {
+  const statusCode = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? HttpStatus.URI_TOO_LONG : HttpStatus.BAD_REQUEST;
+  const message =
+    statusCode === HttpStatus.URI_TOO_LONG
+      ? `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`
+      : 'The URL has a malformed component (bad percent-encoding)';
+  void reply.status(statusCode).send({ statusCode, error: REASON[statusCode], message });
+}
+
+/** The client went away while sending its body: nothing to answer, nobody to blame. */
+const ABORTED = /^(aborted|ECONNRESET)$/;
+
+/** Longest path parameter (Fastify's maxParamLength; longer answers 414). Task ids are 101 characters. */
+export const MAX_PARAM_LENGTH = 200;
 
 /** Seconds a client should wait before retrying when Redis is away. */
 const RETRY_AFTER_SECONDS = 1;
@@ -34,28 +80,68 @@ interface ErrorBody {
   errors?: unknown[];
   existing_task_id?: string;
   written_task_ids?: string[];
+  missing_scope?: string;
+  queue?: string;
+}
+
+/** Limits the messages of Fastify's own errors name. */
+export interface ErrorFilterLimits {
+  maxBodyBytes: number;
+  /** How each route's body limit is explained: `MAX_BODY_BYTES`, `MAX_PAYLOAD_BYTES + 65536`, ... */
+  describeBodyLimit?: (limit: number) => string;
 }
 
 /**
  * Every error leaves as `{statusCode, error, message, errors?}`: validation and the JSON body
- * parser (400), queue errors (404, 409, 503 + Retry-After), and the errors Fastify raises itself
- * (413 body too large, 415 content type, 400 bad Content-Length, 404 unknown route). Anything else
- * is a bug: logged with its stack, answered 500 without internals.
+ * parser (400), authentication (401 + WWW-Authenticate, 403), rate limits and quotas (429 +
+ * Retry-After), queue errors (404, 409, 503 + Retry-After), and the errors Fastify raises itself
+ * (413 body too large, 414 a path parameter too long, 415 content type, 400 bad Content-Length, 404
+ * unknown route; 408 and 431 come from the HTTP parser, see client-errors.ts). A client that
+ * aborts its upload is logged at info. Anything else is a bug: logged with its stack, answered 500
+ * without internals.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
-  constructor(private readonly limits: { maxBodyBytes: number }) {}
+  constructor(private readonly limits: ErrorFilterLimits) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toBody(exception);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    if (this.aborted(exception)) {
+      this.logger.log({ msg: 'client aborted the request before its body was read', route: request.url });
+      void reply.status(HttpStatus.BAD_REQUEST).send({
+        statusCode: HttpStatus.BAD_REQUEST,
+        error: REASON[400],
+        message: 'The request body ended early (the client aborted it)',
+      });
+      return;
+    }
+    const body = this.toBody(exception, request?.routeOptions?.bodyLimit);
+    const headers = (exception as { headers?: unknown } | null)?.headers;
+    if (exception instanceof HttpException && headers && typeof headers === 'object') {
+      for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+    }
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) reply.header('Retry-After', String(RETRY_AFTER_SECONDS));
-    void reply.status(body.statusCode).send(body);
+    if (exception instanceof QuotaExceeded) reply.header('Retry-After', String(exception.retryAfterSeconds));
+    void reply.status(body.statusCode).send(capped(body));
   }
 
-  toBody(exception: unknown): ErrorBody {
+  /** An upload the client cut off (Node reports `aborted`, code ECONNRESET, on the request stream). */
+  private aborted(exception: unknown): boolean {
+    const error = exception as { code?: unknown; message?: unknown } | null;
+    return (
+      !(exception instanceof HttpException) &&
+      (ABORTED.test(String(error?.code ?? '')) || ABORTED.test(String(error?.message ?? '')))
+    );
+  }
+
+  toBody(exception: unknown, routeBodyLimit?: number): ErrorBody {
+    if (exception instanceof QuotaExceeded) {
+      return { statusCode: HttpStatus.TOO_MANY_REQUESTS, error: REASON[429], message: exception.message };
+    }
     if (exception instanceof ResultStoreError && exception.code === 'unavailable') {
       this.logger.warn({ msg: exception.message, op: exception.op });
       const statusCode = HttpStatus.SERVICE_UNAVAILABLE;
@@ -100,9 +186,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       const response = exception.getResponse();
       if (typeof response === 'object' && response !== null && 'errors' in response) return response as ErrorBody;
       // Nest hands Fastify's own errors (body too large, media type, ...) over as HttpException(message, status).
+      if (typeof response === 'object' && response !== null && 'statusCode' in response && 'error' in response) {
+        return response as ErrorBody;
+      }
       const message =
         typeof response === 'string'
-          ? this.describeFastifyError(statusCode, response)
+          ? this.describeFastifyError(statusCode, response, routeBodyLimit)
           : String((response as { message?: unknown }).message ?? exception.message);
       return { statusCode, error: REASON[statusCode] ?? exception.name, message };
     }
@@ -112,10 +201,15 @@ export class HttpErrorFilter implements ExceptionFilter {
     return { statusCode: 500, error: REASON[500], message: 'Internal error; it has been logged.' };
   }
 
-  private describeFastifyError(statusCode: number, message: string): string {
+  private describeFastifyError(statusCode: number, message: string, routeBodyLimit?: number): string {
     switch (statusCode) {
-      case HttpStatus.PAYLOAD_TOO_LARGE:
-        return `Request body is larger than MAX_BODY_BYTES (${this.limits.maxBodyBytes} bytes)`;
+      case HttpStatus.PAYLOAD_TOO_LARGE: {
+        const limit = routeBodyLimit ?? this.limits.maxBodyBytes;
+        const name = this.limits.describeBodyLimit?.(limit) ?? 'MAX_BODY_BYTES';
+        return `Request body is larger than ${name} (${limit} bytes)`;
+      }
+      case HttpStatus.URI_TOO_LONG:
+        return `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`;
       case HttpStatus.UNSUPPORTED_MEDIA_TYPE:
         return 'Content-Type must be application/json';
       default:

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { RedisHealthIndicator } from '@app/queue';
+import { Public } from '../auth/access';
 import { NoQueryParameters } from '../filters/error-responses';
 import { HealthDownDto, HealthUpDto } from './dto/health.dto';
 
@@ -16,6 +17,7 @@ export class HealthController {
   ) {}
 
   @Get('live')
+  @Public()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ operationId: 'live', summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: HealthUpDto })
@@ -24,12 +26,14 @@ export class HealthController {
   }
 
   @Get('ready')
+  @Public()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ operationId: 'ready', summary: 'Readiness: Redis answers' })
-  @ApiOkResponse({ type: HealthUpDto, description: 'Redis answers' })
+  @ApiOperation({ operationId: 'ready', summary: 'Readiness: Redis answers and accepts writes' })
+  @ApiOkResponse({ type: HealthUpDto, description: 'Redis answers and accepts writes' })
   @ApiServiceUnavailableResponse({
     type: HealthDownDto,
-    description: 'Not ready: Redis does not answer (error.redis.message says why), or the api is shutting down',
+    description:
+      'Not ready: Redis does not answer or refuses writes (out of memory, a read-only replica; error.redis.message says why), or the api is shutting down',
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {

@@ -10,8 +10,10 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { Principal, visibleQueues } from '@app/auth';
 import { QUEUE_NAME_PATTERN } from '@app/contracts';
 import { QueueAdmin, QueueError, QueueErrorCode, QueueInspector } from '@app/queue';
+import { assertQueueAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
@@ -30,11 +32,12 @@ const QueueNameParam = () =>
     schema: { type: 'string', pattern: QUEUE_NAME_PATTERN.source },
   });
 
-/** The queue name of a route, or a 400 naming it. */
-function queueName(name: string): string {
+/** The queue name of a route, or a 400 naming it; then a 403 unless the caller may use the queue. */
+function queueName(name: string, principal: Principal): string {
   if (!QUEUE_NAME_PATTERN.test(name)) {
     throw badRequest([{ field: 'name', rule: 'matches', message: 'name must be 1-64 characters of [a-z0-9_-]' }]);
   }
+  assertQueueAccess(principal, name, 'name');
   return name;
 }
 
@@ -48,27 +51,37 @@ export class QueuesController {
   ) {}
 
   @Get()
+  @RequireScopes('read')
   @ApiOperation({
     operationId: 'listQueues',
-    summary: 'Per queue: tasks in each state, the age of the oldest queued task, paused and limits',
+    summary:
+      'Per queue the caller may see: tasks in each state, the age of the oldest queued task, whether a worker serves it, paused and limits',
+    description: `Every queue (at most MAX_QUEUES created by submits, plus those workers serve), unpaginated.`,
   })
   @ApiOkResponse({ type: QueueListDto })
   @NoQueryParameters()
-  async list(): Promise<QueueListDto> {
-    return { queues: (await this.inspector.allStats()).map(QueueStatsDto.from) };
+  async list(@CurrentPrincipal() principal: Principal): Promise<QueueListDto> {
+    const queues = visibleQueues(principal, await this.inspector.listQueues());
+    const stats = await Promise.all(queues.map((queue) => this.inspector.stats(queue)));
+    return { queues: stats.map((one) => QueueStatsDto.from(one)) };
   }
 
   @Get(':name')
-  @ApiOperation({ operationId: 'getQueue', summary: 'One queue: its counts, paused and limits' })
+  @RequireScopes('read')
+  @ApiOperation({
+    operationId: 'getQueue',
+    summary: 'One queue: its counts, whether a worker serves it, paused and limits',
+  })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such queue' })
   @NoQueryParameters()
-  async get(@Param('name') name: string): Promise<QueueStatsDto> {
-    return this.stats(queueName(name), true);
+  async get(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<QueueStatsDto> {
+    return this.stats(queueName(name, principal), true);
   }
 
   @Get(':name/history')
+  @RequireScopes('read')
   @ApiOperation({
     operationId: 'getQueueHistory',
     summary: "The queue's outcomes per minute (succeeded, dead, retried, cancelled) over the last hour or two",
@@ -77,8 +90,12 @@ export class QueuesController {
   @ApiOkResponse({ type: QueueHistoryDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad minutes value' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such queue' })
-  async history(@Param('name') name: string, @Query() query: QueueHistoryQueryDto): Promise<QueueHistoryDto> {
-    if (!(await this.inspector.queueExists(queueName(name)))) {
+  async history(
+    @CurrentPrincipal() principal: Principal,
+    @Param('name') name: string,
+    @Query() query: QueueHistoryQueryDto,
+  ): Promise<QueueHistoryDto> {
+    if (!(await this.inspector.queueExists(queueName(name, principal)))) {
       throw new QueueError(QueueErrorCode.NotFound, 'history', `queue ${name} does not exist`);
     }
     const minutes = await this.inspector.history(name, query.minutes ?? 60);
@@ -89,6 +106,7 @@ export class QueuesController {
   }
 
   @Post(':name/pause')
+  @RequireScopes('admin')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     operationId: 'pauseQueue',
@@ -97,23 +115,25 @@ export class QueuesController {
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
   @NoQueryParameters()
-  async pause(@Param('name') name: string): Promise<QueueStatsDto> {
-    await this.admin.pause(queueName(name));
+  async pause(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<QueueStatsDto> {
+    await this.admin.pause(queueName(name, principal));
     return this.stats(name);
   }
 
   @Post(':name/resume')
+  @RequireScopes('admin')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ operationId: 'resumeQueue', summary: 'Workers claim from the queue again' })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
   @NoQueryParameters()
-  async resume(@Param('name') name: string): Promise<QueueStatsDto> {
-    await this.admin.resume(queueName(name));
+  async resume(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<QueueStatsDto> {
+    await this.admin.resume(queueName(name, principal));
     return this.stats(name);
   }
 
   @Put(':name/limits')
+  @RequireScopes('admin')
   @ApiOperation({
     operationId: 'setQueueLimits',
     summary: "Set the queue's rate limit (task starts per window) and concurrency cap, across every worker",
@@ -124,8 +144,12 @@ export class QueuesController {
   @ApiOkResponse({ type: QueueStatsDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A missing or out-of-range limit' })
   @NoQueryParameters()
-  async setLimits(@Param('name') name: string, @Body() limits: QueueLimitsDto): Promise<QueueStatsDto> {
-    await this.admin.setLimits(queueName(name), {
+  async setLimits(
+    @CurrentPrincipal() principal: Principal,
+    @Param('name') name: string,
+    @Body() limits: QueueLimitsDto,
+  ): Promise<QueueStatsDto> {
+    await this.admin.setLimits(queueName(name, principal), {
       rate: limits.rate && { max: limits.rate.max, perMs: limits.rate.per_ms },
       concurrency: limits.concurrency,
     });
@@ -133,6 +157,7 @@ export class QueuesController {
   }
 
   @Delete(':name')
+  @RequireScopes('admin')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({
     operationId: 'forgetQueue',
@@ -146,8 +171,8 @@ export class QueuesController {
     description: 'The queue still holds tasks (retained results and dead ones count)',
   })
   @NoQueryParameters()
-  async forget(@Param('name') name: string): Promise<void> {
-    await this.admin.forget(queueName(name));
+  async forget(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<void> {
+    await this.admin.forget(queueName(name, principal));
   }
 
   private async stats(queue: string, mustExist = false): Promise<QueueStatsDto> {

@@ -14,6 +14,8 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { mayUseQueue, Principal } from '@app/auth';
+import { assertQueueAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { CreateScheduleDto, PatchScheduleDto, PutScheduleDto } from './dto/schedule-body.dto';
@@ -27,7 +29,10 @@ const LOCATION = {
 };
 const SCHEDULE_PARAM = { name: 'schedule', description: 'A schedule_id, or a schedule name' };
 
-/** Intended scopes (auth, later): `read` for the GETs, `admin` for every change. */
+/**
+ * `read` for the GETs, `admin` for every change. A credential restricted to queues sees and changes only
+ * the schedules that enqueue into them.
+ */
 @ApiTags('schedules')
 @ApiRedisUnavailableResponse()
 @NoQueryParameters()
@@ -57,7 +62,13 @@ export class SchedulesController {
     description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
   })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
-  async create(@Body() body: CreateScheduleDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ScheduleDto> {
+  @RequireScopes('admin')
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: CreateScheduleDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ScheduleDto> {
+    assertQueueAccess(principal, body.task.queue ?? 'default', 'task.queue');
     const { name, ...definition } = body;
     const schedule = await this.schedules.create(name, definition);
     reply.header('Location', `/schedules/${schedule.schedule_id}`);
@@ -67,8 +78,9 @@ export class SchedulesController {
   @Get()
   @ApiOperation({ operationId: 'listSchedules', summary: 'Every schedule, by name, with its next runs and latest run' })
   @ApiOkResponse({ type: ScheduleListDto })
-  async list(): Promise<ScheduleListDto> {
-    return { schedules: await this.schedules.list() };
+  @RequireScopes('read')
+  async list(@CurrentPrincipal() principal: Principal): Promise<ScheduleListDto> {
+    return { schedules: (await this.schedules.list()).filter((s) => mayUseQueue(principal, s.task.queue)) };
   }
 
   @Get(':schedule')
@@ -79,8 +91,11 @@ export class SchedulesController {
   @ApiParam(SCHEDULE_PARAM)
   @ApiOkResponse({ type: ScheduleDto })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No schedule of that id or name' })
-  async get(@Param('schedule') key: string): Promise<ScheduleDto> {
-    return this.schedules.get(key);
+  @RequireScopes('read')
+  async get(@CurrentPrincipal() principal: Principal, @Param('schedule') key: string): Promise<ScheduleDto> {
+    const schedule = await this.schedules.get(key);
+    assertQueueAccess(principal, schedule.task.queue, 'schedule');
+    return schedule;
   }
 
   @Put(':schedule')
@@ -104,7 +119,15 @@ export class SchedulesController {
     description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
   })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
-  async put(@Param('schedule') name: string, @Body() body: PutScheduleDto, @Res() reply: FastifyReply): Promise<void> {
+  @RequireScopes('admin')
+  async put(
+    @CurrentPrincipal() principal: Principal,
+    @Param('schedule') name: string,
+    @Body() body: PutScheduleDto,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    // Its queue cannot change (409), so checking the new one checks the old one too.
+    assertQueueAccess(principal, body.task.queue ?? 'default', 'task.queue');
     const { schedule, created } = await this.schedules.put(name, body);
     // The status depends on the outcome, so this route sends its own reply.
     await reply
@@ -131,7 +154,13 @@ export class SchedulesController {
     description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
   })
   @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
-  async patch(@Param('schedule') key: string, @Body() body: PatchScheduleDto): Promise<ScheduleDto> {
+  @RequireScopes('admin')
+  async patch(
+    @CurrentPrincipal() principal: Principal,
+    @Param('schedule') key: string,
+    @Body() body: PatchScheduleDto,
+  ): Promise<ScheduleDto> {
+    assertQueueAccess(principal, (await this.schedules.get(key)).task.queue, 'schedule');
     return this.schedules.patch(key, body);
   }
 
@@ -141,7 +170,9 @@ export class SchedulesController {
   @ApiParam(SCHEDULE_PARAM)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No schedule of that id or name' })
-  async remove(@Param('schedule') key: string): Promise<void> {
+  @RequireScopes('admin')
+  async remove(@CurrentPrincipal() principal: Principal, @Param('schedule') key: string): Promise<void> {
+    assertQueueAccess(principal, (await this.schedules.get(key)).task.queue, 'schedule');
     await this.schedules.remove(key);
   }
 }

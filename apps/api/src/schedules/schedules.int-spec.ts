@@ -36,6 +36,10 @@ describe('schedule routes, on a real Redis', () => {
       ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
+      // Schedules, not access control (e2e auth.e2e-spec): no credentials, no rate limit.
+      AUTH_MODE: 'none',
+      HOST: '127.0.0.1',
+      RATE_LIMIT_MAX: '0',
     });
     // Imported only now: ConfigModule.forRoot reads the environment when the api module is loaded.
     const { createApiApp } = await import('../configure-api');

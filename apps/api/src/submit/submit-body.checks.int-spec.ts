@@ -5,7 +5,6 @@ import { validateEnv } from '@app/config';
 import { redisAppEnv, testRedisConnection, uniquePrefix } from '@app/testing';
 import { prng } from '../../../../test/faults/harness';
 import { ApiEnv } from '../config/api.env';
-import { createApiApp } from '../configure-api';
 import { ApiValidationPipe, BodyCheck } from '../validation/api-validation.pipe';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
 import { SubmitTaskDto } from './dto/submit-task.dto';
@@ -169,8 +168,13 @@ describe('submit body checks: the OpenAPI schema and class-validator agree', () 
       ...redisAppEnv(testRedisConnection()),
       QUEUE_PREFIX: uniquePrefix('api-checks'),
       LOG_LEVEL: 'silent',
+      // In process, nothing listens: authentication has its own suite (test/e2e/auth.e2e-spec.ts).
+      AUTH_MODE: 'none',
+      HOST: '127.0.0.1',
       MAX_BATCH_SIZE: String(MAX_BATCH_SIZE),
     });
+    // Imported now: ConfigModule.forRoot in ApiModule reads process.env when the module is loaded.
+    const { createApiApp } = await import('../configure-api');
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();

@@ -17,11 +17,16 @@ export function batchSizeErrors(value: unknown, maxBatchSize: number): FieldErro
 /** The submit bodies' checks, compiled from the schemas the served document shows for them. */
 export function submitBodyChecks(document: OpenAPIObject, limits: { maxBatchSize: number }): Map<Type, BodyCheck> {
   const compile = openApiSchemaCompiler(document);
+  const task = compile(SubmitTaskDto.name);
   return new Map<Type, BodyCheck>([
-    [SubmitTaskDto, { fast: compile(SubmitTaskDto.name) }],
+    [SubmitTaskDto, { fast: task }],
     [
       SubmitBatchDto,
-      { fast: compile(SubmitBatchDto.name), limits: (value) => batchSizeErrors(value, limits.maxBatchSize) },
+      {
+        fast: compile(SubmitBatchDto.name),
+        limits: (value) => batchSizeErrors(value, limits.maxBatchSize),
+        items: { field: 'tasks', fast: task },
+      },
     ],
   ]);
 }

@@ -9,9 +9,12 @@ import {
   ApiOperation,
   ApiPayloadTooLargeResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Principal } from '@app/auth';
+import { CurrentPrincipal, RequireScopes } from '../auth/access';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParametersGuard } from '../filters/error-responses';
 import { SubmitBatchDto } from './dto/submit-batch.dto';
@@ -29,12 +32,22 @@ const SubmitErrors = () =>
     }),
     ApiPayloadTooLargeResponse({
       type: ErrorBodyDto,
-      description: 'Body over MAX_BODY_BYTES, or a payload over MAX_PAYLOAD_BYTES',
+      description:
+        "Body over the route's limit (POST /submit: MAX_PAYLOAD_BYTES + 64 KiB; the batch: MAX_BODY_BYTES), or a payload over MAX_PAYLOAD_BYTES",
     }),
     ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
     ApiConflictResponse({
       type: ErrorBodyDto,
       description: 'A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one)',
+    }),
+    RequireScopes('submit'),
+    ApiTooManyRequestsResponse({
+      type: ErrorBodyDto,
+      description:
+        "Past the rate limit, or past the credential's quota of tasks (QUOTA_TASKS) or payload bytes (QUOTA_PAYLOAD_BYTES) per QUOTA_WINDOW_SECONDS; the message says which; nothing written. Retry after Retry-After seconds",
+      headers: {
+        'Retry-After': { description: 'Seconds until the window ends', required: true, schema: { type: 'integer' } },
+      },
     }),
     ApiRedisUnavailableResponse(
       'Redis unavailable: nothing was written (or, after a command timeout, maybe written: the message says which). Retry after Retry-After seconds',
@@ -79,11 +92,12 @@ export class SubmitController {
   @ApiBody({ type: SubmitTaskDto })
   @SubmitErrors()
   async submit(
+    @CurrentPrincipal() principal: Principal,
     @Body() dto: SubmitTaskDto,
     @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SubmitResponseDto> {
-    const task = await this.submitService.submit(dto, idempotencyKey);
+    const task = await this.submitService.submit(principal, dto, idempotencyKey);
     reply.header('Location', `/tasks/${task.id}`);
     if (task.replayed) reply.status(HttpStatus.OK).header('Idempotent-Replayed', 'true');
     return { task_id: task.id, status: task.status, queue: task.queue };
@@ -98,8 +112,11 @@ export class SubmitController {
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
   @ApiBody({ type: SubmitBatchDto })
   @SubmitErrors()
-  async submitBatch(@Body() dto: SubmitBatchDto): Promise<SubmitBatchResponseDto> {
-    const tasks = await this.submitService.submitBatch(dto.tasks);
+  async submitBatch(
+    @CurrentPrincipal() principal: Principal,
+    @Body() dto: SubmitBatchDto,
+  ): Promise<SubmitBatchResponseDto> {
+    const tasks = await this.submitService.submitBatch(principal, dto.tasks);
     return {
       task_ids: tasks.map((task) => task.id),
       replayed: tasks.flatMap((task, i) => (task.replayed ? [i] : [])),

@@ -1,14 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
+import { Principal, QuotaKeeper, Reservation } from '@app/auth';
 import { DEFAULT_QUEUE, TaskContractRegistry } from '@app/contracts';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { EnqueuedTask, NewTask, QueueProducer } from '@app/queue';
+import { EnqueuedTask, NewTask, QueueError, QueueErrorCode, QueueProducer } from '@app/queue';
+import { assertQueueAccess } from '../auth/access';
 import { ApiEnv } from '../config/api.env';
 import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
 import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
-/** Turns validated submissions into queue tasks: contract check, defaults, size limits, one write. */
+/** A task to write and its serialized payload size (what the byte quota counts). */
+type SizedTask = NewTask & { payloadBytes: number };
+
+/**
+ * Turns validated submissions into queue tasks: contract check, defaults, size limits, the
+ * caller's queues and quota, one write.
+ */
 @Injectable()
 export class SubmitService {
   private readonly maxPayloadBytes: number;
@@ -16,6 +24,7 @@ export class SubmitService {
   constructor(
     private readonly producer: QueueProducer,
     private readonly contracts: TaskContractRegistry,
+    private readonly quota: QuotaKeeper,
     @InjectMetric(METRIC.submitted) private readonly submitted: Counter<string>,
     config: ConfigService<ApiEnv, true>,
   ) {
@@ -23,24 +32,53 @@ export class SubmitService {
   }
 
   /** `idempotencyKey`: the Idempotency-Key header, if any (the body's idempotency_key says the same). */
-  async submit(dto: SubmitTaskDto, idempotencyKey?: string): Promise<EnqueuedTask> {
+  async submit(principal: Principal, dto: SubmitTaskDto, idempotencyKey?: string): Promise<EnqueuedTask> {
     if (idempotencyKey !== undefined && dto.idempotency_key !== undefined && idempotencyKey !== dto.idempotency_key) {
       const message = 'the Idempotency-Key header and idempotency_key differ; give one, or both equal';
       throw badRequest([{ field: 'idempotency_key', rule: 'matchesHeader', message }]);
     }
-    const [task] = await this.enqueue([
-      this.toTask({ ...dto, idempotency_key: dto.idempotency_key ?? idempotencyKey }, ''),
+    const [task] = await this.enqueue(principal, [
+      this.toTaskFor(principal, { ...dto, idempotency_key: dto.idempotency_key ?? idempotencyKey }, ''),
     ]);
     return task;
   }
 
   /** All-or-nothing: every task is checked before any is written (its size, MAX_BATCH_SIZE, by validation). */
-  async submitBatch(dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
-    return this.enqueue(dtos.map((dto, i) => this.toTask(dto, `tasks.${i}.`)));
+  async submitBatch(principal: Principal, dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
+    return this.enqueue(
+      principal,
+      dtos.map((dto, i) => this.toTaskFor(principal, dto, `tasks.${i}.`)),
+    );
   }
 
-  private async enqueue(tasks: NewTask[]): Promise<EnqueuedTask[]> {
-    const enqueued = await this.producer.enqueueMany(tasks);
+  /**
+   * The quota is taken before the write (atomically, so replicas cannot overrun it together) and
+   * given back when nothing was written: a refusal, Redis down before the write, or replays of
+   * earlier tasks. A write that may have happened (a timeout) keeps it.
+   */
+  private async enqueue(principal: Principal, tasks: SizedTask[]): Promise<EnqueuedTask[]> {
+    const bytes = tasks.reduce((sum, task) => sum + task.payloadBytes, 0);
+    const reservation =
+      principal.kind === 'none' ? undefined : await this.quota.reserve(principal.subject, tasks.length, bytes);
+    let enqueued: EnqueuedTask[];
+    try {
+      enqueued = await this.producer.enqueueMany(tasks);
+    } catch (error) {
+      const written =
+        error instanceof QueueError &&
+        error.code === QueueErrorCode.Unavailable &&
+        (error.maybeApplied || !!error.written?.length);
+      if (reservation && !written) await this.refund(reservation);
+      throw error;
+    }
+    if (reservation && enqueued.some((task) => task.replayed)) {
+      const replayed = tasks.filter((_, i) => enqueued[i].replayed);
+      await this.refund({
+        ...reservation,
+        tasks: replayed.length,
+        bytes: replayed.reduce((sum, task) => sum + task.payloadBytes, 0),
+      });
+    }
     if (tasks.length === 1) {
       if (!enqueued[0].replayed) this.submitted.inc({ task_type: tasks[0].type, queue: tasks[0].queue });
       return enqueued;
@@ -58,12 +96,23 @@ export class SubmitService {
     return enqueued;
   }
 
+  /** A refund that fails leaves the quota charged: the caller still gets the write's own answer. */
+  private async refund(reservation: Reservation): Promise<void> {
+    await this.quota.refund(reservation).catch(() => undefined);
+  }
+
+  /** A submission the caller may make (its queue among the key's), as a sized queue task. */
+  private toTaskFor(principal: Principal, dto: SubmitTaskDto, path: string): SizedTask {
+    assertQueueAccess(principal, dto.queue ?? DEFAULT_QUEUE, `${path}queue`);
+    return this.toTask(dto, path);
+  }
+
   /**
    * A submission as a queue task: registered type, payload size and contract, defaults resolved,
    * run_at ahead at most 365 days. `path` prefixes the fields the errors name (`tasks.3.`, `task.`).
    * Schedules check their task template with it too, so both take exactly the same tasks.
    */
-  toTask(dto: SubmitTaskDto, path: string): NewTask {
+  toTask(dto: SubmitTaskDto, path: string): SizedTask {
     const contract = this.contracts.get(dto.task_type);
     if (!contract) {
       throw badRequest([
@@ -104,6 +153,7 @@ export class SubmitService {
       runAt,
       idempotencyKey: dto.idempotency_key,
       uniqueForMs: dto.unique_for_ms,
+      payloadBytes: size,
     };
   }
 }

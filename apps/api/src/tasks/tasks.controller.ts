@@ -9,9 +9,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Counter } from 'prom-client';
+import { Principal, visibleQueues } from '@app/auth';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { isTaskId, QueueAdmin, QueueError, QueueErrorCode, QueueInspector, TaskRecord, TaskWaiter } from '@app/queue';
 import { FINISHED_STATUSES, HISTORY_CURSOR_PATTERN, TaskHistory } from '@app/results';
+import { assertQueueAccess, assertTaskAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
@@ -33,9 +35,11 @@ export class TasksController {
   ) {}
 
   @Get()
+  @RequireScopes('read')
   @ApiOperation({
     operationId: 'listTasks',
-    summary: 'Tasks in one state (or, with the PostgreSQL result store, every finished task), of one queue or all',
+    summary:
+      'Tasks in one state (or, with the PostgreSQL result store, every finished task), of one queue or every queue the caller may see',
     description:
       'Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as ' +
       'cursor until it is null. Waiting and running states come from Redis; with RESULTS_BACKEND=postgres, the ' +
@@ -49,10 +53,11 @@ export class TasksController {
       'status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, limit or cursor',
   })
   @ApiRedisUnavailableResponse('Redis, or PostgreSQL for finished tasks, unavailable; retry after Retry-After')
-  async list(@Query() query: TaskListQueryDto): Promise<TaskPageDto> {
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: TaskListQueryDto): Promise<TaskPageDto> {
+    if (query.queue !== undefined) assertQueueAccess(principal, query.queue);
     const fromHistory =
       this.history.enabled && (query.status === undefined || FINISHED_STATUSES.includes(query.status as never));
-    if (fromHistory) return this.listHistory(query);
+    if (fromHistory) return this.listHistory(principal, query);
     if (query.status === undefined) {
       const message = 'status is required: with RESULTS_BACKEND=redis tasks are listed one state at a time';
       throw badRequest([{ field: 'status', rule: 'isPresent', message }]);
@@ -63,7 +68,8 @@ export class TasksController {
         throw badRequest([{ field, rule: 'needsHistory', message }]);
       }
     }
-    const queues = query.queue !== undefined ? [query.queue] : await this.inspector.listQueues();
+    const queues =
+      query.queue !== undefined ? [query.queue] : visibleQueues(principal, await this.inspector.listQueues());
     const page = await this.inspector.listTasks({
       queues,
       status: query.status,
@@ -75,7 +81,11 @@ export class TasksController {
   }
 
   /** Finished tasks from PostgreSQL, newest finish first (keyset pages). */
-  private async listHistory(query: TaskListQueryDto): Promise<TaskPageDto> {
+  private async listHistory(principal: Principal, query: TaskListQueryDto): Promise<TaskPageDto> {
+    if (query.queue === undefined && principal.queues !== null) {
+      const message = `queue is required: ${principal.name} may use only some queues, and the history is listed one queue at a time for it`;
+      throw badRequest([{ field: 'queue', rule: 'isPresent', message }]);
+    }
     if (query.cursor !== undefined && !HISTORY_CURSOR_PATTERN.test(query.cursor)) {
       const message = 'cursor must be a next_cursor value from a previous page of this listing';
       throw badRequest([{ field: 'cursor', rule: 'matches', message }]);
@@ -93,6 +103,7 @@ export class TasksController {
   }
 
   @Get(':id')
+  @RequireScopes('read')
   @ApiOperation({
     operationId: 'getTask',
     summary: 'Status, attempts, result and timings of one task; with wait_ms, once it has finished',
@@ -108,7 +119,12 @@ export class TasksController {
     description:
       'Unknown id, or finished longer than RESULT_TTL_SECONDS ago (redis) / RESULTS_RETENTION_DAYS ago (postgres)',
   })
-  async get(@Param('id') id: string, @Query() query: TaskGetQueryDto): Promise<TaskDto> {
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Query() query: TaskGetQueryDto,
+  ): Promise<TaskDto> {
+    assertTaskAccess(principal, id);
     try {
       if (query.wait_ms) await this.waiter.untilFinished(id, query.wait_ms);
       return TaskDto.from(await this.inspector.getTask(id));
@@ -122,11 +138,13 @@ export class TasksController {
   }
 
   @Post(':id/cancel')
+  @RequireScopes('submit')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
     operationId: 'cancelTask',
     summary: 'Cancel a task: a scheduled, queued or retrying one never runs; an active one is aborted',
     description:
+      'Needs scope submit (producers may withdraw what they submitted) in a queue the credential may use. ' +
       'An active task loses its lease at once (its run can write no outcome) and the worker holding it fires the ' +
       "run's AbortSignal. Cancelled is a final state: not retried, not dead-lettered, not counted as failed.",
   })
@@ -135,7 +153,8 @@ export class TasksController {
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task (or finished and expired)' })
   @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task has finished already; the message says how' })
   @NoQueryParameters()
-  async cancel(@Param('id') id: string): Promise<TaskDto> {
+  async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDto> {
+    assertTaskAccess(principal, id);
     const before = await this.inspector.getTask(id);
     await this.admin.cancel(id);
     this.cancelled.inc({ task_type: before.type, queue: before.queue });

@@ -33,7 +33,16 @@ export interface BodyCheck {
   fast: ValidateFunction;
   /** Rules fixed at boot (MAX_BATCH_SIZE): the document states them, class-validator cannot. */
   limits?: (value: unknown) => FieldError[];
+  /**
+   * A list field whose items have a fast check of their own (a batch's `tasks`): when many items
+   * fail, class-validator explains only the first ITEMS_EXPLAINED of them, so a batch of 1000 bad
+   * tasks costs the event loop what 20 do.
+   */
+  items?: { field: string; fast: ValidateFunction };
 }
+
+/** Failing items of a list that class-validator explains at most (at least one error each). */
+export const ITEMS_EXPLAINED = 20;
 
 /**
  * class-transformer skips every key named `constructor` (a guard against prototype tricks), so
@@ -62,7 +71,32 @@ function unaliased(error: FieldError): FieldError {
   };
 }
 
-export type Verdict = { ok: true; value: unknown } | { ok: false; errors: FieldError[] };
+export type Verdict = { ok: true; value: unknown } | { ok: false; errors: FieldError[]; note?: string };
+
+/** The first ITEMS_EXPLAINED failing items of `check.items` and where they were, when more fail. */
+function sampleOfFailing(
+  value: unknown,
+  items: NonNullable<BodyCheck['items']>,
+): { value: unknown; indexes: number[]; skipped: number } | undefined {
+  const list = (value as Record<string, unknown> | null)?.[items.field];
+  if (!Array.isArray(list)) return undefined;
+  const failing: number[] = [];
+  for (let i = 0; i < list.length; i++) if (!items.fast(list[i])) failing.push(i);
+  if (failing.length <= ITEMS_EXPLAINED) return undefined;
+  const indexes = failing.slice(0, ITEMS_EXPLAINED);
+  return {
+    value: { ...(value as object), [items.field]: indexes.map((i) => list[i]) },
+    indexes,
+    skipped: failing.length - indexes.length,
+  };
+}
+
+/** `tasks.3.priority` of the sample back to the item's place in the request. */
+function renumbered(error: FieldError, field: string, indexes: number[]): FieldError {
+  const at = new RegExp(`^${field}\\.(\\d+)`);
+  const place = (text: string) => text.replace(at, (_all, j: string) => `${field}.${indexes[Number(j)]}`);
+  return { ...error, field: place(error.field), message: place(error.message) };
+}
 
 /**
  * The api's one validation pipe, for every route. Queries, params and bodies are validated by
@@ -82,10 +116,13 @@ export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const check = metadata.type === 'body' && metadata.metatype ? this.bodies.get(metadata.metatype) : undefined;
     if (!check) return this.classValidation.transform(value, metadata);
+    // Sizes before anything walks the items: a batch of a million nulls is refused by its length alone.
+    const limitErrors = check.limits?.(value) ?? [];
+    if (limitErrors.length > 0) throw badRequest(limitErrors);
     if (check.fast(value)) return value;
     const schemaErrors = fieldErrorsFromAjv(check.fast.errors);
     const verdict = await this.validateFully(value, metadata);
-    if (!verdict.ok) throw badRequest(verdict.errors);
+    if (!verdict.ok) throw badRequest(verdict.errors, verdict.note);
     // The document refuses what class-validator takes: a drift between the two, which the property
     // test exists to catch. The document is the promise, so its verdict stands.
     this.logger.error({ msg: 'OpenAPI schema and class-validator disagree; refusing the body', schemaErrors });
@@ -97,10 +134,26 @@ export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown
     const check = metadata.type === 'body' && metadata.metatype ? this.bodies.get(metadata.metatype) : undefined;
     const limitErrors = check?.limits?.(value) ?? [];
     if (limitErrors.length > 0) return { ok: false, errors: limitErrors };
+    const sample = check?.items ? sampleOfFailing(value, check.items) : undefined;
+    if (sample) {
+      const verdict = await this.classValidate(sample.value, metadata, true);
+      // (A sample class-validator accepts would be a drift between the two: the full run below decides.)
+      if (!verdict.ok) {
+        return {
+          ok: false,
+          errors: verdict.errors.map((error) => renumbered(error, check!.items!.field, sample.indexes)),
+          note: `${sample.skipped} more ${check!.items!.field} fail too (the first ${ITEMS_EXPLAINED} failing ones are named)`,
+        };
+      }
+    }
+    return this.classValidate(value, metadata, !!check);
+  }
+
+  private async classValidate(value: unknown, metadata: ArgumentMetadata, reveal: boolean): Promise<Verdict> {
     try {
       return {
         ok: true,
-        value: await this.classValidation.transform(check ? revealConstructorKeys(value) : value, metadata),
+        value: await this.classValidation.transform(reveal ? revealConstructorKeys(value) : value, metadata),
       };
     } catch (error) {
       const response = error instanceof HttpException ? error.getResponse() : undefined;

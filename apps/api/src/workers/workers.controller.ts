@@ -1,7 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { mayUseQueue, Principal } from '@app/auth';
 import { WorkerRegistry } from '@app/queue';
+import { CurrentPrincipal, RequireScopes } from '../auth/access';
 import { ApiEnv } from '../config/api.env';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { WorkerDto, WorkerListDto } from './dto/worker.dto';
@@ -27,7 +29,12 @@ export class WorkersController {
     summary: 'Live workers from their heartbeats: queues, concurrency, tasks in flight, last seen',
   })
   @ApiOkResponse({ type: WorkerListDto })
-  async list(): Promise<WorkerListDto> {
-    return { workers: (await this.workers.list(this.staleAfterMs)).map(WorkerDto.from) };
+  @RequireScopes('read')
+  async list(@CurrentPrincipal() principal: Principal): Promise<WorkerListDto> {
+    // A credential restricted to queues sees the workers serving them, and only those queues' names.
+    const workers = (await this.workers.list(this.staleAfterMs))
+      .map((report) => ({ ...report, queues: report.queues.filter((queue) => mayUseQueue(principal, queue)) }))
+      .filter((report) => report.queues.length > 0 || principal.queues === null);
+    return { workers: workers.map(WorkerDto.from) };
   }
 }

@@ -84,6 +84,13 @@ export const apiMetricProviders: Provider[] = [
     inject: [QueueStatsCache],
     collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, (s.oldestQueuedAgeMs ?? 0) / 1000)),
   }),
+  makeGaugeProvider({
+    name: METRIC.queueUnserved,
+    help: '1 while queued tasks have waited longer than QUEUE_IDLE_TTL in a queue no worker served within it, else 0',
+    labelNames: ['queue'],
+    inject: [QueueStatsCache],
+    collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.unserved ? 1 : 0)),
+  }),
   makeCounterProvider({
     name: METRIC.deadLetterTrimmed,
     help: 'Dead tasks dropped by DLQ_MAX_SIZE since the queue began (mirrors the count kept in Redis)',

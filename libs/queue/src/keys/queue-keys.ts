@@ -98,6 +98,14 @@ export function scheduleNamesKey(prefix: string): string {
 }
 
 /**
+ * A key that never exists: readiness sends `SET <it> 1 XX`, which writes nothing, yet Redis refuses
+ * it like any write while it is out of memory (noeviction) or a read-only replica.
+ */
+export function writeProbeKey(prefix: string): string {
+  return `${prefix}:write-probe`;
+}
+
+/**
  * Pub/sub channels (not keys: a cluster delivers a PUBLISH to every node's subscribers).
  * `cancel`: `<task id> <lease token>` when an active task is cancelled, for the worker holding it.
  * `finished`: `<task id>` when a task someone waits for reaches a terminal state.

@@ -20,16 +20,19 @@ export interface ScriptDefinition {
   lua: string;
 }
 
-/** Reads every `verbNoun-<numKeys>.lua`, prepends the shared prelude. */
-export function loadScripts(): ScriptDefinition[] {
-  const dir = scriptsDir();
-  const prelude = readFileSync(join(dir, '_prelude.lua'), 'utf8');
+/**
+ * Reads every `verbNoun-<numKeys>.lua` of `dir` (the queue's scripts by default), each with the
+ * queue's prelude (argument checks, server time) prepended, as commands `<commandPrefix>VerbNoun`.
+ * Other libraries keep their scripts in their own directory and prefix (libs/auth: `taskqAuth`).
+ */
+export function loadScripts(dir = scriptsDir(), commandPrefix = 'taskq'): ScriptDefinition[] {
+  const prelude = readFileSync(join(scriptsDir(), '_prelude.lua'), 'utf8');
   return readdirSync(dir)
     .filter((file) => /^[a-z][A-Za-z]*-\d+\.lua$/.test(file))
     .map((file) => {
       const [, name, keys] = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file)!;
       return {
-        command: `taskq${name[0].toUpperCase()}${name.slice(1)}`,
+        command: `${commandPrefix}${name[0].toUpperCase()}${name.slice(1)}`,
         numberOfKeys: Number(keys),
         lua: `${prelude}\n${readFileSync(join(dir, file), 'utf8')}`,
       };
@@ -42,7 +45,10 @@ export function loadScripts(): ScriptDefinition[] {
  */
 export function defineScripts(client: RedisClient, scripts: ScriptDefinition[] = loadScripts()): QueueRedis {
   for (const script of scripts) {
-    client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    // Once per client: the api's one connection carries the queue's and other libraries' scripts.
+    if (!(script.command in client)) {
+      client.defineCommand(script.command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
   }
   return client as QueueRedis;
 }

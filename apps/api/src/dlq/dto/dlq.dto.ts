@@ -3,10 +3,12 @@ import { Type } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
 import { QUEUE_NAME_PATTERN } from '@app/contracts';
 import { DEAD_CURSOR_PATTERN } from '@app/queue';
-import { TaskDto } from '../../tasks/dto/task.dto';
+import { DeadTaskSummaryDto } from '../../tasks/dto/task.dto';
 import { IsPresent, Omittable } from '../../validation/decorators';
 
 const QUEUE_MESSAGE = 'queue must be 1-64 characters of [a-z0-9_-]';
+/** The largest page of GET /dlq: summaries of at most ~5 KB each (last_error is cut at 4000 characters). */
+export const MAX_DLQ_PAGE = 500;
 
 export class DlqListQueryDto {
   @ApiPropertyOptional({
@@ -18,12 +20,12 @@ export class DlqListQueryDto {
   @Matches(QUEUE_NAME_PATTERN, { message: QUEUE_MESSAGE })
   queue?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, description: 'Page size. Default: 50' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_DLQ_PAGE, description: 'Page size. Default: 50' })
   @Omittable()
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(1000)
+  @Max(MAX_DLQ_PAGE)
   limit?: number;
 
   @ApiPropertyOptional({
@@ -53,10 +55,11 @@ export class DlqPurgeQueryDto {
 
 export class DlqPageDto {
   @ApiProperty({
-    type: [TaskDto],
-    description: 'Newest deaths first (equal death times: higher task_id first); dead_reason and last_error say why',
+    type: [DeadTaskSummaryDto],
+    description:
+      'Newest deaths first (equal death times: higher task_id first); dead_reason and last_error say why. No payloads: GET /tasks/{id} has them',
   })
-  tasks!: TaskDto[];
+  tasks!: DeadTaskSummaryDto[];
 
   @ApiProperty({
     type: String,

@@ -90,12 +90,29 @@ export class QueueStatsDto {
   @ApiProperty({ type: QueueLimitsDto })
   limits!: QueueLimitsDto;
 
-  static from(stats: QueueStats): QueueStatsDto {
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      "When a worker last served the queue (each worker's recoverer marks its queues every RECOVERY_INTERVAL_MS); null when none ever did",
+  })
+  last_served_at!: string | null;
+
+  @ApiProperty({
+    description:
+      'True while queued tasks have waited longer than QUEUE_IDLE_TTL and no worker served the queue within it: nothing consumes it (no worker lists it, or they are all gone). Its tasks are kept; the TaskqQueueUnserved alert fires',
+  })
+  unserved!: boolean;
+
+  static from(stats: QueueStats, now = Date.now()): QueueStatsDto {
     const { rate, concurrency } = stats.controls;
     return {
       queue: stats.queue,
       counts: stats.counts,
       oldest_queued_age_ms: stats.oldestQueuedAgeMs,
+      last_served_at: stats.lastServedAgoMs === null ? null : new Date(now - stats.lastServedAgoMs).toISOString(),
+      unserved: stats.unserved,
       dead_trimmed: stats.deadTrimmed,
       paused: stats.controls.paused,
       limits: { rate: rate && { max: rate.max, per_ms: rate.perMs }, concurrency },

@@ -3,11 +3,10 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
 import { MAX_SCANNED_PER_PAGE, TASK_CURSOR_PATTERN, TASK_STATUSES, TaskStatus } from '@app/queue';
+import { MAX_WAIT_MS } from '../../config/api.env';
 import { IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 import { TaskSummaryDto } from './task.dto';
 
-/** The longest GET /tasks/{id}?wait_ms may hold a request. */
-export const MAX_WAIT_MS = 30_000;
 /** The largest page of GET /tasks. */
 export const MAX_PAGE_SIZE = 500;
 

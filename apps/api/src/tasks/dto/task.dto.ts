@@ -5,6 +5,7 @@ import {
   AttemptRecord,
   DEAD_REASONS,
   DeadReason,
+  DeadTaskSummary,
   TASK_STATUSES,
   TaskRecord,
   TaskStatus,
@@ -190,5 +191,12 @@ export class TaskSummaryDto extends OmitType(TaskDto, [
       schedule_id: task.scheduleId,
       scheduled_at: iso(task.scheduledAt),
     };
+  }
+}
+
+/** A task of the dead-letter listing: the summary and its last error (GET /tasks/{id} has the payload). */
+export class DeadTaskSummaryDto extends OmitType(TaskDto, ['payload', 'result', 'attempts_history'] as const) {
+  static from(task: DeadTaskSummary): DeadTaskSummaryDto {
+    return { ...TaskSummaryDto.from(task), last_error: task.lastError };
   }
 }

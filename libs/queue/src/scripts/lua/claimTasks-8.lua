@@ -8,7 +8,7 @@
   backlog (finished tasks waiting for PostgreSQL) under the bound: back-pressure, for every worker.
 
   KEYS[1] queued   KEYS[2] scheduled   KEYS[3] retrying   KEYS[4] active   KEYS[5] seq
-  KEYS[6] meta (HASH: paused, rate_max, rate_per_ms, concurrency)   KEYS[7] rate log (ZSET of starts)
+  KEYS[6] meta (HASH: paused, rate_max, rate_per_ms, concurrency, served_at)   KEYS[7] rate log (ZSET of starts)
   KEYS[8] archive
   ARGV[1] task key prefix
   ARGV[2] k, the most tasks to claim (may be 0: promote only)
@@ -16,6 +16,10 @@
   ARGV[4] token prefix, unique per call (worker id + counter); task i gets token prefix..':'..i
   ARGV[5] promote batch limit
   ARGV[6] results buffer max: most archive entries the queue may hold (0 = no bound)
+
+  A promote-only call (k = 0: each worker's recoverer makes one per served queue every
+  RECOVERY_INTERVAL_MS) records that a worker serves the queue: meta.served_at = now, which
+  QUEUE_IDLE_TTL is measured against. Claims with k > 0 leave it, so the hot path writes nothing more.
 
   Returns { nextDueMs or -1, nowMs, backlogged (1 when the archive bound held claims back, else 0),
             then per task: id, token, type, payload, attempts, max_retries, timeout_ms, next_run_at,
@@ -46,6 +50,7 @@ local function promote(source)
 end
 promote(KEYS[2])
 promote(KEYS[3])
+if k == 0 then redis.call('HSET', KEYS[6], 'served_at', int(now)) end
 
 -- The queue's controls (set by the api's pause/resume and limits routes).
 local limitedUntil = -1

@@ -1,0 +1,11 @@
+export * from './scopes';
+export * from './auth.options';
+export { AUTH_OPTIONS } from './auth.module-definition';
+export * from './auth.module';
+export * from './api-key';
+export * from './api-key.store';
+export * from './authenticator';
+export * from './jwt.verifier';
+export * from './quota';
+export { authKeys, rateLimitSuffix, isCounterKey } from './keys/auth-keys';
+export type { AuthKeys } from './keys/auth-keys';

@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineScripts, loadScripts, RedisClient } from '@app/queue';
+
+/**
+ * Finds libs/auth's Lua scripts: beside this file in the source tree (tests), or in
+ * `auth/scripts/lua/` next to the api's webpack bundle (nest-cli copies them there as assets).
+ */
+function authScriptsDir(): string {
+  const candidates = [join(__dirname, 'lua'), join(__dirname, 'auth', 'scripts', 'lua')];
+  const found = candidates.find((dir) => existsSync(join(dir, 'createApiKey-3.lua')));
+  if (!found) throw new Error(`auth Lua scripts not found; looked in ${candidates.join(', ')}`);
+  return found;
+}
+
+type Arg = string | number;
+
+/** The auth scripts as typed ioredis commands (keys first, then ARGV; see each script's header). */
+export interface AuthScripts {
+  taskqAuthCreateApiKey(...args: Arg[]): Promise<number[]>;
+  taskqAuthRevokeApiKey(...args: Arg[]): Promise<number>;
+  taskqAuthReserveQuota(...args: Arg[]): Promise<number[]>;
+  taskqAuthRefundQuota(...args: Arg[]): Promise<number>;
+}
+
+export type AuthRedis = RedisClient & AuthScripts;
+
+/** Defines the auth scripts on a client (once; the api's queue connection carries them too). */
+export function withAuthScripts(client: RedisClient): AuthRedis {
+  defineScripts(client, loadScripts(authScriptsDir(), 'taskqAuth'));
+  return client as AuthRedis;
+}

@@ -1,0 +1,194 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { http, OwnRedis, waitFor } from '@app/testing';
+import { Stack } from './harness';
+
+jest.setTimeout(120_000);
+
+const ROOT = join(__dirname, '..', '..');
+const START_SCRIPT = join(ROOT, 'deploy', 'k8s', 'base', 'redis-start.sh');
+
+/** The ACL that docker-compose.yml and Kubernetes start Redis with, for this prefix and password. */
+function deployedAcl(prefix: string, password: string): string {
+  return execFileSync('sh', [START_SCRIPT, '--print-acl'], {
+    env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: password, QUEUE_PREFIX: prefix },
+    encoding: 'utf8',
+  });
+}
+
+/**
+ * The deployed Redis ACL (deploy/k8s/base/redis-start.sh) against every path of the apps: the api
+ * and a worker log in as the `taskq` user and run submits, batches, idempotency, delays, waits,
+ * retries, dead letters, cancels, queue controls, API keys, rate limits and quotas; Redis must deny
+ * none of their commands (ACL LOG), and the user must reach nothing outside its prefix.
+ */
+describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', () => {
+  const password = randomBytes(24).toString('hex');
+  const admin = `tq_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'taskq-acl-'));
+  let redis: OwnRedis;
+  let stack: Stack;
+  let inspector: Redis;
+
+  beforeAll(async () => {
+    const aclFile = join(dir, 'users.acl');
+    redis = await OwnRedis.create(['--aclfile', aclFile]);
+    stack = new Stack(
+      {
+        REDIS_USERNAME: 'taskq',
+        REDIS_PASSWORD: password,
+        AUTH_MODE: 'api-key',
+        BOOTSTRAP_ADMIN_KEY: admin,
+        RATE_LIMIT_MAX: '100000',
+        QUOTA_TASKS: '100000',
+        RECOVERY_INTERVAL_MS: '200',
+      },
+      redis.url,
+    );
+    const acl = deployedAcl(stack.prefix, password);
+    expect(acl.split('\n')[0]).toBe('user default off');
+    // The test's own client (key checks, ACL LOG) logs in as `default`, which the deployments switch off.
+    writeFileSync(aclFile, acl.replace('user default off', 'user default on nopass ~* &* +@all'));
+    await redis.start();
+    inspector = new Redis(redis.url);
+    await stack.startApi();
+    await stack.startWorker({ WORKER_QUEUES: 'default,acl', WORKER_CONCURRENCY: '4' });
+  });
+  afterAll(async () => {
+    inspector?.disconnect();
+    await stack?.stop();
+    await redis?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const as = { headers: { authorization: `Bearer ${admin}` } };
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    http(method, `${stack.api.url}${path}`, body, { headers: { ...as.headers, ...headers } });
+
+  it('runs every api and worker path with nothing denied', async () => {
+    await waitFor(async () => (await call('GET', '/queues')).status === 200, { what: 'the bootstrap key' });
+    // API keys: the CLI, the endpoints, a revocation.
+    const cli = spawnSync(
+      process.execPath,
+      [join(ROOT, 'dist/apps/api/main.js'), 'keys', 'create', '--name', 'acl', '--scopes', 'submit,read'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          REDIS_URL: redis.url,
+          REDIS_USERNAME: 'taskq',
+          REDIS_PASSWORD: password,
+          QUEUE_PREFIX: stack.prefix,
+        },
+        encoding: 'utf8',
+      },
+    );
+    expect(cli.status).toBe(0);
+    const key = cli.stdout.trim();
+    const created = await call('POST', '/auth/keys', { name: 'tmp', scopes: ['read'] });
+    expect((await call('GET', '/auth/keys')).status).toBe(200);
+    expect((await call('DELETE', `/auth/keys/${created.body.id}`)).status).toBe(204);
+
+    // Submits of every kind, with a key that has a quota.
+    const submitter = { authorization: `Bearer ${key}` };
+    const one = await call('POST', '/submit', { task_type: 'echo', payload: 1 }, submitter);
+    expect(one.status).toBe(202);
+    expect(
+      (await call('POST', '/submit', { task_type: 'echo', payload: 2 }, { ...submitter, 'Idempotency-Key': 'k1' }))
+        .status,
+    ).toBe(202);
+    expect(
+      (await call('POST', '/submit', { task_type: 'echo', payload: 2 }, { ...submitter, 'Idempotency-Key': 'k1' }))
+        .status,
+    ).toBe(200);
+    expect((await call('POST', '/submit', { task_type: 'echo', payload: 3, unique_for_ms: 60_000 })).status).toBe(202);
+    const batch = await call('POST', '/submit/batch', {
+      tasks: [
+        { task_type: 'echo', payload: 4, queue: 'acl' },
+        { task_type: 'sleep', payload: { ms: 10 }, delay_ms: 50 },
+        { task_type: 'echo', payload: 5, run_at: new Date(Date.now() + 100).toISOString() },
+        { task_type: 'fail', payload: { fail_times: 1 }, max_retries: 2 },
+        { task_type: 'fail', payload: {}, max_retries: 0 },
+      ],
+    });
+    expect(batch.status).toBe(202);
+    const [, , , retried, dead] = batch.body.task_ids as string[];
+    expect((await call('GET', `/tasks/${one.body.task_id}?wait_ms=10000`)).body.status).toBe('succeeded');
+    expect((await call('GET', `/tasks/${retried}?wait_ms=15000`)).body.status).toBe('succeeded');
+    expect((await call('GET', `/tasks/${dead}?wait_ms=15000`)).body.status).toBe('dead');
+
+    // A running task cancelled (its worker is told on the cancel channel).
+    const long = await call('POST', '/submit', { task_type: 'sleep', payload: { ms: 60_000 } });
+    await waitFor(async () => (await call('GET', `/tasks/${long.body.task_id}`)).body.status === 'active', {
+      what: 'the sleep task to start',
+    });
+    expect((await call('POST', `/tasks/${long.body.task_id}/cancel`)).status).toBe(200);
+
+    // Queue controls, listings, the dead-letter queue.
+    expect((await call('POST', '/queues/acl/pause')).status).toBe(200);
+    expect((await call('POST', '/queues/acl/resume')).status).toBe(200);
+    expect((await call('PUT', '/queues/acl/limits', { rate: { max: 100, per_ms: 1000 }, concurrency: 2 })).status).toBe(
+      200,
+    );
+    expect((await call('POST', '/submit', { task_type: 'echo', payload: 6, queue: 'acl' })).status).toBe(202);
+    expect((await call('PUT', '/queues/acl/limits', { rate: null, concurrency: null })).status).toBe(200);
+    for (const status of ['queued', 'succeeded', 'dead', 'cancelled']) {
+      expect((await call('GET', `/tasks?status=${status}&task_type=echo`)).status).toBe(200);
+    }
+    expect((await call('GET', '/queues')).status).toBe(200);
+    expect((await call('GET', '/dlq')).body.tasks.length).toBeGreaterThan(0);
+    expect((await call('POST', `/dlq/${dead}/requeue`)).status).toBe(200);
+    await waitFor(async () => (await call('GET', `/tasks/${dead}`)).body.status === 'dead', { what: 'dead again' });
+    expect((await call('DELETE', `/dlq/${dead}`)).status).toBe(204);
+    expect((await call('DELETE', '/dlq?queue=default')).status).toBe(200);
+    expect((await call('POST', '/submit', { task_type: 'echo', payload: 7, queue: 'gone' })).status).toBe(202);
+    const gone = (await call('GET', '/tasks?status=queued&queue=gone')).body.tasks[0].task_id;
+    expect((await call('POST', `/tasks/${gone}/cancel`)).status).toBe(200);
+    expect((await call('GET', '/health/ready')).status).toBe(200);
+    expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
+    expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);
+
+    const denied = (await inspector.call('ACL', 'LOG')) as unknown[][];
+    expect(denied.map((entry) => entry.map(String).join(' '))).toEqual([]);
+  });
+
+  it('gives the user nothing outside its prefix, and no dangerous command', async () => {
+    const user = new Redis(redis.url, { username: 'taskq', password, maxRetriesPerRequest: 0 });
+    try {
+      await expect(user.get('someone-else:key')).rejects.toThrow(/NOPERM/);
+      await expect(user.set('someone-else:key', '1')).rejects.toThrow(/NOPERM/);
+      await expect(user.publish('someone-else:channel', '1')).rejects.toThrow(/NOPERM/);
+      for (const command of [
+        ['KEYS', '*'],
+        ['FLUSHALL'],
+        ['CONFIG', 'GET', 'dir'],
+        ['SCAN', '0'],
+        ['CLIENT', 'LIST'],
+        ['MODULE', 'LIST'],
+        ['SCRIPT', 'FLUSH'],
+        ['ACL', 'LIST'],
+      ]) {
+        await expect(user.call(command[0], ...command.slice(1))).rejects.toThrow(/NOPERM/);
+      }
+      // A script may not reach other keys either.
+      await expect(user.eval("return redis.call('GET', 'someone-else:key')", 0)).rejects.toThrow(/NOPERM|can't access/);
+      expect(await user.exists(`${stack.prefix}:queues`)).toBe(1);
+    } finally {
+      user.disconnect();
+    }
+    const wrong = new Redis(redis.url, {
+      username: 'taskq',
+      password: 'wrong',
+      lazyConnect: true,
+      retryStrategy: () => null,
+    });
+    const errors: string[] = [];
+    wrong.on('error', (error: Error) => errors.push(error.message));
+    await wrong.connect().catch(() => undefined);
+    expect(errors.join('\n')).toMatch(/WRONGPASS/);
+    wrong.disconnect();
+  });
+});
