@@ -144,7 +144,7 @@ export class SharedEnv {
 
   /**
    * Where finished tasks live: `redis` (their hashes, kept RESULT_TTL_SECONDS) or `postgres` (written
-   * behind to DATABASE_URL by the workers, then dropped from Redis; see docs/adr/0004-result-store.md).
+   * behind to DATABASE_URL by the workers, then dropped from Redis; see docs/adr/0007-result-store.md).
    */
   @IsIn(['redis', 'postgres'])
   RESULTS_BACKEND: 'redis' | 'postgres' = 'redis';
