@@ -83,7 +83,11 @@ function jest(title, projects, env, extra = []) {
   }
   const summary = JSON.parse(readFileSync(results, 'utf8'));
   passed += summary.numPassedTests;
-  failed += summary.numFailedTests + summary.numRuntimeErrorTestSuites;
+  // A file can fail with every test passed (an error thrown after them, a suite that did not run): one each.
+  const brokenFiles = summary.testResults.filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'),
+  ).length;
+  failed += summary.numFailedTests + brokenFiles;
   if (summary.numTotalTests === 0) failed++;
   console.log(
     `== ${title}: ${summary.numPassedTests} passed, ${summary.numFailedTests} failed in ${seconds(Date.now() - began)}`,
