@@ -37,9 +37,8 @@ export function bodyLimits(env: ApiEnv) {
   };
 }
 
-function trustProxy(setting: string): string | number | false {
-  if (setting === '') return false;
-  return /^\d+$/.test(setting) ? Number(setting) : setting;
+function trustProxy(setting: string): string | false {
+  return setting === '' ? false : setting;
 }
 
 /**
