@@ -93,7 +93,8 @@ describe('ApiEnv', () => {
     expect(problems({ TRUST_PROXY: '10.0.0.0/8,999.1.1.1' })).toContain(
       'TRUST_PROXY: 999.1.1.1 is not an address or CIDR',
     );
-    expect(problems({ TRUST_PROXY: '1', CORS_ORIGINS: 'http://localhost:3000' })).toBe('');
+    expect(problems({ TRUST_PROXY: '10.0.0.1', CORS_ORIGINS: 'http://localhost:3000' })).toBe('');
+    expect(problems({ TRUST_PROXY: '2' })).toContain('TRUST_PROXY: 2 is not an address or CIDR');
   });
 
   it('keeps the socket timeout above the longest wait_ms', () => {

@@ -154,10 +154,13 @@ export class ApiEnv extends SharedEnv {
 
   // ---------------------------------------------------------------- HTTP hardening
 
-  /** Proxies whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated, or a hop count. Empty: none. */
+  /**
+   * Proxies whose X-Forwarded-For is believed: addresses/CIDRs, comma-separated. Empty: none. No hop
+   * count: Fastify 5.12 trusts no peer for one (a hop count cannot tell a proxy from a client).
+   */
   @IsString()
-  @Matches(/^$|^\d{1,2}$|^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$/, {
-    message: 'TRUST_PROXY must be proxy addresses/CIDRs (10.0.0.0/8,127.0.0.1) or a hop count',
+  @Matches(/^$|^[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*$/, {
+    message: 'TRUST_PROXY must be proxy addresses/CIDRs, e.g. 10.0.0.0/8,127.0.0.1 (a hop count is not accepted)',
   })
   TRUST_PROXY = '';
 
@@ -206,7 +209,7 @@ export class ApiEnv extends SharedEnv {
     for (const origin of env.CORS_ORIGINS.split(',').filter(Boolean)) {
       if (!ORIGIN.test(origin)) problems.push(`CORS_ORIGINS: ${origin} is not an origin like https://app.example.com`);
     }
-    for (const proxy of /^\d+$/.test(env.TRUST_PROXY) ? [] : env.TRUST_PROXY.split(',').filter(Boolean)) {
+    for (const proxy of env.TRUST_PROXY.split(',').filter(Boolean)) {
       const [address, bits] = proxy.split('/');
       if (!PROXY.test(proxy) || !isIP(address) || (bits !== undefined && !/^\d{1,3}$/.test(bits))) {
         problems.push(`TRUST_PROXY: ${proxy} is not an address or CIDR`);
