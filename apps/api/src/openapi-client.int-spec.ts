@@ -15,13 +15,15 @@ import { ApiEnv } from './config/api.env';
 describe('libs/client schema against the served OpenAPI document', () => {
   const prefix = uniquePrefix('client-schema');
   const saved = { ...process.env };
+  // Read before process.env is replaced below (TEST_REDIS_* name the suite's topology).
+  const connection = testRedisConnection();
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
     // Only the env the api needs to boot: every limit the document states keeps its default.
     process.env = {
       PATH: saved.PATH,
-      ...redisAppEnv(testRedisConnection()),
+      ...redisAppEnv(connection),
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'silent',
       AUTH_MODE: 'none',
@@ -35,10 +37,10 @@ describe('libs/client schema against the served OpenAPI document', () => {
 
   afterAll(async () => {
     await app?.close();
-    const redis = createTestRedis();
+    process.env = saved;
+    const redis = createTestRedis(connection);
     await deleteByPrefix(redis, prefix);
     redis.disconnect();
-    process.env = saved;
   });
 
   it(`regenerates ${relative(process.cwd(), SCHEMA_PATH)} from GET /docs-json unchanged`, async () => {
