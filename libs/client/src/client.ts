@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import createClient, { Client } from 'openapi-fetch';
 import type { components, paths } from './schema';
 
@@ -138,9 +137,12 @@ export class TaskqClient {
     return data as T;
   }
 
-  /** POST /submit. The idempotency key: `idempotencyKey`, else the task's `idempotency_key`, else a new one. */
+  /**
+   * POST /submit. The idempotency key: `idempotencyKey`, else the task's `idempotency_key`, else a new one (from
+   * globalThis.crypto, in Node and in browsers alike: the console bundles this client).
+   */
   submit(task: SubmitTask, options: { idempotencyKey?: string } = {}): Promise<Submitted> {
-    const key = options.idempotencyKey ?? task.idempotency_key ?? randomUUID();
+    const key = options.idempotencyKey ?? task.idempotency_key ?? crypto.randomUUID();
     return this.call(
       'POST',
       '/submit',
@@ -150,7 +152,7 @@ export class TaskqClient {
 
   /** POST /submit/batch: ids in request order; each task without an idempotency_key gets one, so a retry replays. */
   submitMany(tasks: SubmitTask[]): Promise<SubmittedBatch> {
-    const keyed = tasks.map((task) => ({ ...task, idempotency_key: task.idempotency_key ?? randomUUID() }));
+    const keyed = tasks.map((task) => ({ ...task, idempotency_key: task.idempotency_key ?? crypto.randomUUID() }));
     return this.call('POST', '/submit/batch', this.raw.POST('/submit/batch', { body: { tasks: keyed } }));
   }
 
