@@ -102,6 +102,9 @@ describe('console at /ui in Chromium', () => {
 
   it('pauses and resumes a queue; shows schedules (disable one) and workers', async () => {
     await page.goto(`${stack.api.url}/ui/#/queues`);
+    // The hour's charts: the two echo tasks that succeeded, and the dead one (one failed run).
+    await page.waitForSelector('tr[data-queue=ui] td.throughput svg[data-total="2"]');
+    await page.waitForSelector('tr[data-queue=ui] td.failures svg[data-total="1"]');
     await page.click('tr[data-queue=ui] button:text("Pause")');
     await page.waitForSelector('tr[data-queue=ui] td.state:text("paused")');
     expect((await client.queue('ui')).paused).toBe(true);

@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import {
   DeadTaskSummary,
+  QueueMinute,
   QueueStats,
   Schedule,
   Task,
@@ -17,6 +18,8 @@ import './style.css';
 const KEY_STORAGE = 'taskq.apiKey';
 /** One request per page per this many ms (the page's own listing), never one per row. */
 const POLL_MS = 2000;
+/** The queues' hour of history (one request per queue) changes by the minute: read it this often. */
+const HISTORY_POLL_MS = 30_000;
 const PAGE_SIZE = 50;
 const STATUSES: TaskStatus[] = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'];
 const UNFINISHED: TaskStatus[] = ['scheduled', 'queued', 'active', 'retrying'];
@@ -32,7 +35,7 @@ interface Ctx {
 }
 
 /** `load` now and every POLL_MS while the page is shown; `reload` after an action. */
-function usePoll<T>(load: () => Promise<T>, deps: unknown[]) {
+function usePoll<T>(load: () => Promise<T>, deps: unknown[], intervalMs = POLL_MS) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [tick, setTick] = useState(0);
@@ -49,7 +52,7 @@ function usePoll<T>(load: () => Promise<T>, deps: unknown[]) {
       } catch (e) {
         if (live) setError(errorText(e));
       }
-      if (live) timer = setTimeout(run, POLL_MS);
+      if (live) timer = setTimeout(run, intervalMs);
     };
     void run();
     return () => {
@@ -106,8 +109,36 @@ const Err = ({ error }: { error?: string }) => (error ? <p class="error">{error}
 const TaskLink = ({ id }: { id: string }) => <a href={`#/task/${encodeURIComponent(id)}`}>{id}</a>;
 const time = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '-');
 
+/** A small bar chart of per-minute counts; the title says the total. */
+function Spark({ values, label, tone }: { values: number[]; label: string; tone: string }) {
+  const max = Math.max(1, ...values);
+  const total = values.reduce((a, b) => a + b, 0);
+  return (
+    <svg class="spark" width={values.length * 2} height="20" data-total={total}>
+      <title>{`${total} ${label} in the last hour`}</title>
+      {values.map((v, i) => (
+        <rect key={i} x={i * 2} y={20 - (v / max) * 20} width="1.5" height={(v / max) * 20} fill={tone} />
+      ))}
+    </svg>
+  );
+}
+
 function Queues({ ctx }: { ctx: Ctx }) {
   const { data, error, reload } = usePoll(() => ctx.client.queues(), [ctx]);
+  const names = (data ?? []).map((q) => q.queue).join(',');
+  const { data: history } = usePoll(
+    async () => {
+      const entries = await Promise.all(
+        names
+          .split(',')
+          .filter(Boolean)
+          .map(async (name) => [name, await ctx.client.history(name)] as [string, QueueMinute[]]),
+      );
+      return new Map(entries);
+    },
+    [ctx, names],
+    HISTORY_POLL_MS,
+  );
   return (
     <section>
       <h2>Queues</h2>
@@ -121,6 +152,8 @@ function Queues({ ctx }: { ctx: Ctx }) {
               <th key={s}>{s}</th>
             ))}
             <th>oldest queued</th>
+            <th>done / min (1 h)</th>
+            <th>failed / min (1 h)</th>
             <th>limits</th>
             <th />
           </tr>
@@ -143,6 +176,20 @@ function Queues({ ctx }: { ctx: Ctx }) {
               ))}
               <td class="num">
                 {q.oldest_queued_age_ms === null ? '-' : `${Math.round(q.oldest_queued_age_ms / 1000)} s`}
+              </td>
+              <td class="throughput">
+                <Spark
+                  values={(history?.get(q.queue) ?? []).map((m) => m.succeeded)}
+                  label="succeeded"
+                  tone="#2e7d32"
+                />
+              </td>
+              <td class="failures">
+                <Spark
+                  values={(history?.get(q.queue) ?? []).map((m) => m.dead + m.retried)}
+                  label="failed runs (retried or dead)"
+                  tone="#b42318"
+                />
               </td>
               <td>
                 {[

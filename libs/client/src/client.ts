@@ -11,6 +11,7 @@ export type TaskStatus = TaskSummary['status'];
 export type DeadTaskSummary = Schemas['DeadTaskSummaryDto'];
 export type QueueStats = Schemas['QueueStatsDto'];
 export type QueueLimits = Schemas['QueueLimitsDto'];
+export type QueueMinute = Schemas['QueueMinuteDto'];
 export type Schedule = Schemas['ScheduleDto'];
 export type CreateSchedule = Schemas['CreateScheduleDto'];
 export type PutSchedule = Schemas['PutScheduleDto'];
@@ -236,6 +237,13 @@ export class TaskqClient {
 
   queue(name: string): Promise<QueueStats> {
     return this.call('GET', `/queues/${name}`, this.raw.GET('/queues/{name}', { params: { path: { name } } }));
+  }
+
+  /** GET /queues/{name}/history: finished, dead, retried and cancelled counts per minute, oldest first. */
+  async history(name: string, minutes = 60): Promise<QueueMinute[]> {
+    const path = `/queues/${name}/history`;
+    const answer = this.raw.GET('/queues/{name}/history', { params: { path: { name }, query: { minutes } } });
+    return (await this.call('GET', path, answer)).minutes;
   }
 
   pause(name: string): Promise<QueueStats> {
