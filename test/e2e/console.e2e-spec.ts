@@ -71,13 +71,14 @@ describe('console at /ui in Chromium', () => {
 
   it('shows a task submitted from the CLI appear and finish, without a reload', async () => {
     await stack.startWorker({ WORKER_QUEUES: 'ui' });
-    const id = await submitted(['echo', '"from the cli"', '--queue', 'ui', '--delay', '3000']);
+    // Delayed long enough to be seen scheduled on a loaded machine, then queued, run and finished.
+    const id = await submitted(['echo', '"from the cli"', '--queue', 'ui', '--delay', '8000']);
     await page.goto(`${stack.api.url}/ui/#/tasks?status=scheduled&queue=ui`);
     await page.waitForSelector(`tr[data-task="${id}"]`);
     await shot('tasks');
     await page.click(`tr[data-task="${id}"] a`);
     await page.waitForSelector('dd[data-field=status]:text("scheduled")');
-    await page.waitForSelector('dd[data-field=status]:text("succeeded")', { timeout: 20_000 });
+    await page.waitForSelector('dd[data-field=status]:text("succeeded")', { timeout: 30_000 });
     expect(await page.textContent('pre')).toContain('"from the cli"');
     await shot('task');
   });
