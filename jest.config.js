@@ -10,6 +10,7 @@ const common = {
     '^@app/config$': '<rootDir>/libs/config/src',
     '^@app/results$': '<rootDir>/libs/results/src',
     '^@app/auth$': '<rootDir>/libs/auth/src',
+    '^@app/client$': '<rootDir>/libs/client/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };

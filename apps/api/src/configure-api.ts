@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyStatic from '@fastify/static';
 import helmet from 'helmet';
 import { ApiModule } from './api.module';
 import { AccessHook } from './auth/access.hook';
@@ -13,6 +16,9 @@ import { scheduleBodyChecks } from './schedules/schedule-body.checks';
 import { submitBodyChecks } from './submit/submit-body.checks';
 import { ApiValidationPipe } from './validation/api-validation.pipe';
 import { installJsonBodyParser } from './validation/json-body.parser';
+
+/** The operator console's static build (vite, apps/console) beside the api's: dist/apps/api/main.js → dist/console. */
+const CONSOLE_DIR = join(__dirname, '..', '..', 'console');
 
 /** Room for the fields around a payload in one POST /submit body (whitespace included). */
 export const SUBMIT_BODY_OVERHEAD = 64 * 1024;
@@ -107,6 +113,12 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
     });
   }
   await app.get(AccessHook).register(fastify);
+  // The console at /ui: static files, public like /docs (its pages ask for a key and send it with each call).
+  // Served when it was built (npm run build); an api built without it serves none.
+  if (existsSync(join(CONSOLE_DIR, 'index.html')) && existsSync(join(CONSOLE_DIR, 'assets'))) {
+    await app.register(fastifyStatic as never, { root: CONSOLE_DIR, prefix: '/ui/', decorateReply: false });
+    fastify.get('/ui', (_request, reply) => reply.redirect('/ui/'));
+  }
   installJsonBodyParser(fastify);
   app.useGlobalFilters(new HttpErrorFilter({ maxBodyBytes: env.MAX_BODY_BYTES, describeBodyLimit: limits.describe }));
   app.get(HttpMetricsHook).register(fastify);

@@ -7,8 +7,11 @@ import { REDIS_CLIENT, RedisClient } from '@app/queue';
 import { ApiEnv } from '../config/api.env';
 import { ACCESS_CONFIG, AccessRule, forbiddenScope, tooManyRequests, unauthorized } from './access';
 
-/** Routes Nest's SwaggerModule serves (the UI and the document): public, static, not rate limited. */
-const DOCS = /^\/docs(-json|-yaml|\/|$)/;
+/**
+ * Routes Nest's SwaggerModule serves (the UI and the document), and the console's static files at /ui: public,
+ * static, not rate limited.
+ */
+const DOCS = /^\/(docs(-json|-yaml|\/|$)|ui(\/|$))/;
 
 const RATE_SUBJECT = Symbol('taskq.rateSubject');
 const RATE_MAX = Symbol('taskq.rateMax');
@@ -56,7 +59,7 @@ export class AccessHook {
     fastify.decorateRequest('principal', null);
 
     fastify.addHook('onRoute', (route) => {
-      // The docs, and CORS preflights (answered by @fastify/cors when CORS_ORIGINS is set).
+      // The docs, the console, and CORS preflights (answered by @fastify/cors when CORS_ORIGINS is set).
       if (DOCS.test(route.url) || route.method === 'OPTIONS') return;
       if (!(route.config as Record<string, unknown> | undefined)?.[ACCESS_CONFIG]) {
         throw new Error(
