@@ -151,6 +151,10 @@ async function startApis(sides) {
       env: {
         ...side.appEnv,
         QUEUE_PREFIX: 'bench',
+        // The submit path, as in scenarios/http.js's unauthenticated side: no keys, no rate limit.
+        AUTH_MODE: 'none',
+        HOST: '127.0.0.1',
+        RATE_LIMIT_MAX: '0',
         PORT: String(port),
         METRICS_PORT: String(await freePort()),
         LOG_LEVEL: 'warn',
