@@ -1,13 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { validateEnv } from '@app/config';
-import {
-  createTestRedis,
-  deleteByPrefix,
-  redisAppEnv,
-  TestRedis,
-  testRedisConnection,
-  uniquePrefix,
-} from '@app/testing';
+import { createTestRedis, deleteByPrefix, inProcessApiEnv, TestRedis, uniquePrefix } from '@app/testing';
 import { ApiEnv } from './config/api.env';
 import { keySet } from '../../../test/e2e/keys';
 
@@ -19,16 +12,7 @@ describe('api app, as wired, on a real Redis', () => {
   let redis: TestRedis;
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      REDIS_URL: '',
-      ...redisAppEnv(testRedisConnection()),
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'silent',
-      // In process, nothing listens: authentication has its own suite (test/e2e/auth.e2e-spec.ts).
-      AUTH_MODE: 'none',
-      HOST: '127.0.0.1',
-      RATE_LIMIT_MAX: '0',
-    });
+    Object.assign(process.env, inProcessApiEnv(prefix));
     // Imported now: ConfigModule.forRoot in ApiModule reads process.env when the module is loaded.
     const { createApiApp } = await import('./configure-api');
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });

@@ -8,10 +8,9 @@ import {
   createTestRedis,
   deleteByPrefix,
   diffSnapshots,
-  redisAppEnv,
+  inProcessApiEnv,
   snapshotKeys,
   TestRedis,
-  testRedisConnection,
   uniquePrefix,
 } from '@app/testing';
 import { prng } from '../../../../test/faults/harness';
@@ -31,16 +30,7 @@ describe('schedule routes, on a real Redis', () => {
   let document: OpenAPIObject;
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      REDIS_URL: '',
-      ...redisAppEnv(testRedisConnection()),
-      QUEUE_PREFIX: prefix,
-      LOG_LEVEL: 'silent',
-      // Schedules, not access control (e2e auth.e2e-spec): no credentials, no rate limit.
-      AUTH_MODE: 'none',
-      HOST: '127.0.0.1',
-      RATE_LIMIT_MAX: '0',
-    });
+    Object.assign(process.env, inProcessApiEnv(prefix));
     // Imported only now: ConfigModule.forRoot reads the environment when the api module is loaded.
     const { createApiApp } = await import('../configure-api');
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });

@@ -2,7 +2,7 @@ import { ArgumentMetadata, Type } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { validateEnv } from '@app/config';
-import { redisAppEnv, testRedisConnection, uniquePrefix } from '@app/testing';
+import { inProcessApiEnv, uniquePrefix } from '@app/testing';
 import { prng } from '../../../../test/faults/harness';
 import { ApiEnv } from '../config/api.env';
 import { ApiValidationPipe, BodyCheck } from '../validation/api-validation.pipe';
@@ -164,13 +164,7 @@ describe('submit body checks: the OpenAPI schema and class-validator agree', () 
 
   beforeAll(async () => {
     Object.assign(process.env, {
-      REDIS_URL: '',
-      ...redisAppEnv(testRedisConnection()),
-      QUEUE_PREFIX: uniquePrefix('api-checks'),
-      LOG_LEVEL: 'silent',
-      // In process, nothing listens: authentication has its own suite (test/e2e/auth.e2e-spec.ts).
-      AUTH_MODE: 'none',
-      HOST: '127.0.0.1',
+      ...inProcessApiEnv(uniquePrefix('api-checks')),
       MAX_BATCH_SIZE: String(MAX_BATCH_SIZE),
     });
     // Imported now: ConfigModule.forRoot in ApiModule reads process.env when the module is loaded.

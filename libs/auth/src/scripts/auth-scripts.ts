@@ -25,8 +25,14 @@ export interface AuthScripts {
 
 export type AuthRedis = RedisClient & AuthScripts;
 
-/** Defines the auth scripts on a client (once; the api's queue connection carries them too). */
+let scripts: ReturnType<typeof loadScripts> | undefined;
+
+/**
+ * Defines the auth scripts on a client (the api's queue connection carries them too). The files are
+ * read once per process; defineScripts skips a command the client already has.
+ */
 export function withAuthScripts(client: RedisClient): AuthRedis {
-  defineScripts(client, loadScripts(authScriptsDir(), 'taskqAuth'));
+  scripts ??= loadScripts(authScriptsDir(), 'taskqAuth');
+  defineScripts(client, scripts);
   return client as AuthRedis;
 }

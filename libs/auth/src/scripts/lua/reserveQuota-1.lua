@@ -19,12 +19,12 @@ local windowMs = intArg(ARGV[5], 'window ms', 1)
 local used = redis.call('HMGET', KEYS[1], 'tasks', 'bytes')
 local usedTasks = tonumber(used[1]) or 0
 local usedBytes = tonumber(used[2]) or 0
-local left = redis.call('PTTL', KEYS[1])
-if left < 0 then left = windowMs end
+-- PTTL is -2 when no window is open and -1 for a counter without expiry: both open a new window.
+local ttl = redis.call('PTTL', KEYS[1])
+local left = ttl >= 0 and ttl or windowMs
 if maxTasks > 0 and usedTasks + tasks > maxTasks then return { -1, usedTasks, left } end
 if maxBytes > 0 and usedBytes + bytes > maxBytes then return { -2, usedBytes, left } end
-local fresh = redis.call('EXISTS', KEYS[1]) == 0
 redis.call('HINCRBY', KEYS[1], 'tasks', tasks)
 redis.call('HINCRBY', KEYS[1], 'bytes', bytes)
-if fresh or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], windowMs) end
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], windowMs) end
 return { 1, 0, 0 }
