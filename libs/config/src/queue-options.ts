@@ -79,6 +79,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     queueIdleTtlMs: config.get('QUEUE_IDLE_TTL', { infer: true }) * 1000,
     // CLIENT LIST names each connection `<prefix>:<app>:<pid>:<role>`: which deployment, app and process.
     connectionName: `${prefix}:${app}:${process.pid}`,
+    autoPipelining: app === 'api',
   };
 }
 

@@ -83,6 +83,13 @@ export interface QueueModuleOptions {
   queueIdleTtlMs?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
+  /**
+   * Send the commands one event-loop turn issues in one socket write (ioredis auto-pipelining) on the
+   * commands connection. The api sets it: every request makes its own small calls (the rate limit,
+   * the quota), and batched they cost Redis 28% less CPU per authenticated submit. The worker does
+   * not: its claims and acks are batched already, and the extra turn slowed its drain.
+   */
+  autoPipelining?: boolean;
 }
 
 /** How the scripts keep a finished task: a TTL'd hash (RESULTS_BACKEND=redis) or the archive index (postgres). */

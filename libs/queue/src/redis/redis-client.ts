@@ -27,6 +27,7 @@ function nodeOptions(options: QueueModuleOptions, role: ConnectionRole): RedisOp
     // of waiting out its (up to 10 s) estimate, so apps resume as soon as the data is back.
     maxLoadingRetryTime: 1000,
     lazyConnect: role === 'blocking',
+    enableAutoPipelining: role === 'commands' && options.autoPipelining === true,
     // No CLIENT SETINFO (Redis 7.2+): one command less for the ACL of deploy/k8s/base/redis-start.sh.
     disableClientInfo: true,
   };
@@ -63,10 +64,11 @@ export function createRedisClient(options: QueueModuleOptions, role: ConnectionR
         sentinelRetryStrategy: retryStrategy,
       });
     case 'cluster': {
-      const { retryStrategy: _unused, enableOfflineQueue, lazyConnect, ...perNode } = base;
+      const { retryStrategy: _unused, enableOfflineQueue, lazyConnect, enableAutoPipelining, ...perNode } = base;
       const clusterOptions: ClusterOptions = {
         enableOfflineQueue,
         lazyConnect,
+        enableAutoPipelining,
         scaleReads: 'master',
         natMap: redis.natMap,
         clusterRetryStrategy: retryStrategy,
