@@ -5,12 +5,10 @@
  * Every scenario alternates ours and the anchor (A B A B ...) and reports the median and range of
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
- *   npm run bench                      the whole set (< 10 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results
- *                                      (results, the PostgreSQL result store on vs off, writes its own
- *                                      bench/results/results-store.{md,json})
  *   npm run bench                      the whole set (< 15 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, cluster
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster
+ *                                      (results, the PostgreSQL result store on vs off, writes its own
+ *                                      bench/results/results-store.{md,json}; cluster its cluster.{md,json})
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
  */
@@ -101,15 +99,30 @@ async function enqueueScenarios(redis) {
     for (const client of Object.values(clients)) for (let i = 0; i < 50; i++) await client.add({ warm: i });
     const rows = [];
     for (const mode of Object.keys(MODES)) {
-      const { values } = await pairs(`enqueue ${MODES[mode].label}`, ['ours', 'bullmq', 'bee'], async (system) => {
-        await redis.client.flushall();
-        return enqueueOnce(clients[system], mode);
-      });
+      const { runs, values } = await pairs(
+        `enqueue ${MODES[mode].label}`,
+        ['ours', 'bullmq', 'bee'],
+        async (system) => {
+          await redis.client.flushall();
+          return enqueueOnce(clients[system], mode, redis.client);
+        },
+        (r) => r.tasksPerSec,
+      );
       rows.push({
         mode,
         label: MODES[mode].label,
         vsBullmq: summarize(values.ours, values.bullmq),
         vsBee: summarize(values.ours, values.bee),
+        // Client and Redis CPU per task, median per side: their sum bounds an awaited loop's rate.
+        cpu: Object.fromEntries(
+          Object.keys(runs).map((side) => [
+            side,
+            {
+              clientUs: median(runs[side].map((r) => r.clientCpuUsPerTask)),
+              redisUs: median(runs[side].map((r) => r.redisCpuUsPerTask)),
+            },
+          ]),
+        ),
       });
     }
     results.scenarios.enqueue = rows;
@@ -128,7 +141,7 @@ async function httpScenarios(redis) {
         ['ours', 'oursAuth', 'ceiling', 'bullmq'],
         async (system) => {
           await http.keepKeys(redis.client, () => redis.client.flushall());
-          return http.load(system, servers.urls[system], route, HTTP_SECONDS);
+          return http.load(system, servers.urls[system], route, HTTP_SECONDS, servers.pids[system], redis.client);
         },
         (r) => r.tasksPerSec,
       );
@@ -143,6 +156,13 @@ async function httpScenarios(redis) {
           ['ours', 'oursAuth', 'ceiling', 'bullmq'].map((side) => [
             side,
             { p50Ms: median(pick(side, 'p50Ms')), p99Ms: median(pick(side, 'p99Ms')) },
+          ]),
+        ),
+        // CPU per request of the server process and of Redis, median per side: what bounds each req/s.
+        cpu: Object.fromEntries(
+          ['ours', 'oursAuth', 'ceiling', 'bullmq'].map((side) => [
+            side,
+            { serverUs: median(pick(side, 'serverCpuUsPerReq')), redisUs: median(pick(side, 'redisCpuUsPerReq')) },
           ]),
         ),
       });
@@ -175,6 +195,17 @@ async function resultsScenario(redis) {
       },
       bytesPerPending: median(pick('postgres', 'redisBytesPerPending').filter((v) => v !== null)),
       pendingAtDrain: median(pick('postgres', 'pendingAtDrain')),
+      cpuUsPerTask: Object.fromEntries(
+        ['redis', 'postgres'].map((side) => [
+          side,
+          Object.fromEntries(
+            ['worker', 'redis', 'postgres'].map((part) => [
+              part,
+              median(pick(side, 'cpuUsPerTask').map((c) => c[part])),
+            ]),
+          ),
+        ]),
+      ),
     };
   } finally {
     await db.drop();
@@ -193,6 +224,15 @@ function resultsTable() {
     `| Redis bytes per finished task, worker idle | ${fmt(r.bytesPerFinished.redis)} | ${fmt(r.bytesPerFinished.postgres, 1)} | |`,
     `| Redis bytes per task waiting for PostgreSQL (end of drain, ${fmt(r.pendingAtDrain)} waiting) | | ${fmt(r.bytesPerPending)} | |`,
   ];
+  if (r.cpuUsPerTask) {
+    const c = r.cpuUsPerTask;
+    const sum = (side) => c[side].worker + c[side].redis + c[side].postgres;
+    const cell = (side) =>
+      `${fmt(sum(side), 1)} (worker ${fmt(c[side].worker, 1)}, Redis ${fmt(c[side].redis, 1)}, PostgreSQL ${fmt(c[side].postgres, 1)})`;
+    lines.push(
+      `| CPU per task, first claim to the end (µs; ${os.cpus().length} cores: ${os.cpus().length} s / the sum bounds tasks/s) | ${cell('redis')} | ${cell('postgres')} | ${fmt(sum('postgres') / sum('redis'), 2)}× |`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -365,6 +405,17 @@ function table() {
       fmtRatio(e.vsBee.ratio),
       e.mode === 'bulk1000' ? 'target ≥ 1.2×' : '',
     );
+    if (e.cpu && e.mode === 'bulk1000') {
+      const cpu = (side) => `${e.cpu[side].clientUs.toFixed(2)} / ${e.cpu[side].redisUs.toFixed(2)}`;
+      const sum = (side) => e.cpu[side].clientUs + e.cpu[side].redisUs;
+      row(
+        `library enqueue, ${e.label}: CPU per task, client / Redis (µs)`,
+        cpu('ours'),
+        `Bee-Queue ${cpu('bee')}; BullMQ ${cpu('bullmq')}`,
+        `${(sum('ours') / sum('bee')).toFixed(2)}× Bee-Queue's sum`,
+        'each batch is awaited: the sum bounds tasks/s',
+      );
+    }
   }
   for (const h of s.http ?? []) {
     const batch = h.route.includes('batch');
@@ -393,6 +444,16 @@ function table() {
       fmtRatio(h.vsBullmq.ratio),
       batch ? '' : 'target ≥ 1.5×',
     );
+    if (h.cpu) {
+      const cpu = (side) => `${h.cpu[side].serverUs.toFixed(1)} / ${h.cpu[side].redisUs.toFixed(1)}`;
+      row(
+        `HTTP ${h.route}: CPU per request, server / Redis (µs)`,
+        `${cpu('ours')}; with an API key ${cpu('oursAuth')}`,
+        `Fastify+LPUSH ${cpu('ceiling')}; Fastify+BullMQ ${cpu('bullmq')}`,
+        `${(h.cpu.ours.serverUs / h.cpu.ceiling.serverUs).toFixed(2)}× the ceiling's server CPU`,
+        'one Node process serves at most 1 s / its CPU per request',
+      );
+    }
   }
   if (s.latency) {
     for (const phase of ['toStart', 'toComplete']) {

@@ -111,6 +111,26 @@ function procCpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/**
+ * CPU time (user+sys, ms) of every live process named `comm` (e.g. postgres: the server and its
+ * backends). A process that exits between two readings takes its share with it.
+ */
+function commCpuMs(comm) {
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
 /** Peak resident set (VmHWM) of a process, in bytes. */
 function procPeakRss(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -186,6 +206,7 @@ module.exports = {
   redisCpuMs,
   usedMemory,
   procCpuMs,
+  commCpuMs,
   procPeakRss,
   spawnNode,
   stopProcess,

@@ -4,6 +4,7 @@ const { Queue } = require('bullmq');
 const BeeQueue = require('bee-queue');
 const IORedis = require('ioredis');
 const { createProducer, echoTask } = require('../lib/ours');
+const { redisCpuMs } = require('../lib/util');
 
 const MODES = {
   one: { n: 2000, label: 'one by one (awaited)' },
@@ -53,8 +54,14 @@ async function openClients(url) {
   return { clients, close };
 }
 
-async function enqueueOnce(client, mode) {
+/**
+ * One run of `mode`: tasks/s, and the CPU per task this process (the client library) and Redis
+ * spent. Runs are awaited one at a time, so client + Redis CPU per task bounds the rate.
+ */
+async function enqueueOnce(client, mode, redisClient) {
   const { n, batch } = MODES[mode];
+  const redisCpuAtStart = await redisCpuMs(redisClient);
+  const clientCpuAtStart = process.cpuUsage();
   const started = performance.now();
   if (mode === 'one') {
     for (let i = 0; i < n; i++) await client.add({ n: i });
@@ -72,7 +79,13 @@ async function enqueueOnce(client, mode) {
       await client.addMany(datas);
     }
   }
-  return n / ((performance.now() - started) / 1000);
+  const seconds = (performance.now() - started) / 1000;
+  const clientCpu = process.cpuUsage(clientCpuAtStart);
+  return {
+    tasksPerSec: n / seconds,
+    clientCpuUsPerTask: (clientCpu.user + clientCpu.system) / n,
+    redisCpuUsPerTask: (((await redisCpuMs(redisClient)) - redisCpuAtStart) * 1000) / n,
+  };
 }
 
 module.exports = { MODES, openClients, enqueueOnce };

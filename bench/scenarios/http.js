@@ -4,7 +4,7 @@
 const { randomBytes } = require('node:crypto');
 const path = require('node:path');
 const autocannon = require('autocannon');
-const { DIST, freePort, spawnNode, stopProcess, waitFor } = require('../lib/util');
+const { DIST, freePort, procCpuMs, redisCpuMs, spawnNode, stopProcess, waitFor } = require('../lib/util');
 
 const ONE = JSON.stringify({ task_type: 'echo', payload: { n: 1 } });
 const BATCH_SIZE = 100;
@@ -98,9 +98,15 @@ async function keepKeys(client, flush) {
   await Promise.all(keys.map((key, i) => client.restore(key, 0, dumps[i], 'REPLACE')));
 }
 
-/** One autocannon run; every answer must be a 202 or the run is reported as broken. */
-async function load(system, baseUrl, route, seconds) {
+/**
+ * One autocannon run; every answer must be a 202 or the run is reported as broken. With the server's
+ * `pid` and the Redis `client`, also the CPU each spent per request: one Node process serves at most
+ * 1 s / (its CPU per request), which bounds every req/s row whatever the machine.
+ */
+async function load(system, baseUrl, route, seconds, pid, client) {
   const batch = route === 'batch';
+  const serverCpuAtStart = procCpuMs(pid);
+  const redisCpuAtStart = await redisCpuMs(client);
   const result = await autocannon({
     url: `${baseUrl}${batch ? '/submit/batch' : '/submit'}`,
     method: 'POST',
@@ -111,9 +117,13 @@ async function load(system, baseUrl, route, seconds) {
   });
   const bad = result.non2xx + result.errors + result.timeouts;
   if (bad) throw new Error(`${baseUrl}${route}: ${bad} failed requests of ${result.requests.total}`);
+  const serverCpuMs = procCpuMs(pid) - serverCpuAtStart;
+  const redisCpuMsUsed = (await redisCpuMs(client)) - redisCpuAtStart;
   const reqPerSec = result.requests.total / (result.duration || seconds);
   return {
     reqPerSec,
+    serverCpuUsPerReq: (serverCpuMs * 1000) / result.requests.total,
+    redisCpuUsPerReq: (redisCpuMsUsed * 1000) / result.requests.total,
     tasksPerSec: reqPerSec * (batch ? BATCH_SIZE : 1),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,

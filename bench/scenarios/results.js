@@ -10,7 +10,18 @@
 const path = require('node:path');
 const { Client } = require('pg');
 const { runner } = require('node-pg-migrate');
-const { DIST, ROOT, freePort, sleep, spawnNode, stopProcess, usedMemory } = require('../lib/util');
+const {
+  DIST,
+  ROOT,
+  commCpuMs,
+  freePort,
+  procCpuMs,
+  redisCpuMs,
+  sleep,
+  spawnNode,
+  stopProcess,
+  usedMemory,
+} = require('../lib/util');
 const { createProducer, echoTask, load } = require('../lib/ours');
 
 const POLL_MS = 2;
@@ -91,13 +102,21 @@ async function resultsDrainOnce(backend, redis, db, { n, concurrency, env = {} }
   let drainedAt = 0;
   let pendingAtDrain = 0;
   let bytesAtDrain = 0;
+  let cpuAtStart;
   try {
     for (;;) {
       if (worker.exitCode !== null) throw new Error(`worker (${backend}) exited: ${worker.stderrTail()}`);
       if (Date.now() - begun > TIMEOUT_MS) throw new Error(`results drain (${backend}) timed out`);
       const [waiting, running, pending] = await counts();
       const now = performance.now();
-      if (!startAt && waiting < n) startAt = now;
+      if (!startAt && waiting < n) {
+        startAt = now;
+        cpuAtStart = {
+          worker: procCpuMs(worker.pid),
+          redis: await redisCpuMs(redis.client),
+          postgres: commCpuMs('postgres'),
+        };
+      }
       if (startAt && !drainedAt && waiting === 0 && running === 0) {
         drainedAt = now;
         pendingAtDrain = pending;
@@ -110,6 +129,13 @@ async function resultsDrainOnce(backend, redis, db, { n, concurrency, env = {} }
           pendingAtDrain,
           // Redis bytes per task still waiting for PostgreSQL (a pending task's hash and archive entry).
           redisBytesPerPending: db && pendingAtDrain ? bytesAtDrain / pendingAtDrain : null,
+          // CPU per task from the first claim to the end (every row committed, for postgres): on a machine
+          // of C cores, C s / (their sum) bounds the drain.
+          cpuUsPerTask: {
+            worker: ((procCpuMs(worker.pid) - cpuAtStart.worker) * 1000) / n,
+            redis: (((await redisCpuMs(redis.client)) - cpuAtStart.redis) * 1000) / n,
+            postgres: db ? ((commCpuMs('postgres') - cpuAtStart.postgres) * 1000) / n : 0,
+          },
         };
         // Idle: let the last writes settle, then count what finished tasks still take in Redis.
         await sleep(500);
