@@ -6,11 +6,12 @@ import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { TaskRecord } from './task';
-import { toTaskRecord } from './task-record';
+import { toTaskRecordWithoutBodies } from './task-record';
 
 /** A task taken from a queue's archive index, as the hash held it when claimed. */
 export interface ArchivedTask {
-  record: TaskRecord;
+  /** The hash as a record; its payload and result are the JSON text below. */
+  record: Omit<TaskRecord, 'payload' | 'result'>;
   /** The hash's revision: the row is written with it, and the entry settled only if it still holds. */
   rev: number;
   /** The payload and result as stored (JSON text), so a store keeps them byte for byte. */
@@ -66,7 +67,7 @@ export class QueueArchive {
       const hash: Record<string, string> = {};
       for (let j = 0; j < flat.length; j += 2) hash[flat[j]] = flat[j + 1];
       tasks.push({
-        record: toTaskRecord(id, queue, hash),
+        record: toTaskRecordWithoutBodies(id, queue, hash),
         rev: Number(hash.rev ?? 0),
         payloadJson: hash.payload ?? 'null',
         resultJson: hash.result ? hash.result : null,

@@ -80,13 +80,19 @@ export function attemptsOf(hash: Record<string, string>): AttemptRecord[] {
 
 /** A task hash (HGETALL) as the record the API shows. */
 export function toTaskRecord(id: string, queue: string, hash: Record<string, string>): TaskRecord {
-  return {
-    ...toTaskSummary(id, queue, hash),
-    payload: json(hash.payload),
-    result: json(hash.result),
-    lastError: hash.last_error ?? null,
-    attemptsHistory: attemptsOf(hash),
-  };
+  return { ...toTaskRecordWithoutBodies(id, queue, hash), payload: json(hash.payload), result: json(hash.result) };
+}
+
+/**
+ * The record without its payload and result: what the archive needs, which keeps those two as the
+ * stored JSON text (parsing them only to encode them again was a sixth of the archiver's CPU).
+ */
+export function toTaskRecordWithoutBodies(
+  id: string,
+  queue: string,
+  hash: Record<string, string>,
+): Omit<TaskRecord, 'payload' | 'result'> {
+  return { ...toTaskSummary(id, queue, hash), lastError: hash.last_error ?? null, attemptsHistory: attemptsOf(hash) };
 }
 
 /** A task hash (at least SUMMARY_FIELDS) as a listing shows it. */

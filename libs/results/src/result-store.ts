@@ -22,8 +22,13 @@ export interface WriteOptions {
   mayCommit?: () => boolean;
 }
 
-const recordset = `json_to_recordset($1::json) AS r(${WRITE_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`;
+// Timestamps arrive as epoch ms (bigint) and become timestamptz in the SELECT.
+const recordType = (type: string) => (type === 'timestamptz' ? 'bigint' : type);
+const recordset = `json_to_recordset($1::json) AS r(${WRITE_COLUMNS.map(([name, type]) => `${name} ${recordType(type)}`).join(', ')})`;
 const columns = WRITE_COLUMNS.map(([name]) => name).join(', ');
+const selected = WRITE_COLUMNS.map(([name, type]) =>
+  type === 'timestamptz' ? `to_timestamp(r.${name} / 1000.0) AS ${name}` : `r.${name}`,
+).join(', ');
 const updates = WRITE_COLUMNS.filter(([name]) => name !== 'id')
   .map(([name]) => `${name} = EXCLUDED.${name}`)
   .join(', ');
@@ -35,7 +40,7 @@ const updates = WRITE_COLUMNS.filter(([name]) => name !== 'id')
  */
 const UPSERT = `
   INSERT INTO task_results AS t (${columns})
-  SELECT ${columns} FROM ${recordset}
+  SELECT ${selected} FROM ${recordset}
   ON CONFLICT (id) DO UPDATE SET ${updates}, archived_at = now()
   WHERE t.rev < EXCLUDED.rev
   RETURNING t.id`;

@@ -1,6 +1,6 @@
 import { ArchivedTask, AttemptRecord, DeadReason, TaskRecord, TaskStatus } from '@app/queue';
 
-/** A task_results row as json_to_recordset reads it (see WRITE_COLUMNS). */
+/** A task_results row as json_to_recordset reads it (see WRITE_COLUMNS); timestamps as epoch ms. */
 export interface ResultRowInput {
   id: string;
   queue: string;
@@ -17,12 +17,12 @@ export interface ResultRowInput {
   dead_reason: string | null;
   schedule_id: string | null;
   attempts_history: StoredAttempt[];
-  created_at: string;
-  started_at: string | null;
-  finished_at: string;
-  cancelled_at: string | null;
-  scheduled_at: string | null;
-  next_run_at: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number;
+  cancelled_at: number | null;
+  scheduled_at: number | null;
+  next_run_at: number | null;
   rev: number;
 }
 
@@ -80,7 +80,8 @@ export function storable(text: string | null): string | null {
   return text === null ? null : text.replace(UNSTORABLE, '\ufffd');
 }
 
-const iso = (ms: number | null) => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+/** Epoch ms as sent (the upsert makes them timestamptz): no Date and ISO string per field per task. */
+const epochMs = (value: number | null) => (value === null || !Number.isFinite(value) ? null : Math.round(value));
 
 /** What an archived hash becomes in task_results. */
 export function toRow(task: ArchivedTask): ResultRowInput {
@@ -108,13 +109,13 @@ export function toRow(task: ArchivedTask): ResultRowInput {
       outcome: a.outcome,
       error: storable(a.error),
     })),
-    created_at: iso(r.createdAt) ?? new Date(0).toISOString(),
-    started_at: iso(r.startedAt),
+    created_at: epochMs(r.createdAt) ?? 0,
+    started_at: epochMs(r.startedAt),
     // A finished hash always has finished_at; the fallback only keeps a damaged one writable.
-    finished_at: iso(r.finishedAt) ?? iso(r.cancelledAt) ?? new Date().toISOString(),
-    cancelled_at: iso(r.cancelledAt),
-    scheduled_at: iso(r.scheduledAt),
-    next_run_at: iso(r.nextRunAt),
+    finished_at: epochMs(r.finishedAt) ?? epochMs(r.cancelledAt) ?? Date.now(),
+    cancelled_at: epochMs(r.cancelledAt),
+    scheduled_at: epochMs(r.scheduledAt),
+    next_run_at: epochMs(r.nextRunAt),
     rev: task.rev,
   };
 }
