@@ -140,6 +140,16 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
     await boot({ dlqMaxSize: 1 });
     const first = await claimOne();
     await h.consumer.fail(first, { action: 'dead', reason: 'max_retries', error: 'a' });
+    // The DLQ is ordered by death time in ms: two deaths in one millisecond tie, and the trim may take
+    // either. The second dies once Redis's clock has moved on, so "oldest" is the first.
+    const firstDiedAt = Number(await redis.zscore(keys().dead, first.id));
+    await waitFor(
+      async () => {
+        const [seconds, micros] = await redis.time();
+        return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) > firstDiedAt;
+      },
+      { timeoutMs: 1000, intervalMs: 1, what: "Redis's clock past the first death" },
+    );
     const second = await claimOne();
     await h.consumer.fail(second, { action: 'dead', reason: 'max_retries', error: 'b' });
     // The first was trimmed from the DLQ, but its row is pending: its hash stays, in archive only.
