@@ -32,6 +32,11 @@ export type Expected = 'succeeded' | 'dead' | 'cancelled' | 'finished';
 export interface Submitted {
   id: string;
   expect: Expected;
+  /**
+   * The task as submitted through submitAll (concurrent submits are answered in any order, so an id maps
+   * back through it); absent for ids a test records itself.
+   */
+  task?: ChaosTask;
 }
 
 export interface ChaosTask {
@@ -145,7 +150,7 @@ export class FaultStack extends AppStack {
     }
     if (res.status === 202) {
       const ids: string[] = res.body.task_ids ?? [res.body.task_id];
-      ids.forEach((id, i) => this.submitted.set(id, { id, expect: tasks[i].expect }));
+      ids.forEach((id, i) => this.submitted.set(id, { id, expect: tasks[i].expect, task: tasks[i] }));
     } else if (res.status >= 500) {
       this.maybeWritten += tasks.length;
     }
