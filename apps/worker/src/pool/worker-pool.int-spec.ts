@@ -129,7 +129,9 @@ describe('worker pool in process, on a real Redis', () => {
     worker = await InProcessWorker.start({ RECOVERY_INTERVAL_MS: '300' });
     const { id } = await worker.submit({
       type: 'chaos',
-      payload: { behaviour: 'stale_first', ms: 500, later_ms: 3000 },
+      // Run A must outlast the forced recovery below (the recoverer's next pass and the re-claim): at
+      // 500 ms it once finished first on a loaded 2-core CI machine, and its ack then won.
+      payload: { behaviour: 'stale_first', ms: 2000, later_ms: 4000 },
     });
     await waitFor(async () => (await runsOf(id)) === 1, { what: 'run A to start' });
     // Force a recovery under run A (as after a stall): the same worker claims the task again (run B)
