@@ -11,7 +11,7 @@
  * Prints a markdown table; nothing is written.
  */
 const { execFileSync } = require('node:child_process');
-const { startRedis } = require('./lib/util');
+const { startRedis, usedMemory } = require('./lib/util');
 const { createProducer, echoTask, load } = require('./lib/ours');
 
 const N = 20_000;
@@ -35,11 +35,11 @@ async function bytesPerWaiting() {
   const redis = await startRedis();
   try {
     const producer = createProducer(redis.url, 'bench');
-    const before = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
+    const before = await usedMemory(redis.client);
     for (let i = 0; i < N; i += 1000) {
       await producer.enqueueMany(Array.from({ length: 1000 }, (_, j) => echoTask({ n: i + j })));
     }
-    const after = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1]);
+    const after = await usedMemory(redis.client);
     await producer.close();
     const keys = load().queueKeys('bench', 'default');
     const [taskKey] = await redis.client.zrange(keys.queued, 0, 0).then(([id]) => [`${keys.taskPrefix}${id}`]);
@@ -58,7 +58,8 @@ async function bytesPerWaiting() {
 
 async function main() {
   const b = await bytesPerWaiting();
-  const worker = rssAfterRequiring(workerModules());
+  const modules = workerModules();
+  const worker = rssAfterRequiring(modules);
   const bullmq = rssAfterRequiring(['bullmq', 'ioredis']);
   const bare = rssAfterRequiring([]);
   const f = (n) => n.toFixed(0);
@@ -70,7 +71,7 @@ async function main() {
 | floor: a one-field hash under a key of the same length | ${f(b.floorKey)} |
 | floor: one entry of a list of integer ids (BullMQ's wait list) | ${f(b.listEntry)} |
 | Node process, nothing required (RSS, MiB) | ${bare.toFixed(1)} |
-| after requiring the worker's modules (${workerModules().length}: Nest, ioredis, pino, prom-client, terminus, pg, …) | ${worker.toFixed(1)} |
+| after requiring the worker's modules (${modules.length}: Nest, ioredis, pino, prom-client, terminus, pg, …) | ${worker.toFixed(1)} |
 | after requiring bullmq and ioredis | ${bullmq.toFixed(1)} |`);
 }
 

@@ -106,7 +106,11 @@ async function usedMemory(client) {
 const CLK_TCK = 100;
 /** CPU time (user+sys, ms) of a process, from /proc. */
 function procCpuMs(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** utime + stime (ms) of a /proc/<pid>/stat line; the fields after the command name, which may hold spaces. */
+function statCpuMs(stat) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
@@ -121,9 +125,7 @@ function commCpuMs(comm) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === comm) total += statCpuMs(stat);
     } catch {
       // gone meanwhile
     }

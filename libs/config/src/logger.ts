@@ -5,7 +5,7 @@ import type { Params } from 'nestjs-pino';
  * which costs every request a child logger and a middleware pass) only at debug and trace.
  */
 export function loggerParams(level: string, app: 'api' | 'worker'): Params {
-  const accessLogs = level === 'debug' || level === 'trace';
+  const accessLogs = logsDebug(level);
   return {
     ...(accessLogs ? {} : { forRoutes: [] }),
     pinoHttp: {
@@ -19,4 +19,12 @@ export function loggerParams(level: string, app: 'api' | 'worker'): Params {
       },
     },
   };
+}
+
+/**
+ * Whether `level` (LOG_LEVEL) writes debug lines. Code on a per-request or per-task path asks this
+ * before building a debug line: Nest's logger formats a line before pino drops it.
+ */
+export function logsDebug(level: string): boolean {
+  return level === 'debug' || level === 'trace';
 }

@@ -86,7 +86,7 @@ export interface QueueModuleOptions {
   /**
    * Send the commands one event-loop turn issues in one socket write (ioredis auto-pipelining) on the
    * commands connection. The api sets it: every request makes its own small calls (the rate limit,
-   * the quota), and batched they cost Redis 28% less CPU per authenticated submit. The worker does
+   * the quota), and batched they cost Redis 26% less CPU per authenticated submit. The worker does
    * not: its claims and acks are batched already, and the extra turn slowed its drain.
    */
   autoPipelining?: boolean;

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
+import { logsDebug } from '@app/config';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
 import { ActiveRun } from '../run/active-run';
@@ -32,7 +33,7 @@ export class OutcomeWriter {
     @InjectMetric(METRIC.released) private readonly released: Counter<string>,
     config: ConfigService<WorkerEnv, true>,
   ) {
-    this.logsSuccesses = ['debug', 'trace'].includes(config.get('LOG_LEVEL', { infer: true }));
+    this.logsSuccesses = logsDebug(config.get('LOG_LEVEL', { infer: true }));
   }
 
   /**
