@@ -129,15 +129,23 @@ describe('worker pool in process, on a real Redis', () => {
     worker = await InProcessWorker.start({ RECOVERY_INTERVAL_MS: '300' });
     const { id } = await worker.submit({
       type: 'chaos',
-      // Run A must outlast the forced recovery below (the recoverer's next pass and the re-claim): at
-      // 500 ms it once finished first on a loaded 2-core CI machine, and its ack then won.
+      // Run A outlasts the forced recovery below (the recoverer's next pass and the re-claim).
       payload: { behaviour: 'stale_first', ms: 2000, later_ms: 4000 },
     });
     await waitFor(async () => (await runsOf(id)) === 1, { what: 'run A to start' });
+    const leaseA = await redis.hget(taskKey(id), 'lease');
     // Force a recovery under run A (as after a stall): the same worker claims the task again (run B)
-    // while A has not settled. A then settles long before B ends.
-    await redis.zadd(queueKeys(worker.prefix, queue).active, 'XX', 0, id);
-    await waitFor(async () => (await runsOf(id)) === 2, { what: 'run B to start' });
+    // while A has not settled. A then settles long before B ends. A's heartbeat (lease 1 s) may renew
+    // the lease before the recoverer looks, so the stall is kept up while A still holds the lease:
+    // atomically, never touching B's.
+    const stallWhileA = `if redis.call('HGET', KEYS[2], 'lease') == ARGV[1] then redis.call('ZADD', KEYS[1], 'XX', 0, ARGV[2]) end`;
+    await waitFor(
+      async () => {
+        await redis.eval(stallWhileA, 2, queueKeys(worker!.prefix, queue).active, taskKey(id), leaseA!, id);
+        return (await runsOf(id)) === 2;
+      },
+      { what: 'run B to start' },
+    );
     await waitFor(async () => (await redis.hget(taskKey(id), 'status')) === 'succeeded', {
       timeoutMs: 15_000,
       what: 'run B to succeed',
