@@ -66,9 +66,10 @@ export function fakeClient(answers: CannedAnswers = {}): FakeClient {
   };
 }
 
-/** An async generator over `items`, as the client's paging methods (list, dead, keys) return. */
-export async function* itemsOf<T>(items: T[]): AsyncGenerator<T> {
+/** An async generator over `items`, as the client's paging methods (list, dead, keys) return; then `error`. */
+export async function* itemsOf<T>(items: T[], error?: Error): AsyncGenerator<T> {
   yield* items;
+  if (error) throw error;
 }
 
 const CREATED_AT = '2026-01-02T03:04:05.000Z';
