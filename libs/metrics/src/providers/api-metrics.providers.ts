@@ -86,7 +86,7 @@ export const apiMetricProviders: Provider[] = [
   }),
   makeGaugeProvider({
     name: METRIC.queueUnserved,
-    help: '1 while queued tasks have waited longer than QUEUE_IDLE_TTL in a queue no worker served within it, else 0',
+    help: '1 while queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS in a queue no worker served within it, else 0',
     labelNames: ['queue'],
     inject: [QueueStatsCache],
     collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.unserved ? 1 : 0)),
