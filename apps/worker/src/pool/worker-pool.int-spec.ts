@@ -64,6 +64,8 @@ class InProcessWorker {
       LOG_LEVEL: 'silent',
       FAULT_TASKS: 'true',
       TASK_LEASE_MS: '1000',
+      // A renewal (every third of the lease) must land within the lease: see leaseProblem.
+      REDIS_COMMAND_TIMEOUT_MS: '600',
       RECOVERY_INTERVAL_MS: '60000',
       WORKER_IDLE_WAIT_MS: '100',
       SHUTDOWN_GRACE_MS: '200',
