@@ -3,12 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { logsDebug } from '@app/config';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
+import { AppliedOutcome, QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
 import { ActiveRun } from '../run/active-run';
 import { RunOutcome } from '../run/task-context';
 import { WorkerEnv } from '../config/worker.env';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An outcome the writer applies (an abandoned run has none). */
+type AppliedRunOutcome = Exclude<RunOutcome, { kind: 'abandoned' }>;
 
 /**
  * The one place a run's outcome becomes a queue transition (ack with result, retry, dead, or the
@@ -38,19 +41,24 @@ export class OutcomeWriter {
 
   /**
    * Writes the outcome; while Redis is unreachable it keeps trying for as long as our lease holds
-   * (after that the recoverer gives the task to someone else, and our write would be refused).
+   * (after that the recoverer gives the task to someone else, and our write would be refused). A write
+   * whose reply never came may have been applied: before writing again, Redis is asked what became of
+   * the run, so an applied ack is counted and logged as the success it was, not as a lost lease.
    */
   async write(run: ActiveRun, outcome: RunOutcome): Promise<void> {
     const { task } = run;
     const detail = { taskId: task.id, taskType: task.type, queue: task.queue, attempt: task.attempt };
-    const labels = { task_type: task.type, queue: task.queue };
+    let uncertain = false;
     for (let tries = 1; ; tries++) {
       if (outcome.kind === 'abandoned' || run.abandoned) return;
       try {
+        if (uncertain) {
+          const applied = await this.consumer.appliedOutcome(task);
+          if (applied !== 'none') return this.settleUncertain(run, outcome, applied, detail);
+          uncertain = false;
+        }
         if (outcome.kind === 'succeeded') {
           await this.consumer.ack(task, JSON.stringify(outcome.result ?? null));
-          this.processed.inc(labels);
-          if (this.logsSuccesses) this.logger.debug({ msg: 'task succeeded', ...detail });
         } else if (outcome.kind === 'retry') {
           await this.consumer.fail(task, {
             action: 'retry',
@@ -58,8 +66,6 @@ export class OutcomeWriter {
             error: outcome.error,
             detail: outcome.detail,
           });
-          this.retried.inc(labels);
-          this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
         } else {
           await this.consumer.fail(task, {
             action: 'dead',
@@ -67,8 +73,8 @@ export class OutcomeWriter {
             error: outcome.error,
             detail: outcome.detail,
           });
-          this.failed.inc(labels);
         }
+        this.applied(run, outcome, detail);
         return;
       } catch (error) {
         if (error instanceof QueueError && error.code === QueueErrorCode.LeaseLost) {
@@ -88,15 +94,53 @@ export class OutcomeWriter {
           });
           continue;
         }
+        if (error instanceof QueueError && error.maybeApplied) uncertain = true;
         if (Date.now() > run.leaseUntil) {
           this.logger.warn({
-            msg: `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
+            msg: uncertain
+              ? `outcome perhaps not written (${(error as Error).message}; its reply never came): if it was not, the lease expires and the task runs again`
+              : `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
             ...detail,
           });
           return;
         }
         await sleep(Math.min(50 * tries, 500));
       }
+    }
+  }
+
+  /** Counts (and logs) an outcome Redis applied. */
+  private applied(run: ActiveRun, outcome: AppliedRunOutcome, detail: Record<string, unknown>): void {
+    const labels = { task_type: run.task.type, queue: run.task.queue };
+    if (outcome.kind === 'succeeded') {
+      this.processed.inc(labels);
+      if (this.logsSuccesses) this.logger.debug({ msg: 'task succeeded', ...detail });
+    } else if (outcome.kind === 'retry') {
+      this.retried.inc(labels);
+      this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
+    } else {
+      this.failed.inc(labels);
+    }
+  }
+
+  /** A write whose reply never came, resolved by what Redis holds (see QueueConsumer.appliedOutcome). */
+  private settleUncertain(
+    run: ActiveRun,
+    outcome: AppliedRunOutcome,
+    applied: Exclude<AppliedOutcome, 'none'>,
+    detail: Record<string, unknown>,
+  ): void {
+    const wanted = { succeeded: 'succeeded', retry: 'retried', dead: 'dead' }[outcome.kind];
+    if (applied === wanted) {
+      this.logger.log({ msg: `the reply to the ${applied} write was lost, but Redis shows it applied`, ...detail });
+      this.applied(run, outcome, detail);
+    } else if (applied === 'unknown') {
+      this.logger.warn({
+        msg: "outcome's reply was lost and the task is no longer in Redis (finished and dropped, or archived): not counted here",
+        ...detail,
+      });
+    } else {
+      this.logger.warn({ msg: 'outcome discarded: lease lost (the task was recovered and runs again)', ...detail });
     }
   }
 
