@@ -238,6 +238,48 @@ describe('the worker scheduler, on a real Redis', () => {
     expect(await queued()).toEqual(ids);
   });
 
+  it('fires a due schedule behind 101 it cannot load (unknown time zone), leaving those aside with a metric and a log saying what to do', async () => {
+    const errors: string[] = [];
+    const quiet = () => undefined;
+    const logger: LoggerService = { log: quiet, warn: quiet, error: (m) => errors.push(JSON.stringify(m)) };
+    moduleRef = await boot(prefix, [], undefined, logger);
+    const store = moduleRef.get(ScheduleStore);
+    const now = await redisNow();
+    // Past due by 10 minutes: their ticks sort before the good schedule's at the head of the queue's ZSET.
+    const broken = await Promise.all(
+      Array.from({ length: 101 }, (_, i) =>
+        store.create({ ...every(`broken-${i}`, 1000), spec: { cron: '* * * * *', tz: 'UTC' } }, now - 600_000),
+      ),
+    );
+    // A zone the api accepted but this worker's ICU does not know.
+    await Promise.all(
+      broken.map((b) => redis.hset(`${queueKeys(prefix, queue).schedulePrefix}${b.id}`, 'tz', 'Nowhere/Special')),
+    );
+    const good = await store.create(every('good', 1000), now - 60_000);
+    const head = await store.due(queue, 100);
+    expect(head.map((d) => d.id)).not.toContain(good.id);
+
+    const scheduler = moduleRef.get(Scheduler);
+    await scheduler.runOnce();
+    const fired = await Promise.all(
+      (await queued()).map((id) => redis.hget(`${queueKeys(prefix, queue).taskPrefix}${id}`, 'schedule_id')),
+    );
+    expect(fired.length).toBeGreaterThan(0);
+    expect(new Set(fired)).toEqual(new Set([good.id]));
+    expect((await store.get(good.id)).nextRunAt).toBeGreaterThan(now - 60_000);
+    // The broken ones are where they were, for a worker that can load them.
+    for (const b of broken.slice(0, 3)) expect((await store.get(b.id)).nextRunAt).toBe(b.nextRunAt);
+    expect(await register.metrics()).toContain(`${METRIC.schedulesUnloadable}{queue="${queue}"} 101`);
+    expect(errors).toHaveLength(101);
+    expect(errors[0]).toContain('is not a time zone this server knows');
+    expect(errors[0]).toContain("the queue's other schedules fire as usual");
+    expect(errors[0]).toMatch(/Run this worker on a Node with full ICU .* PATCH \/schedules\//);
+
+    // Left aside, not retried hot: the next look neither loads nor logs them again.
+    await scheduler.runOnce();
+    expect(errors).toHaveLength(101);
+  });
+
   it('sleeps until the soonest tick of its queues (at most SCHEDULER_MAX_WAIT_MS), never polling hot', async () => {
     // A clock that stands still: the waits are exact.
     const fixed = await redisNow();
