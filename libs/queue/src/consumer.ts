@@ -180,6 +180,8 @@ export class QueueConsumer {
           keys.succeeded,
           keys.archive,
           keys.throughput,
+          keys.meta,
+          keys.wake,
           keys.taskPrefix,
           this.options.resultTtlSeconds,
           finishedMode(this.options),
@@ -210,6 +212,7 @@ export class QueueConsumer {
         keys.wake,
         keys.archive,
         keys.throughput,
+        keys.meta,
         keys.taskPrefix,
         task.id,
         task.leaseToken,
@@ -227,11 +230,11 @@ export class QueueConsumer {
     return code;
   }
 
-  /** Shutdown: back to the front of the queue, attempt not burned. */
+  /** Shutdown: back to the front of the queue, attempt not burned; idle workers are woken to take it. */
   async release(task: ClaimedTask): Promise<void> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('release', () =>
-      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.taskPrefix, task.id, task.leaseToken),
+      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.wake, keys.taskPrefix, task.id, task.leaseToken),
     );
     this.check(code, 'release', task.id);
   }
@@ -288,6 +291,7 @@ export class QueueConsumer {
           keys.succeeded,
           keys.archive,
           keys.throughput,
+          keys.wake,
           keys.taskPrefix,
           RECOVER_BATCH,
           this.options.maxRecoveries,
