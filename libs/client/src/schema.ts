@@ -507,7 +507,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**
@@ -593,7 +600,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**
@@ -716,7 +730,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**

@@ -9,6 +9,7 @@ export const DEAD_REASONS = [
   'invalid_payload',
   'timeout',
   'lease_expired',
+  'result_too_large',
 ] as const;
 export type DeadReason = (typeof DEAD_REASONS)[number];
 

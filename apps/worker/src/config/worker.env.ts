@@ -141,6 +141,16 @@ export class WorkerEnv extends SharedEnv {
   @IsInt()
   RESULTS_LEASE_MS = 30_000;
 
+  /**
+   * Largest result a handler may return, in bytes of its JSON: a run whose result is larger is
+   * dead-lettered `result_too_large` (not retried: it would return the same), never stored cut short.
+   */
+  @Transform(toInt)
+  @Max(64 * 1024 * 1024)
+  @Min(16)
+  @IsInt()
+  MAX_RESULT_BYTES = 1024 * 1024;
+
   /** A `missed: skip` schedule still runs a tick up to this late; a later tick is skipped as missed. */
   @Transform(toInt)
   @Max(86_400_000)

@@ -84,7 +84,7 @@ describe('outcome writer: a write whose reply was lost', () => {
       counters.failed,
       counters.retried,
       counters.released,
-      new ConfigService({ LOG_LEVEL: 'info' }) as ConfigService<WorkerEnv, true>,
+      new ConfigService({ LOG_LEVEL: 'info', MAX_RESULT_BYTES: 1024 * 1024 }) as ConfigService<WorkerEnv, true>,
     );
     return { outcomes, counters };
   }

@@ -14,6 +14,37 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type AppliedRunOutcome = Exclude<RunOutcome, { kind: 'abandoned' }>;
 
 /**
+ * A handler's result as the JSON the ack stores, or the dead outcome it earns instead: a result
+ * JSON.stringify refuses (BigInt, cycles) is `non_retryable`, one over MAX_RESULT_BYTES is
+ * `result_too_large` (neither is transient: a retry would return the same). Nothing is stored cut short.
+ */
+export function encodeResult(
+  result: unknown,
+  maxBytes: number,
+): { json: string } | { dead: Extract<RunOutcome, { kind: 'dead' }> } {
+  let json: string;
+  try {
+    json = JSON.stringify(result ?? null);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return {
+      dead: { kind: 'dead', reason: 'non_retryable', error: `result is not JSON-serializable: ${error.message}` },
+    };
+  }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most results are measured without a pass over them.
+  if (json.length * 3 <= maxBytes) return { json };
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return { json };
+  return {
+    dead: {
+      kind: 'dead',
+      reason: 'result_too_large',
+      error: `result is ${bytes} bytes of JSON, over MAX_RESULT_BYTES (${maxBytes}): keep large results elsewhere (object storage, a database) and return a reference to them`,
+    },
+  };
+}
+
+/**
  * The one place a run's outcome becomes a queue transition (ack with result, retry, dead, or the
  * hand-back at shutdown), so a result store can be added behind it without touching the pool or the
  * policy. The outcome counters move only when a transition was applied: a run whose lease was lost
@@ -27,6 +58,7 @@ export class OutcomeWriter {
    * formats before pino drops it, 3% of the worker's CPU per task).
    */
   private readonly logsSuccesses: boolean;
+  private readonly maxResultBytes: number;
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -37,6 +69,7 @@ export class OutcomeWriter {
     config: ConfigService<WorkerEnv, true>,
   ) {
     this.logsSuccesses = logsDebug(config.get('LOG_LEVEL', { infer: true }));
+    this.maxResultBytes = config.get('MAX_RESULT_BYTES', { infer: true });
   }
 
   /**
@@ -48,6 +81,16 @@ export class OutcomeWriter {
   async write(run: ActiveRun, outcome: RunOutcome): Promise<void> {
     const { task } = run;
     const detail = { taskId: task.id, taskType: task.type, queue: task.queue, attempt: task.attempt };
+    let resultJson = '';
+    if (outcome.kind === 'succeeded') {
+      const encoded = encodeResult(outcome.result, this.maxResultBytes);
+      if ('dead' in encoded) {
+        outcome = encoded.dead;
+        this.logger.error({ msg: `task dead-lettered (${outcome.reason}): ${outcome.error}`, ...detail });
+      } else {
+        resultJson = encoded.json;
+      }
+    }
     let uncertain = false;
     for (let tries = 1; ; tries++) {
       if (outcome.kind === 'abandoned' || run.abandoned) return;
@@ -58,7 +101,7 @@ export class OutcomeWriter {
           uncertain = false;
         }
         if (outcome.kind === 'succeeded') {
-          await this.consumer.ack(task, JSON.stringify(outcome.result ?? null));
+          await this.consumer.ack(task, resultJson);
         } else if (outcome.kind === 'retry') {
           await this.consumer.fail(task, {
             action: 'retry',
@@ -80,19 +123,6 @@ export class OutcomeWriter {
         if (error instanceof QueueError && error.code === QueueErrorCode.LeaseLost) {
           this.logger.warn({ msg: 'outcome discarded: lease lost (the task was recovered and runs again)', ...detail });
           return;
-        }
-        if (outcome.kind === 'succeeded' && error instanceof TypeError) {
-          // JSON.stringify refused the result (BigInt, cycles): a bug in the handler, not transient.
-          outcome = {
-            kind: 'dead',
-            reason: 'non_retryable',
-            error: `result is not JSON-serializable: ${error.message}`,
-          };
-          this.logger.error({
-            msg: 'task dead-lettered (non_retryable): its result is not JSON-serializable',
-            ...detail,
-          });
-          continue;
         }
         if (error instanceof QueueError && error.maybeApplied) uncertain = true;
         if (Date.now() > run.leaseUntil) {
