@@ -278,21 +278,24 @@ describe('worker pool in process, on a real Redis', () => {
       await startedWithin10s(held, 'another worker released');
     });
 
-    it('when an ack frees a slot of a queue with a concurrency cap', async () => {
+    /** The held task takes the queue's one slot (concurrency cap 1); the next one waits for it. */
+    async function capReachedWithNextQueued() {
       const { other, held } = await idleWorkerBeside();
       await other.admin.setLimits(queue, { rate: null, concurrency: 1 });
       const next = await other.producer.enqueue(newTask(queue, { type: 'echo', payload: 'next', maxRetries: 0 }));
       await blocked();
       expect(await redis.hget(taskKey(next.id), 'status')).toBe('queued');
+      return { other, held, next };
+    }
+
+    it('when an ack frees a slot of a queue with a concurrency cap', async () => {
+      const { other, held, next } = await capReachedWithNextQueued();
       await other.consumer.ack(held, '"done"');
       await startedWithin10s(next, 'the freed slot let in');
     });
 
     it('when a dead-letter frees a slot of a queue with a concurrency cap', async () => {
-      const { other, held } = await idleWorkerBeside();
-      await other.admin.setLimits(queue, { rate: null, concurrency: 1 });
-      const next = await other.producer.enqueue(newTask(queue, { type: 'echo', payload: 'next', maxRetries: 0 }));
-      await blocked();
+      const { other, held, next } = await capReachedWithNextQueued();
       await other.consumer.fail(held, { action: 'dead', reason: 'non_retryable', error: 'boom' });
       await startedWithin10s(next, 'the freed slot let in');
     });
