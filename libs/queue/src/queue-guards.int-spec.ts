@@ -10,7 +10,7 @@ import {
 import { ClaimedTask, NewTask, QueueErrorCode, queueKeys, queueRegistryKey } from '@app/queue';
 
 /**
- * Issue 8's regressions, on a real Redis: every script checks all its inputs before its first
+ * Guards of libs/queue, on a real Redis: every script checks all its inputs before its first
  * write, indexes do not outgrow their data, the queue registry is bounded, and a batch names what it
  * wrote when one of its queues fails.
  */
