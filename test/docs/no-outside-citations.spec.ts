@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
@@ -19,10 +19,10 @@ const OUTSIDE = [
   },
 ];
 
-/** Tracked text files (git ls-files), binary files left out. */
+/** Tracked text files (git ls-files) as they are in the work tree: binary files and deleted ones left out. */
 function trackedTextFiles(): string[] {
   const files = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-  return files.filter((file) => !/\.(png|jpe?g|gif|ico|woff2?|svg)$/i.test(file));
+  return files.filter((file) => !/\.(png|jpe?g|gif|ico|woff2?|svg)$/i.test(file) && existsSync(join(ROOT, file)));
 }
 
 /** `file:line: what` for every citation outside the repository. */
