@@ -161,6 +161,83 @@ describe('libs/queue control', () => {
     await h.consumer.ack(last, '');
   });
 
+  it('refuses a batch holding equal unique tasks whole, as one by one refuses the second, and takes no lock', async () => {
+    const same = () => task({ uniqueForMs: 60_000, payload: 'same' });
+    await expect(h.producer.enqueueMany([same(), task({ payload: 'other' }), same(), same()])).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: undefined,
+      sameCall: { index: 2, earlier: 0, kind: 'unique' },
+    });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(0);
+    expect(await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`)).toEqual([]);
+    // One by one: the first is written and holds the lock, the second is refused naming it.
+    const first = await h.producer.enqueue(same());
+    await expect(h.producer.enqueue(same())).rejects.toMatchObject({ existingId: first.id, sameCall: undefined });
+    // A batch whose unique task meets that unfinished one is refused whole too, naming it.
+    await expect(h.producer.enqueueMany([task({ payload: 'x' }), same()])).rejects.toMatchObject({
+      existingId: first.id,
+    });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(1);
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '');
+    // Freed when it finished: the next one is written, and the lock names it (not a later copy).
+    const next = await h.producer.enqueue(same());
+    const locks = await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`);
+    expect(await Promise.all(locks.map((key) => redis.get(key)))).toEqual([next.id]);
+    await h.admin.cancel(next.id);
+  });
+
+  it('makes tasks equal by a unique key, whatever their type and payload, in its queue only', async () => {
+    const keyed = (over: Partial<NewTask> = {}) => task({ uniqueForMs: 60_000, uniqueKey: 'invoice-1234', ...over });
+    const first = await h.producer.enqueue(keyed({ payload: 1 }));
+    await expect(h.producer.enqueue(keyed({ type: 'other', payload: 2 }))).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: first.id,
+      message: expect.stringContaining('the same unique key'),
+    });
+    // Without the key, type and payload decide again: an equal payload is not held by the keyed task.
+    const plain = await h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 1 }));
+    // Another queue has keys of its own.
+    const elsewhere = await h.producer.enqueue(newTask('q2', { uniqueForMs: 60_000, uniqueKey: 'invoice-1234' }));
+    expect(await h.inspector.getTask(first.id)).toMatchObject({ uniqueKey: 'invoice-1234' });
+    expect(await h.inspector.getTask(plain.id)).toMatchObject({ uniqueKey: null });
+    // Two with one key in a batch: refused whole, like equal unique tasks.
+    await expect(
+      h.producer.enqueueMany([keyed({ queue: 'q3' }), keyed({ queue: 'q3', payload: 9 })]),
+    ).rejects.toMatchObject({ sameCall: { index: 1, earlier: 0, kind: 'unique' } });
+    // A unique key without unique_for_ms says nothing about how long: refused before anything is sent.
+    await expect(h.producer.enqueue(task({ uniqueKey: 'k' }))).rejects.toMatchObject({
+      code: QueueErrorCode.BadArgument,
+    });
+    for (const id of [first.id, plain.id, elsewhere.id]) await h.admin.cancel(id);
+    expect(await checkQueueInvariant(redis, h.prefix, 'q2')).toEqual([]);
+  });
+
+  it('refuses a batch that uses one idempotency key for two different tasks, naming both, writing neither', async () => {
+    await expect(
+      h.producer.enqueueMany([task({ idempotencyKey: 'k', payload: 1 }), task({ idempotencyKey: 'k', payload: 2 })]),
+    ).rejects.toMatchObject({ existingId: undefined, sameCall: { index: 1, earlier: 0, kind: 'idempotency' } });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(0);
+  });
+
+  it("stores a task's own backoff only when given, and hands it to the worker that claims it", async () => {
+    const own = await h.producer.enqueue(task({ backoff: { delaysMs: [1000, 5000] } }));
+    const curve = await h.producer.enqueue(
+      task({ backoff: { type: 'exponential', baseMs: 500, maxMs: 60_000, jitter: true } }),
+    );
+    const plain = await h.producer.enqueue(task());
+    const taskPrefix = queueKeys(h.prefix, queue).taskPrefix;
+    expect(await redis.hget(`${taskPrefix}${own.id}`, 'backoff')).toBe('d:1000,5000');
+    expect(await redis.hexists(`${taskPrefix}${plain.id}`, 'backoff')).toBe(0);
+    const claimed = new Map((await h.consumer.claim(queue, 10)).tasks.map((t) => [t.id, t]));
+    expect(claimed.get(own.id)?.backoff).toEqual({ delaysMs: [1000, 5000] });
+    expect(claimed.get(curve.id)?.backoff).toEqual({ type: 'exponential', baseMs: 500, maxMs: 60_000, jitter: true });
+    expect(claimed.get(plain.id)?.backoff).toBeUndefined();
+    expect(await h.inspector.getTask(own.id)).toMatchObject({ backoff: { delaysMs: [1000, 5000] } });
+    expect(await h.inspector.getTask(plain.id)).toMatchObject({ backoff: null });
+    for (const t of claimed.values()) await h.consumer.ack(t, '');
+  });
+
   it('answers every waiter of a task when it finishes, on one shared subscription', async () => {
     const waiter = h.moduleRef.get(TaskWaiter);
     const { id } = await h.producer.enqueue(task());

@@ -4,6 +4,7 @@ export { QUEUE_OPTIONS, QUEUE_OPTIONS_TYPE, QUEUE_ASYNC_OPTIONS_TYPE } from './q
 export * from './queue.constants';
 export * from './task';
 export { toTaskRecord, workerOfToken } from './task-record';
+export { encodeBackoff, decodeBackoff } from './backoff-field';
 export * from './producer';
 export * from './consumer';
 export * from './inspector';

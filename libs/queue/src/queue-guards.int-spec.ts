@@ -108,6 +108,7 @@ describe('libs/queue guards', () => {
       '',
       '',
       '0',
+      '',
     ];
     const enqueue = (count: number, ...groups: string[][]) =>
       h.scripts.taskqEnqueueTasks(
