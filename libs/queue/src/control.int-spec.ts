@@ -7,7 +7,16 @@ import {
   TestRedis,
   waitFor,
 } from '@app/testing';
-import { NewTask, QueueErrorCode, QueueEvents, queueChannels, queueKeys, TaskWaiter } from '@app/queue';
+import {
+  DeadReason,
+  NewTask,
+  QueueErrorCode,
+  QueueEvents,
+  queueChannels,
+  QueueInspector,
+  queueKeys,
+  TaskWaiter,
+} from '@app/queue';
 
 /** The control surface on a real Redis: cancel, pause, limits, idempotent and unique submits, waiting. */
 describe('libs/queue control', () => {
@@ -280,6 +289,73 @@ describe('libs/queue control', () => {
     expect(seen.slice(0, 10_000)).toEqual(ids);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toHaveLength(10_002);
+    await redis.del(queueKeys(h.prefix, queue).queued);
+    await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
+  });
+
+  it('searches a state by id prefix, last error and dead reason, case-insensitive, with the other filters', async () => {
+    const tasks = await h.producer.enqueueMany([
+      task({ maxRetries: 0 }),
+      task({ maxRetries: 0, type: 'email' }),
+      task({ maxRetries: 0 }),
+      task({ maxRetries: 0 }),
+    ]);
+    const runs = new Map((await h.consumer.claim(queue, 10)).tasks.map((t) => [t.id, t]));
+    const die = (i: number, error: string, reason: DeadReason) =>
+      h.consumer.fail(runs.get(tasks[i].id)!, { action: 'dead', reason, error });
+    await die(0, 'connect ECONNREFUSED 10.0.0.7:5432', 'max_retries');
+    await die(1, 'SMTP said: econnrefused (try later)', 'max_retries');
+    await die(2, 'image is gone', 'non_retryable');
+    await die(3, 'the run took 100% of its 5_000 ms', 'timeout');
+    const search = async (q: string, over: Partial<Parameters<QueueInspector['listTasks']>[0]> = {}) =>
+      (await h.inspector.listTasks({ queues: [queue], status: 'dead', limit: 50, search: q, ...over })).tasks
+        .map((t) => tasks.findIndex((x) => x.id === t.id))
+        .sort();
+    expect(await search('ECONNrefused')).toEqual([0, 1]);
+    expect(await search('econnrefused', { taskType: 'email' })).toEqual([1]);
+    expect(await search('non_retry')).toEqual([2]);
+    expect(await search('100% of')).toEqual([3]);
+    expect(await search('5_000')).toEqual([3]);
+    expect(await search('5x000')).toEqual([]);
+    expect(await search(tasks[2].id.slice(0, 12))).toEqual([2]);
+    // A whole id (any case) is one lookup: that task, in the state listed, else none.
+    expect(await search(tasks[3].id.toUpperCase())).toEqual([3]);
+    expect(await search(tasks[3].id, { status: 'queued' })).toEqual([]);
+    expect(await search(tasks[3].id, { queues: ['q2'] })).toEqual([]);
+    // Other states are searched alike (ids here: nothing else to match in a queued task).
+    const waiting = await h.producer.enqueue(task());
+    const queued = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: waiting.id.slice(0, 20),
+    });
+    expect(queued.tasks.map((t) => t.id)).toEqual([waiting.id]);
+    await h.admin.cancel(waiting.id);
+  });
+
+  it('bounds a search to 5000 examined tasks per page: a page may be short, with a cursor to go on from', async () => {
+    const ids = (await h.producer.enqueueMany(Array.from({ length: 7000 }, (_, i) => task({ payload: i })))).map(
+      (t) => t.id,
+    );
+    const wanted = ids[6500];
+    const first = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: wanted.slice(0, 16),
+    });
+    expect(first.tasks).toEqual([]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: wanted.slice(0, 16),
+      cursor: first.nextCursor!,
+    });
+    expect(second.tasks.map((t) => t.id)).toEqual([wanted]);
+    expect(second.nextCursor).toBeNull();
     await redis.del(queueKeys(h.prefix, queue).queued);
     await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
   });

@@ -8,7 +8,7 @@ export { encodeBackoff, decodeBackoff } from './backoff-field';
 export * from './producer';
 export * from './consumer';
 export * from './inspector';
-export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE } from './task-listing';
+export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE, SEARCH_LIMITS, matchesSearch } from './task-listing';
 export type { ListPage } from './task-listing';
 export * from './dead-letter.admin';
 export * from './archive';
