@@ -1,11 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { TaskqClient, TaskStatus } from '@app/client';
+import { TaskqClient } from '@app/client';
 import { CliIo } from './output';
 
 /** Exit codes scripts can trust. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, unreachable: 4 } as const;
 
-export const STATUSES: TaskStatus[] = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'];
 export const DEFAULT_WAIT_MS = 600_000;
 
 /** Ends the command with this exit code and message (stderr). */

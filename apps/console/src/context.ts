@@ -1,4 +1,4 @@
-import { TaskqClient, TaskqHttpError, TaskStatus } from '@app/client';
+import { TaskqClient, TaskqHttpError } from '@app/client';
 
 /** What every page gets: the client for the signed-in credential, and whether it may act. */
 export interface Ctx {
@@ -14,8 +14,6 @@ export const POLL_MS = 2000;
 /** The queues' hour of history (one request per queue) changes by the minute: read it this often. */
 export const HISTORY_POLL_MS = 30_000;
 export const PAGE_SIZE = 50;
-export const STATUSES: TaskStatus[] = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'];
-export const UNFINISHED: TaskStatus[] = ['scheduled', 'queued', 'active', 'retrying'];
 
 /** The api this console was served by, with `apiKey`; a 503 is shown (the page polls again), not retried. */
 export const clientFor = (apiKey: string) => new TaskqClient({ baseUrl: location.origin, apiKey, retries503: 0 });

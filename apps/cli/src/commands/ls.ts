@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { TaskQuery, TaskSummary } from '@app/client';
-import { CliDeps, CliExit, EXIT, integer, STATUSES } from '../command';
+import { TASK_STATUSES, TaskQuery, TaskSummary } from '@app/client';
+import { CliDeps, CliExit, EXIT, integer } from '../command';
 import { table } from '../output';
 
 /** `taskq ls`: the tasks in one state (or matching a search), page after page as far as --limit (or --all) asks. */
@@ -8,15 +8,15 @@ export function register(program: Command, deps: CliDeps): void {
   program
     .command('ls')
     .description('list tasks in one state (newest first for finished states, run order for waiting ones)')
-    .option('--status <status>', STATUSES.join('|'))
+    .option('--status <status>', TASK_STATUSES.join('|'))
     .option('--queue <queue>', 'one queue (default: every queue the key may see)')
     .option('--type <task_type>', 'one task type')
     .option('-q, --search <text>', 'only tasks whose id starts with it, or whose last error or dead reason holds it')
     .option('--limit <n>', 'show at most this many', integer('--limit'), 50)
     .option('--all', 'show every one (page after page)')
     .action(async (options, command: Command) => {
-      if (options.status !== undefined && !STATUSES.includes(options.status)) {
-        throw new CliExit(EXIT.usage, `--status must be one of ${STATUSES.join(', ')}`);
+      if (options.status !== undefined && !TASK_STATUSES.includes(options.status)) {
+        throw new CliExit(EXIT.usage, `--status must be one of ${TASK_STATUSES.join(', ')}`);
       }
       const query: TaskQuery = {
         ...(options.status && { status: options.status }),

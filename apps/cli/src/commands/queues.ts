@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { CliDeps, STATUSES } from '../command';
+import { TASK_STATUSES } from '@app/client';
+import { CliDeps } from '../command';
 import { table } from '../output';
 
 /** `taskq queues`, `taskq pause QUEUE`, `taskq resume QUEUE`. */
@@ -11,11 +12,11 @@ export function register(program: Command, deps: CliDeps): void {
       const queues = await deps.client(command).queues();
       deps.print(command, queues, () =>
         table(
-          ['queue', 'paused', ...STATUSES, 'limits'],
+          ['queue', 'paused', ...TASK_STATUSES, 'limits'],
           queues.map((q) => [
             q.queue,
             q.paused ? 'yes' : 'no',
-            ...STATUSES.map((s) => q.counts[s]),
+            ...TASK_STATUSES.map((s) => q.counts[s]),
             [
               q.limits.rate ? `${q.limits.rate.max}/${q.limits.rate.per_ms}ms` : '',
               q.limits.concurrency !== null ? `concurrency ${q.limits.concurrency}` : '',

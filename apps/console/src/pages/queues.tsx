@@ -1,6 +1,6 @@
-import { QueueMinute, QueueStats } from '@app/client';
+import { QueueMinute, QueueStats, TASK_STATUSES } from '@app/client';
 import { Act, Err, Spark } from '../components';
-import { Ctx, HISTORY_POLL_MS, STATUSES } from '../context';
+import { Ctx, HISTORY_POLL_MS } from '../context';
 import { usePoll } from '../hooks/use-poll';
 
 /** Every queue: counts by state, oldest queued, the hour's charts, limits; pause and resume. */
@@ -29,7 +29,7 @@ export function Queues({ ctx }: { ctx: Ctx }) {
           <tr>
             <th>queue</th>
             <th>state</th>
-            {STATUSES.map((s) => (
+            {TASK_STATUSES.map((s) => (
               <th key={s}>{s}</th>
             ))}
             <th>oldest queued</th>
@@ -46,7 +46,7 @@ export function Queues({ ctx }: { ctx: Ctx }) {
                 <a href={`#/tasks?queue=${q.queue}&status=queued`}>{q.queue}</a>
               </td>
               <td class="state">{q.paused ? 'paused' : q.unserved ? 'unserved' : 'running'}</td>
-              {STATUSES.map((s) => (
+              {TASK_STATUSES.map((s) => (
                 <td key={s} class="num">
                   {s === 'dead' && q.counts.dead > 0 ? (
                     <a href={`#/dlq?queue=${q.queue}`}>{q.counts.dead}</a>

@@ -1,6 +1,6 @@
-import { Task } from '@app/client';
+import { isFinished, Task } from '@app/client';
 import { Act, Err, time } from '../components';
-import { Ctx, UNFINISHED } from '../context';
+import { Ctx } from '../context';
 import { usePoll } from '../hooks/use-poll';
 
 /** One task: status, timings, payload, result, last error, every attempt; cancel or requeue. */
@@ -35,9 +35,7 @@ export function TaskPage({ ctx, id }: { ctx: Ctx; id: string }) {
           </>
         ))}
       </dl>
-      {UNFINISHED.includes(t.status) && (
-        <Act ctx={ctx} label="Cancel" run={() => ctx.client.cancel(t.task_id)} done={reload} />
-      )}
+      {!isFinished(t) && <Act ctx={ctx} label="Cancel" run={() => ctx.client.cancel(t.task_id)} done={reload} />}
       {t.status === 'dead' && (
         <Act ctx={ctx} label="Requeue" run={() => ctx.client.requeueDead(t.task_id)} done={reload} />
       )}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { TaskStatus, TaskSummary } from '@app/client';
+import { TASK_STATUSES, TaskStatus, TaskSummary } from '@app/client';
 import { Err, Pager, TaskLink, time } from '../components';
-import { Ctx, PAGE_SIZE, STATUSES } from '../context';
+import { Ctx, PAGE_SIZE } from '../context';
 import { usePoll } from '../hooks/use-poll';
 import { go } from '../hooks/use-route';
 
@@ -46,7 +46,7 @@ export function Tasks({ ctx, query }: { ctx: Ctx; query: URLSearchParams }) {
           value={status}
           onChange={(e) => go('/tasks', { status: e.currentTarget.value, queue, q })}
         >
-          {STATUSES.map((s) => (
+          {TASK_STATUSES.map((s) => (
             <option key={s} value={s}>
               {s}
             </option>
