@@ -101,6 +101,28 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await h.inspector.getTask(ids[2])).toMatchObject({ status: 'dead' });
   });
 
+  it("keeps a task's own submit options (unique_key, backoff): the history shows them as Redis did", async () => {
+    const [keyed, plain] = await h.producer.enqueueMany([
+      newTask(queue, { uniqueForMs: 60_000, uniqueKey: 'invoice-1234', backoff: { delaysMs: [1000, 5000] } }),
+      newTask(queue, { payload: 'plain' }),
+    ]);
+    for (const run of (await h.consumer.claim(queue, 2)).tasks) await h.consumer.ack(run, 'null');
+    const fromRedis = await h.inspector.getTask(keyed.id);
+    expect(fromRedis).toMatchObject({ uniqueKey: 'invoice-1234', backoff: { delaysMs: [1000, 5000] } });
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(
+      queue,
+      'written',
+      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    expect(await history.get(keyed.id)).toMatchObject({
+      uniqueKey: 'invoice-1234',
+      backoff: { delaysMs: [1000, 5000] },
+    });
+    expect(await history.get(plain.id)).toMatchObject({ uniqueKey: null, backoff: null });
+  });
+
   it('replays a batch without a change a reader can see (same revision: no row touched)', async () => {
     await finish(['ok', 'ok', 'dead', 'ok']);
     const batch = await claimAll();

@@ -1,4 +1,12 @@
-import { ArchivedTask, AttemptRecord, DeadReason, TaskRecord, TaskStatus } from '@app/queue';
+import {
+  ArchivedTask,
+  AttemptRecord,
+  DeadReason,
+  decodeBackoff,
+  encodeBackoff,
+  TaskRecord,
+  TaskStatus,
+} from '@app/queue';
 
 /** A task_results row as json_to_recordset reads it (see WRITE_COLUMNS); timestamps as epoch ms. */
 export interface ResultRowInput {
@@ -23,6 +31,8 @@ export interface ResultRowInput {
   cancelled_at: number | null;
   scheduled_at: number | null;
   next_run_at: number | null;
+  unique_key: string | null;
+  backoff: string | null;
   rev: number;
 }
 
@@ -59,6 +69,8 @@ export const WRITE_COLUMNS: [string, string][] = [
   ['cancelled_at', 'timestamptz'],
   ['scheduled_at', 'timestamptz'],
   ['next_run_at', 'timestamptz'],
+  ['unique_key', 'text'],
+  ['backoff', 'text'],
   ['rev', 'integer'],
 ];
 
@@ -109,6 +121,8 @@ export function toRow(task: ArchivedTask): ResultRowInput {
     cancelled_at: epochMs(r.cancelledAt),
     scheduled_at: epochMs(r.scheduledAt),
     next_run_at: epochMs(r.nextRunAt),
+    unique_key: r.uniqueKey,
+    backoff: r.backoff === null ? null : encodeBackoff(r.backoff),
     rev: task.rev,
   };
 }
@@ -136,6 +150,8 @@ export interface ResultRow {
   cancelled_at: Date | null;
   scheduled_at: Date | null;
   next_run_at: Date | null;
+  unique_key: string | null;
+  backoff: string | null;
 }
 
 export const READ_COLUMNS = [
@@ -160,6 +176,8 @@ export const READ_COLUMNS = [
   'cancelled_at',
   'scheduled_at',
   'next_run_at',
+  'unique_key',
+  'backoff',
 ].join(', ');
 
 function json(text: string | null): unknown {
@@ -204,5 +222,7 @@ export function fromRow(row: ResultRow): TaskRecord {
       error: a.error ?? null,
     })),
     scheduleId: row.schedule_id,
+    uniqueKey: row.unique_key,
+    backoff: decodeBackoff(row.backoff),
   };
 }
