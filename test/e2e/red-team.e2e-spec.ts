@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '@app/testing';
+import { Stack } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -29,6 +31,40 @@ function bootFails(
     });
   });
 }
+
+describe('metrics listeners bind METRICS_HOST, by default HOST', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = new Stack(); // HOST=127.0.0.1
+    await stack.startApi();
+    await stack.startWorker();
+  });
+  afterAll(() => stack.stop());
+
+  /** Whether a TCP connection to port on `host` is accepted. */
+  const reachable = (host: string, port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+
+  it('keeps the api and worker metrics on 127.0.0.1 with HOST=127.0.0.1, and on every address with METRICS_HOST=0.0.0.0', async () => {
+    const worker = stack.workers[0];
+    expect(await reachable('127.0.0.1', stack.api.metricsPort)).toBe(true);
+    expect(await reachable('127.0.0.1', worker.port)).toBe(true);
+    // Another address of this machine: a listener on 127.0.0.1 is not there, one on 0.0.0.0 is.
+    expect(await reachable('127.0.0.2', stack.api.metricsPort)).toBe(false);
+    expect(await reachable('127.0.0.2', worker.port)).toBe(false);
+    expect(await reachable('127.0.0.2', stack.api.port)).toBe(false);
+    const open = await stack.startWorker({ METRICS_HOST: '0.0.0.0' });
+    expect(await reachable('127.0.0.2', open.port)).toBe(true);
+  });
+});
 
 describe('a malformed URL in the configuration: refused at boot, its password never printed', () => {
   it.each([

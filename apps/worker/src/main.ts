@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { exitCleanlyOnSignals, metricsHost, validateEnv } from '@app/config';
 import { WorkerEnv } from './config/worker.env';
 import { WorkerModule } from './worker.module';
 
@@ -27,8 +27,9 @@ async function bootstrap(): Promise<void> {
 
   exitCleanlyOnSignals(app, logger);
 
-  await app.listen(env.METRICS_PORT, '0.0.0.0');
-  logger.log({ msg: `worker metrics and health on :${env.METRICS_PORT}` });
+  // Unauthenticated (queue names, task types, schedule names): METRICS_HOST, else HOST.
+  await app.listen(env.METRICS_PORT, metricsHost(env));
+  logger.log({ msg: `worker metrics and health on ${metricsHost(env)}:${env.METRICS_PORT}` });
 }
 
 bootstrap().catch((error: unknown) => {

@@ -54,6 +54,14 @@ function IsUrlOf(rule: UrlRule): PropertyDecorator {
   });
 }
 
+/** An address or host name to listen on. */
+const LISTEN_ADDRESS = /^[A-Za-z0-9.:-]{1,255}$/;
+
+/** Where an app's metrics listener binds: METRICS_HOST, else HOST. */
+export function metricsHost(env: { HOST: string; METRICS_HOST: string }): string {
+  return env.METRICS_HOST || env.HOST;
+}
+
 /** Env values are strings: whole numbers become numbers; anything else is left for the validator to reject. */
 export const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
@@ -127,6 +135,26 @@ export class SharedEnv {
   @Min(1)
   @IsInt()
   REDIS_WAIT_TIMEOUT_MS = 500;
+
+  /**
+   * The address the api listens on, and the default of METRICS_HOST for both apps. `npm start` sets
+   * 127.0.0.1; containers need 0.0.0.0.
+   */
+  @IsString()
+  @Matches(LISTEN_ADDRESS, { message: 'HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
+  HOST = '0.0.0.0';
+
+  /**
+   * The address of the metrics listener (the api's METRICS_PORT; the worker's, which serves its health
+   * checks too); empty: HOST. It answers without authentication and names queues, task types and
+   * schedules, so it listens where HOST does unless the deployment says otherwise (a scraper in
+   * another container or pod needs 0.0.0.0).
+   */
+  @IsString()
+  @Matches(new RegExp(`^$|${LISTEN_ADDRESS.source}`), {
+    message: 'METRICS_HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0 (empty: HOST)',
+  })
+  METRICS_HOST = '';
 
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {

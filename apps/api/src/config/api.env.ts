@@ -21,11 +21,6 @@ export function isLoopback(host: string): boolean {
  * quotas. README.md's configuration table lists the same names and defaults.
  */
 export class ApiEnv extends SharedEnv {
-  /** Address the api listens on. `npm start` sets 127.0.0.1; containers need 0.0.0.0. */
-  @IsString()
-  @Matches(/^[A-Za-z0-9.:-]{1,255}$/, { message: 'HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
-  HOST = '0.0.0.0';
-
   @Transform(toInt)
   @Max(65535)
   @Min(1)
