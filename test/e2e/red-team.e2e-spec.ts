@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
-import { freePort } from '@app/testing';
+import { freePort, http, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
 jest.setTimeout(120_000);
@@ -31,6 +32,96 @@ function bootFails(
     });
   });
 }
+
+/**
+ * One request over node:http, which sends the path as given (fetch would resolve `..` first) and
+ * can pick the local address: any of 127.0.0.0/8 reaches the api on 127.0.0.1 from a second address.
+ * Not recorded for the OpenAPI check; the tests check the error shape themselves.
+ */
+function rawRequest(
+  url: string,
+  options: {
+    path?: string;
+    method?: string;
+    localAddress?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
+): Promise<{ status: number; body: any }> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: options.path ?? target.pathname + target.search,
+        method: options.method ?? 'GET',
+        localAddress: options.localAddress,
+        headers: { ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers },
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('one address cannot take every connection (MAX_CONNECTIONS 1024, MAX_CONNECTIONS_PER_ADDRESS 256)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = new Stack();
+    await stack.startApi();
+  });
+  afterAll(() => stack.stop());
+
+  it('serves another address while 1,030 idle sockets come from one, closing those past its share at once', async () => {
+    const port = Number(new URL(stack.api.url).port);
+    const sockets: Socket[] = [];
+    let closedByServer = 0;
+    for (let i = 0; i < 1030; i++) {
+      const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      socket.on('close', () => closedByServer++);
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+    try {
+      await waitFor(() => closedByServer >= 1030 - 256, {
+        timeoutMs: 30_000,
+        what: `the connections past the address's share to be closed (${closedByServer} so far)`,
+      });
+      // (This process may hold a keep-alive connection from earlier requests: it counts too.)
+      expect(1030 - closedByServer).toBeLessThanOrEqual(256);
+      // The flooding address holds its share; another address is served all the same.
+      const other = await rawRequest(`${stack.api.url}/health/live`, { localAddress: '127.0.0.2' });
+      expect(other.status).toBe(200);
+      await expect(rawRequest(`${stack.api.url}/health/live`, { localAddress: '127.0.0.1' })).rejects.toThrow();
+    } finally {
+      sockets.forEach((socket) => socket.destroy());
+    }
+    await waitFor(
+      async () => (await http('GET', `${stack.api.url}/health/live`).catch(() => undefined))?.status === 200,
+      {
+        what: 'the flooding address to be served again once its sockets are gone',
+      },
+    );
+  });
+});
 
 describe('metrics listeners bind METRICS_HOST, by default HOST', () => {
   let stack: Stack;

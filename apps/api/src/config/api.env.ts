@@ -192,6 +192,16 @@ export class ApiEnv extends SharedEnv {
   @IsInt()
   MAX_CONNECTIONS = 1024;
 
+  /**
+   * Open connections one client address may hold at most (an IPv6 client: its /64); more are closed
+   * at once, so one address cannot take every connection. TRUST_PROXY's proxies are exempt. 0 = no share.
+   */
+  @Transform(toInt)
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  MAX_CONNECTIONS_PER_ADDRESS = 256;
+
   /** Rules between the api's variables; each message names them. */
   static crossChecks(env: ApiEnv): string[] {
     const problems: string[] = [];
