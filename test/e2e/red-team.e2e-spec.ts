@@ -81,6 +81,8 @@ function rawRequest(
   });
 }
 
+const errorShape = (status: number) => ({ statusCode: status, error: expect.any(String), message: expect.any(String) });
+
 describe('one address cannot take every connection (MAX_CONNECTIONS 1024, MAX_CONNECTIONS_PER_ADDRESS 256)', () => {
   let stack: Stack;
 
@@ -154,6 +156,119 @@ describe('metrics listeners bind METRICS_HOST, by default HOST', () => {
     expect(await reachable('127.0.0.2', stack.api.port)).toBe(false);
     const open = await stack.startWorker({ METRICS_HOST: '0.0.0.0' });
     expect(await reachable('127.0.0.2', open.port)).toBe(true);
+  });
+});
+
+describe('lower-severity findings, as requests (AUTH_MODE=none stack)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = new Stack({ REQUEST_TIMEOUT_MS: '15000' });
+    await stack.startApi();
+  });
+  afterAll(() => stack.stop());
+
+  const errorLines = () => stack.api.logs((line) => Number(line.level) >= 50);
+
+  it('answers path traversal and NUL bytes on /ui and /docs with 400/403 in the error shape, not 500', async () => {
+    const cases: [string, number][] = [
+      ['/ui/../../etc/passwd', 403],
+      ['/ui/..%2f..%2fetc%2fpasswd', 404],
+      ['/ui/%00', 400],
+      ['/docs/../../etc/passwd', 403],
+      ['/docs/%00', 400],
+    ];
+    for (const [path, status] of cases) {
+      const res = await rawRequest(stack.api.url, { path });
+      expect({ path, status: res.status, body: res.body }).toEqual({ path, status, body: errorShape(status) });
+    }
+    expect(errorLines()).toEqual([]);
+  });
+
+  it("refuses Object.prototype's names as unknown fields in bodies and query strings, and logs no drift", async () => {
+    const refused: [string, string, unknown][] = [
+      ['POST', '/submit', { task_type: 'echo', payload: 1, toString: 1 }],
+      ['POST', '/submit', { task_type: 'echo', payload: 1, constructor: 1 }],
+      ['PUT', '/queues/default/limits', { rate: null, concurrency: null, hasOwnProperty: 1 }],
+      ['POST', '/auth/keys', { name: 'proto', scopes: ['read'], valueOf: 1 }],
+      ['GET', '/tasks?status=queued&toString=1', undefined],
+      ['GET', '/tasks?status=queued&hasOwnProperty=1', undefined],
+      ['GET', '/dlq?constructor=1', undefined],
+      ['GET', '/auth/keys?valueOf=1', undefined],
+    ];
+    await stack.submitOk({ task_type: 'echo', payload: 'makes queue default' });
+    for (const [method, path, body] of refused) {
+      const res = await http(method, `${stack.api.url}${path}`, body);
+      expect({
+        method,
+        path,
+        status: res.status,
+        rules: res.body.errors?.map((e: { rule: string }) => e.rule),
+      }).toEqual({
+        method,
+        path,
+        status: 400,
+        rules: [expect.stringMatching(/^(unknownField|additionalProperties)$/)],
+      });
+    }
+    // A payload may hold such names: it is any JSON.
+    expect((await stack.submit({ task_type: 'echo', payload: { toString: 1, constructor: 2 } })).status).toBe(202);
+    expect(stack.api.logs((line) => /disagree/.test(String(line.msg)))).toEqual([]);
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('takes integers in query strings only as decimal digits', async () => {
+    for (const path of [
+      '/tasks?status=queued&limit=0x10',
+      '/tasks?status=queued&limit=%2B5',
+      '/tasks?status=queued&limit=1e2',
+      '/dlq?limit=0x10',
+      '/auth/keys?limit=1e2',
+      '/tasks/default.00000000-0000-0000-0000-000000000000?wait_ms=0x10',
+      '/queues/default/history?minutes=%2B5',
+    ]) {
+      const res = await http('GET', `${stack.api.url}${path}`);
+      expect({ path, status: res.status, rule: res.body.errors?.[0]?.rule }).toEqual({
+        path,
+        status: 400,
+        rule: 'isInt',
+      });
+    }
+    expect((await http('GET', `${stack.api.url}/tasks?status=queued&limit=16`)).status).toBe(200);
+  });
+
+  it('refuses a body that gives a key twice, naming it, and writes nothing', async () => {
+    const before = await stack.keyCount();
+    const single = await http('POST', `${stack.api.url}/submit`, undefined, {
+      raw: '{"task_type":"echo","payload":1,"priority":1,"priority":100}',
+    });
+    expect(single).toMatchObject({ status: 400, body: { errors: [{ field: 'priority', rule: 'duplicateKey' }] } });
+    const batch = await http('POST', `${stack.api.url}/submit/batch`, undefined, {
+      raw: '{"tasks":[{"task_type":"echo","payload":1},{"task_type":"echo","payload":{"a":1,"a":2}}]}',
+    });
+    expect(batch).toMatchObject({
+      status: 400,
+      body: { errors: [{ field: 'tasks.1.payload.a', rule: 'duplicateKey' }] },
+    });
+    expect(await stack.keyCount()).toBe(before);
+  });
+
+  it('names the header timeout, not REQUEST_TIMEOUT_MS, when headers never end', async () => {
+    const port = Number(new URL(stack.api.url).port);
+    const text = await new Promise<string>((resolve) => {
+      let received = '';
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /queues HTTP/1.1\r\nHost: x\r\n'));
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      statusCode: 408,
+      error: 'Request Timeout',
+      message:
+        'The request headers were not received within 10000 ms (the header timeout; the whole request may take REQUEST_TIMEOUT_MS, 15000 ms)',
+    });
   });
 });
 

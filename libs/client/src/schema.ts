@@ -1157,6 +1157,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one) */
       409: {
         headers: {
@@ -1193,6 +1202,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1263,6 +1281,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one) */
       409: {
         headers: {
@@ -1299,6 +1326,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1379,11 +1415,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1464,6 +1518,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -1478,6 +1541,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1556,8 +1628,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task has finished already; the message says how */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1574,11 +1664,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1644,11 +1752,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1726,6 +1852,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -1740,6 +1875,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1816,8 +1960,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The queue still holds tasks (retained results and dead ones count) */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1834,11 +1996,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1919,6 +2099,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -1933,6 +2122,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2001,8 +2199,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2015,6 +2240,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2083,8 +2317,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2097,6 +2358,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2173,8 +2443,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2187,6 +2484,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2259,11 +2565,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2332,11 +2656,47 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2414,8 +2774,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task is not dead */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2432,11 +2810,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2512,8 +2908,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task is not dead */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2530,11 +2944,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2580,6 +3012,24 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
     };
   };
   ready: {
@@ -2602,6 +3052,24 @@ export interface operations {
       };
       /** @description An unknown query parameter (this route takes none) */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2666,11 +3134,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2736,11 +3222,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2813,6 +3317,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A schedule of that name exists, or a new queue past MAX_QUEUES */
       409: {
         headers: {
@@ -2845,6 +3358,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2922,6 +3444,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -2936,6 +3467,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3022,6 +3562,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The schedule's queue would change, a new queue past MAX_QUEUES, or concurrent edits */
       409: {
         headers: {
@@ -3063,6 +3612,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3139,8 +3697,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3153,6 +3738,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3234,6 +3828,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The schedule's queue would change, or concurrent edits */
       409: {
         headers: {
@@ -3275,6 +3878,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3345,11 +3957,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3423,11 +4053,47 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3504,8 +4170,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3518,6 +4211,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
