@@ -147,6 +147,18 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     expect((await call('POST', '/submit', { task_type: 'echo', payload: 7, queue: 'gone' })).status).toBe(202);
     const gone = (await call('GET', '/tasks?status=queued&queue=gone')).body.tasks[0].task_id;
     expect((await call('POST', `/tasks/${gone}/cancel`)).status).toBe(200);
+    // Schedules (the per-queue index, paged listing), and forgetting queues (refused, then done).
+    const schedule = { every_ms: 3_600_000, task: { task_type: 'echo', payload: 8, queue: 'acl' } };
+    expect((await call('POST', '/schedules', { name: 'acl-hourly', ...schedule })).status).toBe(201);
+    expect((await call('PUT', '/schedules/acl-daily', { ...schedule, every_ms: 86_400_000 })).status).toBe(201);
+    expect((await call('GET', '/schedules?limit=1')).body.next_cursor).toBe('acl-daily');
+    expect((await call('GET', '/schedules?queue=acl&cursor=acl-daily')).body.schedules).toHaveLength(1);
+    expect((await call('DELETE', '/schedules/acl-daily')).status).toBe(204);
+    expect((await call('DELETE', '/queues/acl')).status).toBe(409);
+    expect((await call('POST', '/submit', { task_type: 'echo', payload: 9, queue: 'brief' })).status).toBe(202);
+    const brief = (await call('GET', '/tasks?status=queued&queue=brief')).body.tasks[0].task_id;
+    expect((await call('POST', `/tasks/${brief}/cancel`)).status).toBe(200);
+    expect((await call('DELETE', '/queues/brief')).status).toBe(409);
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);

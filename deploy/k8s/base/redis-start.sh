@@ -22,9 +22,9 @@ connection='+auth +hello +ping +echo +select +quit +info +client|setname'
 # Scripts, and what the scripts call.
 scripts='+eval +evalsha +time'
 strings='+get +set +del +exists +incr +incrby +expire +pexpire +ttl +pttl'
-hashes='+hget +hmget +hgetall +hkeys +hset +hdel +hincrby'
+hashes='+hget +hmget +hgetall +hkeys +hscan +hset +hdel +hincrby'
 sets='+sadd +srem +sismember +smembers +scard'
-zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
+zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebylex +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
 lists='+rpush +ltrim +llen +blpop'
 other='+multi +exec +discard +wait +publish +subscribe +unsubscribe'
 acl="user default off

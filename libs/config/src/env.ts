@@ -202,6 +202,13 @@ export class SharedEnv {
   @IsInt()
   MAX_QUEUES = 200;
 
+  /** Most schedules one queue may hold; creating one more gets 409. 0 = no cap. */
+  @Transform(toInt)
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  MAX_SCHEDULES = 1000;
+
   @Transform(toInt)
   @Max(60_000)
   @Min(100)

@@ -7,7 +7,40 @@ import {
   TestRedis,
   waitFor,
 } from '@app/testing';
-import { ClaimedTask, NewTask, QueueErrorCode, queueKeys, queueRegistryKey } from '@app/queue';
+import { ClaimedTask, NewTask, QueueErrorCode, QueueKeys, queueKeys, queueRegistryKey } from '@app/queue';
+
+/** Malformed calls of setQueueControls-4.lua: each must be refused before it writes. */
+function controlCalls(): [string, (string | number)[]][] {
+  return [
+    ['controls action', ['drain']],
+    ['controls rate max', ['limits', 'x', 1000, '']],
+    ['controls rate window', ['limits', 10, 0, '']],
+    ['controls concurrency', ['limits', '', '', 'NaN']],
+  ];
+}
+
+/** The 17 keys of forgetQueue-17.lua, in its order. */
+function forgetKeys(keys: QueueKeys): string[] {
+  return [
+    keys.scheduled,
+    keys.queued,
+    keys.active,
+    keys.retrying,
+    keys.succeeded,
+    keys.dead,
+    keys.cancelled,
+    keys.deadTrimmed,
+    keys.seq,
+    keys.wake,
+    keys.recoverLock,
+    keys.meta,
+    keys.rateLog,
+    keys.archive,
+    keys.throughput,
+    keys.schedules,
+    keys.scheduleIndex,
+  ];
+}
 
 /**
  * Issue 8's regressions, on a real Redis: every script checks all its inputs before its first
@@ -258,6 +291,11 @@ describe('libs/queue guards', () => {
       ['settle revision', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id, 'x')],
       ['settle pairs', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id)],
       ['register max', () => s.taskqRegisterQueues(queueRegistryKey(h.prefix), 'NaN', 'other')],
+      ...controlCalls().map(([name, args]): [string, () => Promise<unknown>] => [
+        name,
+        () => s.taskqSetQueueControls(keys.seq, keys.meta, keys.rateLog, keys.wake, ...args),
+      ]),
+      ['forget shown', () => s.taskqForgetQueue(...forgetKeys(keys), 'NaN')],
     ];
     for (const [name, call] of calls) {
       await expect(call()).rejects.toThrow(/TASKQ_BADARG/);
