@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
-import { freePort, http, waitFor } from '@app/testing';
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { freePort, http, OwnRedis, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
 jest.setTimeout(120_000);
@@ -269,6 +271,184 @@ describe('lower-severity findings, as requests (AUTH_MODE=none stack)', () => {
       message:
         'The request headers were not received within 10000 ms (the header timeout; the whole request may take REQUEST_TIMEOUT_MS, 15000 ms)',
     });
+  });
+});
+
+describe('schedules, workers and queues with queue-limited keys (3,000 schedules, own redis-server)', () => {
+  const admin = `tq_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('hex')}`;
+  const SCHEDULES = 3000;
+  let redis: OwnRedis;
+  let stats: Redis;
+  let stack: Stack;
+  /** Admin of `emails` only, and a reader of `emails` only. */
+  let emailsAdmin: string;
+  let emailsReader: string;
+  const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
+  const call = (key: string, method: string, path: string, body?: unknown) =>
+    http(method, `${stack.api.url}${path}`, body, as(key));
+  /** How many times Redis ran `command` since it started (INFO commandstats; this Redis is the stack's alone). */
+  const calls = async (command: string) =>
+    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await stats.info('commandstats'))?.[1] ?? 0);
+
+  beforeAll(async () => {
+    redis = await OwnRedis.create();
+    await redis.start();
+    stats = new Redis(redis.url);
+    stack = new Stack(
+      {
+        AUTH_MODE: 'api-key',
+        BOOTSTRAP_ADMIN_KEY: admin,
+        RATE_LIMIT_MAX: '0',
+        QUOTA_TASKS: '0',
+        MAX_SCHEDULES: String(SCHEDULES),
+      },
+      redis.url,
+    );
+    await stack.startApi();
+    await waitFor(async () => (await call(admin, 'GET', '/queues')).status === 200, { what: 'the bootstrap key' });
+    const key = async (scopes: string[]) =>
+      (await call(admin, 'POST', '/auth/keys', { name: scopes.join('-'), scopes, queues: ['emails'] })).body.key;
+    emailsAdmin = await key(['admin']);
+    emailsReader = await key(['read']);
+    // 3,000 schedules in `reports`, none in `emails`.
+    const names = Array.from({ length: SCHEDULES }, (_, i) => `report-${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < names.length; i += 25) {
+      await Promise.all(
+        names.slice(i, i + 25).map(async (name) => {
+          const res = await call(admin, 'PUT', `/schedules/${name}`, {
+            cron: '0 3 * * *',
+            tz: 'Europe/Berlin',
+            task: { task_type: 'echo', payload: { name }, queue: 'reports' },
+          });
+          if (res.status !== 201) throw new Error(`PUT ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+        }),
+      );
+    }
+  });
+  afterAll(async () => {
+    stats?.disconnect();
+    await stack?.stop();
+    await redis?.destroy();
+  });
+
+  it('pages GET /schedules by name, reading only the page; a key that sees none of them reads none', async () => {
+    // A queue-limited key: its (empty) page, and not one schedule read for it.
+    await call(emailsReader, 'GET', '/schedules'); // its key record is cached after this
+    const [hashReads, fieldReads] = [await calls('hgetall'), await calls('hget')];
+    const none = await call(emailsReader, 'GET', '/schedules');
+    expect(none).toMatchObject({ status: 200, body: { schedules: [], next_cursor: null } });
+    expect((await calls('hgetall')) - hashReads).toBeLessThan(5);
+    expect((await calls('hget')) - fieldReads).toBeLessThan(5);
+
+    // The admin: a page of 50 by default, reading about that many, in a bounded answer.
+    const before = await calls('hgetall');
+    const first = await call(admin, 'GET', '/schedules');
+    expect(first.body.schedules).toHaveLength(50);
+    expect(first.body.schedules[0]).toMatchObject({ name: 'report-0000', next_runs: expect.any(Array) });
+    expect(first.body.next_cursor).toBe('report-0049');
+    expect((await calls('hgetall')) - before).toBeLessThan(100);
+    expect(Buffer.byteLength(JSON.stringify(first.body))).toBeLessThan(50 * 1024);
+
+    // Every schedule once, in order, 100 a page.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { schedules: { name: string }[]; next_cursor: string | null } } = await call(
+        admin,
+        'GET',
+        `/schedules?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(page.body.schedules.length).toBeLessThanOrEqual(100);
+      seen.push(...page.body.schedules.map((schedule) => schedule.name));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(SCHEDULES);
+    expect(seen).toEqual([...seen].sort());
+    expect(new Set(seen).size).toBe(SCHEDULES);
+    expect((await call(admin, 'GET', '/schedules?limit=101')).status).toBe(400);
+  });
+
+  it('caps the schedules of a queue at MAX_SCHEDULES (3,000 here): one more is a 409 that writes nothing', async () => {
+    const before = await stats.dbsize();
+    const res = await call(admin, 'POST', '/schedules', {
+      name: 'one-too-many',
+      every_ms: 60_000,
+      task: { task_type: 'echo', payload: 1, queue: 'reports' },
+    });
+    expect(res).toMatchObject({ status: 409, body: { message: expect.stringContaining('MAX_SCHEDULES') } });
+    expect(await stats.dbsize()).toBe(before);
+    expect((await call(admin, 'GET', '/schedules/one-too-many')).status).toBe(404);
+  });
+
+  it("tells a queue-limited key nothing of another queue's schedules: 404 by name, 403 by id, 409 without the holder", async () => {
+    const other = (await call(admin, 'GET', '/schedules/report-0001')).body;
+    const nobody = await call(emailsAdmin, 'GET', '/schedules/no-such-schedule');
+    for (const [method, body] of [
+      ['GET', undefined],
+      ['PATCH', { enabled: false }],
+      ['DELETE', undefined],
+    ] as const) {
+      const res = await call(emailsAdmin, method, '/schedules/report-0001', body);
+      expect({ method, status: res.status, message: res.body.message }).toEqual({
+        method,
+        status: 404,
+        message: nobody.body.message.replace('no-such-schedule', 'report-0001'),
+      });
+    }
+    expect((await call(emailsAdmin, 'GET', `/schedules/${other.schedule_id}`)).status).toBe(403);
+    const mine = { every_ms: 60_000, task: { task_type: 'echo', payload: 1, queue: 'emails' } };
+    for (const res of [
+      await call(emailsAdmin, 'POST', '/schedules', { name: 'report-0001', ...mine }),
+      await call(emailsAdmin, 'PUT', '/schedules/report-0001', mine),
+    ]) {
+      expect(res.status).toBe(409);
+      expect(res.body.message).not.toContain(other.schedule_id);
+      expect(res.body.message).not.toContain('reports');
+    }
+    expect((await call(admin, 'GET', '/schedules/report-0001')).body).toMatchObject({ enabled: true, runs: 0 });
+  });
+
+  it('refuses to forget a queue with 3,000 schedules in a short message', async () => {
+    const res = await call(admin, 'DELETE', '/queues/reports');
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/is the target of 3000 schedule\(s\): report-0000, .*, report-0004 and 2995 more/);
+    expect(Buffer.byteLength(JSON.stringify(res.body))).toBeLessThan(1024);
+  });
+
+  it('answers 404 to controls and forgetting of a queue that does not exist, and creates none', async () => {
+    for (const [method, path, body] of [
+      ['POST', '/queues/nowhere/pause', undefined],
+      ['POST', '/queues/nowhere/resume', undefined],
+      ['PUT', '/queues/nowhere/limits', { rate: null, concurrency: 1 }],
+      ['DELETE', '/queues/nowhere', undefined],
+    ] as const) {
+      expect({ path, status: (await call(admin, method, path, body)).status }).toEqual({ path, status: 404 });
+    }
+    const listed = (await call(admin, 'GET', '/queues')).body.queues.map((q: { queue: string }) => q.queue);
+    expect(listed).not.toContain('nowhere');
+  });
+
+  it("shows a queue-limited key a worker's runs of its queues only", async () => {
+    const worker = await stack.startWorker({ WORKER_QUEUES: 'emails,reports', WORKER_CONCURRENCY: '4' });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(admin, 'POST', '/submit', {
+        task_type: 'sleep',
+        payload: { ms: 60_000 },
+        queue: 'reports',
+      });
+      expect(res.status).toBe(202);
+    }
+    const seen = await waitFor(
+      async () => {
+        const all = (await call(admin, 'GET', '/workers')).body.workers;
+        return all[0]?.in_flight === 2 ? all : undefined;
+      },
+      { what: 'the worker to report its two runs' },
+    );
+    expect(seen[0]).toMatchObject({ queues: ['emails', 'reports'], in_flight: 2 });
+    const limited = (await call(emailsReader, 'GET', '/workers')).body.workers;
+    expect(limited).toEqual([expect.objectContaining({ queues: ['emails'], in_flight: 0 })]);
+    await worker.stop('SIGKILL');
   });
 });
 

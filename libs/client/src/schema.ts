@@ -319,7 +319,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every schedule, by name, with its next runs and latest run */
+    /**
+     * The schedules the caller may see (or of one queue), by name, with their next runs and latest run
+     * @description Paginated by cursor: pass next_cursor back as cursor until it is null. The cursor is the name of the last schedule shown, so pages are stable while schedules are created or deleted.
+     */
     get: operations['listSchedules'];
     put?: never;
     /** Create a schedule: a cron expression (in a time zone) or an interval, and the task it enqueues */
@@ -816,7 +819,7 @@ export interface components {
       queues: string[];
       /** @description WORKER_CONCURRENCY */
       concurrency: number;
-      /** @description Tasks it was running at its last heartbeat */
+      /** @description Tasks it was running at its last heartbeat (for a credential restricted to queues: of those queues only) */
       in_flight: number;
       /** Format: date-time */
       started_at: string;
@@ -956,8 +959,10 @@ export interface components {
       updated_at: string;
     };
     ScheduleListDto: {
-      /** @description Every schedule, by name */
+      /** @description The schedules the caller may see, by name */
       schedules: components['schemas']['ScheduleDto'][];
+      /** @description Pass as cursor for the next page; null on the last page */
+      next_cursor: string | null;
     };
     PutScheduleDto: {
       /**
@@ -2199,6 +2204,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
       408: {
         headers: {
@@ -2310,6 +2324,15 @@ export interface operations {
       };
       /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -2436,6 +2459,15 @@ export interface operations {
       };
       /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
         headers: {
           [name: string]: unknown;
         };
@@ -3178,7 +3210,14 @@ export interface operations {
   };
   listSchedules: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Only the schedules that enqueue into this queue; every queue's the caller may see when left out */
+        queue?: string;
+        /** @description Page size. Default: 50 */
+        limit?: number;
+        /** @description The next_cursor of the previous page: the name of its last schedule. The next page starts after that name, so schedules created or deleted meanwhile shift nothing. */
+        cursor?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -3193,7 +3232,7 @@ export interface operations {
           'application/json': components['schemas']['ScheduleListDto'];
         };
       };
-      /** @description An unknown query parameter (this route takes none) */
+      /** @description Bad queue, limit or cursor, or an unknown parameter */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3288,7 +3327,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3435,7 +3478,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3533,7 +3576,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule; or a path that is not a name */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule; or a path that is not a name
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3571,7 +3618,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description The schedule's queue would change, a new queue past MAX_QUEUES, or concurrent edits */
+      /** @description The schedule's queue would change, the name is taken in a queue the caller may not use, a new queue past MAX_QUEUES, MAX_SCHEDULES reached, or concurrent edits */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3688,7 +3735,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -3790,7 +3837,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3819,7 +3870,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
         headers: {
           [name: string]: unknown;

@@ -53,6 +53,7 @@ export class Heartbeat {
       queues: this.options.queues.map((q) => q.name),
       concurrency: this.options.concurrency,
       inFlight: this.runs.size,
+      inFlightByQueue: this.runs.countByQueue(),
       startedAt: this.startedAt,
       lastSeen: Date.now(),
     });

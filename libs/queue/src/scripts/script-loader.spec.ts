@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MAX_PRIORITY, MIN_PRIORITY } from '@app/contracts';
 import { DEAD_REASONS } from '../task';
 import { loadScripts } from './script-loader';
@@ -21,5 +24,20 @@ describe('Lua scripts', () => {
       MIN_PRIORITY,
       MAX_PRIORITY,
     ]);
+  });
+});
+
+describe('loadScripts', () => {
+  it('refuses a directory where two files define one command (a stale build after a rename)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taskq-lua-'));
+    try {
+      writeFileSync(join(dir, 'activateSchedule-2.lua'), 'return 1');
+      writeFileSync(join(dir, 'activateSchedule-4.lua'), 'return 1');
+      expect(() => loadScripts(dir)).toThrow(
+        /activateSchedule-2\.lua and activateSchedule-4\.lua .* both define taskqActivateSchedule: a stale build\?/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
