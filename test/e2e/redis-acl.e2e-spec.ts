@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -165,6 +165,27 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
 
     const denied = (await inspector.call('ACL', 'LOG')) as unknown[][];
     expect(denied.map((entry) => entry.map(String).join(' '))).toEqual([]);
+  });
+
+  it('allows every command a Lua script calls (Redis checks those against the ACL too)', () => {
+    const allowed = new Set(
+      deployedAcl(stack.prefix, password)
+        .match(/\+[a-z|]+/g)!
+        .map((rule) => rule.slice(1)),
+    );
+    const dirs = ['libs/queue/src/scripts/lua', 'libs/auth/src/scripts/lua'].map((dir) => join(ROOT, dir));
+    const called = new Set(
+      dirs.flatMap((dir) =>
+        readdirSync(dir)
+          .filter((file) => file.endsWith('.lua'))
+          .flatMap((file) =>
+            [...readFileSync(join(dir, file), 'utf8').matchAll(/redis\.call\('([A-Z]+)'/g)].map((m) =>
+              m[1].toLowerCase(),
+            ),
+          ),
+      ),
+    );
+    expect([...called].filter((command) => !allowed.has(command))).toEqual([]);
   });
 
   it('gives the user nothing outside its prefix, and no dangerous command', async () => {
