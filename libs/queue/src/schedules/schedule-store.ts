@@ -128,7 +128,10 @@ export class ScheduleStore {
     private readonly registry: QueueRegistry,
   ) {}
 
-  /** A new schedule. Conflict when the name is taken (the message names its id); LimitReached past MAX_QUEUES. */
+  /**
+   * A new schedule. Conflict when the name is taken (the message names its id); LimitReached past
+   * MAX_QUEUES, or past MAX_SCHEDULES in its queue.
+   */
   async create(def: ScheduleDefinition, now = Date.now()): Promise<ScheduleRecord> {
     const timing = scheduleTiming(def.spec, now);
     const stored: ScheduleDefinition = { ...def, spec: timing.spec };
