@@ -406,7 +406,8 @@ describe('libs/queue schedules', () => {
   it('indexes the schedules of an earlier version once, so they are listed and counted', async () => {
     const created = await store.create(definition({ name: 'earlier' }));
     // As an earlier version left it: no index entry, no flag.
-    await redis.del(queueKeys(h.prefix, queue).scheduleIndex, schedulesIndexedKey(h.prefix));
+    await redis.del(queueKeys(h.prefix, queue).scheduleIndex);
+    await redis.del(schedulesIndexedKey(h.prefix));
     const fresh = new ScheduleStore(h.scripts, h.options, new QueueRegistry(h.scripts, h.options));
     expect((await fresh.page([queue], undefined, 10)).records).toEqual([created]);
     expect(await redis.exists(schedulesIndexedKey(h.prefix))).toBe(1);
