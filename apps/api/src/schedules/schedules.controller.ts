@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -110,10 +123,7 @@ export class SchedulesController {
   @ApiOkResponse({ type: ScheduleListDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'Bad queue, limit or cursor, or an unknown parameter' })
   @RequireScopes('read')
-  async list(
-    @CurrentPrincipal() principal: Principal,
-    @Query() query: ScheduleListQueryDto,
-  ): Promise<ScheduleListDto> {
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: ScheduleListQueryDto): Promise<ScheduleListDto> {
     if (query.queue !== undefined) assertQueueAccess(principal, query.queue);
     // Only the caller's queues are read: a credential that sees none of them costs nothing.
     const queues =
