@@ -7,14 +7,18 @@
  */
 export const MAX_BODY_DEPTH = 64;
 
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-const COLON = 0x3a;
+/** Character codes of JSON's structure, for the scans of the body text. */
+export const JSON_CHAR = {
+  OPEN_BRACE: 0x7b,
+  OPEN_BRACKET: 0x5b,
+  CLOSE_BRACE: 0x7d,
+  CLOSE_BRACKET: 0x5d,
+  QUOTE: 0x22,
+  BACKSLASH: 0x5c,
+  COLON: 0x3a,
+  COMMA: 0x2c,
+} as const;
+const { OPEN_BRACE, OPEN_BRACKET, CLOSE_BRACE, CLOSE_BRACKET, QUOTE, BACKSLASH, COLON } = JSON_CHAR;
 
 /**
  * One pass over a JSON text: whether it nests deeper than `limit` levels (counted as nestsDeeperThan

@@ -1,12 +1,8 @@
+import { JSON_CHAR } from './body-depth';
+
+const { OPEN_BRACE, OPEN_BRACKET, CLOSE_BRACE, CLOSE_BRACKET, BACKSLASH, COLON, COMMA } = JSON_CHAR;
 const QUOTE = '"';
-const QUOTE_CODE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+const QUOTE_CODE = JSON_CHAR.QUOTE;
 
 /** Keys an object frame keeps in a list before it takes a Set (most objects are small: a list is cheaper). */
 const LIST_KEYS = 16;
