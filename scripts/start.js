@@ -27,8 +27,13 @@ async function main() {
     process.exit(1);
   }
   // Exactly one Redis setting reaches the apps.
-  const env = topology ? { ...process.env, REDIS_URL: '' } : { ...process.env, REDIS_URL: redis.url };
-  const apiEnv = { ...env, HOST: process.env.HOST ?? '127.0.0.1', AUTH_MODE: process.env.AUTH_MODE ?? 'none' };
+  // Both apps on this machine only (the worker's metrics and health listen on HOST too).
+  const env = {
+    ...process.env,
+    REDIS_URL: topology ? '' : redis.url,
+    HOST: process.env.HOST ?? '127.0.0.1',
+  };
+  const apiEnv = { ...env, AUTH_MODE: process.env.AUTH_MODE ?? 'none' };
   if (!dev && (!existsSync('dist/apps/api/main.js') || !existsSync('dist/apps/worker/main.js'))) {
     const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
     if (built.status !== 0) process.exit(built.status ?? 1);
@@ -55,7 +60,7 @@ async function main() {
     );
   }
   console.error(
-    `[taskq] api on http://localhost:${process.env.PORT ?? 8080} (docs at /docs, auth ${apiEnv.AUTH_MODE}), worker metrics on :9101, Redis at ${redis.url}\n` +
+    `[taskq] api on http://localhost:${process.env.PORT ?? 8080} (docs at /docs, auth ${apiEnv.AUTH_MODE}), worker metrics on ${env.HOST}:9101, Redis at ${redis.url}\n` +
       `[taskq] try: curl -X POST localhost:${process.env.PORT ?? 8080}/submit -H 'Content-Type: application/json' -d '{"task_type":"email","payload":"hello@domain.com"}'`,
   );
   let stopping = false;

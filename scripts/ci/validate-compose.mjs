@@ -89,7 +89,7 @@ for (const [name, service] of Object.entries(svc)) {
   if (service.build) continue;
   expect(/@sha256:[0-9a-f]{64}$/.test(service.image ?? ''), `${name}: image ${service.image} is not pinned by digest`);
 }
-// The apps log in to Redis as the ACL user; the api requires credentials.
+// Per app: it logs in to Redis as the ACL user, and its metrics listener is reachable.
 for (const [name, service] of [
   ['api', api],
   ['worker', worker],
@@ -99,6 +99,10 @@ for (const [name, service] of [
     (clusterMode || service.environment?.REDIS_USERNAME) && service.environment?.REDIS_PASSWORD,
     `${name}: REDIS_USERNAME and REDIS_PASSWORD must be set`,
   );
+  // Prometheus scrapes from its own container (and publishes map to the container's address): the
+  // metrics listener (METRICS_HOST, else HOST, default 0.0.0.0) must not be on loopback.
+  const metricsHost = String(service.environment?.METRICS_HOST || service.environment?.HOST || '0.0.0.0');
+  expect(!/^(127\.|localhost$|::1$)/.test(metricsHost), `${name}: metrics listener on ${metricsHost}: unreachable`);
 }
 expect((api.environment?.AUTH_MODE ?? 'api-key') !== 'none', 'api: AUTH_MODE must not be none');
 expect(

@@ -202,6 +202,14 @@ function checkContract(objects) {
         if (resolvePort(c, h.port) !== port(portVar))
           errors.push(`${where}: ${probe} port ${h.port} is not ${portVar}=${port(portVar)}`);
       }
+      // The metrics listener binds METRICS_HOST, else HOST (default 0.0.0.0): Prometheus and the
+      // kubelet reach it on the pod's address, so a loopback binding would leave it unscraped and,
+      // for the worker, failing its probes.
+      const metricsHost = env.METRICS_HOST || env.HOST || '0.0.0.0';
+      if (/^(127\.|localhost$|::1$)/.test(metricsHost))
+        errors.push(
+          `${where}: the metrics listener binds ${metricsHost} (METRICS_HOST/HOST): unreachable from other pods`,
+        );
       const ann = ctl.spec.template.metadata?.annotations || {};
       if (ann['prometheus.io/scrape'] === 'true') {
         if (Number(ann['prometheus.io/port']) !== port('METRICS_PORT'))

@@ -92,7 +92,16 @@ describe('TaskqClient against the real apps (AUTH_MODE=api-key)', () => {
       task: { task_type: 'echo', payload: 'tick', queue: 'c4' },
     });
     expect(schedule.next_runs).toHaveLength(5);
-    expect((await client.schedules()).map((s) => s.name)).toContain('client-e2e');
+    await client.putSchedule('client-e2e-2', {
+      every_ms: 3_600_000,
+      task: { task_type: 'echo', payload: 2, queue: 'c4' },
+    });
+    // Page after page (one schedule a page here): both, by name.
+    expect((await collect(client.schedules({ queue: 'c4', limit: 1 }))).map((s) => s.name)).toEqual([
+      'client-e2e',
+      'client-e2e-2',
+    ]);
+    await client.deleteSchedule('client-e2e-2');
     expect((await client.updateSchedule('client-e2e', { enabled: false })).enabled).toBe(false);
     await client.deleteSchedule('client-e2e');
     await expect(client.schedule('client-e2e')).rejects.toBeInstanceOf(TaskqHttpError);

@@ -261,14 +261,15 @@ describe('control over HTTP', () => {
   });
 
   it('holds a queue to 50 starts per second across 3 workers: 250 ± 10 starts in 5 s', async () => {
+    // The submit makes the queue (controls never do); no worker serves it yet, so nothing starts unlimited.
+    const ids = await stack.submitBatch(
+      Array.from({ length: 600 }, () => ({ task_type: 'echo', payload: 1, queue: 'limited' })),
+    );
     const limits = await http('PUT', `${stack.api.url}/queues/limited/limits`, {
       rate: { max: 50, per_ms: 1000 },
       concurrency: null,
     });
     expect(limits.body.limits).toEqual({ rate: { max: 50, per_ms: 1000 }, concurrency: null });
-    const ids = await stack.submitBatch(
-      Array.from({ length: 600 }, () => ({ task_type: 'echo', payload: 1, queue: 'limited' })),
-    );
     // A second, unlimited queue on the same workers is not held up by the limited one.
     const free = await stack.submitBatch(
       Array.from({ length: 50 }, () => ({ task_type: 'echo', payload: 2, queue: 'free' })),

@@ -143,8 +143,8 @@ describe('QUEUE_UNSERVED_AFTER_MS: queued tasks in a queue no worker serves are 
     await waitFor(async () => (await gauge('orphan')) === 1, { what: 'queue_unserved{queue="orphan"} 1' });
 
     // A paused queue a worker serves is not unserved: pausing is the operator's choice.
-    await http('POST', `${stack.api.url}/queues/held/pause`);
     const held = await stack.submitOk({ task_type: 'echo', payload: 3, queue: 'held' });
+    await http('POST', `${stack.api.url}/queues/held/pause`);
     await stack.startWorker({ WORKER_QUEUES: 'orphan,held' });
     for (const id of ids) await stack.waitForStatus(id, ['succeeded']);
     const served = await waitFor(

@@ -168,12 +168,29 @@ describe('the served OpenAPI document', () => {
       '400',
       '401',
       '403',
+      '408',
       '409',
       '413',
       '415',
       '429',
+      '431',
       '503',
     ]);
+    // What Node and Fastify answer before any handler, on every operation they can reach.
+    for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        const expected = [
+          '408',
+          '431',
+          ...(['post', 'put', 'patch', 'delete'].includes(method) ? ['400', '413', '415'] : []),
+        ];
+        const where = `${method.toUpperCase()} ${path}`;
+        expect({ where, missing: expected.filter((status) => !operation.responses[status]) }).toEqual({
+          where,
+          missing: [],
+        });
+      }
+    }
     const file = join(mkdtempSync(join(tmpdir(), 'taskq-openapi-')), 'openapi.json');
     writeFileSync(file, JSON.stringify(document));
     const lint = spawnSync('npx', ['redocly', 'lint', file], { encoding: 'utf8' });

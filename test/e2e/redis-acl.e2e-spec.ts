@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -147,12 +147,45 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     expect((await call('POST', '/submit', { task_type: 'echo', payload: 7, queue: 'gone' })).status).toBe(202);
     const gone = (await call('GET', '/tasks?status=queued&queue=gone')).body.tasks[0].task_id;
     expect((await call('POST', `/tasks/${gone}/cancel`)).status).toBe(200);
+    // Schedules (the per-queue index, paged listing), and forgetting queues (refused, then done).
+    const schedule = { every_ms: 3_600_000, task: { task_type: 'echo', payload: 8, queue: 'acl' } };
+    expect((await call('POST', '/schedules', { name: 'acl-hourly', ...schedule })).status).toBe(201);
+    expect((await call('PUT', '/schedules/acl-daily', { ...schedule, every_ms: 86_400_000 })).status).toBe(201);
+    expect((await call('GET', '/schedules?limit=1')).body.next_cursor).toBe('acl-daily');
+    expect((await call('GET', '/schedules?queue=acl&cursor=acl-daily')).body.schedules).toHaveLength(1);
+    expect((await call('DELETE', '/schedules/acl-daily')).status).toBe(204);
+    expect((await call('DELETE', '/queues/acl')).status).toBe(409);
+    expect((await call('POST', '/submit', { task_type: 'echo', payload: 9, queue: 'brief' })).status).toBe(202);
+    const brief = (await call('GET', '/tasks?status=queued&queue=brief')).body.tasks[0].task_id;
+    expect((await call('POST', `/tasks/${brief}/cancel`)).status).toBe(200);
+    expect((await call('DELETE', '/queues/brief')).status).toBe(409);
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);
 
     const denied = (await inspector.call('ACL', 'LOG')) as unknown[][];
     expect(denied.map((entry) => entry.map(String).join(' '))).toEqual([]);
+  });
+
+  it('allows every command a Lua script calls (Redis checks those against the ACL too)', () => {
+    const allowed = new Set(
+      deployedAcl(stack.prefix, password)
+        .match(/\+[a-z|]+/g)!
+        .map((rule) => rule.slice(1)),
+    );
+    const dirs = ['libs/queue/src/scripts/lua', 'libs/auth/src/scripts/lua'].map((dir) => join(ROOT, dir));
+    const called = new Set(
+      dirs.flatMap((dir) =>
+        readdirSync(dir)
+          .filter((file) => file.endsWith('.lua'))
+          .flatMap((file) =>
+            [...readFileSync(join(dir, file), 'utf8').matchAll(/redis\.call\('([A-Z]+)'/g)].map((m) =>
+              m[1].toLowerCase(),
+            ),
+          ),
+      ),
+    );
+    expect([...called].filter((command) => !allowed.has(command))).toEqual([]);
   });
 
   it('gives the user nothing outside its prefix, and no dangerous command', async () => {

@@ -160,8 +160,11 @@ describe('retention and limits', () => {
   });
 
   it('refuses a queue past MAX_QUEUES with 409, writing none of the batch', async () => {
-    // No worker from here on: its recoverer's lock key would come and go under the snapshot.
+    // No worker from here on: its recoverer's lock key would come and go under the snapshot. The lock
+    // the last one took lapses by itself (RECOVERY_INTERVAL_MS): waited for, not raced.
     await Promise.all(stack.workers.map((worker) => worker.stop('SIGTERM')));
+    const lock = queueKeys(stack.prefix, 'default').recoverLock;
+    await waitFor(async () => (await stack.redis.exists(lock)) === 0, { what: "the recoverer's lock to lapse" });
     expect((await stack.submit({ task_type: 'echo', payload: 1, queue: 'second' })).status).toBe(202);
     const before = await snapshotKeys(stack.redis, stack.prefix);
     const res = await http('POST', `${stack.api.url}/submit/batch`, {

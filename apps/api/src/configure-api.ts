@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +10,7 @@ import helmet, { HelmetOptions } from 'helmet';
 import { ApiModule } from './api.module';
 import { AccessHook } from './auth/access.hook';
 import { ApiEnv } from './config/api.env';
+import { ConnectionShare, trustedProxies } from './connection-share';
 import { clientErrorHandler } from './filters/client-errors';
 import { frameworkErrors, HttpErrorFilter, MAX_PARAM_LENGTH } from './filters/http-error.filter';
 import { HttpMetricsHook } from './metrics/http-metrics.hook';
@@ -74,6 +76,9 @@ function trustProxy(setting: string): string | false {
  */
 export async function createApiApp(env: ApiEnv, options: NestApplicationOptions = {}): Promise<NestFastifyApplication> {
   const limits = bodyLimits(env);
+  const headersTimeoutMs = Math.min(HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS);
+  // Each socket's latest request (its headers were read): a 408 says whether headers or body were late.
+  const requests = new WeakMap<Socket, IncomingMessage>();
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule,
     new FastifyAdapter({
@@ -83,7 +88,11 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
       connectionTimeout: env.CONNECTION_TIMEOUT_MS,
       keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
       routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-      clientErrorHandler: clientErrorHandler({ requestTimeoutMs: env.REQUEST_TIMEOUT_MS }),
+      clientErrorHandler: clientErrorHandler({
+        requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+        headersTimeoutMs,
+        requestOf: (socket) => requests.get(socket),
+      }),
       frameworkErrors,
     }),
     // Nest's own body parsers off (it would add urlencoded forms): installJsonBodyParser below.
@@ -92,7 +101,9 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
   const fastify = app.getHttpAdapter().getInstance();
   const server = fastify.server;
   server.maxConnections = env.MAX_CONNECTIONS;
-  server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS);
+  new ConnectionShare(env.MAX_CONNECTIONS_PER_ADDRESS, trustedProxies(env.TRUST_PROXY)).install(server);
+  server.headersTimeout = headersTimeoutMs;
+  server.on('request', (request: IncomingMessage) => requests.set(request.socket, request));
   (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = TIMEOUT_CHECK_MS;
   fastify.addHook('onRoute', (route) => {
     if (route.url === '/submit/batch' && route.method === 'POST') route.bodyLimit = limits.batch;

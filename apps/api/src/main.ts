@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { deprecationWarnings, exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { deprecationWarnings, exitCleanlyOnSignals, metricsHost, validateEnv } from '@app/config';
 import { ApiEnv } from './config/api.env';
 import { createApiApp } from './configure-api';
 import { MetricsServerModule } from './metrics-server.module';
@@ -27,7 +27,8 @@ async function bootstrap(): Promise<void> {
   const metrics = await NestFactory.create<NestFastifyApplication>(MetricsServerModule, new FastifyAdapter(), {
     logger,
   });
-  await metrics.listen(env.METRICS_PORT, '0.0.0.0');
+  // Unauthenticated, so it listens where the api does unless METRICS_HOST says otherwise.
+  await metrics.listen(env.METRICS_PORT, metricsHost(env));
   await app.listen(env.PORT, env.HOST);
   if (env.AUTH_MODE === 'none') {
     logger.warn({
@@ -37,7 +38,7 @@ async function bootstrap(): Promise<void> {
     });
   }
   logger.log({
-    msg: `api listening on ${env.HOST}:${env.PORT} (docs at /docs, auth ${env.AUTH_MODE}), metrics on :${env.METRICS_PORT}/metrics`,
+    msg: `api listening on ${env.HOST}:${env.PORT} (docs at /docs, auth ${env.AUTH_MODE}), metrics on ${metricsHost(env)}:${env.METRICS_PORT}/metrics`,
   });
 
   // The metrics listener closes after the api, so the last scrape still sees the final counts.

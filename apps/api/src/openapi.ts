@@ -70,20 +70,44 @@ export function buildOpenApiDocument(app: INestApplication, limits: OpenApiLimit
   for (const [name, properties] of anyJsonProperties) {
     for (const [key, schema] of properties) if (schemas[name]?.properties) schemas[name].properties[key] = schema;
   }
-  // Fastify answers 414 itself, before any handler, for a path parameter over 200 characters.
-  for (const [path, item] of Object.entries(document.paths)) {
-    if (!path.includes('{')) continue;
-    for (const operation of Object.values(item) as { responses?: Record<string, unknown> }[]) {
-      operation.responses ??= {};
-      operation.responses['414'] ??= {
-        description: 'A path parameter longer than 200 characters',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
-      };
-    }
-  }
+  addServerAnswers(document);
   const tasks = schemas.SubmitBatchDto?.properties?.tasks as SchemaObject | undefined;
   if (tasks) tasks.maxItems = limits.maxBatchSize;
   return document;
+}
+
+const errorBody = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBodyDto' } } },
+});
+
+/** Methods whose body Fastify reads and parses (its `bodywith`): any of them may answer 400, 413 and 415. */
+const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+/**
+ * The answers Node's HTTP server and Fastify give before any handler runs, on every operation they
+ * can reach: 408 and 431 (the HTTP parser, for any request), 414 (a path parameter too long), and for
+ * methods with a body 400 (malformed JSON), 413 (over the route's body limit) and 415 (another
+ * Content-Type), even where the operation takes no body. An operation's own description of a status
+ * stays.
+ */
+function addServerAnswers(document: OpenAPIObject): void {
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item) as [string, { responses?: Record<string, unknown> }][]) {
+      const responses = (operation.responses ??= {});
+      responses['408'] ??= errorBody(
+        'The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed',
+      );
+      responses['431'] ??= errorBody('Request headers larger than 16 KiB; the connection is closed');
+      if (path.includes('{')) responses['414'] ??= errorBody('A path parameter longer than 200 characters');
+      if (!BODY_METHODS.has(method)) continue;
+      responses['400'] ??= errorBody(
+        'A malformed JSON body (rule isJson, isPresent, maxDepth or duplicateKey, field body or the duplicated key)',
+      );
+      responses['413'] ??= errorBody("A body larger than this route's limit");
+      responses['415'] ??= errorBody('A body whose Content-Type is not application/json');
+    }
+  }
 }
 
 /** Swagger UI at /docs (its Authorize button takes a key or token), the OpenAPI JSON at /docs-json; returns the document served. */

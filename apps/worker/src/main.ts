@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { deprecationWarnings, exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { deprecationWarnings, exitCleanlyOnSignals, metricsHost, validateEnv } from '@app/config';
 import { WorkerEnv } from './config/worker.env';
 import { WorkerModule } from './worker.module';
 
@@ -30,8 +30,9 @@ async function bootstrap(): Promise<void> {
 
   exitCleanlyOnSignals(app, logger);
 
-  await app.listen(env.METRICS_PORT, '0.0.0.0');
-  logger.log({ msg: `worker metrics and health on :${env.METRICS_PORT}` });
+  // Unauthenticated (queue names, task types, schedule names): METRICS_HOST, else HOST.
+  await app.listen(env.METRICS_PORT, metricsHost(env));
+  logger.log({ msg: `worker metrics and health on ${metricsHost(env)}:${env.METRICS_PORT}` });
 }
 
 bootstrap().catch((error: unknown) => {

@@ -21,10 +21,10 @@ hash=$(printf '%s' "$REDIS_PASSWORD" | sha256sum | cut -d ' ' -f 1)
 connection='+auth +hello +ping +echo +select +quit +info +client|setname'
 # Scripts, and what the scripts call.
 scripts='+eval +evalsha +time'
-strings='+get +set +del +exists +incr +incrby +expire +pexpire +ttl +pttl'
-hashes='+hget +hmget +hgetall +hkeys +hset +hdel +hincrby'
+strings='+get +set +del +exists +incr +incrby +expire +pexpire +persist +ttl +pttl'
+hashes='+hget +hmget +hgetall +hkeys +hscan +hset +hdel +hincrby'
 sets='+sadd +srem +sismember +smembers +scard'
-zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
+zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebylex +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
 lists='+rpush +ltrim +llen +blpop'
 other='+multi +exec +discard +wait +publish +subscribe +unsubscribe'
 acl="user default off

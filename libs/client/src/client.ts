@@ -23,6 +23,7 @@ export type CreateApiKey = Schemas['CreateApiKeyDto'];
 export type ErrorBody = Schemas['ErrorBodyDto'];
 export type TaskQuery = NonNullable<paths['/tasks']['get']['parameters']['query']>;
 export type DeadTaskQuery = NonNullable<paths['/dlq']['get']['parameters']['query']>;
+export type ScheduleQuery = NonNullable<paths['/schedules']['get']['parameters']['query']>;
 
 /**
  * Every state, in the order a task moves through them, and whether it is finished (a state the task does not leave
@@ -295,8 +296,19 @@ export class TaskqClient {
     return (await this.call('GET', '/workers', this.raw.GET('/workers'))).workers;
   }
 
-  async schedules(): Promise<Schedule[]> {
-    return (await this.call('GET', '/schedules', this.raw.GET('/schedules'))).schedules;
+  /** One page of GET /schedules. */
+  schedulesPage(query: ScheduleQuery = {}) {
+    return this.call('GET', '/schedules', this.raw.GET('/schedules', { params: { query } }));
+  }
+
+  /** Every schedule matching `query` (of one queue, or every queue the key may see), by name, page after page. */
+  async *schedules(query: ScheduleQuery = {}): AsyncGenerator<Schedule> {
+    let cursor = query.cursor;
+    do {
+      const page = await this.schedulesPage({ ...query, cursor });
+      yield* page.schedules;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
   }
 
   /** GET /schedules/{id or name}. */

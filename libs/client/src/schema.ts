@@ -319,7 +319,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every schedule, by name, with its next runs and latest run */
+    /**
+     * The schedules the caller may see (or of one queue), by name, with their next runs and latest run
+     * @description Paginated by cursor: pass next_cursor back as cursor until it is null. The cursor is the name of the last schedule shown, so pages are stable while schedules are created or deleted.
+     */
     get: operations['listSchedules'];
     put?: never;
     /** Create a schedule: a cron expression (in a time zone) or an interval, and the task it enqueues */
@@ -881,7 +884,7 @@ export interface components {
       queues: string[];
       /** @description WORKER_CONCURRENCY */
       concurrency: number;
-      /** @description Tasks it was running at its last heartbeat */
+      /** @description Tasks it was running at its last heartbeat (for a credential restricted to queues: of those queues only) */
       in_flight: number;
       /** Format: date-time */
       started_at: string;
@@ -1021,8 +1024,10 @@ export interface components {
       updated_at: string;
     };
     ScheduleListDto: {
-      /** @description Every schedule, by name */
+      /** @description The schedules the caller may see, by name */
       schedules: components['schemas']['ScheduleDto'][];
+      /** @description Pass as cursor for the next page; null on the last page */
+      next_cursor: string | null;
     };
     PutScheduleDto: {
       /**
@@ -1222,6 +1227,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Nothing written: a new queue past MAX_QUEUES (use an existing queue or forget an empty one); the idempotency key used for another task, or an equal unique task (unique_for_ms, unique_key) still unfinished (existing_task_id names it) */
       409: {
         headers: {
@@ -1258,6 +1272,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1328,6 +1351,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Nothing written: a new queue past MAX_QUEUES (use an existing queue or forget an empty one); the idempotency key used for another task, or an equal unique task (unique_for_ms, unique_key) still unfinished (existing_task_id names it). Also two tasks of the batch in each other's way (equal unique tasks of one queue, or one idempotency_key for two different tasks): errors names the later one (tasks.N.unique_key, tasks.N.unique_for_ms or tasks.N.idempotency_key), no existing_task_id (neither was written). A batch over several queues is refused for the conflicting task's queue only: written_task_ids lists the other queues' stored tasks */
       409: {
         headers: {
@@ -1364,6 +1396,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1446,11 +1487,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1531,6 +1590,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -1545,6 +1613,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1623,8 +1700,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task has finished already; the message says how */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1641,11 +1736,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1711,11 +1824,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1793,6 +1924,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -1807,6 +1947,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1883,8 +2032,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The queue still holds tasks (retained results and dead ones count) */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -1901,11 +2068,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -1986,6 +2171,15 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
         headers: {
@@ -2000,6 +2194,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2068,8 +2271,44 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2082,6 +2321,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2150,8 +2398,44 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2164,6 +2448,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2240,8 +2533,44 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -2254,6 +2583,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2326,11 +2664,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2399,11 +2755,47 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2481,8 +2873,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task is not dead */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2499,11 +2909,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2579,8 +3007,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description The task is not dead */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -2597,11 +3043,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2647,6 +3111,24 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
     };
   };
   ready: {
@@ -2669,6 +3151,24 @@ export interface operations {
       };
       /** @description An unknown query parameter (this route takes none) */
       400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
         headers: {
           [name: string]: unknown;
         };
@@ -2733,11 +3233,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2759,7 +3277,14 @@ export interface operations {
   };
   listSchedules: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Only the schedules that enqueue into this queue; every queue's the caller may see when left out */
+        queue?: string;
+        /** @description Page size. Default: 50 */
+        limit?: number;
+        /** @description The next_cursor of the previous page: the name of its last schedule. The next page starts after that name, so schedules created or deleted meanwhile shift nothing. */
+        cursor?: string;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -2774,7 +3299,7 @@ export interface operations {
           'application/json': components['schemas']['ScheduleListDto'];
         };
       };
-      /** @description An unknown query parameter (this route takes none) */
+      /** @description Bad queue, limit or cursor, or an unknown parameter */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2803,11 +3328,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2851,7 +3394,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2873,6 +3420,15 @@ export interface operations {
       };
       /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
         headers: {
           [name: string]: unknown;
         };
@@ -2912,6 +3468,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -2980,8 +3545,17 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
         headers: {
           [name: string]: unknown;
         };
@@ -3003,6 +3577,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3060,7 +3643,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule; or a path that is not a name */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule; or a path that is not a name
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3089,7 +3676,16 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description The schedule's queue would change, a new queue past MAX_QUEUES, or concurrent edits */
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The schedule's queue would change, the name is taken in a queue the caller may not use, a new queue past MAX_QUEUES, MAX_SCHEDULES reached, or concurrent edits */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3130,6 +3726,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3197,8 +3802,26 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
         headers: {
           [name: string]: unknown;
         };
@@ -3215,11 +3838,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3263,7 +3904,11 @@ export interface operations {
           'application/json': components['schemas']['ScheduleDto'];
         };
       };
-      /** @description Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule */
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, an invalid cron expression or time zone (field cron or tz), an unknown task type or a payload that breaks its contract (field task.…), or a query parameter; names the field and the rule
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -3292,8 +3937,17 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description No schedule of that id or name */
+      /** @description No schedule of that id or name (a schedule of a queue the credential may not use is not found either) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
         headers: {
           [name: string]: unknown;
         };
@@ -3342,6 +3996,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3412,11 +4075,29 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3490,11 +4171,47 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
       429: {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
@@ -3571,8 +4288,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -3585,6 +4329,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {

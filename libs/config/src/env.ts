@@ -1,9 +1,66 @@
 import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
 
 /** `host:port,host:port,...` (empty allowed: the setting is off). */
 const ADDRESS_LIST = /^([^,\s]+:\d{1,5}(,[^,\s]+:\d{1,5})*)?$/;
+
+/** What a URL variable accepts: its schemes, and whether it must name a host and what its path may be. */
+interface UrlRule {
+  schemes: string[];
+  /** The URL's form, shown in the message, e.g. redis://[user:password@]host[:port][/db]. */
+  form: string;
+  hostRequired: boolean;
+  path?: { pattern: RegExp; what: string };
+}
+
+/**
+ * Why `value` is not a URL of `rule`, or undefined when it is one. Parsed whole (WHATWG URL), as the
+ * client libraries will parse it: a URL that passes here cannot fail later in a driver, whose error
+ * would carry the raw URL, password included, into a stack trace. The reason never quotes the value.
+ */
+export function urlProblem(value: string, rule: UrlRule): string | undefined {
+  const scheme = /^([A-Za-z][\w+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || !rule.schemes.includes(scheme)) {
+    return `it must start with ${rule.schemes.map((s) => `${s}://`).join(' or ')}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'it does not parse as a URL: a port that is not a number 1-65535, a host missing, or a character the password must percent-encode (@ : / ? #)';
+  }
+  if (rule.hostRequired && url.hostname === '') return 'it names no host';
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return 'its user or password has a malformed percent-encoding';
+  }
+  if (rule.path && !rule.path.pattern.test(url.pathname)) return `its path must be ${rule.path.what}`;
+  return undefined;
+}
+
+/** The variable must be a URL of `rule` (an empty value passes: the variable is off or defaulted). */
+function IsUrlOf(rule: UrlRule): PropertyDecorator {
+  return ValidateBy({
+    name: 'isUrl',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && (value === '' || urlProblem(value, rule) === undefined),
+      defaultMessage: (args) =>
+        `$property must be a URL ${rule.form}: ${typeof args?.value === 'string' ? urlProblem(args.value, rule) : 'a string'}`,
+    },
+  });
+}
+
+/** An address or host name to listen on. */
+const LISTEN_ADDRESS = /^[A-Za-z0-9.:-]{1,255}$/;
+
+/** Where an app's metrics listener binds: METRICS_HOST, else HOST. */
+export function metricsHost(env: { HOST: string; METRICS_HOST: string }): string {
+  return env.METRICS_HOST || env.HOST;
+}
 
 /** Env values are strings: whole numbers become numbers; anything else is left for the validator to reject. */
 export const toInt = ({ value }: { value: unknown }) =>
@@ -22,7 +79,12 @@ export const toBool = ({ value }: { value: unknown }) => {
 export class SharedEnv {
   /** One Redis node. The default unless REDIS_CLUSTER_NODES or REDIS_SENTINELS is set. */
   @IsString()
-  @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsUrlOf({
+    schemes: ['redis', 'rediss'],
+    form: 'redis[s]://[[user]:password@]host[:port][/db]',
+    hostRequired: true,
+    path: { pattern: /^\/?\d{0,5}$/, what: 'a database number, e.g. /0' },
+  })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
   /** A Redis Cluster: seed nodes `host:port,host:port,...`. */
@@ -74,6 +136,26 @@ export class SharedEnv {
   @IsInt()
   REDIS_WAIT_TIMEOUT_MS = 500;
 
+  /**
+   * The address the api listens on, and the default of METRICS_HOST for both apps. `npm start` sets
+   * 127.0.0.1; containers need 0.0.0.0.
+   */
+  @IsString()
+  @Matches(LISTEN_ADDRESS, { message: 'HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
+  HOST = '0.0.0.0';
+
+  /**
+   * The address of the metrics listener (the api's METRICS_PORT; the worker's, which serves its health
+   * checks too); empty: HOST. It answers without authentication and names queues, task types and
+   * schedules, so it listens where HOST does unless the deployment says otherwise (a scraper in
+   * another container or pod needs 0.0.0.0).
+   */
+  @IsString()
+  @Matches(new RegExp(`^$|${LISTEN_ADDRESS.source}`), {
+    message: 'METRICS_HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0 (empty: HOST)',
+  })
+  METRICS_HOST = '';
+
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, {
     message: 'QUEUE_PREFIX must be 1-64 chars of [A-Za-z0-9_.:-] (no braces: they would break the {queue} hash tag)',
@@ -120,6 +202,13 @@ export class SharedEnv {
   @IsInt()
   MAX_QUEUES = 200;
 
+  /** Most schedules one queue may hold; creating one more gets 409. 0 = no cap. */
+  @Transform(toInt)
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  MAX_SCHEDULES = 1000;
+
   @Transform(toInt)
   @Max(60_000)
   @Min(100)
@@ -151,7 +240,11 @@ export class SharedEnv {
 
   /** PostgreSQL of the result store (RESULTS_BACKEND=postgres), e.g. postgres://user:pass@host:5432/taskq. */
   @IsString()
-  @Matches(/^(postgres(ql)?:\/\/\S+)?$/, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  @IsUrlOf({
+    schemes: ['postgres', 'postgresql'],
+    form: 'postgres[ql]://[user[:password]@][host][:port][/database][?options]',
+    hostRequired: false,
+  })
   DATABASE_URL = '';
 
   /**
@@ -337,10 +430,29 @@ function crossChecks(raw: Record<string, unknown>): string[] {
   return problems;
 }
 
-/** A value as an error may show it: secrets never, a URL without its credentials. */
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$/;
+
+/**
+ * A value as an error may show it: secrets never; of anything that may be a URL, nothing that may be a
+ * credential. Everything up to the last `@` is a user and password (a password may itself hold `@`,
+ * `:` or `/`), a query may carry one (`?password=`), and whatever follows `scheme://` in a URL that
+ * does not parse may be one too (`redis://:pw`, a host forgotten): all of it is shown as `***`.
+ */
 export function masked(name: string, value: unknown): unknown {
   if (typeof value !== 'string' || value === '') return value;
-  if (/PASSWORD|SECRET|TOKEN|KEY$/.test(name)) return '***';
-  // Everything up to the last `@` (a password may itself hold `@`, `:` or `/`).
-  return value.replace(/^([A-Za-z][\w+.-]*:\/\/).*@/s, '$1***@');
+  if (SECRET_NAME.test(name)) return '***';
+  const scheme = /^[A-Za-z][\w+.-]*:\/\//.exec(value)?.[0] ?? '';
+  const at = value.lastIndexOf('@');
+  let shown = at >= 0 ? `${scheme}***${value.slice(at)}` : value;
+  shown = shown.replace(/[?#].*$/s, '?***');
+  if (scheme && at < 0) {
+    let parses = false;
+    try {
+      parses = new URL(value).host !== '';
+    } catch {
+      parses = false;
+    }
+    if (!parses) return `${scheme}***`;
+  }
+  return shown;
 }

@@ -71,6 +71,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     resultsBackend: config.get('RESULTS_BACKEND', { infer: true }),
     maxRecoveries: config.get('MAX_RECOVERIES', { infer: true }),
     maxQueues: config.get('MAX_QUEUES', { infer: true }),
+    maxSchedules: config.get('MAX_SCHEDULES', { infer: true }),
     dlqMaxSize: config.get('DLQ_MAX_SIZE', { infer: true }),
     commandTimeoutMs: config.get('REDIS_COMMAND_TIMEOUT_MS', { infer: true }),
     waitReplicas: config.get('REDIS_WAIT_REPLICAS', { infer: true }),

@@ -10,17 +10,19 @@ import {
   wrapRedisError,
 } from './errors/queue-error';
 import { encodeBackoff } from './backoff-field';
-import { queueKeys, queueRegistryKey, uniqueLockSuffix } from './keys/queue-keys';
+import { queueKeys, uniqueLockSuffix } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
+import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { EnqueuedTask, NewTask } from './task';
 import { TickBatch } from './tick-batch';
 
 /**
- * How long this process trusts that a queue is in the registry. A queue forgotten by an operator
- * (`QueueAdmin.forget`) while a process still trusts it is registered again within this time.
+ * How long this process trusts that a queue is registered, and skips registering it before a write.
+ * The enqueue script checks the queue's registration mark anyway: a queue forgotten meanwhile is
+ * refused and registered again at once.
  */
 const REGISTRY_TRUST_MS = 10_000;
 /** How long an idempotency key is remembered unless IDEMPOTENCY_TTL_SECONDS says otherwise. */
@@ -38,7 +40,8 @@ interface PendingWrite {
   /** The call's answer, filled in from the script's replies (ids of replayed tasks). */
   result: EnqueuedTask[];
   tasks: readonly NewTask[];
-  resolve: () => void;
+  /** Resolves with the queues the script refused as unregistered (nothing written to them). */
+  resolve: (unregistered: string[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -59,6 +62,7 @@ export class QueueProducer {
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+    private readonly registry: QueueRegistry,
   ) {}
 
   async enqueue(task: NewTask): Promise<EnqueuedTask> {
@@ -109,28 +113,54 @@ export class QueueProducer {
     });
 
     await this.register([...byQueue.keys()]);
-    await redisCall(
-      'enqueue',
-      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, result, tasks, resolve, reject })),
-    );
-    return result;
+    // A queue forgotten since this process registered it is refused by the script (nothing written
+    // to it): register it again and write its part again.
+    let pending = byQueue;
+    const written: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      let unregistered: string[];
+      try {
+        unregistered = await redisCall(
+          'enqueue',
+          () =>
+            new Promise<string[]>((resolve, reject) =>
+              this.writes.add({ byQueue: pending, result, tasks, resolve, reject }),
+            ),
+        );
+      } catch (error) {
+        throw written.length ? partialFailure(error, [...written, ...writtenOf(error)], byQueue.size) : error;
+      }
+      const refused = new Set(unregistered);
+      for (const [queue, part] of pending) {
+        if (!refused.has(queue)) written.push(...part.indexes.map((index) => result[index].id));
+      }
+      if (!refused.size) return result;
+      if (attempt >= REGISTER_ATTEMPTS) {
+        throw partialFailure(
+          new QueueError(
+            QueueErrorCode.Unavailable,
+            'enqueue',
+            `queue ${[...refused].join(', ')} was forgotten ${attempt} times while this submit registered it again; nothing was written to it, try again`,
+          ),
+          written,
+          byQueue.size,
+        );
+      }
+      try {
+        await this.register([...refused], true);
+      } catch (error) {
+        throw written.length ? partialFailure(error, written, byQueue.size) : error;
+      }
+      pending = new Map([...refused].map((queue) => [queue, byQueue.get(queue)!]));
+    }
   }
 
-  /** Puts queues this process does not trust to be registered into the registry, within MAX_QUEUES. */
-  private async register(queues: string[]): Promise<void> {
+  /** Registers the queues this process does not trust to be registered (all of them with `force`). */
+  private async register(queues: string[], force = false): Promise<void> {
     const now = Date.now();
-    const stale = queues.filter((queue) => !((this.registered.get(queue) ?? 0) > now));
+    const stale = force ? queues : queues.filter((queue) => !((this.registered.get(queue) ?? 0) > now));
     if (!stale.length) return;
-    const [code, count] = await redisCall('register', () =>
-      this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), this.options.maxQueues, ...stale),
-    );
-    if (Number(code) === SCRIPT_CODE.LimitReached) {
-      throw new QueueError(
-        QueueErrorCode.LimitReached,
-        'register',
-        `queue ${stale.join(', ')} would be queue number ${Number(count) + 1}; at most ${this.options.maxQueues} queues may exist (MAX_QUEUES). Use an existing queue, forget unused empty ones (DELETE /queues/{name}), or raise MAX_QUEUES.`,
-      );
-    }
+    await this.registry.register(stale);
     for (const queue of stale) this.registered.set(queue, now + REGISTRY_TRUST_MS);
   }
 
@@ -188,12 +218,17 @@ export class QueueProducer {
     );
     writes.forEach((write, i) => {
       const written: string[] = [];
+      const unregistered: string[] = [];
       let failure: unknown;
-      [...write.byQueue.values()].forEach((part, j) => {
+      [...write.byQueue].forEach(([queue, part], j) => {
         const [group, index] = slots[i][j];
         const [error, reply] = replies.get(group)?.[index] ?? [new Error('no reply from Redis'), null];
         if (error) {
           failure ??= error;
+          return;
+        }
+        if (Number((reply as (string | number)[])[0]) === SCRIPT_CODE.Unregistered) {
+          unregistered.push(queue);
           return;
         }
         const conflict = applyReply(reply as (string | number)[], part, write.result, write.tasks);
@@ -201,7 +236,7 @@ export class QueueProducer {
         else if (waitReplicas > 0 && !replicated.get(group)) failure ??= notReplicated(waitReplicas);
         else written.push(...part.indexes.map((k) => write.result[k].id));
       });
-      if (failure === undefined) write.resolve();
+      if (failure === undefined) write.resolve(unregistered);
       else write.reject(partialFailure(failure, written, write.byQueue.size));
     });
   }
@@ -261,6 +296,11 @@ function applyReply(
     if (code === 2) Object.assign(result[index], { id, replayed: true });
   }
   return undefined;
+}
+
+/** The ids a failed call reports as written, if any. */
+function writtenOf(error: unknown): string[] {
+  return (error as { written?: string[] } | null)?.written ?? [];
 }
 
 /** A short digest of the values, for idempotency and uniqueness keys. */

@@ -7,16 +7,14 @@ import {
   redisCall,
   SCRIPT_CODE,
 } from './errors/queue-error';
-import { queueChannels, queueKeys, queueOfScheduleId, queueOfTaskId, queueRegistryKey } from './keys/queue-keys';
+import { queueChannels, queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { ScheduleStore } from './schedules/schedule-store';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { finishedMode, QueueModuleOptions } from './queue.options';
+import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { QueueControls, TaskStatus } from './task';
-
-/** Wake markers kept on a wake list at most (enough to wake every idle worker in turn). */
-const MAX_WAKE_MARKERS = 4;
 
 /** Operator actions on whole queues (pause, limits, forget) and on single tasks (cancel). */
 @Injectable()
@@ -25,6 +23,7 @@ export class QueueAdmin {
     @InjectRedis() private readonly redis: QueueRedis,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
     private readonly schedules: ScheduleStore,
+    private readonly registry: QueueRegistry,
   ) {}
 
   /**
@@ -64,104 +63,123 @@ export class QueueAdmin {
     return status as TaskStatus;
   }
 
-  /** Workers stop claiming from the queue at their next claim; tasks in flight finish; submits go on. */
+  /**
+   * Workers stop claiming from the queue at their next claim; tasks in flight finish; submits go on.
+   * NotFound for a queue that does not exist: controls never create one.
+   */
   async pause(queue: string): Promise<void> {
-    await this.ensureRegistered(queue);
-    await redisCall('pause', () => this.redis.hset(queueKeys(this.options.prefix, queue).meta, 'paused', '1'));
+    await this.control(queue, 'pause', ['pause']);
   }
 
   async resume(queue: string): Promise<void> {
-    await this.ensureRegistered(queue);
-    const keys = queueKeys(this.options.prefix, queue);
-    await redisCall('resume', () => this.redis.multi().hdel(keys.meta, 'paused').rpush(keys.wake, '1').exec());
-    await this.trimWake(keys.wake);
+    await this.control(queue, 'resume', ['resume']);
   }
 
   /**
    * Sets (or, with null, removes) the queue's rate limit and concurrency cap; the claim script
-   * enforces them across every worker. Idle workers are woken to apply them.
+   * enforces them across every worker. Idle workers are woken to apply them. NotFound for a queue
+   * that does not exist.
    */
   async setLimits(queue: string, limits: Pick<QueueControls, 'rate' | 'concurrency'>): Promise<void> {
-    await this.ensureRegistered(queue);
-    const keys = queueKeys(this.options.prefix, queue);
-    const write = this.redis.multi();
-    if (limits.rate) {
-      write.hset(
-        keys.meta,
-        'rate_max',
-        assertScriptInt('setLimits', 'rate.max', limits.rate.max),
-        'rate_per_ms',
-        assertScriptInt('setLimits', 'rate.perMs', limits.rate.perMs),
-      );
-    } else {
-      write.hdel(keys.meta, 'rate_max', 'rate_per_ms').del(keys.rateLog);
-    }
-    if (limits.concurrency !== null) {
-      write.hset(keys.meta, 'concurrency', assertScriptInt('setLimits', 'concurrency', limits.concurrency));
-    } else {
-      write.hdel(keys.meta, 'concurrency');
-    }
-    write.rpush(keys.wake, '1');
-    await redisCall('setLimits', () => write.exec());
-    await this.trimWake(keys.wake);
+    await this.control(queue, 'setLimits', [
+      'limits',
+      limits.rate ? assertScriptInt('setLimits', 'rate.max', limits.rate.max) : '',
+      limits.rate ? assertScriptInt('setLimits', 'rate.perMs', limits.rate.perMs) : '',
+      limits.concurrency !== null ? assertScriptInt('setLimits', 'concurrency', limits.concurrency) : '',
+    ]);
   }
 
   /**
    * Forgets an empty queue: its bookkeeping keys go and it leaves the registry, so it no longer
    * counts against MAX_QUEUES or shows in listings. WrongState while any task of it remains
-   * (including retained results and dead tasks). A worker that serves it lists it again at its
-   * next registration; a submit to it creates it again.
+   * (including retained results and dead tasks) or any schedule enqueues into it. A worker that
+   * serves it lists it again at its next registration; a submit to it creates it again.
+   *
+   * The name leaves the registry first, and comes back when the queue turns out not to be empty: a
+   * submit racing this one either wrote before the check (refused here) or finds the queue's mark
+   * gone and registers it anew (see QueueRegistry), so no task is left in an unlisted queue.
    */
   async forget(queue: string): Promise<void> {
-    const keys = queueKeys(this.options.prefix, queue);
-    const registry = queueRegistryKey(this.options.prefix);
-    if (!(await redisCall('forgetQueue', () => this.redis.sismember(registry, queue)))) {
+    if (!(await this.registry.exists(queue))) {
       throw new QueueError(QueueErrorCode.NotFound, 'forgetQueue', `queue ${queue} does not exist`);
     }
-    // A schedule would only make the queue again at its next tick: delete (or move) those first.
-    const schedules = (await this.schedules.list()).filter((schedule) => queueOfScheduleId(schedule.id) === queue);
-    if (schedules.length) {
-      throw new QueueError(
-        QueueErrorCode.WrongState,
-        'forgetQueue',
-        `queue ${queue} is the target of schedule(s) ${schedules.map((s) => s.name).join(', ')}; delete them first (DELETE /schedules/{name})`,
+    // Schedules of an earlier version must be in the index the script counts.
+    await this.schedules.ensureIndexed();
+    const keys = queueKeys(this.options.prefix, queue);
+    await this.registry.remove(queue);
+    let reply: (string | number)[];
+    try {
+      reply = await redisCall('forgetQueue', () =>
+        this.redis.taskqForgetQueue(
+          keys.scheduled,
+          keys.queued,
+          keys.active,
+          keys.retrying,
+          keys.succeeded,
+          keys.dead,
+          keys.cancelled,
+          keys.deadTrimmed,
+          keys.seq,
+          keys.wake,
+          keys.recoverLock,
+          keys.meta,
+          keys.rateLog,
+          keys.archive,
+          keys.throughput,
+          keys.schedules,
+          keys.scheduleIndex,
+          SCHEDULE_NAMES_SHOWN,
+        ),
       );
+    } catch (error) {
+      // The script may not have run: the queue stays listed (the next forget decides).
+      await this.registry.restore(queue).catch(() => undefined);
+      throw error;
     }
-    const [code, left] = await redisCall('forgetQueue', () =>
-      this.redis.taskqForgetQueue(
-        keys.scheduled,
-        keys.queued,
-        keys.active,
-        keys.retrying,
-        keys.succeeded,
-        keys.dead,
-        keys.cancelled,
-        keys.deadTrimmed,
-        keys.seq,
-        keys.wake,
-        keys.recoverLock,
-        keys.meta,
-        keys.rateLog,
-        keys.archive,
-        keys.throughput,
-      ),
-    );
-    if (Number(code) === SCRIPT_CODE.WrongState) {
-      throw new QueueError(
-        QueueErrorCode.WrongState,
-        'forgetQueue',
-        `queue ${queue} still holds ${Number(left)} task(s); only an empty queue can be forgotten (purge its dead-letter queue, wait for the rest to finish or expire)`,
-      );
+    if (Number(reply[0]) === SCRIPT_CODE.WrongState) {
+      await this.registry.restore(queue);
+      throw new QueueError(QueueErrorCode.WrongState, 'forgetQueue', notEmpty(queue, reply));
     }
-    await redisCall('forgetQueue', () => this.redis.srem(registry, queue));
   }
 
-  /** Controls apply to registered queues; an operator may set them before the first task arrives. */
-  private async ensureRegistered(queue: string): Promise<void> {
-    await redisCall('register', () => this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), 0, queue));
+  /**
+   * Runs setQueueControls; a queue without its registration mark is marked if the registry lists it
+   * (NotFound otherwise) and the call made again.
+   */
+  private async control(queue: string, op: string, args: (string | number)[]): Promise<void> {
+    const keys = queueKeys(this.options.prefix, queue);
+    for (let attempt = 1; ; attempt++) {
+      const [code] = await redisCall(op, () =>
+        this.redis.taskqSetQueueControls(keys.seq, keys.meta, keys.rateLog, keys.wake, ...args),
+      );
+      if (Number(code) !== SCRIPT_CODE.Unregistered) return;
+      if (attempt >= REGISTER_ATTEMPTS) {
+        throw new QueueError(
+          QueueErrorCode.Unavailable,
+          op,
+          `queue ${queue} was forgotten ${attempt} times while this request applied; nothing was changed, try again`,
+        );
+      }
+      await this.registry.registerExisting(queue, op);
+    }
   }
+}
 
-  private async trimWake(wake: string): Promise<void> {
-    await redisCall('wake', () => this.redis.ltrim(wake, 0, MAX_WAKE_MARKERS - 1));
+/** Schedule names a refused forget names at most (the message counts the rest). */
+const SCHEDULE_NAMES_SHOWN = 5;
+
+/** Why forgetQueue refused: `{ -2, tasks left, schedules, up to SCHEDULE_NAMES_SHOWN names }`. */
+function notEmpty(queue: string, reply: (string | number)[]): string {
+  const [tasks, schedules] = [Number(reply[1]), Number(reply[2])];
+  const names = reply.slice(3).map(String);
+  const parts: string[] = [];
+  if (tasks > 0) {
+    parts.push(`still holds ${tasks} task(s) (purge its dead-letter queue, wait for the rest to finish or expire)`);
   }
+  if (schedules > 0) {
+    const more = schedules - names.length;
+    const listed = names.length ? `: ${names.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : '';
+    parts.push(`is the target of ${schedules} schedule(s)${listed} (delete them first: DELETE /schedules/{name})`);
+  }
+  return `queue ${queue} ${parts.join(' and ')}; only an empty queue can be forgotten`;
 }

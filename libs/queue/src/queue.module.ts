@@ -9,6 +9,7 @@ import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
 import { ScheduleStore } from './schedules/schedule-store';
+import { QueueRegistry } from './queue-registry';
 import { TaskWaiter } from './task-waiter';
 import { WorkerRegistry } from './workers';
 import { REDIS_CLIENT } from './queue.constants';
@@ -38,6 +39,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     TaskWaiter,
     WorkerRegistry,
     ScheduleStore,
+    QueueRegistry,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -53,6 +55,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     TaskWaiter,
     WorkerRegistry,
     ScheduleStore,
+    QueueRegistry,
     RedisHealthIndicator,
   ],
 })

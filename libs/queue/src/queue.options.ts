@@ -62,6 +62,8 @@ export interface QueueModuleOptions {
   maxRecoveries: number;
   /** Most queues that may exist; a submit that would create one more is refused. 0 = no cap (MAX_QUEUES). */
   maxQueues: number;
+  /** Most schedules one queue may hold; creating one more is refused. 0 or unset = no cap (MAX_SCHEDULES). */
+  maxSchedules?: number;
   /** Cap on dead tasks per queue; 0 = unlimited (DLQ_MAX_SIZE). */
   dlqMaxSize: number;
   /** A command that gets no reply in this time fails (so the API answers 503 quickly). */

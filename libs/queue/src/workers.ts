@@ -14,6 +14,11 @@ export interface WorkerReport {
   queues: string[];
   concurrency: number;
   inFlight: number;
+  /**
+   * inFlight per queue (queues without a run left out). Missing in the reports of workers of an
+   * earlier version.
+   */
+  inFlightByQueue?: Record<string, number>;
   /** Epoch ms. */
   startedAt: number;
   /** Epoch ms of this report (the worker's clock). */

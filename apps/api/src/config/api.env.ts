@@ -21,11 +21,6 @@ export function isLoopback(host: string): boolean {
  * quotas. README.md's configuration table lists the same names and defaults.
  */
 export class ApiEnv extends SharedEnv {
-  /** Address the api listens on. `npm start` sets 127.0.0.1; containers need 0.0.0.0. */
-  @IsString()
-  @Matches(/^[A-Za-z0-9.:-]{1,255}$/, { message: 'HOST must be an address or host name, e.g. 127.0.0.1 or 0.0.0.0' })
-  HOST = '0.0.0.0';
-
   @Transform(toInt)
   @Max(65535)
   @Min(1)
@@ -196,6 +191,16 @@ export class ApiEnv extends SharedEnv {
   @Min(1)
   @IsInt()
   MAX_CONNECTIONS = 1024;
+
+  /**
+   * Open connections one client address may hold at most (an IPv6 client: its /64); more are closed
+   * at once, so one address cannot take every connection. TRUST_PROXY's proxies are exempt. 0 = no share.
+   */
+  @Transform(toInt)
+  @Max(1_000_000)
+  @Min(0)
+  @IsInt()
+  MAX_CONNECTIONS_PER_ADDRESS = 256;
 
   /** Rules between the api's variables; each message names them. */
   static crossChecks(env: ApiEnv): string[] {

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QuotaExceeded } from '@app/auth';
@@ -62,6 +63,30 @@ export function frameworkErrors(
       ? `A path parameter is longer than ${MAX_PARAM_LENGTH} characters`
       : 'The URL has a malformed component (bad percent-encoding)';
   void reply.status(statusCode).send({ statusCode, error: REASON[statusCode], message });
+}
+
+/** What a plugin's own 4xx errors mean, where its message is only the status' name. */
+const PLUGIN_MESSAGES: Record<number, string> = {
+  400: 'The path is malformed (a NUL byte or a bad percent-encoding)',
+  403: 'The path is not served (it leads outside the served files, or names a hidden one)',
+  404: 'Not found',
+};
+
+/**
+ * A client error a Fastify plugin raised as an http-errors object (`statusCode` 4xx, `expose: true`):
+ * the static file servers of /ui and /docs refuse `/ui/../../etc/passwd` (403) and `/ui/%00` (400)
+ * this way. Answered with its status in the api's error shape, not as a 500.
+ */
+function exposedClientError(exception: unknown): ErrorBody | undefined {
+  const error = exception as { statusCode?: unknown; expose?: unknown; message?: unknown } | null;
+  const statusCode = error?.statusCode;
+  if (error?.expose !== true || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499)
+    return undefined;
+  return {
+    statusCode,
+    error: REASON[statusCode] ?? STATUS_CODES[statusCode] ?? 'Client Error',
+    message: PLUGIN_MESSAGES[statusCode] ?? String(error.message ?? REASON[statusCode]),
+  };
 }
 
 /** The client went away while sending its body: nothing to answer, nobody to blame. */
@@ -200,6 +225,8 @@ export class HttpErrorFilter implements ExceptionFilter {
           : String((response as { message?: unknown }).message ?? exception.message);
       return { statusCode, error: REASON[statusCode] ?? exception.name, message };
     }
+    const clientError = exposedClientError(exception);
+    if (clientError) return clientError;
     // A batch that failed part-way on an unexpected error still says what it stored (in the log).
     const written = (exception as { written?: string[] } | null)?.written;
     this.logger.error({ msg: 'unhandled error', err: exception, ...(written ? { writtenTaskIds: written } : {}) });

@@ -25,6 +25,10 @@ import {
   QueueStatsDto,
 } from './dto/queue-stats.dto';
 
+/** Controls and forgetting need a queue that exists; they never create one. */
+const NO_QUEUE =
+  'No such queue: a queue exists once a task was submitted to it, a schedule targets it, or a worker serves it';
+
 const QueueNameParam = () =>
   ApiParam({
     name: 'name',
@@ -114,6 +118,7 @@ export class QueuesController {
   })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NO_QUEUE })
   @NoQueryParameters()
   async pause(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<QueueStatsDto> {
     await this.admin.pause(queueName(name, principal));
@@ -126,6 +131,7 @@ export class QueuesController {
   @ApiOperation({ operationId: 'resumeQueue', summary: 'Workers claim from the queue again' })
   @QueueNameParam()
   @ApiOkResponse({ type: QueueStatsDto })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NO_QUEUE })
   @NoQueryParameters()
   async resume(@CurrentPrincipal() principal: Principal, @Param('name') name: string): Promise<QueueStatsDto> {
     await this.admin.resume(queueName(name, principal));
@@ -143,6 +149,7 @@ export class QueuesController {
   @ApiBody({ type: QueueLimitsDto })
   @ApiOkResponse({ type: QueueStatsDto })
   @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A missing or out-of-range limit' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NO_QUEUE })
   @NoQueryParameters()
   async setLimits(
     @CurrentPrincipal() principal: Principal,

@@ -97,7 +97,7 @@ describe('schedule routes, on a real Redis', () => {
     }
     expect((await send('GET', `/schedules/${id}`)).body).toEqual(created.body);
     expect((await send('GET', '/schedules/nightly')).body).toEqual(created.body);
-    expect((await send('GET', '/schedules')).body).toEqual({ schedules: [created.body] });
+    expect((await send('GET', '/schedules')).body).toEqual({ schedules: [created.body], next_cursor: null });
     expect((await send('GET', '/queues')).body.queues.map((q: { queue: string }) => q.queue)).toContain('reports');
     expect(await register.metrics()).toMatch(
       new RegExp(`${METRIC.schedulePeriod}\\{schedule="nightly",queue="reports"\\} (86400|82800|90000)\\n`),
@@ -152,7 +152,7 @@ describe('schedule routes, on a real Redis', () => {
         body: { statusCode: 404, error: 'Not Found' },
       });
     }
-    expect((await send('GET', '/schedules')).body).toEqual({ schedules: [] });
+    expect((await send('GET', '/schedules')).body).toEqual({ schedules: [], next_cursor: null });
   });
 
   it.each<[string, string, string, unknown, { field: string; rule: string }[]]>([
@@ -284,7 +284,22 @@ describe('schedule routes, on a real Redis', () => {
       { name: 'x', every_ms: 1000, task: echo },
       [{ field: 'name', rule: 'unknownField' }],
     ],
-    ['a query parameter', 'GET', '/schedules?queue=default', undefined, [{ field: 'queue', rule: 'unknownField' }]],
+    [
+      'an unknown query parameter',
+      'GET',
+      '/schedules?colour=red',
+      undefined,
+      [{ field: 'colour', rule: 'unknownField' }],
+    ],
+    [
+      'a query parameter on one schedule',
+      'GET',
+      '/schedules/x?queue=default',
+      undefined,
+      [{ field: 'queue', rule: 'unknownField' }],
+    ],
+    ['a bad page size', 'GET', '/schedules?limit=101', undefined, [{ field: 'limit', rule: 'max' }]],
+    ['a bad cursor', 'GET', '/schedules?cursor=a~b', undefined, [{ field: 'cursor', rule: 'matches' }]],
   ])('answers %s with 400 naming the field and rule, writing nothing', async (_what, method, url, body, errors) => {
     const before = await snapshotKeys(redis, prefix);
     const res = await send(method as 'POST', url, body);
@@ -392,7 +407,7 @@ describe('schedule routes, on a real Redis', () => {
     expect(bad).toEqual([]);
     // Not vacuous: writes got through, and so did every kind of refusal.
     for (const status of [200, 201, 204, 400, 404, 409, 415]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
-  });
+  }, 180_000); // 800 requests, each with a key snapshot: minutes on a loaded 2-core machine
 
   /** Seeded schedule bodies through the fast check compiled from `doc` and through class-validator. */
   async function compare(doc: OpenAPIObject, dto: Type) {

@@ -23,6 +23,25 @@ import { ScheduleDto } from './dto/schedule.dto';
 /** How many upcoming run times a schedule shows. */
 const NEXT_RUNS = 5;
 
+/** Whether the caller may see and change the schedules of a queue (every queue unless its credential is restricted). */
+export type QueueVisible = (queue: string) => boolean;
+
+const everyQueue: QueueVisible = () => true;
+
+const notFound = (key: string) =>
+  new QueueError(QueueErrorCode.NotFound, 'getSchedule', `schedule ${key} does not exist`);
+
+/**
+ * The name is taken by a schedule in a queue the caller may not use: said without its id or queue
+ * (names are unique across queues, so that the name is taken cannot be hidden).
+ */
+const nameTakenElsewhere = (name: string) =>
+  new QueueError(
+    QueueErrorCode.Conflict,
+    'createSchedule',
+    `a schedule named ${name} exists in a queue this credential may not use; choose another name`,
+  );
+
 /** Schedules over HTTP: bodies into definitions (the task template checked as a submit is), views with their next runs. */
 @Injectable()
 export class SchedulesService {
@@ -31,23 +50,43 @@ export class SchedulesService {
     private readonly submit: SubmitService,
   ) {}
 
-  async create(name: string, body: PutScheduleDto): Promise<ScheduleDto> {
-    const record = await this.specErrors(() => this.store.create(this.definition(name, body)));
+  async create(name: string, body: PutScheduleDto, visible: QueueVisible = everyQueue): Promise<ScheduleDto> {
+    const definition = this.definition(name, body);
+    await this.assertNameUsable(name, visible);
+    const record = await this.specErrors(() => this.store.create(definition)).catch(async (error: unknown) => {
+      // Taken meanwhile: the store's message names the holder, which the caller may not see.
+      if (error instanceof QueueError && error.code === QueueErrorCode.Conflict)
+        await this.assertNameUsable(name, visible);
+      throw error;
+    });
     return this.dto(record);
   }
 
   /** PUT by name: `created` when there was none of that name. */
-  async put(name: string, body: PutScheduleDto): Promise<{ schedule: ScheduleDto; created: boolean }> {
+  async put(
+    name: string,
+    body: PutScheduleDto,
+    visible: QueueVisible = everyQueue,
+  ): Promise<{ schedule: ScheduleDto; created: boolean }> {
     if (!SCHEDULE_NAME_PATTERN.test(name)) {
       const message = `name "${name}" must be 1-128 characters of [A-Za-z0-9_.:-] (a schedule_id is not a name)`;
       throw badRequest([{ field: 'name', rule: 'matches', message }]);
     }
-    const { record, created } = await this.specErrors(() => this.store.upsert(this.definition(name, body)));
+    const definition = this.definition(name, body);
+    await this.assertNameUsable(name, visible);
+    const { record, created } = await this.specErrors(() => this.store.upsert(definition)).catch(
+      async (error: unknown) => {
+        if (error instanceof QueueError && error.code === QueueErrorCode.Conflict) {
+          await this.assertNameUsable(name, visible);
+        }
+        throw error;
+      },
+    );
     return { schedule: await this.dto(record), created };
   }
 
-  async patch(key: string, body: PatchScheduleDto): Promise<ScheduleDto> {
-    const current = await this.resolve(key);
+  async patch(key: string, body: PatchScheduleDto, visible: QueueVisible = everyQueue): Promise<ScheduleDto> {
+    const current = await this.resolve(key, visible);
     const record = await this.specErrors(() =>
       this.store.update(current.id, (latest) => ({
         name: latest.name,
@@ -61,23 +100,42 @@ export class SchedulesService {
     return this.dto(record);
   }
 
-  async remove(key: string): Promise<void> {
-    await this.store.remove((await this.resolve(key)).id);
+  async remove(key: string, visible: QueueVisible = everyQueue): Promise<void> {
+    await this.store.remove((await this.resolve(key, visible)).id);
   }
 
-  async get(key: string): Promise<ScheduleDto> {
-    return this.dto(await this.resolve(key));
+  async get(key: string, visible: QueueVisible = everyQueue): Promise<ScheduleDto> {
+    return this.dto(await this.resolve(key, visible));
   }
 
-  async list(): Promise<ScheduleDto[]> {
-    return Promise.all((await this.store.list()).map((record) => this.dto(record)));
+  /**
+   * A page of the schedules of `queues` by name (see ScheduleStore.page): only the page's schedules
+   * are read and get their next runs computed.
+   */
+  async page(
+    queues: string[],
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ schedules: ScheduleDto[]; next: string | null }> {
+    const { records, next } = await this.store.page(queues, cursor, limit);
+    return { schedules: await Promise.all(records.map((record) => this.dto(record, false))), next };
   }
 
-  /** A schedule_id or a name (names never contain the id's "~"). */
-  private async resolve(key: string): Promise<ScheduleRecord> {
-    const record = isScheduleId(key) ? await this.store.get(key) : await this.store.findByName(key);
-    if (!record) throw new QueueError(QueueErrorCode.NotFound, 'getSchedule', `schedule ${key} does not exist`);
+  /**
+   * A schedule_id or a name (names never contain the id's "~"). A schedule in a queue the caller may
+   * not see is answered as missing: a queue-limited credential learns nothing of other queues' names.
+   */
+  private async resolve(key: string, visible: QueueVisible = everyQueue): Promise<ScheduleRecord> {
+    const record = isScheduleId(key) ? await this.store.find(key) : await this.store.findByName(key);
+    if (!record || !visible(record.task.queue)) throw notFound(key);
     return record;
+  }
+
+  /** Conflict, without naming the holder, when the name belongs to a schedule of a queue the caller may not use. */
+  private async assertNameUsable(name: string, visible: QueueVisible): Promise<void> {
+    if (visible === everyQueue) return;
+    const holder = await this.store.findByName(name);
+    if (holder && !visible(holder.task.queue)) throw nameTakenElsewhere(name);
   }
 
   private definition(name: string, body: PutScheduleDto): ScheduleDefinition {
@@ -147,8 +205,10 @@ export class SchedulesService {
     return badRequest([{ field: error.field, rule: error.rule, message: error.message }]);
   }
 
-  private async dto(record: ScheduleRecord): Promise<ScheduleDto> {
-    const view: ScheduleView = await this.store.view(record.id).catch((error: unknown) => {
+  /** The answer for a schedule: read again (`fresh`, after a write) or as given, with its next runs. */
+  private async dto(record: ScheduleRecord, fresh = true): Promise<ScheduleDto> {
+    const read = fresh ? this.store.view(record.id) : this.store.viewOf(record);
+    const view: ScheduleView = await read.catch((error: unknown) => {
       // Deleted between the write and this read: show what was written.
       if (error instanceof QueueError && error.code === QueueErrorCode.NotFound)
         return { ...record, lastTaskStatus: null };

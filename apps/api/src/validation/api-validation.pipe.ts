@@ -8,6 +8,7 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import type { ValidateFunction } from 'ajv';
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { badRequest, FieldError, flattenValidationErrors } from '../filters/api-errors';
 import { fieldErrorsFromAjv } from './openapi-schemas';
 
@@ -45,20 +46,31 @@ export interface BodyCheck {
 export const ITEMS_EXPLAINED = 20;
 
 /**
- * class-transformer skips every key named `constructor` (a guard against prototype tricks), so
- * class-validator would neither see nor refuse `{"task_type": ..., "constructor": 1}`, which the
- * schema refuses as an unknown field. The full validation walks a copy with such keys renamed to
- * this alias, and names them back in its errors.
+ * Names every object answers through its prototype: `constructor`, `toString`, `hasOwnProperty`,
+ * `valueOf`, `__proto__`, ... class-transformer skips keys named `constructor`, and class-validator's
+ * unknown-field check looks names up in a plain object, where `toString` and its kin are always found:
+ * `{"task_type": ..., "toString": 1}` and `?toString=1` would pass as known fields. The full validation
+ * walks a copy with such keys renamed to an alias no field has, so they are refused as unknown
+ * fields, and names them back in its errors.
  */
-const CONSTRUCTOR_ALIAS = '\u0000constructor';
+const PROTOTYPE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+const ALIAS_MARK = '\u0000';
 
-function revealConstructorKeys(value: unknown): unknown {
+/** True when some object in `value` has a key in PROTOTYPE_NAMES. */
+function hasPrototypeNames(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasPrototypeNames);
+  return Object.entries(value).some(([key, child]) => PROTOTYPE_NAMES.has(key) || hasPrototypeNames(child));
+}
+
+/** A copy of `value` with every PROTOTYPE_NAMES key aliased. */
+function aliasPrototypeNames(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(revealConstructorKeys);
+  if (Array.isArray(value)) return value.map(aliasPrototypeNames);
   return Object.fromEntries(
     Object.entries(value).map(([key, child]) => [
-      key === 'constructor' ? CONSTRUCTOR_ALIAS : key,
-      revealConstructorKeys(child),
+      PROTOTYPE_NAMES.has(key) ? `${ALIAS_MARK}${key}` : key,
+      aliasPrototypeNames(child),
     ]),
   );
 }
@@ -66,10 +78,35 @@ function revealConstructorKeys(value: unknown): unknown {
 function unaliased(error: FieldError): FieldError {
   return {
     ...error,
-    field: error.field.replaceAll(CONSTRUCTOR_ALIAS, 'constructor'),
-    message: error.message.replaceAll(CONSTRUCTOR_ALIAS, 'constructor'),
+    field: error.field.replaceAll(ALIAS_MARK, ''),
+    message: error.message.replaceAll(ALIAS_MARK, ''),
   };
 }
+
+/**
+ * A query parameter class-transformer converts with Number (`@Type(() => Number)`) must be written in
+ * decimal digits: Number() alone would take `0x10`, `+5`, `1e2`, ` 5` and `` (as 0). Found through
+ * class-transformer's metadata, so every query DTO gets the rule without repeating it.
+ */
+const DECIMAL_INTEGER = /^-?\d{1,15}$/;
+
+function nonDecimalQueryIntegers(query: unknown, metatype: Type): FieldError[] {
+  if (query === null || typeof query !== 'object') return [];
+  return Object.entries(query)
+    .filter(
+      ([key, value]) =>
+        defaultMetadataStorage.findTypeMetadata(metatype, key)?.typeFunction() === Number &&
+        !(typeof value === 'string' && DECIMAL_INTEGER.test(value)),
+    )
+    .map(([field]) => ({
+      field,
+      rule: 'isInt',
+      message: `${field} must be an integer written in decimal digits, e.g. 50`,
+    }));
+}
+
+/** Disagreements between the schema and class-validator logged at most, by kind (field without indexes, rule). */
+const DRIFTS_LOGGED = 100;
 
 export type Verdict = { ok: true; value: unknown } | { ok: false; errors: FieldError[]; note?: string };
 
@@ -110,12 +147,21 @@ function renumbered(error: FieldError, field: string, indexes: number[]): FieldE
 export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown>> {
   private readonly logger = new Logger(ApiValidationPipe.name);
   private readonly classValidation = classValidationPipe();
+  private readonly driftsLogged = new Set<string>();
 
   constructor(private readonly bodies: ReadonlyMap<Type, BodyCheck> = new Map()) {}
 
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query' && metadata.metatype) {
+      const errors = nonDecimalQueryIntegers(value, metadata.metatype);
+      if (errors.length > 0) throw badRequest(errors);
+    }
     const check = metadata.type === 'body' && metadata.metatype ? this.bodies.get(metadata.metatype) : undefined;
-    if (!check) return this.classValidation.transform(value, metadata);
+    if (!check) {
+      const verdict = await this.classValidate(value, metadata);
+      if (!verdict.ok) throw badRequest(verdict.errors);
+      return verdict.value;
+    }
     // Sizes before anything walks the items: a batch of a million nulls is refused by its length alone.
     const limitErrors = check.limits?.(value) ?? [];
     if (limitErrors.length > 0) throw badRequest(limitErrors);
@@ -124,8 +170,13 @@ export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown
     const verdict = await this.validateFully(value, metadata);
     if (!verdict.ok) throw badRequest(verdict.errors, verdict.note);
     // The document refuses what class-validator takes: a drift between the two, which the property
-    // test exists to catch. The document is the promise, so its verdict stands.
-    this.logger.error({ msg: 'OpenAPI schema and class-validator disagree; refusing the body', schemaErrors });
+    // test exists to catch. The document is the promise, so its verdict stands. Logged once per kind:
+    // any client that finds a drift could otherwise fill the error log with it.
+    const kind = schemaErrors.map((e) => `${e.field.replace(/\.\d+(?=\.|$)/g, '.*')}:${e.rule}`).join(',');
+    if (!this.driftsLogged.has(kind) && this.driftsLogged.size < DRIFTS_LOGGED) {
+      this.driftsLogged.add(kind);
+      this.logger.error({ msg: 'OpenAPI schema and class-validator disagree; refusing the body', schemaErrors });
+    }
     throw badRequest(schemaErrors);
   }
 
@@ -136,7 +187,7 @@ export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown
     if (limitErrors.length > 0) return { ok: false, errors: limitErrors };
     const sample = check?.items ? sampleOfFailing(value, check.items) : undefined;
     if (sample) {
-      const verdict = await this.classValidate(sample.value, metadata, true);
+      const verdict = await this.classValidate(sample.value, metadata);
       // (A sample class-validator accepts would be a drift between the two: the full run below decides.)
       if (!verdict.ok) {
         return {
@@ -146,15 +197,19 @@ export class ApiValidationPipe implements PipeTransform<unknown, Promise<unknown
         };
       }
     }
-    return this.classValidate(value, metadata, !!check);
+    return this.classValidate(value, metadata);
   }
 
-  private async classValidate(value: unknown, metadata: ArgumentMetadata, reveal: boolean): Promise<Verdict> {
+  /**
+   * class-validator's verdict, with keys named like Object.prototype's properties aliased (see
+   * PROTOTYPE_NAMES). When the aliased copy passes, such keys sit only inside free-form values (a
+   * payload), and the original is what the route gets.
+   */
+  private async classValidate(value: unknown, metadata: ArgumentMetadata): Promise<Verdict> {
+    const aliased = hasPrototypeNames(value);
     try {
-      return {
-        ok: true,
-        value: await this.classValidation.transform(reveal ? revealConstructorKeys(value) : value, metadata),
-      };
+      const result = await this.classValidation.transform(aliased ? aliasPrototypeNames(value) : value, metadata);
+      return { ok: true, value: aliased ? await this.classValidation.transform(value, metadata) : result };
     } catch (error) {
       const response = error instanceof HttpException ? error.getResponse() : undefined;
       if (typeof response === 'object' && response !== null && 'errors' in response) {

@@ -7,20 +7,28 @@
  */
 export const MAX_BODY_DEPTH = 64;
 
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/** Character codes of JSON's structure, for the scans of the body text. */
+export const JSON_CHAR = {
+  OPEN_BRACE: 0x7b,
+  OPEN_BRACKET: 0x5b,
+  CLOSE_BRACE: 0x7d,
+  CLOSE_BRACKET: 0x5d,
+  QUOTE: 0x22,
+  BACKSLASH: 0x5c,
+  COLON: 0x3a,
+  COMMA: 0x2c,
+} as const;
+const { OPEN_BRACE, OPEN_BRACKET, CLOSE_BRACE, CLOSE_BRACKET, QUOTE, BACKSLASH, COLON } = JSON_CHAR;
 
 /**
- * True when the JSON text nests deeper than `limit` levels, counted as nestsDeeperThan counts the
- * parsed value: one pass over the characters, brackets inside strings ignored. For text that is
- * not JSON the answer means nothing; JSON.parse refuses such text afterwards.
+ * One pass over a JSON text: whether it nests deeper than `limit` levels (counted as nestsDeeperThan
+ * counts the parsed value; the pass stops there), and how many keys its objects give (in JSON a colon
+ * outside a string follows each key, and nothing else). Brackets and colons inside strings are
+ * ignored. For text that is not JSON the answer means nothing; JSON.parse refuses such text afterwards.
  */
-export function textNestsDeeperThan(text: string, limit: number): boolean {
+export function scanJsonText(text: string, limit: number): { tooDeep: boolean; keys: number } {
   let depth = 0;
+  let keys = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -28,11 +36,17 @@ export function textNestsDeeperThan(text: string, limit: number): boolean {
       if (c === BACKSLASH) i++;
       else if (c === QUOTE) inString = false;
     } else if (c === QUOTE) inString = true;
+    else if (c === COLON) keys++;
     else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > limit) return true;
+      if (++depth > limit) return { tooDeep: true, keys };
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
   }
-  return false;
+  return { tooDeep: false, keys };
+}
+
+/** True when the JSON text nests deeper than `limit` levels (see scanJsonText). */
+export function textNestsDeeperThan(text: string, limit: number): boolean {
+  return scanJsonText(text, limit).tooDeep;
 }
 
 /**

@@ -31,10 +31,15 @@ export class WorkersController {
   @ApiOkResponse({ type: WorkerListDto })
   @RequireScopes('read')
   async list(@CurrentPrincipal() principal: Principal): Promise<WorkerListDto> {
-    // A credential restricted to queues sees the workers serving them, and only those queues' names.
-    const workers = (await this.workers.list(this.staleAfterMs))
-      .map((report) => ({ ...report, queues: report.queues.filter((queue) => mayUseQueue(principal, queue)) }))
-      .filter((report) => report.queues.length > 0 || principal.queues === null);
+    const workers = (await this.workers.list(this.staleAfterMs)).flatMap((report) => {
+      if (principal.queues === null) return [report];
+      // A credential restricted to queues sees the workers serving them, with only those queues' names
+      // and the runs of those queues (a worker of an earlier version reports no split: 0 then).
+      const queues = report.queues.filter((queue) => mayUseQueue(principal, queue));
+      if (queues.length === 0) return [];
+      const inFlight = queues.reduce((sum, queue) => sum + (report.inFlightByQueue?.[queue] ?? 0), 0);
+      return [{ ...report, queues, inFlight }];
+    });
     return { workers: workers.map(WorkerDto.from) };
   }
 }

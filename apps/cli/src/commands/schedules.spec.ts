@@ -1,5 +1,5 @@
 import { runFake } from '../../test/run-cli';
-import { sampleSchedule } from '../../../../test/support/fake-client';
+import { itemsOf, sampleSchedule } from '../../../../test/support/fake-client';
 import { EXIT } from '../command';
 
 describe('taskq schedules', () => {
@@ -8,11 +8,18 @@ describe('taskq schedules', () => {
       sampleSchedule({ name: 'nightly', cron: '0 3 * * *', every_ms: null, tz: 'Europe/Paris', enabled: false }),
       sampleSchedule({ name: 'hourly', last_task_status: 'succeeded' }),
     ];
-    const run = await runFake(['schedules', 'ls'], { schedules: async () => all });
+    const run = await runFake(['schedules', 'ls'], { schedules: () => itemsOf(all) });
+    expect(run.fake.argsOf('schedules')).toEqual([[{}]]);
     const rows = run.stdout.trimEnd().split('\n');
     expect(rows[0]).toMatch(/^NAME\s+EVERY\s+TASK_TYPE\s+QUEUE\s+ENABLED\s+NEXT_RUN_AT\s+LAST_TASK_STATUS$/);
     expect(rows[1]).toMatch(/^nightly\s+0 3 \* \* \* \(Europe\/Paris\)\s+echo\s+default\s+no\s+\S+\s+-$/);
     expect(rows[2]).toMatch(/^hourly\s+3600000 ms\s+echo\s+default\s+yes\s+\S+\s+succeeded$/);
+  });
+
+  it('ls --queue asks for the schedules of one queue', async () => {
+    const run = await runFake(['schedules', 'ls', '--queue', 'emails', '--json'], { schedules: () => itemsOf([]) });
+    expect(run.fake.argsOf('schedules')).toEqual([[{ queue: 'emails' }]]);
+    expect(JSON.parse(run.stdout)).toEqual([]);
   });
 
   it('add sends the schedule and the task it submits', async () => {

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { Schedule } from '@app/client';
 import { CliDeps, CliExit, EXIT, integer, payloadOf } from '../command';
 import { table } from '../output';
 
@@ -7,9 +8,13 @@ export function register(program: Command, deps: CliDeps): void {
   const schedules = program.command('schedules').description('cron and interval schedules: ls, add, rm');
   schedules
     .command('ls')
-    .description('every schedule, by name')
-    .action(async (_options, command: Command) => {
-      const all = await deps.client(command).schedules();
+    .description('every schedule, by name (page after page)')
+    .option('--queue <queue>', 'the schedules of one queue (default: every queue the key may see)')
+    .action(async (options, command: Command) => {
+      const all: Schedule[] = [];
+      for await (const schedule of deps.client(command).schedules(options.queue ? { queue: options.queue } : {})) {
+        all.push(schedule);
+      }
       deps.print(command, all, () =>
         table(
           ['name', 'every', 'task_type', 'queue', 'enabled', 'next_run_at', 'last_task_status'],

@@ -12,10 +12,14 @@ const nightly = sampleSchedule({
   last_task_status: 'succeeded',
 });
 const hourly = sampleSchedule({ schedule_id: 'q~2', name: 'hourly', enabled: false });
+const weekly = sampleSchedule({ schedule_id: 'q~3', name: 'weekly' });
 
 function schedulesPage(admin: boolean) {
   const fake = fakeClient({
-    schedules: async () => [nightly, hourly],
+    schedulesPage: async (query) =>
+      query?.cursor
+        ? { schedules: [weekly], next_cursor: null }
+        : { schedules: [nightly, hourly], next_cursor: 'nightly' },
     updateSchedule: async (id, body) => ({ ...nightly, schedule_id: id, enabled: body.enabled ?? true }),
   });
   const view = render(<Schedules ctx={{ client: fake.client, admin }} />);
@@ -27,6 +31,17 @@ function schedulesPage(admin: boolean) {
 }
 
 describe('Schedules page', () => {
+  it('asks for a page at a time and follows next_cursor with Next', async () => {
+    const { fake, row } = schedulesPage(true);
+    await row('nightly');
+    expect(screen.queryByText('weekly')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Next' }));
+    await row('weekly');
+    expect(fake.argsOf('schedulesPage').map(([query]) => query)).toEqual(
+      expect.arrayContaining([{ limit: 50 }, { limit: 50, cursor: 'nightly' }]),
+    );
+  });
+
   it('shows when each runs, what it submits, whether enabled, and its last task', async () => {
     const { row } = schedulesPage(true);
     const cells = [...(await row('nightly')).querySelectorAll('td')].map((td) => td.textContent);
@@ -50,6 +65,6 @@ describe('Schedules page', () => {
   it('shows a read-only credential no action button', async () => {
     const { row } = schedulesPage(false);
     await row('hourly');
-    expect(screen.queryAllByRole('button')).toEqual([]);
+    expect(screen.queryAllByRole('button', { name: /Enable|Disable/ })).toEqual([]);
   });
 });

@@ -1,11 +1,17 @@
+import { useState } from 'preact/hooks';
 import { Schedule } from '@app/client';
-import { Act, Err, TaskLink, time } from '../components';
-import { Ctx } from '../context';
+import { Act, Err, Pager, TaskLink, time } from '../components';
+import { Ctx, PAGE_SIZE } from '../context';
 import { usePoll } from '../hooks/use-poll';
 
-/** Every schedule: when, what it submits, its next runs and last task; enable and disable. */
+/** The schedules, a page at a time by name: when, what it submits, its next runs and last task; enable and disable. */
 export function Schedules({ ctx }: { ctx: Ctx }) {
-  const { data, error, reload } = usePoll(() => ctx.client.schedules(), [ctx]);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const { data, error, reload } = usePoll(
+    () => ctx.client.schedulesPage({ limit: PAGE_SIZE, ...(cursor && { cursor }) }),
+    [ctx, cursor],
+  );
   return (
     <section>
       <h2>Schedules</h2>
@@ -23,7 +29,7 @@ export function Schedules({ ctx }: { ctx: Ctx }) {
           </tr>
         </thead>
         <tbody>
-          {(data ?? []).map((s: Schedule) => (
+          {(data?.schedules ?? []).map((s: Schedule) => (
             <tr key={s.schedule_id} data-schedule={s.name}>
               <td>{s.name}</td>
               <td>{s.cron ? `${s.cron} (${s.tz ?? 'UTC'})` : `every ${s.every_ms} ms`}</td>
@@ -47,6 +53,7 @@ export function Schedules({ ctx }: { ctx: Ctx }) {
           ))}
         </tbody>
       </table>
+      <Pager cursors={cursors} next={data?.next_cursor} go={setCursors} />
     </section>
   );
 }

@@ -59,6 +59,7 @@ export class Heartbeat {
       queues: this.options.queues.map((q) => q.name),
       concurrency: this.options.concurrency,
       inFlight: this.runs.size,
+      inFlightByQueue: this.runs.countByQueue(),
       startedAt: this.startedAt,
       lastSeen: Date.now(),
     });

@@ -27,6 +27,13 @@ export class RunRegistry {
     return this.runs.values();
   }
 
+  /** How many runs it holds per queue (the registry's report: a queue-limited caller sees its queues' counts only). */
+  countByQueue(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const run of this.runs.values()) counts[run.task.queue] = (counts[run.task.queue] ?? 0) + 1;
+    return counts;
+  }
+
   /** Runs not yet given up, grouped by queue (one heartbeat call per queue). */
   liveByQueue(): Map<string, ActiveRun[]> {
     const byQueue = new Map<string, ActiveRun[]>();

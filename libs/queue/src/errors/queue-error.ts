@@ -86,6 +86,8 @@ export const SCRIPT_CODE = {
   UniqueConflict: -7,
   /** fireSchedule: a tick is still in the future by Redis' clock. */
   NotDue: -8,
+  /** The queue has no registration mark (forgotten meanwhile): register it and call again. */
+  Unregistered: -9,
 } as const;
 
 /**

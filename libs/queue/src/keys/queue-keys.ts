@@ -37,7 +37,11 @@ export interface QueueKeys {
   uniquePrefix: string;
   /** Counter of dead tasks dropped by DLQ_MAX_SIZE. */
   deadTrimmed: string;
-  /** Enqueue sequence (FIFO within a priority). */
+  /**
+   * Enqueue sequence (FIFO within a priority), and the queue's registration mark: registration creates
+   * it (QueueRegistry), forgetting deletes it, and the scripts that add tasks, schedules or controls
+   * refuse a queue without it, so nothing lands in a queue the registry no longer lists.
+   */
   seq: string;
   /** LIST that idle workers block on; enqueue pushes a marker. */
   wake: string;
@@ -49,6 +53,12 @@ export interface QueueKeys {
   schedules: string;
   /** Prefix of schedule hashes: `<schedulePrefix><scheduleId>` (definition, next run, last run). */
   schedulePrefix: string;
+  /**
+   * ZSET of every schedule of the queue, enabled or not: score 0, member `<name> <schedule id>`, so a
+   * range by lex is a range by name (the space sorts before every name character). GET /schedules
+   * pages it; MAX_SCHEDULES counts it.
+   */
+  scheduleIndex: string;
 }
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
@@ -74,6 +84,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     taskPrefix: `${base}:t:`,
     schedules: `${base}:schedules`,
     schedulePrefix: `${base}:sched:`,
+    scheduleIndex: `${base}:schedule-index`,
   };
 }
 
@@ -117,6 +128,14 @@ export function workerRegistryKey(prefix: string): string {
  */
 export function scheduleNamesKey(prefix: string): string {
   return `${prefix}:schedule-names`;
+}
+
+/**
+ * STRING set once every schedule written before the per-queue schedule index existed has been put in
+ * its queue's index (ScheduleStore.ensureIndexed). One key, used alone.
+ */
+export function schedulesIndexedKey(prefix: string): string {
+  return `${prefix}:schedules-indexed`;
 }
 
 /**

@@ -9,11 +9,13 @@ import {
 } from '@app/testing';
 import {
   QueueErrorCode,
+  QueueRegistry,
   queueKeys,
   QueueRedis,
   ScheduleDefinition,
   ScheduleStore,
   scheduleNamesKey,
+  schedulesIndexedKey,
   scheduleTiming,
 } from '@app/queue';
 import { defineScripts } from '../scripts/script-loader';
@@ -147,7 +149,7 @@ describe('libs/queue schedules', () => {
   it('gives exactly one task per tick to concurrent callers on separate connections', async () => {
     const schedule = await dueSchedule({ catchUpLimit: 1 });
     const clients = Array.from({ length: 6 }, () => defineScripts(createTestRedis()) as QueueRedis);
-    const stores = clients.map((client) => new ScheduleStore(client, h.options));
+    const stores = clients.map((client) => new ScheduleStore(client, h.options, new QueueRegistry(client, h.options)));
     const timing = scheduleTiming(schedule.spec, 0);
     try {
       // 30 ticks, every caller racing for each one with the state it read.
@@ -231,8 +233,17 @@ describe('libs/queue schedules', () => {
       [save(...saveArgs, ...def.slice(1)), /TASKQ_BADARG definition/],
       [save(schedule.id, 'replace', 1, -1, 1000, 'ch', ...def), /TASKQ_BADARG mode/],
       [save(schedule.id, 'create', 0, -1, 1000, 'ch', ...def), /TASKQ_BADARG next run/],
-      [s.taskqActivateSchedule(hash(schedule.id), keys.schedules, schedule.id, ''), /TASKQ_BADARG schedules channel/],
-      [s.taskqDeleteSchedule(hash(schedule.id), keys.schedules, ''), /TASKQ_BADARG schedule id/],
+      [
+        s.taskqActivateSchedule(hash(schedule.id), keys.schedules, keys.seq, keys.scheduleIndex, schedule.id, '', 0),
+        /TASKQ_BADARG schedules channel/,
+      ],
+      [
+        s.taskqActivateSchedule(hash(schedule.id), keys.schedules, keys.seq, keys.scheduleIndex, schedule.id, 'ch', -1),
+        /TASKQ_BADARG max schedules/,
+      ],
+      [s.taskqDeleteSchedule(hash(schedule.id), keys.schedules, keys.scheduleIndex, ''), /TASKQ_BADARG schedule id/],
+      [s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, schedule.id, ''), /TASKQ_BADARG name/],
+      [s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, '', 'every-second'), /TASKQ_BADARG schedule id/],
       [s.taskqClaimScheduleName(scheduleNamesKey(h.prefix), '', 'x', ''), /TASKQ_BADARG name/],
       [s.taskqReleaseScheduleName(scheduleNamesKey(h.prefix), 'every-second', ''), /TASKQ_BADARG schedule id/],
     ];
@@ -325,5 +336,93 @@ describe('libs/queue schedules', () => {
     });
     expect(await store.list()).toEqual([created]);
     await redis.del(hash(pending));
+  });
+
+  it('holds a queue to MAX_SCHEDULES, counting disabled schedules too; the other queues are not held up', async () => {
+    await h.close(redis);
+    h = await QueueHarness.boot({ maxSchedules: 2 });
+    store = h.moduleRef.get(ScheduleStore);
+    await store.create(definition({ name: 'one' }));
+    await store.create(definition({ name: 'two', enabled: false }));
+    const before = await snapshotKeys(redis, h.prefix);
+    await expect(store.create(definition({ name: 'three' }))).rejects.toMatchObject({
+      code: QueueErrorCode.LimitReached,
+      message: expect.stringContaining('at most 2 per queue (MAX_SCHEDULES)'),
+    });
+    await expect(store.upsert(definition({ name: 'three' }))).rejects.toMatchObject({
+      code: QueueErrorCode.LimitReached,
+    });
+    // Nothing of the refused creates is left: not the pending hash, not the name.
+    expect(diffSnapshots(before, await snapshotKeys(redis, h.prefix))).toEqual([]);
+    // Editing one that exists is not a new one, and another queue has its own count.
+    await store.upsert(definition({ name: 'two', enabled: true }));
+    await store.create(definition({ name: 'three', task: { ...definition().task, queue: 'other' } }));
+    await store.remove((await store.findByName('one'))!.id);
+    await store.create(definition({ name: 'four' }));
+    expect((await store.list()).map((s) => s.name)).toEqual(['four', 'three', 'two']);
+    for (const s of await store.list()) await store.remove(s.id);
+  });
+
+  it('pages schedules by name across queues: every one once, in order, reading only the queues asked for', async () => {
+    const queues = ['sq', 'pa', 'pb'];
+    const names: string[] = [];
+    for (let i = 0; i < 23; i++) {
+      const name = `n${String((i * 7) % 23).padStart(2, '0')}${i % 2 ? '-x' : ''}`;
+      names.push(name);
+      await store.create(definition({ name, task: { ...definition().task, queue: queues[i % 3] } }));
+    }
+    const walk = async (which: string[], limit: number) => {
+      const seen: string[] = [];
+      let after: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.page(which, after, limit);
+        expect(page.records.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.records.map((record) => record.name));
+        after = page.next ?? undefined;
+        pages++;
+      } while (after !== undefined);
+      return { seen, pages };
+    };
+    const sorted = [...names].sort();
+    for (const limit of [1, 4, 23, 100]) {
+      const { seen, pages } = await walk(queues, limit);
+      expect(seen).toEqual(sorted);
+      expect(pages).toBe(Math.max(1, Math.ceil(23 / limit)));
+    }
+    // A caller limited to some queues pages through theirs only.
+    const some = await walk(['pa', 'pb'], 5);
+    expect(some.seen).toEqual(names.filter((_name, i) => i % 3 !== 0).sort());
+    expect((await store.page(['nowhere'], undefined, 10)).records).toEqual([]);
+    expect(await store.page([], undefined, 10)).toEqual({ records: [], next: null });
+    // A name is a position: a schedule created before the cursor does not shift the next page.
+    const first = await store.page(queues, undefined, 5);
+    await store.create(definition({ name: 'a-first' }));
+    const second = await store.page(queues, first.next!, 5);
+    expect(second.records.map((record) => record.name)).toEqual(sorted.slice(5, 10));
+    for (const record of await store.list()) await store.remove(record.id);
+  });
+
+  it('indexes the schedules of an earlier version once, so they are listed and counted', async () => {
+    const created = await store.create(definition({ name: 'earlier' }));
+    // As an earlier version left it: no index entry, no flag.
+    await redis.del(queueKeys(h.prefix, queue).scheduleIndex);
+    await redis.del(schedulesIndexedKey(h.prefix));
+    const fresh = new ScheduleStore(h.scripts, h.options, new QueueRegistry(h.scripts, h.options));
+    expect((await fresh.page([queue], undefined, 10)).records).toEqual([created]);
+    expect(await redis.exists(schedulesIndexedKey(h.prefix))).toBe(1);
+    await fresh.remove(created.id);
+  });
+
+  it('refuses to forget a queue with schedules, naming five and counting the rest', async () => {
+    for (let i = 0; i < 7; i++) await store.create(definition({ name: `keeps-${i}` }));
+    await expect(h.admin.forget(queue)).rejects.toMatchObject({
+      code: QueueErrorCode.WrongState,
+      message: `queue ${queue} is the target of 7 schedule(s): keeps-0, keeps-1, keeps-2, keeps-3, keeps-4 and 2 more (delete them first: DELETE /schedules/{name}); only an empty queue can be forgotten`,
+    });
+    expect(await h.inspector.listQueues()).toContain(queue);
+    for (const record of await store.list()) await store.remove(record.id);
+    await h.admin.forget(queue);
+    expect(await h.inspector.listQueues()).not.toContain(queue);
   });
 });

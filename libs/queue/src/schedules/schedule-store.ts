@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { assertScriptInt, QueueError, QueueErrorCode, redisCall, SCRIPT_CODE } from '../errors/queue-error';
-import { queueChannels, queueKeys, queueOfScheduleId, queueRegistryKey, scheduleNamesKey } from '../keys/queue-keys';
+import { queueChannels, queueKeys, queueOfScheduleId, scheduleNamesKey, schedulesIndexedKey } from '../keys/queue-keys';
+import { QueueRegistry, REGISTER_ATTEMPTS } from '../queue-registry';
 import { QUEUE_OPTIONS } from '../queue.module-definition';
 import { QueueModuleOptions } from '../queue.options';
 import { InjectRedis } from '../redis/inject-redis.decorator';
@@ -17,6 +18,19 @@ import { MissedPolicy, ScheduleSpec, scheduleTiming } from './schedule-timing';
 const PENDING_TTL_MS = 30_000;
 /** Attempts of a read-modify-write that lost a race with another edit (compare-and-set). */
 const EDIT_ATTEMPTS = 3;
+
+/** Schedules list() reads per page. */
+const LIST_PAGE = 500;
+/** Index entries read per queue at a time at least, when a page merges several queues' indexes. */
+const INDEX_CHUNK_MIN = 10;
+/**
+ * Appended to a name, a lex bound just past every index member of that name (`<name> <id>`): `!`
+ * sorts after the space and before every character a name may hold.
+ */
+const AFTER_NAME = '!';
+
+/** The name of an index member `<name> <schedule id>`. */
+const nameOfMember = (member: string) => member.slice(0, member.indexOf(' '));
 
 /** Thrown inside the store when an update lost its compare-and-set; retried with a fresh read. */
 class RevisionChanged extends Error {}
@@ -105,17 +119,26 @@ const notFound = (op: string, what: string) =>
  */
 @Injectable()
 export class ScheduleStore {
+  /** ensureIndexed's run in this process. */
+  private indexed?: Promise<void>;
+
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
+    private readonly registry: QueueRegistry,
   ) {}
 
-  /** A new schedule. Conflict when the name is taken (the message names its id); LimitReached past MAX_QUEUES. */
+  /**
+   * A new schedule. Conflict when the name is taken (the message names its id); LimitReached past
+   * MAX_QUEUES, or past MAX_SCHEDULES in its queue.
+   */
   async create(def: ScheduleDefinition, now = Date.now()): Promise<ScheduleRecord> {
     const timing = scheduleTiming(def.spec, now);
     const stored: ScheduleDefinition = { ...def, spec: timing.spec };
     const queue = def.task.queue;
-    await this.register(queue);
+    // The cap counts the index: schedules of an earlier version must be in it.
+    await this.ensureIndexed();
+    await this.registry.register([queue]);
     const id = `${queue}~${randomUUID()}`;
     const next = def.enabled ? (timing.nextAfter(now) ?? 0) : 0;
     await this.save('create', id, 0, next, stored);
@@ -123,16 +146,7 @@ export class ScheduleStore {
     try {
       await this.claimName(def.name, id);
       named = true;
-      const [code] = await redisCall('createSchedule', () =>
-        this.redis.taskqActivateSchedule(...this.slotKeys(id), id, queueChannels(this.options.prefix).schedules),
-      );
-      if (Number(code) !== 1) {
-        throw new QueueError(
-          QueueErrorCode.Unavailable,
-          'createSchedule',
-          `schedule ${def.name} was not activated within ${PENDING_TTL_MS} ms of being written; nothing was created, try again`,
-        );
-      }
+      await this.activate(id, def.name);
     } catch (error) {
       // Best effort: a pending hash expires by itself, a stale name entry is ignored by readers.
       await this.discardPending(id, named ? def.name : undefined).catch(() => undefined);
@@ -190,7 +204,7 @@ export class ScheduleStore {
     const queue = queueOfScheduleId(id);
     if (queue === undefined) throw notFound('deleteSchedule', id);
     const [code, name] = await redisCall('deleteSchedule', () =>
-      this.redis.taskqDeleteSchedule(...this.slotKeys(id), id),
+      this.redis.taskqDeleteSchedule(...this.slotKeys(id), this.indexKey(id), id),
     );
     if (Number(code) !== 1) throw notFound('deleteSchedule', id);
     await redisCall('deleteSchedule', () =>
@@ -204,9 +218,18 @@ export class ScheduleStore {
     return record;
   }
 
+  /** The schedule of that id, if any (a pending one counts as none). */
+  async find(id: string): Promise<ScheduleRecord | undefined> {
+    return this.read(id);
+  }
+
   /** The record and the status of the latest task it enqueued (null once that task expired). */
   async view(id: string): Promise<ScheduleView> {
-    const record = await this.get(id);
+    return this.viewOf(await this.get(id));
+  }
+
+  /** A record read already, with the status of the latest task it enqueued. */
+  async viewOf(record: ScheduleRecord): Promise<ScheduleView> {
     let lastTaskStatus: TaskStatus | null = null;
     if (record.lastTaskId) {
       const status = await redisCall('getSchedule', () =>
@@ -228,18 +251,56 @@ export class ScheduleStore {
     return record?.name === name ? record : undefined;
   }
 
-  /** Every schedule, by name. */
+  /** Every schedule, by name, read a page at a time (the metrics' schedule gauges, tests). */
   async list(): Promise<ScheduleRecord[]> {
-    const names = await redisCall('listSchedules', () => this.redis.hgetall(scheduleNamesKey(this.options.prefix)));
+    const queues = await this.registry.list();
+    const records: ScheduleRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.page(queues, after, LIST_PAGE);
+      records.push(...page.records);
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+    return records;
+  }
+
+  /**
+   * One page of the schedules of `queues`, by name: those named after `after` (a name; none for the
+   * first page), at most `limit`, and the name to go on from when more follow. Reads the queues' schedule
+   * indexes a chunk at a time and merges them, so a page costs about `limit` entries and one chunk per
+   * queue, however many schedules exist; only the page's schedules are read. A schedule deleted between
+   * the index and its read is left out (the page is then short).
+   */
+  async page(
+    queues: string[],
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ records: ScheduleRecord[]; next: string | null }> {
+    await this.ensureIndexed();
+    const members = await this.mergedIndexes(queues, after, limit + 1);
+    const shown = members.slice(0, limit);
+    const next = members.length > limit ? nameOfMember(shown[shown.length - 1]) : null;
     const records = await Promise.all(
-      Object.entries(names).map(async ([name, id]) => {
+      shown.map(async (member) => {
+        const id = member.slice(member.indexOf(' ') + 1);
         const record = await this.read(id);
-        return record?.name === name ? record : undefined;
+        return record?.name === nameOfMember(member) ? record : undefined;
       }),
     );
-    return records
-      .filter((record): record is ScheduleRecord => !!record)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { records: records.filter((record): record is ScheduleRecord => !!record), next };
+  }
+
+  /**
+   * Puts every schedule written by a version without per-queue schedule indexes into its queue's index,
+   * once per deployment (a flag key says it was done) and once per process: listings, MAX_SCHEDULES
+   * and forgetting a queue read the indexes.
+   */
+  ensureIndexed(): Promise<void> {
+    this.indexed ??= this.indexEarlierSchedules().catch((error: unknown) => {
+      this.indexed = undefined;
+      throw error;
+    });
+    return this.indexed;
   }
 
   /** The queue's enabled schedules with the soonest next runs first, at most `limit`, skipping the first `offset`. */
@@ -368,21 +429,108 @@ export class ScheduleStore {
 
   private async discardPending(id: string, name: string | undefined): Promise<void> {
     const hash = await this.readHash(id);
-    if (hash.pending) await this.redis.taskqDeleteSchedule(...this.slotKeys(id), id);
+    if (hash.pending) await this.redis.taskqDeleteSchedule(...this.slotKeys(id), this.indexKey(id), id);
     if (name) await this.redis.taskqReleaseScheduleName(scheduleNamesKey(this.options.prefix), name, id);
   }
 
-  private async register(queue: string): Promise<void> {
-    const [code, count] = await redisCall('register', () =>
-      this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), this.options.maxQueues, queue),
-    );
-    if (Number(code) === SCRIPT_CODE.LimitReached) {
-      throw new QueueError(
-        QueueErrorCode.LimitReached,
-        'register',
-        `queue ${queue} would be queue number ${Number(count) + 1}; at most ${this.options.maxQueues} queues may exist (MAX_QUEUES)`,
+  /**
+   * Makes a pending schedule active (activateSchedule-4.lua). Its queue forgotten since it was
+   * registered: registered again and retried. LimitReached at MAX_SCHEDULES.
+   */
+  private async activate(id: string, name: string): Promise<void> {
+    const queue = queueOfScheduleId(id)!;
+    const keys = queueKeys(this.options.prefix, queue);
+    const max = this.options.maxSchedules ?? 0;
+    for (let attempt = 1; ; attempt++) {
+      const [code, count] = await redisCall('createSchedule', () =>
+        this.redis.taskqActivateSchedule(
+          ...this.slotKeys(id),
+          keys.seq,
+          keys.scheduleIndex,
+          id,
+          queueChannels(this.options.prefix).schedules,
+          max,
+        ),
       );
+      if (Number(code) === 1) return;
+      if (Number(code) === SCRIPT_CODE.LimitReached) {
+        throw new QueueError(
+          QueueErrorCode.LimitReached,
+          'createSchedule',
+          `queue ${queue} holds ${Number(count)} schedules; at most ${max} per queue (MAX_SCHEDULES). Delete unused ones or raise MAX_SCHEDULES.`,
+        );
+      }
+      if (Number(code) !== SCRIPT_CODE.Unregistered || attempt >= REGISTER_ATTEMPTS) {
+        throw new QueueError(
+          QueueErrorCode.Unavailable,
+          'createSchedule',
+          Number(code) === SCRIPT_CODE.Unregistered
+            ? `queue ${queue} was forgotten ${attempt} times while schedule ${name} was created; nothing was created, try again`
+            : `schedule ${name} was not activated within ${PENDING_TTL_MS} ms of being written; nothing was created, try again`,
+        );
+      }
+      await this.registry.register([queue]);
     }
+  }
+
+  /** The members of the queues' indexes after `after` (a name), merged by name, at most `count`. */
+  private async mergedIndexes(queues: string[], after: string | undefined, count: number): Promise<string[]> {
+    if (queues.length === 0) return [];
+    // A chunk per queue: enough that a page from one queue takes one read, small when many queues share it.
+    const chunk = Math.min(count, Math.max(INDEX_CHUNK_MIN, Math.ceil(count / queues.length) + 1));
+    const start = after === undefined ? '-' : `[${after}${AFTER_NAME}`;
+    const streams = queues.map((queue) => ({
+      key: queueKeys(this.options.prefix, queue).scheduleIndex,
+      from: start,
+      buffer: [] as string[],
+      done: false,
+    }));
+    const out: string[] = [];
+    while (out.length < count) {
+      const drained = streams.filter((stream) => !stream.done && stream.buffer.length === 0);
+      if (drained.length > 0) {
+        const replies = await redisCall('listSchedules', () =>
+          Promise.all(drained.map((stream) => this.redis.zrangebylex(stream.key, stream.from, '+', 'LIMIT', 0, chunk))),
+        );
+        drained.forEach((stream, i) => {
+          stream.buffer = replies[i];
+          stream.done = replies[i].length < chunk;
+          if (replies[i].length > 0) stream.from = `(${replies[i][replies[i].length - 1]}`;
+        });
+      }
+      let first: (typeof streams)[number] | undefined;
+      for (const stream of streams) {
+        if (stream.buffer.length > 0 && (!first || stream.buffer[0] < first.buffer[0])) first = stream;
+      }
+      if (!first) break;
+      out.push(first.buffer.shift()!);
+    }
+    return out;
+  }
+
+  private async indexEarlierSchedules(): Promise<void> {
+    const flag = schedulesIndexedKey(this.options.prefix);
+    if (await redisCall('indexSchedules', () => this.redis.exists(flag))) return;
+    const names = scheduleNamesKey(this.options.prefix);
+    let cursor = '0';
+    do {
+      const [nextCursor, flat] = await redisCall('indexSchedules', () => this.redis.hscan(names, cursor, 'COUNT', 500));
+      cursor = nextCursor;
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+      await redisCall('indexSchedules', () =>
+        Promise.all(
+          pairs
+            .filter(([, id]) => queueOfScheduleId(id) !== undefined)
+            .map(([name, id]) => this.redis.taskqIndexSchedule(this.slotKeys(id)[0], this.indexKey(id), id, name)),
+        ),
+      );
+    } while (cursor !== '0');
+    await redisCall('indexSchedules', () => this.redis.set(flag, '1'));
+  }
+
+  private indexKey(id: string): string {
+    return queueKeys(this.options.prefix, queueOfScheduleId(id)!).scheduleIndex;
   }
 
   private revisionConflict(error: unknown, what: string): unknown {

@@ -113,7 +113,23 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
     c.s.taskqRegisterQueues(queueRegistryKey(c.prefix), 'NaN', 'other'),
     c.s.taskqRegisterQueues(queueRegistryKey(c.prefix), 0),
   ],
-  taskqForgetQueue: 'takes no arguments',
+  taskqForgetQueue: (c) => {
+    const k = c.keys;
+    const keys = [k.scheduled, k.queued, k.active, k.retrying, k.succeeded, k.dead, k.cancelled, k.deadTrimmed, k.seq];
+    const more = [k.wake, k.recoverLock, k.meta, k.rateLog, k.archive, k.throughput, k.schedules, k.scheduleIndex];
+    return [c.s.taskqForgetQueue(...keys, ...more, 'NaN'), c.s.taskqForgetQueue(...keys, ...more, 101)];
+  },
+  taskqSetQueueControls: (c) => {
+    const k = c.keys;
+    const controls = (...argv: (string | number)[]) =>
+      c.s.taskqSetQueueControls(k.seq, k.meta, k.rateLog, k.wake, ...argv);
+    return [
+      controls('drain'),
+      controls('limits', 'x', 1000, ''),
+      controls('limits', 10, 0, ''),
+      controls('limits', '', '', 'NaN'),
+    ];
+  },
   taskqCancelTask: (c) => {
     const { keys: k } = c;
     const cancel = (...argv: (string | number)[]) =>
@@ -146,8 +162,17 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
       save(id, 'update', 1, -1, 1000, 'ch', ...definition(c).slice(1)),
     ];
   },
-  taskqActivateSchedule: (c) => [c.s.taskqActivateSchedule(scheduleHash(c), c.keys.schedules, `${c.queue}~guard`, '')],
-  taskqDeleteSchedule: (c) => [c.s.taskqDeleteSchedule(scheduleHash(c), c.keys.schedules, '')],
+  taskqActivateSchedule: (c) => {
+    const k = c.keys;
+    const activate = (...argv: (string | number)[]) =>
+      c.s.taskqActivateSchedule(scheduleHash(c), k.schedules, k.seq, k.scheduleIndex, ...argv);
+    return [activate(`${c.queue}~guard`, '', 0), activate(`${c.queue}~guard`, 'channel', 'NaN')];
+  },
+  taskqIndexSchedule: (c) => [
+    c.s.taskqIndexSchedule(scheduleHash(c), c.keys.scheduleIndex, `${c.queue}~guard`, ''),
+    c.s.taskqIndexSchedule(scheduleHash(c), c.keys.scheduleIndex, '', 'n'),
+  ],
+  taskqDeleteSchedule: (c) => [c.s.taskqDeleteSchedule(scheduleHash(c), c.keys.schedules, c.keys.scheduleIndex, '')],
   taskqFireSchedule: (c) => {
     const { keys: k } = c;
     const fire = (...argv: (string | number)[]) =>

@@ -77,13 +77,15 @@ export interface QueueScripts {
   taskqPurgeDead(...args: Arg[]): Reply<number>;
   taskqQueueStats(...args: Arg[]): Reply<number[]>;
   taskqRegisterQueues(...args: Arg[]): Reply<[number, number?]>;
-  taskqForgetQueue(...args: Arg[]): Reply<[number, number?]>;
+  taskqForgetQueue(...args: Arg[]): Reply<(number | string)[]>;
+  taskqSetQueueControls(...args: Arg[]): Reply<[number]>;
   taskqCancelTask(...args: Arg[]): Reply<[number, string?]>;
   taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
   taskqClaimArchive(...args: Arg[]): Reply<(number | string | string[])[]>;
   taskqSettleArchive(...args: Arg[]): Reply<[number, number, number]>;
   taskqSaveSchedule(...args: Arg[]): Reply<[number, number?]>;
-  taskqActivateSchedule(...args: Arg[]): Reply<[number]>;
+  taskqActivateSchedule(...args: Arg[]): Reply<[number, number?]>;
+  taskqIndexSchedule(...args: Arg[]): Reply<number>;
   taskqDeleteSchedule(...args: Arg[]): Reply<[number, string?]>;
   taskqFireSchedule(...args: Arg[]): Reply<[number, number?]>;
   taskqClaimScheduleName(...args: Arg[]): Reply<[number, string?]>;

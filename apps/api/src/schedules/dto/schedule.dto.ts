@@ -1,7 +1,11 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { MISSED_POLICIES, TASK_STATUSES } from '@app/queue';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { QUEUE_NAME_PATTERN } from '@app/contracts';
+import { MISSED_POLICIES, SCHEDULE_NAME_PATTERN, TASK_STATUSES } from '@app/queue';
 import type { MissedPolicy, ScheduleView, TaskStatus } from '@app/queue';
 import { ApiAnyJson } from '../../openapi';
+import { Omittable } from '../../validation/decorators';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -129,7 +133,54 @@ export class ScheduleDto {
   }
 }
 
+/** The largest page of GET /schedules: each schedule is read and its next 5 runs computed. */
+export const MAX_SCHEDULE_PAGE = 100;
+
+export class ScheduleListQueryDto {
+  @ApiPropertyOptional({
+    pattern: QUEUE_NAME_PATTERN.source,
+    description: "Only the schedules that enqueue into this queue; every queue's the caller may see when left out",
+  })
+  @Omittable()
+  @IsString()
+  @Matches(QUEUE_NAME_PATTERN, { message: 'queue must be 1-64 characters of [a-z0-9_-]' })
+  queue?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_SCHEDULE_PAGE,
+    description: 'Page size. Default: 50',
+  })
+  @Omittable()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_SCHEDULE_PAGE)
+  limit?: number;
+
+  @ApiPropertyOptional({
+    pattern: SCHEDULE_NAME_PATTERN.source,
+    example: 'nightly-report',
+    description:
+      'The next_cursor of the previous page: the name of its last schedule. The next page starts after that ' +
+      'name, so schedules created or deleted meanwhile shift nothing.',
+  })
+  @Omittable()
+  @IsString()
+  @Matches(SCHEDULE_NAME_PATTERN, { message: 'cursor must be a next_cursor value from a previous page' })
+  cursor?: string;
+}
+
 export class ScheduleListDto {
-  @ApiProperty({ type: [ScheduleDto], description: 'Every schedule, by name' })
+  @ApiProperty({ type: [ScheduleDto], description: 'The schedules the caller may see, by name' })
   schedules!: ScheduleDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    pattern: SCHEDULE_NAME_PATTERN.source,
+    description: 'Pass as cursor for the next page; null on the last page',
+  })
+  next_cursor!: string | null;
 }

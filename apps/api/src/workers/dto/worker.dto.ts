@@ -17,7 +17,11 @@ export class WorkerDto {
   @ApiProperty({ type: 'integer', description: 'WORKER_CONCURRENCY' })
   concurrency!: number;
 
-  @ApiProperty({ type: 'integer', description: 'Tasks it was running at its last heartbeat' })
+  @ApiProperty({
+    type: 'integer',
+    description:
+      'Tasks it was running at its last heartbeat (for a credential restricted to queues: of those queues only)',
+  })
   in_flight!: number;
 
   @ApiProperty({ format: 'date-time' })

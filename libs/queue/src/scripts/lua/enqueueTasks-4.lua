@@ -10,7 +10,11 @@
   finishes), and so is a second task with the same unique key in the same call: one by one, the
   first would be written and hold the key; a call is written whole or not at all, so it is refused.
 
-  KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter)     KEYS[4] wake list
+  A queue without its registration mark (KEYS[3] seq exists from registration until the queue is
+  forgotten) is refused before anything is read or written: the caller registers it again and calls
+  again, so no task lands in a queue that was forgotten meanwhile (see queue-registry.ts).
+
+  KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter; the registration mark)     KEYS[4] wake list
   ARGV[1] task key prefix   ARGV[2] idempotency key prefix   ARGV[3] unique key prefix
   ARGV[4] idempotency record TTL seconds
   ARGV[5] number of tasks n
@@ -22,7 +26,8 @@
   Returns { queuedCount, then per task: code, id }: code 1 written (id = its id), 2 replayed (id = the
   original task), -6 idempotency key reused with another body, -7 unique key held by an unfinished
   task (id = that task, or the earlier task of this call that took the key). On any -6 or -7 nothing
-  is written (the other codes are then 0).
+  is written (the other codes are then 0). { -9 } when the queue has no registration mark: nothing
+  written.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local FIELDS = 12
@@ -43,6 +48,7 @@ for i = 0, n - 1 do
   if ARGV[base + 7] ~= '' then strArg(ARGV[base + 8], 'body digest') end
   if ARGV[base + 9] ~= '' then intArg(ARGV[base + 10], 'unique_for_ms', 1) end
 end
+if redis.call('EXISTS', KEYS[3]) == 0 then return { -9 } end
 
 -- Resolve idempotency and uniqueness for the whole batch before writing anything.
 local out = { 0 }
