@@ -124,10 +124,24 @@ describe('the served OpenAPI document', () => {
     await call('PATCH', '/schedules/oa-nowhere', { enabled: true });
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
-    const key = await call('POST', '/auth/keys', { name: 'oa', scopes: ['read', 'submit'], queues: ['oa'] });
+    const key = await call('POST', '/auth/keys', {
+      name: 'oa',
+      scopes: ['read', 'submit'],
+      queues: ['oa'],
+      quota: { payload_bytes: 1024, per_seconds: 60 },
+    });
     await call('POST', '/auth/keys', { name: 'oa', scopes: ['everything'] });
     await call('GET', '/auth/keys?limit=10');
     await call('GET', '/auth/keys?limit=0');
+    await call('PATCH', `/auth/keys/${key.body.id}`, {
+      rate_limit: { max: 500, per_ms: 1000 },
+      quota: { tasks: 1_000_000, per_seconds: 3600 },
+    });
+    await call('PATCH', `/auth/keys/${key.body.id}`, { quota: null });
+    await call('PATCH', `/auth/keys/${key.body.id}`, {});
+    await call('PATCH', `/auth/keys/${key.body.id}`, { rate_limit: { max: 0, per_ms: 1000 } });
+    await call('PATCH', '/auth/keys/000000000000', { rate_limit: null });
+    await call('GET', '/auth/keys?limit=10');
     await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('GET', '/health/live');
