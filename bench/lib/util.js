@@ -140,17 +140,36 @@ function procPeakRss(pid) {
   return kb * 1024;
 }
 
-/** Starts a node process; resolves once it is spawned. `ready` (optional) is polled after that. */
-function spawnNode(script, { env = {}, args = [], nodeArgs = [] } = {}) {
+/** Resident set (VmRSS) of a process now, in bytes. */
+function procRss(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
+}
+
+/**
+ * Starts a node process; resolves once it is spawned. `ready` (optional) is polled after that. With
+ * `keepStdout`, its first 200 lines of stdout are kept in `stdoutLines` (the rest is read and dropped).
+ */
+function spawnNode(script, { env = {}, args = [], nodeArgs = [], keepStdout = false } = {}) {
   const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
   });
   let stderr = '';
   proc.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
   });
+  if (keepStdout) {
+    proc.stdoutLines = [];
+    let partial = '';
+    proc.stdout.on('data', (chunk) => {
+      if (proc.stdoutLines.length >= 200) return;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      proc.stdoutLines.push(...lines.slice(0, 200 - proc.stdoutLines.length));
+    });
+  }
   proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   proc.stderrTail = () => stderr;
   return proc;
@@ -210,6 +229,7 @@ module.exports = {
   procCpuMs,
   commCpuMs,
   procPeakRss,
+  procRss,
   spawnNode,
   stopProcess,
   waitForHttp,
