@@ -1,5 +1,8 @@
-export const TASK_STATUSES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import type { TaskStatus } from '@app/contracts';
+
+// The states are the contracts' list; exported here too, beside the task types that use them.
+export { FINISHED_STATUSES, isFinishedStatus, TASK_STATUSES } from '@app/contracts';
+export type { FinishedStatus, TaskStatus } from '@app/contracts';
 
 /** Why a task ended in the dead-letter queue (scripts/lua/_prelude.lua checks the same list). */
 export const DEAD_REASONS = [

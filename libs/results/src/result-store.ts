@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { ArchivedTask } from '@app/queue';
+import { ArchivedTask, isFinishedStatus } from '@app/queue';
 import { ResultStoreError, storeCall } from './errors';
 import { PG_POOL } from './results.constants';
-import { isFinished, toRow, WRITE_COLUMNS } from './rows';
+import { toRow, WRITE_COLUMNS } from './rows';
 
 export interface WriteOutcome {
   /** Rows inserted or brought up to a newer revision. */
@@ -70,8 +70,8 @@ export class ResultStore {
    * all of it is committed or none (then nothing may be dropped from Redis).
    */
   async write(tasks: readonly ArchivedTask[], options: WriteOptions = {}): Promise<WriteOutcome> {
-    const finished = tasks.filter((task) => isFinished(task.record.status));
-    const live = tasks.filter((task) => !isFinished(task.record.status));
+    const finished = tasks.filter((task) => isFinishedStatus(task.record.status));
+    const live = tasks.filter((task) => !isFinishedStatus(task.record.status));
     return this.transaction('write', async (client) => {
       let written = 0;
       if (finished.length) {
