@@ -196,6 +196,21 @@ describe('the served OpenAPI document', () => {
     });
   });
 
+  it("states a key's limits in every answer about it: rate_limit and quota always there, null for the defaults", () => {
+    for (const name of ['ApiKeyDto', 'CreatedApiKeyDto']) {
+      const schema = document.components.schemas[name];
+      expect({ name, required: schema.required }).toEqual({
+        name,
+        required: expect.arrayContaining(['rate_limit', 'quota']),
+      });
+      expect(schema.properties.rate_limit).toMatchObject({ nullable: true, required: ['max', 'per_ms'] });
+      expect(schema.properties.quota).toMatchObject({
+        nullable: true,
+        required: ['tasks', 'payload_bytes', 'per_seconds'],
+      });
+    }
+  });
+
   it('states the security of every operation: an API key or a bearer token, with 401, 403 and 429; health needs none', () => {
     expect(Object.keys(document.components.securitySchemes).sort()).toEqual(['api-key', 'bearer']);
     for (const [path, item] of Object.entries<Record<string, any>>(document.paths)) {

@@ -1077,14 +1077,14 @@ export interface components {
       /** Format: date-time */
       created_at: string;
       /** @description Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS */
-      rate_limit?: {
+      rate_limit: {
         /** @description Requests allowed per window */
         max: number;
         /** @description The fixed window, ms */
         per_ms: number;
       } | null;
       /** @description Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS */
-      quota?: {
+      quota: {
         /** @description Tasks per window; null: not limited */
         tasks: number | null;
         /** @description Serialized payload bytes per window; null: not limited */
@@ -1109,14 +1109,14 @@ export interface components {
       /** Format: date-time */
       created_at: string;
       /** @description Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS */
-      rate_limit?: {
+      rate_limit: {
         /** @description Requests allowed per window */
         max: number;
         /** @description The fixed window, ms */
         per_ms: number;
       } | null;
       /** @description Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS */
-      quota?: {
+      quota: {
         /** @description Tasks per window; null: not limited */
         tasks: number | null;
         /** @description Serialized payload bytes per window; null: not limited */

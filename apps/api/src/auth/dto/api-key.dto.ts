@@ -121,6 +121,42 @@ function KeyLimitFields(kind: 'rate_limit' | 'quota', absent: string): PropertyD
   );
 }
 
+/** A key's `rate_limit` in an answer: always there, null when it has none of its own. */
+const KeyRateLimitAnswer = () =>
+  ApiInlineObject(
+    {
+      type: 'object',
+      nullable: true,
+      properties: RATE_LIMIT_PROPERTIES,
+      required: ['max', 'per_ms'],
+      additionalProperties: false,
+      description: 'Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS',
+    },
+    { required: true },
+  );
+
+/** A key's `quota` in an answer: always there, null when it has none of its own; a count it does not limit is null. */
+const KeyQuotaAnswer = () =>
+  ApiInlineObject(
+    {
+      type: 'object',
+      nullable: true,
+      properties: {
+        tasks: { ...QUOTA_PROPERTIES.tasks, nullable: true, description: 'Tasks per window; null: not limited' },
+        payload_bytes: {
+          ...QUOTA_PROPERTIES.payload_bytes,
+          nullable: true,
+          description: 'Serialized payload bytes per window; null: not limited',
+        },
+        per_seconds: QUOTA_PROPERTIES.per_seconds,
+      },
+      required: ['tasks', 'payload_bytes', 'per_seconds'],
+      additionalProperties: false,
+      description: 'Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS',
+    },
+    { required: true },
+  );
+
 /** The limits of a validated body as a change of a key's limits: left out stays undefined, null stays null. */
 export function limitsChangeOf(body: {
   rate_limit?: KeyRateLimitDto | null;
@@ -216,33 +252,10 @@ export class ApiKeyDto {
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
 
-  // Required, so @nestjs/swagger keeps the inline schema's own `required` list (and subclasses inherit it).
-  @ApiProperty({
-    type: 'object',
-    nullable: true,
-    properties: RATE_LIMIT_PROPERTIES,
-    required: ['max', 'per_ms'],
-    additionalProperties: false,
-    description: 'Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS',
-  })
+  @KeyRateLimitAnswer()
   rate_limit!: { max: number; per_ms: number } | null;
 
-  @ApiProperty({
-    type: 'object',
-    nullable: true,
-    properties: {
-      tasks: { ...QUOTA_PROPERTIES.tasks, nullable: true, description: 'Tasks per window; null: not limited' },
-      payload_bytes: {
-        ...QUOTA_PROPERTIES.payload_bytes,
-        nullable: true,
-        description: 'Serialized payload bytes per window; null: not limited',
-      },
-      per_seconds: QUOTA_PROPERTIES.per_seconds,
-    },
-    required: ['tasks', 'payload_bytes', 'per_seconds'],
-    additionalProperties: false,
-    description: 'Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS',
-  })
+  @KeyQuotaAnswer()
   quota!: { tasks: number | null; payload_bytes: number | null; per_seconds: number } | null;
 
   static from(record: ApiKeyRecord): ApiKeyDto {
@@ -259,6 +272,13 @@ export class ApiKeyDto {
 }
 
 export class CreatedApiKeyDto extends ApiKeyDto {
+  // Stated again: an inline object's schema is placed by class name, and a subclass has a schema of its own.
+  @KeyRateLimitAnswer()
+  declare rate_limit: ApiKeyDto['rate_limit'];
+
+  @KeyQuotaAnswer()
+  declare quota: ApiKeyDto['quota'];
+
   @ApiProperty({
     example: 'tq_3f2a9c0d41be_9b1c…',
     description: 'The key, shown this once: keep it secret. Send it as Authorization: Bearer <key> or X-API-Key: <key>',
