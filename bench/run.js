@@ -384,7 +384,7 @@ function soakTable() {
   ];
   for (const g of s.segments) {
     lines.push(
-      `| ${g.fromSecond}–${g.fromSecond + Math.round(g.requests / g.perSecond)} | ${fmt(g.requests)} | ${fmt(g.perSecond)} | ${fmt(g.accepted)} | ${g.tooMany} | ${g.otherStatus} | ${g.errors} | ${g.p50Ms} / ${g.p99Ms} / ${g.maxMs} | ${fmt(g.apiRssMiB, 1)} |`,
+      `| ${g.fromSecond}–${g.toSecond} | ${fmt(g.requests)} | ${fmt(g.perSecond)} | ${fmt(g.accepted)} | ${g.tooMany} | ${g.otherStatus} | ${g.errors} | ${g.p50Ms} / ${g.p99Ms} / ${g.maxMs} | ${fmt(g.apiRssMiB, 1)} |`,
     );
   }
   lines.push(

@@ -87,12 +87,13 @@ async function soakOnce(redis, { rate, seconds, segmentSeconds = 60 }) {
     const cpuAtStart = procCpuMs(api.pid);
     const started = Date.now();
     for (let elapsed = 0; elapsed < seconds; elapsed += segmentSeconds) {
+      const duration = Math.min(segmentSeconds, seconds - elapsed);
       const result = await autocannon({
         url: `${base}/submit`,
         method: 'POST',
         connections: CONNECTIONS,
         overallRate: rate,
-        duration: Math.min(segmentSeconds, seconds - elapsed),
+        duration,
         headers: { 'content-type': 'application/json', 'x-api-key': producer.key },
         body: BODY,
       });
@@ -101,6 +102,7 @@ async function soakOnce(redis, { rate, seconds, segmentSeconds = 60 }) {
       );
       const segment = {
         fromSecond: elapsed,
+        toSecond: elapsed + duration,
         requests: result.requests.total,
         perSecond: result.requests.total / (result.duration || segmentSeconds),
         accepted: statuses['202'] ?? 0,
@@ -116,7 +118,7 @@ async function soakOnce(redis, { rate, seconds, segmentSeconds = 60 }) {
       };
       segments.push(segment);
       console.log(
-        `  soak ${elapsed}-${elapsed + Math.min(segmentSeconds, seconds - elapsed)} s: ${segment.requests} requests (${segment.perSecond.toFixed(0)}/s), 202 ${segment.accepted}, 429 ${segment.tooMany}, other ${segment.otherStatus}, errors ${segment.errors}, p50 ${segment.p50Ms} / p99 ${segment.p99Ms} / max ${segment.maxMs} ms`,
+        `  soak ${elapsed}-${elapsed + duration} s: ${segment.requests} requests (${segment.perSecond.toFixed(0)}/s), 202 ${segment.accepted}, 429 ${segment.tooMany}, other ${segment.otherStatus}, errors ${segment.errors}, p50 ${segment.p50Ms} / p99 ${segment.p99Ms} / max ${segment.maxMs} ms`,
       );
     }
     const elapsedMs = Date.now() - started;

@@ -57,20 +57,19 @@ export class AccessHook {
   ) {}
 
   async register(fastify: FastifyInstance): Promise<void> {
-    const get = <K extends keyof ApiEnv>(name: K) => this.config.get(name, { infer: true }) as ApiEnv[K];
     const limits = {
-      max: get('RATE_LIMIT_MAX'),
-      unauthenticatedMax: get('RATE_LIMIT_UNAUTHENTICATED_MAX'),
-      windowMs: get('RATE_LIMIT_WINDOW_MS'),
+      max: this.env('RATE_LIMIT_MAX'),
+      unauthenticatedMax: this.env('RATE_LIMIT_UNAUTHENTICATED_MAX'),
+      windowMs: this.env('RATE_LIMIT_WINDOW_MS'),
       // Everyone is the one anonymous principal, and only this machine can reach the api.
-      anonymousUnlimited: this.authenticator.mode === 'none' && isLoopback(get('HOST')),
+      anonymousUnlimited: this.authenticator.mode === 'none' && isLoopback(this.env('HOST')),
     };
     this.logDefaults(limits);
     await fastify.register(rateLimit, {
       // No hooks of its own: the limiter is called below, after authentication, before authorization.
       global: false,
       redis: this.redis,
-      nameSpace: authKeys(get('QUEUE_PREFIX')).rateLimitNamespace,
+      nameSpace: authKeys(this.env('QUEUE_PREFIX')).rateLimitNamespace,
       keyGenerator: (request) => {
         const rate = (request as Limited)[RATE]!;
         return rateLimitSuffix(rate.subject, rate.perMs);
@@ -125,22 +124,33 @@ export class AccessHook {
     });
   }
 
+  private env<K extends keyof ApiEnv>(name: K): ApiEnv[K] {
+    return this.config.get(name, { infer: true }) as ApiEnv[K];
+  }
+
   /**
    * The limits of a credential without its own, once at boot: what an operator checks a producer's
    * rate against (and what the e2e suite checks the shipped defaults by).
    */
   private logDefaults(limits: { max: number; windowMs: number; anonymousUnlimited: boolean }): void {
     const quota = defaultQuota({
-      tasks: this.config.get('QUOTA_TASKS', { infer: true }),
-      payloadBytes: this.config.get('QUOTA_PAYLOAD_BYTES', { infer: true }),
-      windowSeconds: this.config.get('QUOTA_WINDOW_SECONDS', { infer: true }),
+      tasks: this.env('QUOTA_TASKS'),
+      payloadBytes: this.env('QUOTA_PAYLOAD_BYTES'),
+      windowSeconds: this.env('QUOTA_WINDOW_SECONDS'),
     });
+    if (limits.anonymousUnlimited) {
+      const msg = 'no rate limit: AUTH_MODE=none on a loopback HOST';
+      this.logger.log({ msg, default_limits: { rate_limit: null, quota: null } });
+      return;
+    }
     const rate = limits.max > 0 ? { max: limits.max, per_ms: limits.windowMs } : null;
+    const rateText = rate ? `${rate.max} requests per ${rate.per_ms / 1000} s` : 'none';
+    const quotaText = quota
+      ? `${quota.tasks ?? 'any number of'} tasks and ${quota.payloadBytes ?? 'any number of'} payload bytes per ${quota.perSeconds} s`
+      : 'none';
     this.logger.log({
-      msg: limits.anonymousUnlimited
-        ? 'no rate limit: AUTH_MODE=none on a loopback HOST'
-        : `default limits per credential: rate ${rate ? `${rate.max} per ${rate.per_ms} ms` : 'off'}, quota ${quota ? `${quota.tasks ?? 'any'} tasks and ${quota.payloadBytes ?? 'any'} payload bytes per ${quota.perSeconds} s` : 'off'}; a key's or token's own limits replace them`,
-      default_limits: { rate_limit: limits.anonymousUnlimited ? null : rate, quota: quota && quotaToWire(quota) },
+      msg: `default limits per credential: rate ${rateText}, quota ${quotaText}; a key's or token's own limits replace them`,
+      default_limits: { rate_limit: rate, quota: quota && quotaToWire(quota) },
     });
   }
 
