@@ -147,15 +147,23 @@ function procRss(pid) {
 }
 
 /**
- * Starts a node process; resolves once it is spawned. `ready` (optional) is polled after that. With
- * `keepStdout`, its first 200 lines of stdout are kept in `stdoutLines` (the rest is read and dropped).
+ * Starts a node process (a child whose stderr tail is kept). taskq's built apps run with --enable-source-maps, as they do in the image and with npm
+ * start (`sourceMaps: false` to measure without; scenarios/source-maps.js). With `keepStdout`, its first 200
+ * lines of stdout are kept in `stdoutLines` (the rest is read and dropped).
  */
-function spawnNode(script, { env = {}, args = [], nodeArgs = [], keepStdout = false } = {}) {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
-  });
+function spawnNode(
+  script,
+  { env = {}, args = [], nodeArgs = [], sourceMaps = script.startsWith(DIST), keepStdout = false } = {},
+) {
+  const proc = spawn(
+    process.execPath,
+    [...(sourceMaps ? ['--enable-source-maps'] : []), ...nodeArgs, script, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', ...env },
+      stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);

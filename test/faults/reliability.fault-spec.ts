@@ -17,8 +17,8 @@ import {
 import { maxEventLoopLagMs, rssMiB } from '../e2e/process-stats';
 
 /**
- * Issue 4: one fault at a time, under load, against real processes (the built api, 2+ workers) and
- * a redis-server of the suite's own with AOF fsynced on every write. Every task the fault left in
+ * The fault-injection suite (docs/queue-invariants.md): one fault at a time, under load, against real
+ * processes (the built api, 2+ workers) and a redis-server of the suite's own with AOF fsynced on every write. Every task the fault left in
  * Redis is accounted for (answered 202 or not); runs are counted by the `chaos` handler's run
  * records. A run where every fault passed writes results/latest.{md,json}.
  */
