@@ -6,13 +6,16 @@
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
  *   npm run bench                      the whole set (< 15 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster, sourcemaps
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster, sourcemaps, soak
  *                                      (results, the PostgreSQL result store on vs off, writes its own
  *                                      bench/results/results-store.{md,json}; cluster its cluster.{md,json};
  *                                      sourcemaps, the worker with and without --enable-source-maps, its
  *                                      source-maps.{md,json})
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
+ *   npm run bench -- --only=soak        one API key at 1,000 submits/s for 10 minutes with the default limits:
+ *                                      every answer must be a 202 (--soak-seconds, --soak-rate; only when
+ *                                      named: not part of the whole set; writes bench/results/soak.{md,json})
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -25,6 +28,7 @@ const http = require('./scenarios/http');
 const { latencyOnce } = require('./scenarios/latency');
 const { openDatabase, resultsDrainOnce } = require('./scenarios/results');
 const cluster = require('./scenarios/cluster');
+const { soakOnce } = require('./scenarios/soak');
 const { sourceMapsDrainOnce } = require('./scenarios/source-maps');
 
 const args = Object.fromEntries(
@@ -36,10 +40,14 @@ const args = Object.fromEntries(
 const PAIRS = Number(args.pairs ?? 3);
 const ONLY = args.only ? new Set(String(args.only).split(',')) : null;
 const run = (name) => !ONLY || ONLY.has(name);
+/** Scenarios that run only when --only names them (the soak takes 10 minutes by itself). */
+const runNamed = (name) => ONLY?.has(name) ?? false;
 const DRAIN_N = Number(args.n ?? 20_000);
 const HTTP_SECONDS = Number(args['http-seconds'] ?? 5);
 const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
 const CLUSTER_DRAIN_N = Number(args['cluster-n'] ?? 24_000);
+const SOAK_SECONDS = Number(args['soak-seconds'] ?? 600);
+const SOAK_RATE = Number(args['soak-rate'] ?? 1000);
 const CLASSIC = ['drain', 'aof', 'enqueue', 'http', 'latency'];
 
 const results = { scenarios: {} };
@@ -395,6 +403,45 @@ function clusterTable() {
   return lines.join('\n');
 }
 
+/**
+ * One key at SOAK_RATE submits/s for SOAK_SECONDS, every limit at its default: a producer at that rate
+ * must get only 202s. Not a comparison with an anchor: a pass/fail with its figures.
+ */
+async function soakScenario(redis) {
+  const soak = await soakOnce(redis, { rate: SOAK_RATE, seconds: SOAK_SECONDS });
+  results.scenarios.soak = soak;
+  const t = soak.totals;
+  const refused = t.tooMany + t.otherStatus + t.errors;
+  if (refused) process.exitCode = 1;
+  return refused;
+}
+
+function soakTable() {
+  const s = results.scenarios.soak;
+  const t = s.totals;
+  const d = s.defaults;
+  const limits = d
+    ? `rate limit ${fmt(d.rate_limit.max)} per ${fmt(d.rate_limit.per_ms / 1000)} s, quota ${fmt(d.quota.tasks)} tasks and ${fmt(d.quota.payload_bytes / 2 ** 30)} GiB per ${fmt(d.quota.per_seconds)} s`
+    : 'the defaults';
+  const lines = [
+    `Soak: one API key at ${fmt(s.rate)} submits/s for ${fmt(s.seconds)} s (${s.connections} connections, autocannon \`overallRate\`), the built api with AUTH_MODE=api-key and every limit at its default (${limits}), one worker at c=50 draining; ${results.date}, ${results.machine}, \`${results.command}\`.`,
+    '',
+    '| seconds | requests | req/s | 202 | 429 | other status | errors | p50 / p99 / max (ms) | api RSS (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const g of s.segments) {
+    lines.push(
+      `| ${g.fromSecond}–${g.toSecond} | ${fmt(g.requests)} | ${fmt(g.perSecond)} | ${fmt(g.accepted)} | ${g.tooMany} | ${g.otherStatus} | ${g.errors} | ${g.p50Ms} / ${g.p99Ms} / ${g.maxMs} | ${fmt(g.apiRssMiB, 1)} |`,
+    );
+  }
+  lines.push(
+    `| **total** | **${fmt(t.requests)}** | **${fmt(t.perSecond)}** | **${fmt(t.accepted)}** | **${t.tooMany}** | **${t.otherStatus}** | **${t.errors}** | worst p99 ${t.worstP99Ms} / max ${t.maxMs} | |`,
+    '',
+    `The key's quota counter (\`${t.quotaCounter}\`) held ${t.quotaCounted === null ? 'nothing' : fmt(t.quotaCounted)} tasks at the end; ${t.queuedAtEnd ?? '?'} tasks were still queued; the api spent ${fmt(t.apiCpuUsPerRequest, 1)} µs of CPU per request.`,
+  );
+  return lines.join('\n');
+}
+
 /** The ratio rows of the last table(), for the chart: label, anchor, median ratio, which way is better. */
 let chartRows = [];
 
@@ -556,12 +603,30 @@ async function main() {
     if (run('latency')) await latencyScenario(redis);
     if (run('results')) await resultsScenario(redis);
     if (run('sourcemaps')) await sourceMapsScenario(redis);
+    if (runNamed('soak')) await soakScenario(redis);
   } finally {
     await redis.stop();
   }
   if (run('aof')) await aofScenario();
   if (run('cluster')) await clusterScenario();
   results.seconds = Math.round((Date.now() - started) / 1000);
+  if (results.scenarios.soak) {
+    const md = `${soakTable()}\n`;
+    log(`\n${md}`);
+    if (!args['no-write']) {
+      const dir = path.join(ROOT, 'bench/results');
+      fs.mkdirSync(dir, { recursive: true });
+      const { date, machine, command } = results;
+      fs.writeFileSync(
+        path.join(dir, 'soak.json'),
+        `${JSON.stringify({ date, machine, command, ...results.scenarios.soak }, null, 2)}\n`,
+      );
+      fs.writeFileSync(path.join(dir, 'soak.md'), md);
+    }
+    // Kept out of the main table: a pass/fail with its figures, not taskq against an anchor.
+    delete results.scenarios.soak;
+    if ([...ONLY].every((name) => name === 'soak')) return;
+  }
   if (results.scenarios.results) {
     const md = `${resultsTable()}\n`;
     log(`\n${md}`);
@@ -622,7 +687,8 @@ async function main() {
 }
 
 main().then(
-  () => process.exit(0),
+  // A failed pass/fail scenario (the soak) set the exit code.
+  () => process.exit(process.exitCode ?? 0),
   (error) => {
     console.error(error);
     process.exit(1);

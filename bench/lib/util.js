@@ -140,24 +140,44 @@ function procPeakRss(pid) {
   return kb * 1024;
 }
 
+/** Resident set (VmRSS) of a process now, in bytes. */
+function procRss(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) * 1024;
+}
+
 /**
  * Starts a node process (a child whose stderr tail is kept). taskq's built apps run with --enable-source-maps, as they do in the image and with npm
- * start (`sourceMaps: false` to measure without; scenarios/source-maps.js).
+ * start (`sourceMaps: false` to measure without; scenarios/source-maps.js). With `keepStdout`, its first 200
+ * lines of stdout are kept in `stdoutLines` (the rest is read and dropped).
  */
-function spawnNode(script, { env = {}, args = [], nodeArgs = [], sourceMaps = script.startsWith(DIST) } = {}) {
+function spawnNode(
+  script,
+  { env = {}, args = [], nodeArgs = [], sourceMaps = script.startsWith(DIST), keepStdout = false } = {},
+) {
   const proc = spawn(
     process.execPath,
     [...(sourceMaps ? ['--enable-source-maps'] : []), ...nodeArgs, script, ...args],
     {
       cwd: ROOT,
       env: { ...process.env, NODE_ENV: 'production', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
     },
   );
   let stderr = '';
   proc.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
   });
+  if (keepStdout) {
+    proc.stdoutLines = [];
+    let partial = '';
+    proc.stdout.on('data', (chunk) => {
+      if (proc.stdoutLines.length >= 200) return;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      proc.stdoutLines.push(...lines.slice(0, 200 - proc.stdoutLines.length));
+    });
+  }
   proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   proc.stderrTail = () => stderr;
   return proc;
@@ -217,6 +237,7 @@ module.exports = {
   procCpuMs,
   commCpuMs,
   procPeakRss,
+  procRss,
   spawnNode,
   stopProcess,
   waitForHttp,

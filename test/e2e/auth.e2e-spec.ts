@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { isCounterKey } from '@app/auth';
-import { AppProcess, diffSnapshots, http, JsonResponse, redisAppEnv, snapshotKeys, waitFor } from '@app/testing';
+import { AppProcess, http, JsonResponse, waitFor } from '@app/testing';
+import { bearer, createKeyFromShell, keysCli, writesOf } from './api-keys';
 import { Stack } from './harness';
 
 jest.setTimeout(120_000);
@@ -14,7 +14,6 @@ const JWT_SECRET = randomBytes(32).toString('hex');
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'taskq';
 const newKey = () => `tq_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('hex')}`;
-const bearer = (credential: string) => ({ headers: { authorization: `Bearer ${credential}` } });
 const seconds = () => Math.floor(Date.now() / 1000);
 
 /** Every credential a test used: none may show up in a log line. */
@@ -38,29 +37,11 @@ function jwt(claims: Record<string, unknown>, secret = JWT_SECRET): Promise<stri
     });
 }
 
-/** `keys <args>` of the built api against a stack's Redis and prefix. */
-function keysCli(stack: Stack, args: string[]) {
-  const result = spawnSync(process.execPath, [join(ROOT, 'dist', 'apps', 'api', 'main.js'), 'keys', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...redisAppEnv(stack.connection), QUEUE_PREFIX: stack.prefix },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr };
-}
-
+/** A key from `npm run keys -- create <args>`, remembered as a secret no log may show. */
 function createKey(stack: Stack, args: string[]): string {
-  const result = keysCli(stack, ['create', ...args]);
-  if (result.status !== 0) throw new Error(`keys create failed: ${result.stderr}`);
-  secrets.push(result.stdout);
-  return result.stdout;
-}
-
-/** Keys written under the prefix while `run` ran, other than rate-limit and quota counters. */
-async function writesOf(stack: Stack, run: () => Promise<unknown>): Promise<string[]> {
-  const before = await snapshotKeys(stack.redis, stack.prefix);
-  await run();
-  const after = await snapshotKeys(stack.redis, stack.prefix);
-  return diffSnapshots(before, after).filter((change) => !isCounterKey(stack.prefix, change.slice(2)));
+  const key = createKeyFromShell(stack, args);
+  secrets.push(key);
+  return key;
 }
 
 function expect401(res: JsonResponse, invalid: boolean): void {
@@ -127,7 +108,7 @@ describe('authentication and authorization (AUTH_MODE=both, two api replicas on 
     expect(operations.length).toBeGreaterThanOrEqual(18);
     const writes = await writesOf(stack, async () => {
       for (const { method, path } of operations) {
-        const body = ['POST', 'PUT'].includes(method) ? {} : undefined;
+        const body = ['POST', 'PUT', 'PATCH'].includes(method) ? {} : undefined;
         const res = await http(method, url(path), body);
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
         expect401(res, false);
@@ -371,7 +352,9 @@ describe('rate limits and quotas (AUTH_MODE=api-key, two api replicas on one Red
       const res = await http('GET', `${api.url}/queues`, undefined, bearer(busy));
       expect(res.status).toBe(429);
       expect(res.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
-      expect(res.body.message).toContain('rate limit of 6 requests per 60 s');
+      expect(res.body.message).toContain(
+        'rate limit of 6 requests per 60 s (RATE_LIMIT_MAX) reached for this credential',
+      );
       const retryAfter = Number(res.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
@@ -399,7 +382,9 @@ describe('rate limits and quotas (AUTH_MODE=api-key, two api replicas on one Red
       refused = await http('POST', `${second.url}/submit/batch`, { tasks: [task, task, task] }, bearer(producer));
     });
     expect(refused.status).toBe(429);
-    expect(refused.body.message).toMatch(/quota of 5 tasks per 60 s reached \(3 used, this request needs 3\)/);
+    expect(refused.body.message).toMatch(
+      /quota of 5 tasks per 60 s \(QUOTA_TASKS\) reached \(3 used, this request needs 3\)/,
+    );
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(writes).toEqual([]);
     expect((await http('POST', `${second.url}/submit/batch`, { tasks: [task, task] }, bearer(producer))).status).toBe(
@@ -415,7 +400,7 @@ describe('rate limits and quotas (AUTH_MODE=api-key, two api replicas on one Red
     const over = await http('POST', `${stack.api.url}/submit`, big, bearer(bulky));
     expect(over.status).toBe(429);
     expect(over.body.message).toContain(
-      'quota of 200 payload bytes per 60 s reached (150 used, this request needs 150)',
+      'quota of 200 payload bytes per 60 s (QUOTA_PAYLOAD_BYTES) reached (150 used, this request needs 150)',
     );
   });
 });

@@ -254,7 +254,13 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
     const reader = created.stdout.trim();
     expect(reader).toMatch(/^tq_[0-9a-f]{12}_[0-9a-f]{64}$/);
     const id = reader.split('_')[1];
-    expect((await taskq(['keys', 'ls'])).stdout).toMatch(new RegExp(`^${id}\\s+cli-reader\\s+read\\s+cli\\s`, 'm'));
+    expect((await taskq(['keys', 'ls'])).stdout).toMatch(
+      new RegExp(`^${id}\\s+cli-reader\\s+read\\s+cli\\s+default\\s+default\\s`, 'm'),
+    );
+    const limited = await taskq(['keys', 'set-limits', id, '--rate', '500/1s', '--quota-tasks', '1000000/1h']);
+    expect(limited).toMatchObject({ code: 0, stdout: `${id} (cli-reader): rate 500/1s, quota 1000000 tasks/1h\n` });
+    const badLimit = await taskq(['keys', 'set-limits', id, '--rate', '0/1s']);
+    expect([badLimit.code, badLimit.stderr]).toEqual([2, expect.stringContaining('rate_limit.max')]);
     expect(json(await taskq(['queues', '--json'], { apiKey: reader })).map((q: { queue: string }) => q.queue)).toEqual([
       'cli',
     ]);

@@ -112,6 +112,9 @@ describe('TaskqClient against the real apps (AUTH_MODE=api-key)', () => {
 
     const reader = await client.createKey({ name: 'client-reader', scopes: ['read'], queues: ['c4'] });
     expect((await collect(client.keys())).map((k) => k.id)).toContain(reader.id);
+    expect(reader).toMatchObject({ rate_limit: null, quota: null });
+    const updated = await client.updateKey(reader.id, { rate_limit: { max: 500, per_ms: 1000 } });
+    expect(updated).toMatchObject({ id: reader.id, rate_limit: { max: 500, per_ms: 1000 }, quota: null });
     const readOnly = new TaskqClient({ baseUrl: stack.api.url, apiKey: reader.key });
     expect((await readOnly.queue('c4')).queue).toBe('c4');
     const refused = await readOnly.submit({ task_type: 'echo', payload: 1, queue: 'c4' }).catch((e: unknown) => e);

@@ -78,6 +78,14 @@ describe('security headers, CSP, CORS (AUTH_MODE=none stack)', () => {
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    // Every method a route takes, PATCH (schedules, API keys) included.
+    expect(allowed.headers.get('access-control-allow-methods')?.split(/, */).sort()).toEqual([
+      'DELETE',
+      'GET',
+      'PATCH',
+      'POST',
+      'PUT',
+    ]);
     const refused = await preflight(`${cors.url}/submit`, 'https://evil.example');
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -125,10 +125,24 @@ describe('the served OpenAPI document', () => {
     await call('PATCH', '/schedules/oa-nowhere', { enabled: true });
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
     await call('DELETE', `/schedules/${schedule.body.schedule_id}`);
-    const key = await call('POST', '/auth/keys', { name: 'oa', scopes: ['read', 'submit'], queues: ['oa'] });
+    const key = await call('POST', '/auth/keys', {
+      name: 'oa',
+      scopes: ['read', 'submit'],
+      queues: ['oa'],
+      quota: { payload_bytes: 1024, per_seconds: 60 },
+    });
     await call('POST', '/auth/keys', { name: 'oa', scopes: ['everything'] });
     await call('GET', '/auth/keys?limit=10');
     await call('GET', '/auth/keys?limit=0');
+    await call('PATCH', `/auth/keys/${key.body.id}`, {
+      rate_limit: { max: 500, per_ms: 1000 },
+      quota: { tasks: 1_000_000, per_seconds: 3600 },
+    });
+    await call('PATCH', `/auth/keys/${key.body.id}`, { quota: null });
+    await call('PATCH', `/auth/keys/${key.body.id}`, {});
+    await call('PATCH', `/auth/keys/${key.body.id}`, { rate_limit: { max: 0, per_ms: 1000 } });
+    await call('PATCH', '/auth/keys/000000000000', { rate_limit: null });
+    await call('GET', '/auth/keys?limit=10');
     await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('GET', '/health/live');
@@ -198,6 +212,21 @@ describe('the served OpenAPI document', () => {
       status: 0,
       warnings: undefined,
     });
+  });
+
+  it("states a key's limits in every answer about it: rate_limit and quota always there, null for the defaults", () => {
+    for (const name of ['ApiKeyDto', 'CreatedApiKeyDto']) {
+      const schema = document.components.schemas[name];
+      expect({ name, required: schema.required }).toEqual({
+        name,
+        required: expect.arrayContaining(['rate_limit', 'quota']),
+      });
+      expect(schema.properties.rate_limit).toMatchObject({ nullable: true, required: ['max', 'per_ms'] });
+      expect(schema.properties.quota).toMatchObject({
+        nullable: true,
+        required: ['tasks', 'payload_bytes', 'per_seconds'],
+      });
+    }
   });
 
   it('states the security of every operation: an API key or a bearer token, with 401, 403 and 429; health needs none', () => {

@@ -88,7 +88,17 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     );
     expect(cli.status).toBe(0);
     const key = cli.stdout.trim();
-    const created = await call('POST', '/auth/keys', { name: 'tmp', scopes: ['read'] });
+    const created = await call('POST', '/auth/keys', {
+      name: 'tmp',
+      scopes: ['read'],
+      rate_limit: { max: 100, per_ms: 1000 },
+    });
+    expect(created.status).toBe(201);
+    const limited = await call('PATCH', `/auth/keys/${created.body.id}`, {
+      rate_limit: null,
+      quota: { tasks: 10, payload_bytes: 1000, per_seconds: 60 },
+    });
+    expect(limited.status).toBe(200);
     expect((await call('GET', '/auth/keys')).status).toBe(200);
     expect((await call('DELETE', `/auth/keys/${created.body.id}`)).status).toBe(204);
 

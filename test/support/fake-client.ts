@@ -174,5 +174,14 @@ export function sampleWorker(fields: Partial<Worker> = {}): Worker {
 }
 
 export function sampleKey(fields: Partial<ApiKey> = {}): ApiKey {
-  return { id: '0123456789ab', name: 'reader', scopes: ['read'], queues: null, created_at: CREATED_AT, ...fields };
+  return {
+    id: '0123456789ab',
+    name: 'reader',
+    scopes: ['read'],
+    queues: null,
+    created_at: CREATED_AT,
+    rate_limit: null,
+    quota: null,
+    ...fields,
+  };
 }

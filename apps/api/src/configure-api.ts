@@ -139,7 +139,7 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
   if (origins.length > 0) {
     app.enableCors({
       origin: origins,
-      methods: ['GET', 'POST', 'PUT', 'DELETE'],
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
       allowedHeaders: ['Authorization', 'X-API-Key', 'Content-Type', 'Idempotency-Key'],
       exposedHeaders: ['Location', 'Retry-After', 'Idempotent-Replayed', 'WWW-Authenticate'],
       maxAge: 600,

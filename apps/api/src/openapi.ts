@@ -8,8 +8,14 @@ import { SECURITY_SCHEMES } from './auth/access';
  * component schema name; setUpOpenApi merges them into the document.
  */
 const schemaKeywords = new Map<string, SchemaObject>();
-/** Properties that take any JSON value, by component schema name. */
-const anyJsonProperties = new Map<string, Map<string, SchemaObject>>();
+/** Properties whose schema is given whole (any JSON value, an optional inline object), by component schema name. */
+const givenProperties = new Map<string, Map<string, SchemaObject>>();
+
+function giveProperty(target: object, key: string | symbol, schema: SchemaObject): void {
+  const properties = givenProperties.get(target.constructor.name) ?? new Map<string, SchemaObject>();
+  properties.set(String(key), schema);
+  givenProperties.set(target.constructor.name, properties);
+}
 
 /** Adds JSON Schema keywords to the class's component schema in the served document. */
 export function ApiSchemaKeywords(keywords: SchemaObject): ClassDecorator {
@@ -26,9 +32,23 @@ export function ApiAnyJson(options: { description: string; example?: unknown; re
   return (target, key) => {
     const { required = true, ...schema } = options;
     ApiProperty({ required, description: schema.description })(target, key);
-    const properties = anyJsonProperties.get(target.constructor.name) ?? new Map<string, SchemaObject>();
-    properties.set(String(key), schema);
-    anyJsonProperties.set(target.constructor.name, properties);
+    giveProperty(target, key, schema);
+  };
+}
+
+/**
+ * A property whose schema is an inline object, stated whole: @nestjs/swagger reads `required` of a
+ * property as its own requiredness, so an optional inline object would lose its `required` list.
+ * (Inline rather than a $ref when it is nullable: OpenAPI 3.0 cannot make a referenced schema nullable.)
+ * The schema is placed by class name: a subclass's schema keeps what @nestjs/swagger made of it.
+ */
+export function ApiInlineObject(
+  schema: SchemaObject & { type: 'object' },
+  options: { required: boolean },
+): PropertyDecorator {
+  return (target, key) => {
+    ApiProperty({ required: options.required, description: schema.description })(target, key);
+    giveProperty(target, key, schema);
   };
 }
 
@@ -67,7 +87,7 @@ export function buildOpenApiDocument(app: INestApplication, limits: OpenApiLimit
   document.security = [];
   const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
   for (const [name, keywords] of schemaKeywords) if (schemas[name]) Object.assign(schemas[name], keywords);
-  for (const [name, properties] of anyJsonProperties) {
+  for (const [name, properties] of givenProperties) {
     for (const [key, schema] of properties) if (schemas[name]?.properties) schemas[name].properties[key] = schema;
   }
   addServerAnswers(document);

@@ -41,13 +41,16 @@ describe('auth key layout (Redis Cluster)', () => {
     expect(/^[a-z0-9_-]{1,64}$/.test('.auth')).toBe(false);
   });
 
-  it('tags each counter by its subject, under the prefix', () => {
+  it('tags each counter by its subject, under the prefix, and names its window', () => {
     const keys = authKeys('taskq');
-    expect(slotTag(keys.quota('key:0123456789ab'))).toBe('key:0123456789ab');
-    expect(slotTag(keys.rateLimitNamespace + rateLimitSuffix('ip:10.0.0.1'))).toBe('ip:10.0.0.1');
-    expect(isCounterKey('taskq', keys.quota('key:x'))).toBe(true);
-    expect(isCounterKey('taskq', keys.rateLimitNamespace + rateLimitSuffix('ip:::1'))).toBe(true);
+    expect(slotTag(keys.quota('key:0123456789ab', 3600))).toBe('key:0123456789ab');
+    expect(slotTag(keys.rateLimitNamespace + rateLimitSuffix('ip:10.0.0.1', 60_000))).toBe('ip:10.0.0.1');
+    expect(isCounterKey('taskq', keys.quota('key:x', 60))).toBe(true);
+    expect(isCounterKey('taskq', keys.rateLimitNamespace + rateLimitSuffix('ip:::1', 1000))).toBe(true);
     expect(isCounterKey('taskq', keys.apiKey('0123456789ab'))).toBe(false);
+    // A new window length is a new counter: it never inherits the old window's expiry.
+    expect(keys.quota('key:x', 60)).not.toBe(keys.quota('key:x', 3600));
+    expect(rateLimitSuffix('key:x', 1000)).not.toBe(rateLimitSuffix('key:x', 60_000));
   });
 });
 

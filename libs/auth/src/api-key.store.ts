@@ -4,12 +4,13 @@ import { generateApiKey, hashSecret, parseApiKey, secretMatches } from './api-ke
 import { AUTH_OPTIONS } from './auth.module-definition';
 import { AuthModuleOptions } from './auth.options';
 import { authKeys, AuthKeys } from './keys/auth-keys';
+import { LimitShapeError, OwnLimits, Quota, quotaFromWire, RateLimit, rateLimitFromWire } from './limits';
 import { isScope, Principal, Scope } from './scopes';
 import { AuthRedis, withAuthScripts } from './scripts/auth-scripts';
 
 /**
- * How long an api process trusts what it read about a key: a revocation (or a new key) is seen by
- * every replica within this time, without a message between them.
+ * How long an api process trusts what it read about a key: a revocation, a new key or a change of
+ * its limits is seen by every replica within this time, without a message between them.
  */
 export const API_KEY_CACHE_MS = 500;
 /** Keys remembered per process at most (the oldest are forgotten first). */
@@ -26,12 +27,25 @@ export interface ApiKeyRecord {
   /** The queues it may use; null = every queue. */
   queues: string[] | null;
   createdAt: number;
+  /** Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS. */
+  rateLimit: RateLimit | null;
+  /** Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS. */
+  quota: Quota | null;
 }
 
 export interface NewApiKey {
   name: string;
   scopes: readonly Scope[];
   queues: readonly string[] | null;
+  /** Its own limits; absent or null: the environment's defaults. */
+  rateLimit?: RateLimit | null;
+  quota?: Quota | null;
+}
+
+/** A change of a key's own limits: a limit left out is kept as it is, null removes it (the default applies). */
+export interface ApiKeyLimitsChange {
+  rateLimit?: RateLimit | null;
+  quota?: Quota | null;
 }
 
 interface Stored {
@@ -99,6 +113,23 @@ export class ApiKeyStore {
     return { keys, nextCursor: ids.length > limit ? page[page.length - 1] : null };
   }
 
+  /**
+   * Changes a live key's own limits; its record after the change, or undefined when no live key has
+   * this id (nothing written). Every replica applies the change within API_KEY_CACHE_MS.
+   */
+  async setLimits(id: string, change: ApiKeyLimitsChange): Promise<ApiKeyRecord | undefined> {
+    const reply = await redisCall('setApiKeyLimits', () =>
+      this.redis.taskqAuthSetApiKeyLimits(this.keys.apiKey(id), ...limitArgs(change, 'keep')),
+    );
+    this.cache.delete(id);
+    if (!reply.length) return undefined;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < reply.length; i += 2) fields[reply[i]] = reply[i + 1];
+    const stored = toStored(id, fields);
+    if (!stored) throw new Error(`API key ${id} has a malformed record in Redis`);
+    return stored.record;
+  }
+
   /** Revokes a key: false when no live key has this id. Every replica refuses it within API_KEY_CACHE_MS. */
   async revoke(id: string): Promise<boolean> {
     const revoked = await redisCall('revokeApiKey', () =>
@@ -125,6 +156,7 @@ export class ApiKeyStore {
         input.scopes.join(','),
         input.queues === null ? '*' : input.queues.join(','),
         mode,
+        ...limitArgs(input, 'clear'),
       ),
     );
     this.cache.delete(id);
@@ -163,18 +195,70 @@ export function apiKeyPrincipal(record: ApiKeyRecord): Principal {
     kind: 'api-key',
     scopes: record.scopes,
     queues: record.queues,
+    limits: { rateLimit: record.rateLimit, quota: record.quota },
   };
 }
 
 function copy(input: NewApiKey): Omit<ApiKeyRecord, 'id' | 'createdAt'> {
-  return { name: input.name, scopes: [...input.scopes], queues: input.queues === null ? null : [...input.queues] };
+  return {
+    name: input.name,
+    scopes: [...input.scopes],
+    queues: input.queues === null ? null : [...input.queues],
+    rateLimit: input.rateLimit ? { ...input.rateLimit } : null,
+    quota: input.quota ? { ...input.quota } : null,
+  };
+}
+
+/**
+ * The limits as the key scripts take them (ownLimitsArgs in the scripts' prelude): per limit its
+ * mode (`absent` when left out, 'clear' for null, 'set'), then its numbers (0: none).
+ */
+function limitArgs(change: ApiKeyLimitsChange, absent: 'keep' | 'clear'): (string | number)[] {
+  const mode = (limit: unknown) => (limit === undefined ? absent : limit === null ? 'clear' : 'set');
+  const { rateLimit: rate, quota } = change;
+  return [
+    mode(rate),
+    rate?.max ?? 0,
+    rate?.perMs ?? 0,
+    mode(quota),
+    quota?.tasks ?? 0,
+    quota?.payloadBytes ?? 0,
+    quota?.perSeconds ?? 0,
+  ];
+}
+
+/** A record's own limits; undefined when they are malformed. */
+function limitsOf(hash: Record<string, string>): OwnLimits | undefined {
+  const given = (field: string) => hash[field] !== undefined;
+  const number = (field: string) => (given(field) ? Number(hash[field]) : undefined);
+  try {
+    const ownRate = given('rate_max') || given('rate_per_ms');
+    const ownQuota = given('quota_per_seconds') || given('quota_tasks') || given('quota_bytes');
+    return {
+      rateLimit: ownRate ? rateLimitFromWire({ max: number('rate_max'), per_ms: number('rate_per_ms') }, 'rate') : null,
+      quota: ownQuota
+        ? quotaFromWire(
+            {
+              per_seconds: number('quota_per_seconds'),
+              ...(given('quota_tasks') && { tasks: number('quota_tasks') }),
+              ...(given('quota_bytes') && { payload_bytes: number('quota_bytes') }),
+            },
+            'quota',
+          )
+        : null,
+    };
+  } catch (error) {
+    if (error instanceof LimitShapeError) return undefined;
+    throw error;
+  }
 }
 
 /** A record as read; null when missing or malformed (a malformed record grants nothing). */
 function toStored(id: string, hash: Record<string, string>): Stored | null {
   if (!hash.hash || !hash.name || !hash.scopes || !hash.queues) return null;
   const scopes = hash.scopes.split(',');
-  if (!scopes.every(isScope)) return null;
+  const limits = limitsOf(hash);
+  if (!scopes.every(isScope) || !limits) return null;
   return {
     hash: hash.hash,
     record: {
@@ -183,6 +267,7 @@ function toStored(id: string, hash: Record<string, string>): Stored | null {
       scopes: scopes as Scope[],
       queues: hash.queues === '*' ? null : hash.queues.split(','),
       createdAt: Number(hash.created_at),
+      ...limits,
     },
   };
 }

@@ -3,6 +3,17 @@ import { deleteByPrefix, diffSnapshots, snapshotKeys, TEST_REDIS_URL, uniquePref
 import { API_KEY_CACHE_MS, ApiKeyStore } from './api-key.store';
 import { authKeys } from './keys/auth-keys';
 import { QuotaExceeded, QuotaKeeper } from './quota';
+import { Principal } from './scopes';
+
+/** A principal of an API key, with or without a quota of its own. */
+const keyPrincipal = (id: string, limits?: Principal['limits']): Principal => ({
+  subject: `key:${id}`,
+  name: id,
+  kind: 'api-key',
+  scopes: ['submit'],
+  queues: null,
+  limits,
+});
 
 /** libs/auth's Redis side on a real Redis: API key records and the quota scripts. */
 describe('libs/auth on a real Redis', () => {
@@ -68,8 +79,8 @@ describe('libs/auth on a real Redis', () => {
   it('takes quotas atomically and refuses past them without writing; a refund restores the counter exactly', async () => {
     const redis = client();
     const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 10, payloadBytes: 1000, windowSeconds: 60 } });
-    const subject = 'key:0123456789ab';
-    const counter = authKeys(prefix).quota(subject);
+    const subject = keyPrincipal('0123456789ab');
+    const counter = authKeys(prefix).quota(subject.subject, 60);
 
     // A refund of a first reservation leaves no counter behind.
     const first = await quota.reserve(subject, 2, 100);
@@ -86,12 +97,15 @@ describe('libs/auth on a real Redis', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(refused.reason).toBeInstanceOf(QuotaExceeded);
-    expect(refused.reason).toMatchObject({ quota: 'tasks', limit: 10, used: 10 });
+    expect(refused.reason).toMatchObject({ quota: 'tasks', limit: 10, used: 10, source: 'QUOTA_TASKS' });
     expect(refused.reason.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     expect(refused.reason.retryAfterSeconds).toBeLessThanOrEqual(60);
 
     const full = await snapshotKeys(redis, prefix);
-    await expect(quota.reserve('key:bytes', 1, 1001)).rejects.toMatchObject({ quota: 'payload bytes', asked: 1001 });
+    await expect(quota.reserve(keyPrincipal('bytes'), 1, 1001)).rejects.toMatchObject({
+      quota: 'payload bytes',
+      asked: 1001,
+    });
     await expect(quota.reserve(subject, 1, 1)).rejects.toBeInstanceOf(QuotaExceeded);
     expect(diffSnapshots(full, await snapshotKeys(redis, prefix))).toEqual([]);
     expect(await redis.hgetall(counter)).toEqual({ tasks: '10', bytes: '130' });
@@ -102,7 +116,113 @@ describe('libs/auth on a real Redis', () => {
     const redis = client();
     const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 10, payloadBytes: 0, windowSeconds: 60 } });
     const before = await snapshotKeys(redis, prefix);
-    await expect(quota.reserve('key:nan', Number.NaN, 0)).rejects.toThrow(/tasks must be an integer/);
+    await expect(quota.reserve(keyPrincipal('nan'), Number.NaN, 0)).rejects.toThrow(/tasks must be an integer/);
+    expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
+  });
+
+  it("stores a key's own limits, changes them on one replica and every replica applies them within the cache time", async () => {
+    const store = new ApiKeyStore(client(), { prefix: `${prefix}:limits` });
+    const other = new ApiKeyStore(client(), { prefix: `${prefix}:limits` });
+    const rateLimit = { max: 500, perMs: 1000 };
+    const quota = { tasks: 1_000_000, payloadBytes: null, perSeconds: 3600 };
+    const { key, record } = await store.create({ name: 'limited', scopes: ['submit'], queues: null, rateLimit, quota });
+    expect(record).toMatchObject({ rateLimit, quota });
+    expect(await other.verify(key)).toMatchObject({ rateLimit, quota });
+    expect((await store.list(10)).keys[0]).toMatchObject({ rateLimit, quota });
+
+    // Left out: kept; a new value: replaced; null: removed (the environment's default applies).
+    const bytes = { tasks: null, payloadBytes: 1024, perSeconds: 60 };
+    expect(await store.setLimits(record.id, { quota: bytes })).toMatchObject({ rateLimit, quota: bytes });
+    expect(await store.setLimits(record.id, { rateLimit: null })).toMatchObject({ rateLimit: null, quota: bytes });
+    await waitFor(async () => (await other.verify(key))?.rateLimit === null, {
+      timeoutMs: API_KEY_CACHE_MS + 1000,
+      what: 'the second replica to see the changed limits',
+    });
+    expect(await other.verify(key)).toMatchObject({ quota: bytes });
+    const fields = await clients[0].hgetall(authKeys(`${prefix}:limits`).apiKey(record.id));
+    expect(fields).toMatchObject({ quota_bytes: '1024', quota_per_seconds: '60' });
+    expect(fields).not.toHaveProperty('quota_tasks');
+    expect(fields).not.toHaveProperty('rate_max');
+
+    // A revoked key is not brought back by a change of its limits.
+    expect(await store.revoke(record.id)).toBe(true);
+    const before = await snapshotKeys(clients[0], `${prefix}:limits`);
+    expect(await store.setLimits(record.id, { rateLimit })).toBeUndefined();
+    expect(diffSnapshots(before, await snapshotKeys(clients[0], `${prefix}:limits`))).toEqual([]);
+  });
+
+  it('refuses malformed limits in the key scripts before any write', async () => {
+    const redis = client();
+    const store = new ApiKeyStore(redis, { prefix: `${prefix}:badlimits` });
+    const { record } = await store.create({ name: 'k', scopes: ['read'], queues: null });
+    const before = await snapshotKeys(redis, `${prefix}:badlimits`);
+    const cases: [Parameters<ApiKeyStore['setLimits']>[1], RegExp][] = [
+      [{ rateLimit: { max: 0, perMs: 1000 } }, /rate must be a max and a window/],
+      [{ rateLimit: { max: Number.NaN, perMs: 1000 } }, /rate max must be an integer/],
+      [
+        { quota: { tasks: null, payloadBytes: null, perSeconds: 60 } },
+        /quota must be a window of at least 1 s and tasks or bytes/,
+      ],
+      [{ quota: { tasks: 5, payloadBytes: null, perSeconds: 0 } }, /quota must be a window/],
+      [{ rateLimit: { max: 1, perMs: 1000 }, quota: { tasks: -1, payloadBytes: null, perSeconds: 60 } }, /quota tasks/],
+    ];
+    for (const [change, message] of cases) await expect(store.setLimits(record.id, change)).rejects.toThrow(message);
+    await expect(
+      store.create({
+        name: 'bad',
+        scopes: ['read'],
+        queues: null,
+        quota: { tasks: 0, payloadBytes: 0, perSeconds: 1 },
+      }),
+    ).rejects.toThrow(/quota must be a window/);
+    expect(diffSnapshots(before, await snapshotKeys(redis, `${prefix}:badlimits`))).toEqual([]);
+  });
+
+  it("counts a credential's own quota in a counter of its own window, and names it when refusing", async () => {
+    const redis = client();
+    const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 100, payloadBytes: 0, windowSeconds: 3600 } });
+    const keys = authKeys(prefix);
+    const own = keyPrincipal('0000000000aa', {
+      rateLimit: null,
+      quota: { tasks: 3, payloadBytes: null, perSeconds: 60 },
+    });
+
+    await quota.reserve(own, 2, 10);
+    expect(await redis.hgetall(keys.quota(own.subject, 60))).toEqual({ tasks: '2', bytes: '10' });
+    expect(await redis.pttl(keys.quota(own.subject, 60))).toBeLessThanOrEqual(60_000);
+    expect(await redis.exists(keys.quota(own.subject, 3600))).toBe(0);
+    await expect(quota.reserve(own, 2, 10)).rejects.toMatchObject({
+      quota: 'tasks',
+      limit: 3,
+      used: 2,
+      source: "the key's own quota.tasks",
+      message: expect.stringContaining("quota of 3 tasks per 60 s (the key's own quota.tasks) reached"),
+    });
+
+    // Without its own quota the same subject counts against the environment's, in that window's counter.
+    const plain = keyPrincipal('0000000000aa');
+    const taken = await quota.reserve(plain, 5, 0);
+    expect(taken.counter).toBe(keys.quota(plain.subject, 3600));
+    await quota.refund(taken);
+    expect(await redis.exists(keys.quota(plain.subject, 3600))).toBe(0);
+
+    // A token's own quota is named by its claim; a quota of bytes only leaves tasks uncounted.
+    const token: Principal = {
+      ...own,
+      subject: 'jwt:abc',
+      kind: 'jwt',
+      limits: { rateLimit: null, quota: { tasks: null, payloadBytes: 100, perSeconds: 10 } },
+    };
+    await quota.reserve(token, 1000, 60);
+    await expect(quota.reserve(token, 1, 60)).rejects.toMatchObject({
+      quota: 'payload bytes',
+      source: "the token's taskq_quota.payload_bytes",
+    });
+
+    // No quota at all (both defaults 0): nothing is counted, nothing to refund.
+    const off = new QuotaKeeper(redis, { prefix, quota: { tasks: 0, payloadBytes: 0, windowSeconds: 60 } });
+    const before = await snapshotKeys(redis, prefix);
+    expect(await off.reserve(keyPrincipal('0000000000bb'), 1_000_000, 1)).toMatchObject({ counter: null });
     expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
   });
 });

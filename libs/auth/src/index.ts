@@ -7,5 +7,6 @@ export * from './api-key.store';
 export * from './authenticator';
 export * from './jwt.verifier';
 export * from './quota';
+export * from './limits';
 export { authKeys, rateLimitSuffix, isCounterKey } from './keys/auth-keys';
 export type { AuthKeys } from './keys/auth-keys';

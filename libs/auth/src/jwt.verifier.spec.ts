@@ -80,6 +80,57 @@ describe('JwtVerifier', () => {
     );
   });
 
+  it('takes its own limits from taskq_rate_limit and taskq_quota; absent or null: the defaults', async () => {
+    const limited = await hs.verify(
+      await token({
+        taskq_rate_limit: { max: 500, per_ms: 1000 },
+        taskq_quota: { tasks: 1_000_000, per_seconds: 3600 },
+      }),
+    );
+    expect(limited.limits).toEqual({
+      rateLimit: { max: 500, perMs: 1000 },
+      quota: { tasks: 1_000_000, payloadBytes: null, perSeconds: 3600 },
+    });
+    expect((await hs.verify(await token({}))).limits).toEqual({ rateLimit: null, quota: null });
+    expect((await hs.verify(await token({ taskq_rate_limit: null, taskq_quota: null }))).limits).toEqual({
+      rateLimit: null,
+      quota: null,
+    });
+  });
+
+  it('refuses a token whose limit claims are malformed, naming the claim and the rule', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ taskq_rate_limit: '500/1s' }, 'JWT claim taskq_rate_limit must be an object {"max", "per_ms"}, or null'],
+      [
+        { taskq_rate_limit: { max: 500 } },
+        'JWT claim taskq_rate_limit.per_ms must be an integer from 1000 to 86400000',
+      ],
+      [
+        { taskq_rate_limit: { max: 0, per_ms: 1000 } },
+        'JWT claim taskq_rate_limit.max must be an integer from 1 to 10000000',
+      ],
+      [
+        { taskq_rate_limit: { max: 1.5, per_ms: 1000 } },
+        'JWT claim taskq_rate_limit.max must be an integer from 1 to 10000000',
+      ],
+      [
+        { taskq_rate_limit: { max: 5, per_ms: 1000, burst: 9 } },
+        'JWT claim taskq_rate_limit.burst is not a field of {"max", "per_ms"}',
+      ],
+      [{ taskq_quota: { per_seconds: 60 } }, 'JWT claim taskq_quota needs tasks, payload_bytes or both'],
+      [
+        { taskq_quota: { tasks: '5', per_seconds: 60 } },
+        'JWT claim taskq_quota.tasks must be an integer from 1 to 1000000000',
+      ],
+      [{ taskq_quota: { tasks: 5 } }, 'JWT claim taskq_quota.per_seconds must be an integer from 1 to 2592000'],
+      [
+        { taskq_quota: [5, 60] },
+        'JWT claim taskq_quota must be an object {"tasks"?, "payload_bytes"?, "per_seconds"}, or null',
+      ],
+    ];
+    for (const [claims, message] of cases) expect(await refusal(hs, await token(claims))).toBe(message);
+  });
+
   it('with a public key: accepts its tokens, refuses an HS256 token signed with the public key (algorithm confusion)', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();

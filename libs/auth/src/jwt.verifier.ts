@@ -2,6 +2,7 @@ import { createHash, createPublicKey, KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, JWTPayload, jwtVerify } from 'jose';
 import { QUEUE_NAME_PATTERN } from '@app/contracts';
 import { JwtOptions } from './auth.options';
+import { LimitShapeError, OwnLimits, quotaFromWire, rateLimitFromWire } from './limits';
 import { isScope, Principal, Scope } from './scopes';
 
 /** Why a JWT was refused, in words safe to answer with (never the token). */
@@ -40,7 +41,9 @@ export function defaultAlgorithms(jwt: Pick<JwtOptions, 'secret' | 'publicKey' |
  * algorithms (so `alg: none` and an HS256 token signed with a public key are refused), then `exp`
  * (required), `nbf`, `iss`, `aud` and `sub` (required). Scopes come from `scope` (space-separated,
  * as OAuth 2.0 issues it) or `scopes`/`scp` (a list); the queues from `taskq_queues` (a list of queue
- * names; absent = every queue). A malformed `taskq_queues` refuses the token: it never widens access.
+ * names; absent = every queue); its own limits from `taskq_rate_limit` (`{"max", "per_ms"}`) and
+ * `taskq_quota` (`{"tasks"?, "payload_bytes"?, "per_seconds"}`), absent or null = the environment's
+ * defaults. A malformed taskq_* claim refuses the token: it never widens access or drops a limit.
  */
 export class JwtVerifier {
   private readonly key: Uint8Array | KeyObject | ReturnType<typeof createRemoteJWKSet>;
@@ -74,7 +77,20 @@ export class JwtVerifier {
       kind: 'jwt',
       scopes: scopesOf(payload),
       queues: queuesOf(payload),
+      limits: limitsOf(payload),
     };
+  }
+}
+
+function limitsOf(payload: JWTPayload): OwnLimits {
+  try {
+    return {
+      rateLimit: rateLimitFromWire(payload.taskq_rate_limit, 'taskq_rate_limit'),
+      quota: quotaFromWire(payload.taskq_quota, 'taskq_quota'),
+    };
+  } catch (error) {
+    if (error instanceof LimitShapeError) throw new JwtRejected(`JWT claim ${error.message}`);
+    throw error;
   }
 }
 

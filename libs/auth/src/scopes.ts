@@ -1,3 +1,5 @@
+import type { OwnLimits } from './limits';
+
 /**
  * What a credential may do. `submit`: POST /submit, /submit/batch and cancelling tasks; `read`: GET
  * tasks, queues and the dead-letter listing; `admin`: everything, including DLQ actions, queue
@@ -23,6 +25,8 @@ export interface Principal {
   scopes: readonly Scope[];
   /** The queues it may see and use; null: every queue. */
   queues: readonly string[] | null;
+  /** Its own rate limit and quota (an API key's, a JWT's claims); absent or null parts: the environment's defaults. */
+  limits?: OwnLimits;
 }
 
 /** `admin` holds every scope. */

@@ -20,6 +20,7 @@ export type Worker = Schemas['WorkerDto'];
 export type ApiKey = Schemas['ApiKeyDto'];
 export type CreatedApiKey = Schemas['CreatedApiKeyDto'];
 export type CreateApiKey = Schemas['CreateApiKeyDto'];
+export type UpdateApiKey = Schemas['UpdateApiKeyDto'];
 export type ErrorBody = Schemas['ErrorBodyDto'];
 export type TaskQuery = NonNullable<paths['/tasks']['get']['parameters']['query']>;
 export type DeadTaskQuery = NonNullable<paths['/dlq']['get']['parameters']['query']>;
@@ -361,6 +362,15 @@ export class TaskqClient {
       yield* page.keys;
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
+  }
+
+  /** PATCH /auth/keys/{id}: a key's own rate limit and quota (left out: kept; null: the default applies). */
+  updateKey(id: string, body: UpdateApiKey): Promise<ApiKey> {
+    return this.call(
+      'PATCH',
+      `/auth/keys/${id}`,
+      this.raw.PATCH('/auth/keys/{id}', { params: { path: { id } }, body }),
+    );
   }
 
   /** DELETE /auth/keys/{id}. */

@@ -391,7 +391,11 @@ export interface paths {
     delete: operations['revokeApiKey'];
     options?: never;
     head?: never;
-    patch?: never;
+    /**
+     * Change a key's own rate limit and quota: every api replica applies them within a second
+     * @description A field left out is kept; null removes the key's own limit, so the environment's default applies (RATE_LIMIT_*, QUOTA_*). A new window (per_ms, per_seconds) starts a new count; a new max or quota on the same window keeps the count so far.
+     */
+    patch: operations['updateApiKey'];
     trace?: never;
   };
 }
@@ -1115,6 +1119,22 @@ export interface components {
        *     ]
        */
       queues?: string[] | null;
+      /** @description The key's own rate limit: at most max requests per fixed window of per_ms, counted across every api replica. Left out or null: none of its own, so RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS applies */
+      rate_limit?: {
+        /** @description Requests allowed per window */
+        max: number;
+        /** @description The fixed window, ms */
+        per_ms: number;
+      } | null;
+      /** @description The key's own quota: tasks and/or serialized payload bytes it may submit per window of per_seconds (a count left out is not limited). Left out or null: none of its own, so QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS apply */
+      quota?: {
+        /** @description Tasks per window */
+        tasks?: number;
+        /** @description Serialized payload bytes per window */
+        payload_bytes?: number;
+        /** @description The window, seconds; it opens with the first submit counted */
+        per_seconds: number;
+      } | null;
     };
     CreatedApiKeyDto: {
       /** @example 3f2a9c0d41be */
@@ -1126,6 +1146,22 @@ export interface components {
       queues: string[] | null;
       /** Format: date-time */
       created_at: string;
+      /** @description Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS */
+      rate_limit: {
+        /** @description Requests allowed per window */
+        max: number;
+        /** @description The fixed window, ms */
+        per_ms: number;
+      } | null;
+      /** @description Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS */
+      quota: {
+        /** @description Tasks per window; null: not limited */
+        tasks: number | null;
+        /** @description Serialized payload bytes per window; null: not limited */
+        payload_bytes: number | null;
+        /** @description The window, seconds; it opens with the first submit counted */
+        per_seconds: number;
+      } | null;
       /**
        * @description The key, shown this once: keep it secret. Send it as Authorization: Bearer <key> or X-API-Key: <key>
        * @example tq_3f2a9c0d41be_9b1c…
@@ -1142,12 +1178,46 @@ export interface components {
       queues: string[] | null;
       /** Format: date-time */
       created_at: string;
+      /** @description Its own rate limit; null: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS */
+      rate_limit: {
+        /** @description Requests allowed per window */
+        max: number;
+        /** @description The fixed window, ms */
+        per_ms: number;
+      } | null;
+      /** @description Its own quota; null: QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS */
+      quota: {
+        /** @description Tasks per window; null: not limited */
+        tasks: number | null;
+        /** @description Serialized payload bytes per window; null: not limited */
+        payload_bytes: number | null;
+        /** @description The window, seconds; it opens with the first submit counted */
+        per_seconds: number;
+      } | null;
     };
     ApiKeyPageDto: {
       /** @description Live keys in id order (revoked keys are gone); never their secrets */
       keys: components['schemas']['ApiKeyDto'][];
       /** @description null on the last page */
       next_cursor: string | null;
+    };
+    UpdateApiKeyDto: {
+      /** @description The key's own rate limit: at most max requests per fixed window of per_ms, counted across every api replica. Left out: unchanged. null: the key's own is removed, so RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS applies */
+      rate_limit?: {
+        /** @description Requests allowed per window */
+        max: number;
+        /** @description The fixed window, ms */
+        per_ms: number;
+      } | null;
+      /** @description The key's own quota: tasks and/or serialized payload bytes it may submit per window of per_seconds (a count left out is not limited). Left out: unchanged. null: the key's own is removed, so QUOTA_TASKS and QUOTA_PAYLOAD_BYTES per QUOTA_WINDOW_SECONDS apply */
+      quota?: {
+        /** @description Tasks per window */
+        tasks?: number;
+        /** @description Serialized payload bytes per window */
+        payload_bytes?: number;
+        /** @description The window, seconds; it opens with the first submit counted */
+        per_seconds: number;
+      } | null;
     };
   };
   responses: never;
@@ -4139,7 +4209,7 @@ export interface operations {
         };
       };
       /**
-       * @description A bad name, scope or queue list
+       * @description A bad name, scope, queue list, rate limit or quota
        *
        *     An unknown query parameter (this route takes none)
        */
@@ -4338,6 +4408,105 @@ export interface operations {
       /** @description Request headers larger than 16 KiB; the connection is closed */
       431: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  updateApiKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The key id (the 12 hex digits after tq_) */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['UpdateApiKeyDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiKeyDto'];
+        };
+      };
+      /**
+       * @description A bad rate limit or quota, or neither given
+       *
+       *     An unknown query parameter (this route takes none)
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No live key has this id */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
           [name: string]: unknown;
         };
         content: {

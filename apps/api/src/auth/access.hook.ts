@@ -2,9 +2,19 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authKeys, Authenticator, AuthOutcome, hasScope, rateLimitSuffix } from '@app/auth';
+import {
+  authKeys,
+  Authenticator,
+  AuthOutcome,
+  defaultQuota,
+  hasScope,
+  ownLimitName,
+  Principal,
+  quotaToWire,
+  rateLimitSuffix,
+} from '@app/auth';
 import { REDIS_CLIENT, RedisClient } from '@app/queue';
-import { ApiEnv } from '../config/api.env';
+import { ApiEnv, isLoopback } from '../config/api.env';
 import { ACCESS_CONFIG, AccessRule, forbiddenScope, tooManyRequests, unauthorized } from './access';
 
 /**
@@ -13,17 +23,25 @@ import { ACCESS_CONFIG, AccessRule, forbiddenScope, tooManyRequests, unauthorize
  */
 const DOCS = /^\/(docs(-json|-yaml|\/|$)|ui(\/|$))/;
 
-const RATE_SUBJECT = Symbol('taskq.rateSubject');
-const RATE_MAX = Symbol('taskq.rateMax');
+const RATE = Symbol('taskq.rate');
 
-type Limited = FastifyRequest & { [RATE_SUBJECT]?: string; [RATE_MAX]?: number };
+/** The rate limit a request is counted against: whose counter, its max and window, and the setting that holds it. */
+interface RequestRate {
+  subject: string;
+  max: number;
+  perMs: number;
+  source: string;
+}
+
+type Limited = FastifyRequest & { [RATE]?: RequestRate };
 
 /**
  * Who may call what, checked in Fastify's onRequest, before the body is read or parsed (an
  * unauthenticated client cannot make the api buffer and parse a 16 MiB body):
  *   1. the credentials become a principal (Authenticator: API key, JWT, or AUTH_MODE=none);
  *   2. the rate limit, shared by every replica through Redis (@fastify/rate-limit's Redis store):
- *      per credential, or per client address for requests without a valid one;
+ *      per credential (its own rate_limit, else RATE_LIMIT_MAX), or per client address for requests
+ *      without a valid one; none at all for AUTH_MODE=none on a loopback HOST (one machine's own use);
  *   3. 401 without a valid credential, 403 without the route's scope.
  * Every route declares its rule (@Public() or @RequireScopes(...)); one that does not stops the
  * api at boot.
@@ -40,18 +58,24 @@ export class AccessHook {
 
   async register(fastify: FastifyInstance): Promise<void> {
     const limits = {
-      max: this.config.get('RATE_LIMIT_MAX', { infer: true }),
-      unauthenticatedMax: this.config.get('RATE_LIMIT_UNAUTHENTICATED_MAX', { infer: true }),
-      windowMs: this.config.get('RATE_LIMIT_WINDOW_MS', { infer: true }),
+      max: this.env('RATE_LIMIT_MAX'),
+      unauthenticatedMax: this.env('RATE_LIMIT_UNAUTHENTICATED_MAX'),
+      windowMs: this.env('RATE_LIMIT_WINDOW_MS'),
+      // Everyone is the one anonymous principal, and only this machine can reach the api.
+      anonymousUnlimited: this.authenticator.mode === 'none' && isLoopback(this.env('HOST')),
     };
+    this.logDefaults(limits);
     await fastify.register(rateLimit, {
       // No hooks of its own: the limiter is called below, after authentication, before authorization.
       global: false,
       redis: this.redis,
-      nameSpace: authKeys(this.config.get('QUEUE_PREFIX', { infer: true })).rateLimitNamespace,
-      keyGenerator: (request) => rateLimitSuffix((request as Limited)[RATE_SUBJECT]!),
-      max: (request) => (request as Limited)[RATE_MAX]!,
-      timeWindow: limits.windowMs,
+      nameSpace: authKeys(this.env('QUEUE_PREFIX')).rateLimitNamespace,
+      keyGenerator: (request) => {
+        const rate = (request as Limited)[RATE]!;
+        return rateLimitSuffix(rate.subject, rate.perMs);
+      },
+      max: (request) => (request as Limited)[RATE]!.max,
+      timeWindow: (request) => (request as Limited)[RATE]!.perMs,
       // Redis unreachable: requests go on (every route that does work answers 503 by itself then).
       skipOnError: true,
     });
@@ -77,17 +101,14 @@ export class AccessHook {
       const outcome = await this.authenticator.authenticate(request.headers);
       const principal = outcome.kind === 'principal' ? outcome.principal : undefined;
 
-      const authenticated = principal !== undefined && principal.kind !== 'none';
-      const max = principal ? limits.max : limits.unauthenticatedMax;
-      if (max > 0) {
-        const limited = request as Limited;
-        limited[RATE_SUBJECT] = authenticated ? principal.subject : `ip:${request.ip}`;
-        limited[RATE_MAX] = max;
+      const rate = rateOf(principal, request.ip, limits);
+      if (rate && rate.max > 0) {
+        (request as Limited)[RATE] = rate;
         const result = await limiter(request);
         if (!result.isAllowed && result.isExceeded) {
-          const who = authenticated ? 'this credential' : `client ${request.ip}`;
+          const who = rate.subject.startsWith('ip:') ? `client ${request.ip}` : 'this credential';
           throw tooManyRequests(
-            `rate limit of ${max} requests per ${limits.windowMs / 1000} s reached for ${who}; retry after ${result.ttlInSeconds} s`,
+            `rate limit of ${rate.max} requests per ${rate.perMs / 1000} s (${rate.source}) reached for ${who}; retry after ${result.ttlInSeconds} s`,
             result.ttlInSeconds,
           );
         }
@@ -100,6 +121,36 @@ export class AccessHook {
       const missing = 'scopes' in rule ? rule.scopes.find((scope) => !hasScope(principal, scope)) : undefined;
       if (missing) throw forbiddenScope(principal, missing);
       request.principal = principal;
+    });
+  }
+
+  private env<K extends keyof ApiEnv>(name: K): ApiEnv[K] {
+    return this.config.get(name, { infer: true }) as ApiEnv[K];
+  }
+
+  /**
+   * The limits of a credential without its own, once at boot: what an operator checks a producer's
+   * rate against (and what the e2e suite checks the shipped defaults by).
+   */
+  private logDefaults(limits: { max: number; windowMs: number; anonymousUnlimited: boolean }): void {
+    const quota = defaultQuota({
+      tasks: this.env('QUOTA_TASKS'),
+      payloadBytes: this.env('QUOTA_PAYLOAD_BYTES'),
+      windowSeconds: this.env('QUOTA_WINDOW_SECONDS'),
+    });
+    if (limits.anonymousUnlimited) {
+      const msg = 'no rate limit: AUTH_MODE=none on a loopback HOST';
+      this.logger.log({ msg, default_limits: { rate_limit: null, quota: null } });
+      return;
+    }
+    const rate = limits.max > 0 ? { max: limits.max, per_ms: limits.windowMs } : null;
+    const rateText = rate ? `${rate.max} requests per ${rate.per_ms / 1000} s` : 'none';
+    const quotaText = quota
+      ? `${quota.tasks ?? 'any number of'} tasks and ${quota.payloadBytes ?? 'any number of'} payload bytes per ${quota.perSeconds} s`
+      : 'none';
+    this.logger.log({
+      msg: `default limits per credential: rate ${rateText}, quota ${quotaText}; a key's or token's own limits replace them`,
+      default_limits: { rate_limit: rate, quota: quota && quotaToWire(quota) },
     });
   }
 
@@ -125,4 +176,27 @@ export class AccessHook {
       route: request.routeOptions.url,
     });
   }
+}
+
+/**
+ * The rate limit a request counts against: a credential's own, else RATE_LIMIT_MAX; without a valid
+ * credential, RATE_LIMIT_UNAUTHENTICATED_MAX per client address; none for AUTH_MODE=none on loopback
+ * (and per client address for none elsewhere, as a gateway in front may let anyone through).
+ */
+function rateOf(
+  principal: Principal | undefined,
+  ip: string,
+  limits: { max: number; unauthenticatedMax: number; windowMs: number; anonymousUnlimited: boolean },
+): RequestRate | undefined {
+  if (!principal) {
+    const source = 'RATE_LIMIT_UNAUTHENTICATED_MAX';
+    return { subject: `ip:${ip}`, max: limits.unauthenticatedMax, perMs: limits.windowMs, source };
+  }
+  if (principal.kind === 'none') {
+    if (limits.anonymousUnlimited) return undefined;
+    return { subject: `ip:${ip}`, max: limits.max, perMs: limits.windowMs, source: 'RATE_LIMIT_MAX' };
+  }
+  const own = principal.limits?.rateLimit;
+  if (own) return { subject: principal.subject, ...own, source: ownLimitName(principal.kind, 'rate_limit') };
+  return { subject: principal.subject, max: limits.max, perMs: limits.windowMs, source: 'RATE_LIMIT_MAX' };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -12,10 +12,25 @@ import {
 } from '@nestjs/swagger';
 import { API_KEY_ID_PATTERN, ApiKeyStore, Principal } from '@app/auth';
 import { QueueError, QueueErrorCode } from '@app/queue';
+import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { assertAllQueues, CurrentPrincipal, RequireScopes } from './access';
-import { ApiKeyDto, ApiKeyListQueryDto, ApiKeyPageDto, CreateApiKeyDto, CreatedApiKeyDto } from './dto/api-key.dto';
+import {
+  ApiKeyDto,
+  ApiKeyListQueryDto,
+  ApiKeyPageDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  limitsChangeOf,
+  UpdateApiKeyDto,
+} from './dto/api-key.dto';
+
+const KEY_ID_PARAM = {
+  name: 'id',
+  description: 'The key id (the 12 hex digits after tq_)',
+  schema: { type: 'string' as const },
+};
 
 /**
  * API keys, for admins without a queue restriction (a restricted admin could otherwise mint a key
@@ -36,10 +51,15 @@ export class KeysController {
   })
   @ApiBody({ type: CreateApiKeyDto })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad name, scope or queue list' })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad name, scope, queue list, rate limit or quota' })
   async create(@CurrentPrincipal() principal: Principal, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     assertAllQueues(principal, 'creating API keys');
-    const { key, record } = await this.keys.create({ name: dto.name, scopes: dto.scopes, queues: dto.queues ?? null });
+    const { key, record } = await this.keys.create({
+      name: dto.name,
+      scopes: dto.scopes,
+      queues: dto.queues ?? null,
+      ...limitsChangeOf(dto),
+    });
     return { ...ApiKeyDto.from(record), key };
   }
 
@@ -54,6 +74,35 @@ export class KeysController {
     return { keys: page.keys.map((record) => ApiKeyDto.from(record)), next_cursor: page.nextCursor };
   }
 
+  @Patch(':id')
+  @RequireScopes('admin')
+  @NoQueryParameters()
+  @ApiOperation({
+    operationId: 'updateApiKey',
+    summary: "Change a key's own rate limit and quota: every api replica applies them within a second",
+    description:
+      "A field left out is kept; null removes the key's own limit, so the environment's default applies (RATE_LIMIT_*, QUOTA_*). A new window (per_ms, per_seconds) starts a new count; a new max or quota on the same window keeps the count so far.",
+  })
+  @ApiParam(KEY_ID_PARAM)
+  @ApiBody({ type: UpdateApiKeyDto })
+  @ApiOkResponse({ type: ApiKeyDto })
+  @ApiBadRequestResponse({ type: ErrorBodyDto, description: 'A bad rate limit or quota, or neither given' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No live key has this id' })
+  async update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() dto: UpdateApiKeyDto,
+  ): Promise<ApiKeyDto> {
+    assertAllQueues(principal, 'changing API keys');
+    if (dto.rate_limit === undefined && dto.quota === undefined) {
+      const message = "give rate_limit, quota or both (null removes the key's own limit)";
+      throw badRequest([{ field: 'body', rule: 'minProperties', message }]);
+    }
+    const record = API_KEY_ID_PATTERN.test(id) ? await this.keys.setLimits(id, limitsChangeOf(dto)) : undefined;
+    if (!record) throw new QueueError(QueueErrorCode.NotFound, 'updateApiKey', `no live API key has id ${id}`);
+    return ApiKeyDto.from(record);
+  }
+
   @Delete(':id')
   @RequireScopes('admin')
   @NoQueryParameters()
@@ -62,7 +111,7 @@ export class KeysController {
     operationId: 'revokeApiKey',
     summary: 'Revoke an API key: every api replica refuses it within a second; its id is never issued again',
   })
-  @ApiParam({ name: 'id', description: 'The key id (the 12 hex digits after tq_)', schema: { type: 'string' } })
+  @ApiParam(KEY_ID_PARAM)
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No live key has this id' })
   async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {

@@ -17,9 +17,9 @@ describe('ApiEnv', () => {
     expect(validate({})).toMatchObject({
       AUTH_MODE: 'api-key',
       HOST: '0.0.0.0',
-      RATE_LIMIT_MAX: 1200,
+      RATE_LIMIT_MAX: 600_000,
       RATE_LIMIT_UNAUTHENTICATED_MAX: 60,
-      QUOTA_TASKS: 100_000,
+      QUOTA_TASKS: 10_000_000,
       REQUEST_TIMEOUT_MS: 30_000,
       CONNECTION_TIMEOUT_MS: 60_000,
       MAX_CONNECTIONS: 1024,

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { API_KEY_PATTERN, AUTH_MODES, AuthMode, algorithmsFor } from '@app/auth';
+import { API_KEY_PATTERN, AUTH_MODES, AuthMode, algorithmsFor, LIMIT_BOUNDS } from '@app/auth';
 import { SharedEnv, toBool, toInt } from '@app/config';
 
 /** Longest a GET /tasks/{id}?wait_ms may hold a request; the socket timeouts below must allow it. */
@@ -107,43 +107,50 @@ export class ApiEnv extends SharedEnv {
   JWT_CLOCK_TOLERANCE_SECONDS = 5;
 
   // ---------------------------------------------------------------- rate limits and quotas
+  // The defaults for a credential without limits of its own are a safety net against a runaway client,
+  // not a product limit: one key may submit 2,000 requests/s for an hour without a 429 (README, threat
+  // model). A key's or token's own limits replace them; see libs/auth/src/limits.ts for the ranges.
 
-  /** Requests per RATE_LIMIT_WINDOW_MS per credential (per client IP in AUTH_MODE=none); 0 = off. */
+  /**
+   * Requests per RATE_LIMIT_WINDOW_MS per credential without a rate limit of its own (per client IP with
+   * AUTH_MODE=none on a non-loopback HOST; never with none on loopback); 0 = off.
+   */
   @Transform(toInt)
-  @Max(10_000_000)
+  @Max(LIMIT_BOUNDS.rateMax.max)
   @Min(0)
   @IsInt()
-  RATE_LIMIT_MAX = 1200;
+  RATE_LIMIT_MAX = 600_000;
 
   /** Requests per window per client IP that carry no valid credential (a 401 counts too); 0 = off. */
   @Transform(toInt)
-  @Max(10_000_000)
+  @Max(LIMIT_BOUNDS.rateMax.max)
   @Min(0)
   @IsInt()
   RATE_LIMIT_UNAUTHENTICATED_MAX = 60;
 
   @Transform(toInt)
-  @Max(86_400_000)
-  @Min(1000)
+  @Max(LIMIT_BOUNDS.ratePerMs.max)
+  @Min(LIMIT_BOUNDS.ratePerMs.min)
   @IsInt()
   RATE_LIMIT_WINDOW_MS = 60_000;
 
-  /** Tasks one credential may submit per QUOTA_WINDOW_SECONDS; 0 = no quota. */
+  /** Tasks one credential without a quota of its own may submit per QUOTA_WINDOW_SECONDS; 0 = no quota. */
   @Transform(toInt)
-  @Max(1_000_000_000)
+  @Max(LIMIT_BOUNDS.quotaTasks.max)
   @Min(0)
   @IsInt()
-  QUOTA_TASKS = 100_000;
+  QUOTA_TASKS = 10_000_000;
 
-  /** Serialized payload bytes one credential may submit per QUOTA_WINDOW_SECONDS; 0 = no quota. */
+  /** Serialized payload bytes such a credential may submit per QUOTA_WINDOW_SECONDS; 0 = no quota. */
   @Transform(toInt)
+  @Max(LIMIT_BOUNDS.quotaPayloadBytes.max)
   @Min(0)
   @IsInt()
-  QUOTA_PAYLOAD_BYTES = 1024 * 1024 * 1024;
+  QUOTA_PAYLOAD_BYTES = 10 * 1024 ** 3;
 
   @Transform(toInt)
-  @Max(30 * 86_400)
-  @Min(1)
+  @Max(LIMIT_BOUNDS.quotaPerSeconds.max)
+  @Min(LIMIT_BOUNDS.quotaPerSeconds.min)
   @IsInt()
   QUOTA_WINDOW_SECONDS = 3600;
 

@@ -58,10 +58,10 @@ describe('HttpErrorFilter', () => {
   });
 
   it('answers a quota with 429 and the quota’s message, and the result store away with 503', () => {
-    expect(filter.toBody(new QuotaExceeded('tasks', 10, 10, 1, 30, 3600))).toEqual({
+    expect(filter.toBody(new QuotaExceeded('tasks', 10, 10, 1, 30, 3600, 'QUOTA_TASKS'))).toEqual({
       statusCode: 429,
       error: 'Too Many Requests',
-      message: expect.stringContaining('quota of 10 tasks per 3600 s reached'),
+      message: expect.stringContaining('quota of 10 tasks per 3600 s (QUOTA_TASKS) reached'),
     });
     expect(filter.toBody(new ResultStoreError('unavailable', 'read', 'connection refused'))).toEqual({
       statusCode: 503,
@@ -130,7 +130,7 @@ describe('HttpErrorFilter', () => {
       filter.catch(queueError(QueueErrorCode.Unavailable), unavailable.host);
       expect([unavailable.sent.status, unavailable.sent.headers['Retry-After']]).toEqual([503, '1']);
       const quota = reply();
-      filter.catch(new QuotaExceeded('tasks', 10, 10, 1, 30, 3600), quota.host);
+      filter.catch(new QuotaExceeded('tasks', 10, 10, 1, 30, 3600, 'QUOTA_TASKS'), quota.host);
       expect([quota.sent.status, quota.sent.headers['Retry-After']]).toEqual([429, '30']);
     });
 

@@ -68,7 +68,7 @@ export class SubmitService {
   private async enqueue(principal: Principal, tasks: SizedTask[]): Promise<EnqueuedTask[]> {
     const bytes = tasks.reduce((sum, task) => sum + task.payloadBytes, 0);
     const reservation =
-      principal.kind === 'none' ? undefined : await this.quota.reserve(principal.subject, tasks.length, bytes);
+      principal.kind === 'none' ? undefined : await this.quota.reserve(principal, tasks.length, bytes);
     let enqueued: EnqueuedTask[];
     try {
       enqueued = await this.producer.enqueueMany(tasks);

@@ -8,15 +8,26 @@
  * mixes these keys with a queue's.
  */
 export interface AuthKeys {
-  /** HASH of one API key: name, scopes, queues, hash (SHA-256 of the secret, hex), created_at. */
+  /**
+   * HASH of one API key: name, scopes, queues, hash (SHA-256 of the secret, hex), created_at, and its
+   * own limits when it has them: rate_max and rate_per_ms; quota_per_seconds with quota_tasks and/or
+   * quota_bytes.
+   */
   apiKey(id: string): string;
   /** ZSET (all scores 0) of every live API key id: listings page through it in id order. */
   apiKeyIndex: string;
   /** SET of revoked ids: an id is never issued again, and a revoked bootstrap key is not recreated. */
   revokedApiKeys: string;
-  /** HASH `tasks`, `bytes` accepted for one subject in the current quota window (the key expires with it). */
-  quota(subject: string): string;
-  /** @fastify/rate-limit's namespace; its counter of a subject is `<namespace><rateLimitSuffix(subject)>`. */
+  /**
+   * HASH `tasks`, `bytes` accepted for one subject in the current quota window of `windowSeconds` (the
+   * key expires with it). The window is part of the name, so a credential whose window changes starts
+   * a new one rather than keep the old one's expiry.
+   */
+  quota(subject: string, windowSeconds: number): string;
+  /**
+   * @fastify/rate-limit's namespace; its counter of a subject is
+   * `<namespace><rateLimitSuffix(subject, windowMs)>`.
+   */
   rateLimitNamespace: string;
 }
 
@@ -26,14 +37,17 @@ export function authKeys(prefix: string): AuthKeys {
     apiKey: (id) => `${base}:key:${id}`,
     apiKeyIndex: `${base}:keys`,
     revokedApiKeys: `${base}:revoked`,
-    quota: (subject) => `${prefix}:quota:{${subject}}`,
+    quota: (subject, windowSeconds) => `${prefix}:quota:{${subject}}:${windowSeconds}s`,
     rateLimitNamespace: `${prefix}:rl:`,
   };
 }
 
-/** The part of a rate-limit counter's key after the namespace: the subject as its own hash tag. */
-export function rateLimitSuffix(subject: string): string {
-  return `{${subject}}`;
+/**
+ * The part of a rate-limit counter's key after the namespace: the subject as its own hash tag, then
+ * the window (a new window length starts a new counter instead of keeping the old one's expiry).
+ */
+export function rateLimitSuffix(subject: string, windowMs: number): string {
+  return `{${subject}}:${windowMs}ms`;
 }
 
 /** Every counter key under `prefix` (rate limits and quotas), for tests that tell them from other writes. */

@@ -19,6 +19,7 @@ type Arg = string | number;
 export interface AuthScripts {
   taskqAuthCreateApiKey(...args: Arg[]): Promise<number[]>;
   taskqAuthRevokeApiKey(...args: Arg[]): Promise<number>;
+  taskqAuthSetApiKeyLimits(...args: Arg[]): Promise<string[]>;
   taskqAuthReserveQuota(...args: Arg[]): Promise<number[]>;
   taskqAuthRefundQuota(...args: Arg[]): Promise<number>;
 }

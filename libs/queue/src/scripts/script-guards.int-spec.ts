@@ -33,6 +33,7 @@ interface AuthCommands {
   taskqAuthRevokeApiKey: Call;
   taskqAuthReserveQuota: Call;
   taskqAuthRefundQuota: Call;
+  taskqAuthSetApiKeyLimits: Call;
 }
 
 const claimKeys = (k: QueueKeys) => [k.queued, k.scheduled, k.retrying, k.active, k.seq, k.meta, k.rateLog, k.archive];
@@ -209,6 +210,19 @@ const AUTH_GUARDS: Record<keyof AuthCommands, Guard> = {
         'upsert',
       ),
       c.s.taskqAuthCreateApiKey(a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, 'k1', 'ab', 'n', '', '*', 'create'),
+      // Its own limits (ownLimitsArgs): a rate of max 0, a quota counting nothing, 'keep' on a new key.
+      c.s.taskqAuthCreateApiKey(
+        ...[a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, 'k1', 'ab', 'n', 'read', '*', 'create'],
+        ...['set', 0, 1000, 'clear', 0, 0, 0],
+      ),
+      c.s.taskqAuthCreateApiKey(
+        ...[a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, 'k1', 'ab', 'n', 'read', '*', 'create'],
+        ...['clear', 0, 0, 'set', 0, 0, 60],
+      ),
+      c.s.taskqAuthCreateApiKey(
+        ...[a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, 'k1', 'ab', 'n', 'read', '*', 'create'],
+        ...['keep', 0, 0, 'clear', 0, 0, 0],
+      ),
     ];
   },
   taskqAuthRevokeApiKey: (c) => {
@@ -216,10 +230,19 @@ const AUTH_GUARDS: Record<keyof AuthCommands, Guard> = {
     return [c.s.taskqAuthRevokeApiKey(a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, '')];
   },
   taskqAuthReserveQuota: (c) => [
-    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc'), 1, 10, 'NaN', 0, 1000),
-    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc'), 1, 10, 5, 0, 0),
+    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc', 60), 1, 10, 'NaN', 0, 1000),
+    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc', 60), 1, 10, 5, 0, 0),
   ],
-  taskqAuthRefundQuota: (c) => [c.s.taskqAuthRefundQuota(authKeys(c.prefix).quota('svc'), -1, 0)],
+  taskqAuthRefundQuota: (c) => [c.s.taskqAuthRefundQuota(authKeys(c.prefix).quota('svc', 60), -1, 0)],
+  taskqAuthSetApiKeyLimits: (c) => {
+    const key = authKeys(c.prefix).apiKey('k1');
+    return [
+      c.s.taskqAuthSetApiKeyLimits(key, 'set', 0, 1000, 'keep', 0, 0, 0),
+      c.s.taskqAuthSetApiKeyLimits(key, 'keep', 0, 0, 'set', 5, 0, 0),
+      c.s.taskqAuthSetApiKeyLimits(key, 'replace', 5, 1000, 'keep', 0, 0, 0),
+      c.s.taskqAuthSetApiKeyLimits(key, 'set', 5, 'NaN', 'keep', 0, 0, 0),
+    ];
+  },
 };
 
 const GUARDS: Record<string, Guard> = { ...QUEUE_GUARDS, ...AUTH_GUARDS };

@@ -23,10 +23,14 @@ export interface ScriptDefinition {
 /**
  * Reads every `verbNoun-<numKeys>.lua` of `dir` (the queue's scripts by default), each with the
  * queue's prelude (argument checks, server time) prepended, as commands `<commandPrefix>VerbNoun`.
- * Other libraries keep their scripts in their own directory and prefix (libs/auth: `taskqAuth`).
+ * Other libraries keep their scripts in their own directory and prefix (libs/auth: `taskqAuth`),
+ * with helpers of their own in that directory's `_prelude.lua`, prepended after the queue's.
  */
 export function loadScripts(dir = scriptsDir(), commandPrefix = 'taskq'): ScriptDefinition[] {
-  const prelude = readFileSync(join(scriptsDir(), '_prelude.lua'), 'utf8');
+  const queuePrelude = join(scriptsDir(), '_prelude.lua');
+  const ownPrelude = join(dir, '_prelude.lua');
+  const preludes = ownPrelude !== queuePrelude && existsSync(ownPrelude) ? [queuePrelude, ownPrelude] : [queuePrelude];
+  const prelude = preludes.map((file) => readFileSync(file, 'utf8')).join('\n');
   const files = new Map<string, string>();
   return readdirSync(dir)
     .filter((file) => /^[a-z][A-Za-z]*-\d+\.lua$/.test(file))

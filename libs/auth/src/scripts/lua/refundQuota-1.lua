@@ -12,7 +12,13 @@
 local tasks = intArg(ARGV[1], 'tasks', 0)
 local bytes = intArg(ARGV[2], 'bytes', 0)
 if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
-local leftTasks = redis.call('HINCRBY', KEYS[1], 'tasks', -tasks)
-local leftBytes = redis.call('HINCRBY', KEYS[1], 'bytes', -bytes)
+-- Nothing to give back of a count is not sent as an increment: Lua writes -0 as '-0', which Redis
+-- refuses as an integer.
+local function giveBack(field, n)
+  if n == 0 then return tonumber(redis.call('HGET', KEYS[1], field)) or 0 end
+  return redis.call('HINCRBY', KEYS[1], field, -n)
+end
+local leftTasks = giveBack('tasks', tasks)
+local leftBytes = giveBack('bytes', bytes)
 if leftTasks <= 0 and leftBytes <= 0 then redis.call('DEL', KEYS[1]) end
 return 1
