@@ -4493,8 +4493,35 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
       /** @description A path parameter longer than 200 characters */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
         headers: {
           [name: string]: unknown;
         };
@@ -4507,6 +4534,15 @@ export interface operations {
         headers: {
           /** @description Seconds until the window ends */
           'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
           [name: string]: unknown;
         };
         content: {
