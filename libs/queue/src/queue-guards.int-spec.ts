@@ -258,7 +258,61 @@ describe('libs/queue guards', () => {
       ['settle revision', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id, 'x')],
       ['settle pairs', () => s.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, 'written', run.id)],
       ['register max', () => s.taskqRegisterQueues(queueRegistryKey(h.prefix), 'NaN', 'other')],
+      ...(['keep', ''] as const).map((mode): [string, () => Promise<unknown>] => [
+        `retry mode ${mode}`,
+        () => s.taskqRetryTask(...retryKeys(), keys.taskPrefix, run.id, mode, 'finished'),
+      ]),
+      ['retry only', () => s.taskqRetryTask(...retryKeys(), keys.taskPrefix, run.id, 'expire', 'any')],
+      ...restoreCases(),
+      ['purge tasks limit', () => s.taskqPurgeTasks(keys.queued, keys.archive, keys.meta, keys.taskPrefix, 'NaN')],
+      ['purge tasks zero', () => s.taskqPurgeTasks(keys.queued, keys.archive, keys.meta, keys.taskPrefix, 0)],
+      ['purge tasks too many', () => s.taskqPurgeTasks(keys.queued, keys.archive, keys.meta, keys.taskPrefix, 1001)],
     ];
+    function retryKeys() {
+      return [keys.dead, keys.succeeded, keys.cancelled, keys.queued, keys.seq, keys.wake, keys.archive] as const;
+    }
+    /** restoreTask with one argument broken at a time (a task id no hash has: it would be written). */
+    function restoreCases(): [string, () => Promise<unknown>][] {
+      const good = [
+        `${queue}.00000000-0000-4000-8000-000000000001`,
+        '2',
+        'echo',
+        '1',
+        '0',
+        '3',
+        '1000',
+        '1',
+        '[]',
+        '',
+        '',
+        '',
+        `${keys.uniquePrefix}x`,
+        '1000',
+      ];
+      const broken: [string, number, string][] = [
+        ['rev', 1, '0'],
+        ['type', 2, ''],
+        ['priority', 4, '101'],
+        ['max_retries', 5, 'NaN'],
+        ['timeout_ms', 6, '-1'],
+        ['created_at', 7, 'inf'],
+        ['history', 8, '{"not":"a list"'],
+        ['scheduled_at', 11, 'soon'],
+        ['unique_for_ms', 13, '0'],
+      ];
+      return broken.map(([name, at, value]) => [
+        `restore ${name}`,
+        () =>
+          s.taskqRestoreTask(
+            keys.queued,
+            keys.seq,
+            keys.wake,
+            keys.archive,
+            keys.taskPrefix,
+            ...good.map((arg, i) => (i === at ? value : arg)),
+          ),
+      ]);
+    }
     for (const [name, call] of calls) {
       await expect(call()).rejects.toThrow(/TASKQ_BADARG/);
       expect([name, await snapshotKeys(redis, h.prefix)]).toEqual([name, before]);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   isScheduleId,
   nextTicks,
@@ -13,7 +13,9 @@ import {
   scheduleTiming,
   ScheduleTask,
   ScheduleView,
+  TaskStatus,
 } from '@app/queue';
+import { ResultStoreError, TaskHistory } from '@app/results';
 import { badRequest } from '../filters/api-errors';
 import { SubmitTaskDto } from '../submit/dto/submit-task.dto';
 import { SubmitService } from '../submit/submit.service';
@@ -26,9 +28,12 @@ const NEXT_RUNS = 5;
 /** Schedules over HTTP: bodies into definitions (the task template checked as a submit is), views with their next runs. */
 @Injectable()
 export class SchedulesService {
+  private readonly logger = new Logger(SchedulesService.name);
+
   constructor(
     private readonly store: ScheduleStore,
     private readonly submit: SubmitService,
+    private readonly history: TaskHistory,
   ) {}
 
   async create(name: string, body: PutScheduleDto): Promise<ScheduleDto> {
@@ -70,7 +75,9 @@ export class SchedulesService {
   }
 
   async list(): Promise<ScheduleDto[]> {
-    return Promise.all((await this.store.list()).map((record) => this.dto(record)));
+    const views = await Promise.all((await this.store.list()).map((record) => this.view(record)));
+    const archived = await this.archivedStatuses(views);
+    return views.map((view) => this.toDto(view, archived));
   }
 
   /** A schedule_id or a name (names never contain the id's "~"). */
@@ -148,12 +155,41 @@ export class SchedulesService {
   }
 
   private async dto(record: ScheduleRecord): Promise<ScheduleDto> {
-    const view: ScheduleView = await this.store.view(record.id).catch((error: unknown) => {
+    const view = await this.view(record);
+    return this.toDto(view, await this.archivedStatuses([view]));
+  }
+
+  private view(record: ScheduleRecord): Promise<ScheduleView> {
+    return this.store.view(record.id).catch((error: unknown) => {
       // Deleted between the write and this read: show what was written.
       if (error instanceof QueueError && error.code === QueueErrorCode.NotFound)
         return { ...record, lastTaskStatus: null };
       throw error;
     });
+  }
+
+  /**
+   * With RESULTS_BACKEND=postgres a schedule's last task has usually left Redis once finished: the
+   * statuses of those that did, from the history, in one query. PostgreSQL unreachable: none (the
+   * status shows null, and the rest of the schedule as usual).
+   */
+  private async archivedStatuses(views: ScheduleView[]): Promise<Map<string, TaskStatus>> {
+    const gone = views.flatMap((view) => (view.lastTaskId && view.lastTaskStatus === null ? [view.lastTaskId] : []));
+    if (!gone.length || !this.history.enabled) return new Map();
+    try {
+      return await this.history.statuses(gone);
+    } catch (error) {
+      if (!(error instanceof ResultStoreError) || error.code !== 'unavailable') throw error;
+      this.logger.warn({ msg: `last task statuses unavailable: ${error.message}` });
+      return new Map();
+    }
+  }
+
+  private toDto(stored: ScheduleView, archived: Map<string, TaskStatus>): ScheduleDto {
+    const view =
+      stored.lastTaskStatus === null && stored.lastTaskId && archived.has(stored.lastTaskId)
+        ? { ...stored, lastTaskStatus: archived.get(stored.lastTaskId)! }
+        : stored;
     let runs: number[] = [];
     if (view.enabled && view.nextRunAt !== null) {
       runs = [view.nextRunAt];
