@@ -23,6 +23,7 @@ export type CreateApiKey = Schemas['CreateApiKeyDto'];
 export type ErrorBody = Schemas['ErrorBodyDto'];
 export type TaskQuery = NonNullable<paths['/tasks']['get']['parameters']['query']>;
 export type DeadTaskQuery = NonNullable<paths['/dlq']['get']['parameters']['query']>;
+export type PurgeableStatus = paths['/queues/{name}/tasks']['delete']['parameters']['query']['status'];
 
 /** The states a task does not leave by itself. */
 export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'dead', 'cancelled'];
@@ -184,6 +185,14 @@ export class TaskqClient {
     return this.call('POST', `/tasks/${id}/cancel`, this.raw.POST('/tasks/{id}/cancel', { params: { path: { id } } }));
   }
 
+  /**
+   * POST /tasks/{id}/retry: a finished task (succeeded, dead or cancelled) queued again under its id, attempts
+   * reset, its history kept (409 while unfinished, or while another task holds its uniqueness lock).
+   */
+  retry(id: string): Promise<Task> {
+    return this.call('POST', `/tasks/${id}/retry`, this.raw.POST('/tasks/{id}/retry', { params: { path: { id } } }));
+  }
+
   /** One page of GET /tasks. */
   listPage(query: TaskQuery = {}) {
     return this.call('GET', '/tasks', this.raw.GET('/tasks', { params: { query } }));
@@ -268,6 +277,15 @@ export class TaskqClient {
       `/queues/${name}/limits`,
       this.raw.PUT('/queues/{name}/limits', { params: { path: { name } }, body: limits }),
     );
+  }
+
+  /**
+   * DELETE /queues/{name}/tasks?status=: purges the queue's tasks waiting in one state (never an active one);
+   * they are gone, with no record. How many.
+   */
+  async purgeTasks(name: string, status: PurgeableStatus): Promise<number> {
+    const answer = this.raw.DELETE('/queues/{name}/tasks', { params: { path: { name }, query: { status } } });
+    return (await this.call('DELETE', `/queues/${name}/tasks`, answer)).deleted;
   }
 
   /** DELETE /queues/{name}: forgets an empty queue. */
