@@ -22,6 +22,17 @@ module.exports = {
       displayName: 'unit',
       testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/docs/*.spec.ts'],
     },
+    {
+      ...common,
+      // The console's pages as components in jsdom, no browser: part of the unit tier, so the same name.
+      displayName: 'unit',
+      testMatch: ['<rootDir>/apps/console/**/*.spec.tsx'],
+      moduleFileExtensions: ['js', 'json', 'ts', 'tsx'],
+      transform: { '^.+\\.tsx?$': 'ts-jest' },
+      testEnvironment: 'jsdom',
+      // jsdom's default conditions pick Preact's browser build (ES modules), which jest cannot require.
+      testEnvironmentOptions: { customExportConditions: ['node', 'node-addons'] },
+    },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,test}/**/*.int-spec.ts'] },
     {
       ...common,

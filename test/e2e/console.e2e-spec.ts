@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { TaskqClient } from '@app/client';
 import { Stack } from './harness';
 
@@ -19,14 +19,15 @@ const newKey = () => `tq_${randomBytes(6).toString('hex')}_${randomBytes(32).toS
 
 /**
  * The console at /ui in a real browser (Playwright driving Chromium) against the built api and workers with API
- * keys on; tasks come from the CLI, as an operator's would.
+ * keys on; tasks come from the CLI, as an operator's would. Each test sets up what it needs (its own queue, its own
+ * signed-in browser context), so any one runs alone (`-t`) as it runs in the suite.
  */
 describe('console at /ui in Chromium', () => {
   const admin = newKey();
   let stack: Stack;
   let browser: Browser;
-  let page: Page;
   let client: TaskqClient;
+  let contexts: BrowserContext[] = [];
 
   function taskq(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const env = { PATH: process.env.PATH ?? '', TASKQ_URL: stack.api.url, TASKQ_API_KEY: admin };
@@ -41,16 +42,38 @@ describe('console at /ui in Chromium', () => {
     if (run.code !== 0) throw new Error(`taskq submit: ${run.stderr}`);
     return JSON.parse(run.stdout).task_id as string;
   };
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  /** A page of a fresh browser context (its own session storage), dialogs accepted. */
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    return page;
+  }
+  /** A fresh page signed in with `key` through the sign-in form; the nav says who it is. */
+  async function signedIn(key: string, who: 'admin' | 'read-only'): Promise<Page> {
+    const page = await newPage();
+    await page.goto(`${stack.api.url}/ui/`);
+    await page.fill('input[name=apiKey]', key);
+    await page.click('button[type=submit]');
+    await page.waitForSelector(`nav >> text=${who}`);
+    return page;
+  }
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     stack = new Stack({ AUTH_MODE: 'api-key', BOOTSTRAP_ADMIN_KEY: admin });
     await stack.startApi();
+    // One worker with the demo tasks for the queues whose tasks must run; the dead-letter test brings its own.
+    await stack.startWorker({ WORKER_QUEUES: 'ui-tasks,ui-queues' });
     client = new TaskqClient({ baseUrl: stack.api.url, apiKey: admin });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    page.on('dialog', (dialog) => void dialog.accept());
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.map((context) => context.close()));
+    contexts = [];
   });
   afterAll(async () => {
     await browser?.close();
@@ -60,6 +83,7 @@ describe('console at /ui in Chromium', () => {
   });
 
   it('asks for a key once, keeps it in the session, and shows the queues', async () => {
+    const page = await newPage();
     await page.goto(`${stack.api.url}/ui`);
     await page.fill('input[name=apiKey]', admin);
     await page.click('button[type=submit]');
@@ -67,34 +91,35 @@ describe('console at /ui in Chromium', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('taskq.apiKey'))).toBe(admin);
     await page.reload();
     await page.waitForSelector('h2:text("Queues")');
+    await page.waitForSelector('nav >> text=admin');
   });
 
   it('shows a task submitted from the CLI appear and finish, without a reload', async () => {
-    await stack.startWorker({ WORKER_QUEUES: 'ui' });
+    const page = await signedIn(admin, 'admin');
     // Delayed long enough to be seen scheduled on a loaded machine, then queued, run and finished.
-    const id = await submitted(['echo', '"from the cli"', '--queue', 'ui', '--delay', '8000']);
-    await page.goto(`${stack.api.url}/ui/#/tasks?status=scheduled&queue=ui`);
+    const id = await submitted(['echo', '"from the cli"', '--queue', 'ui-tasks', '--delay', '8000']);
+    await page.goto(`${stack.api.url}/ui/#/tasks?status=scheduled&queue=ui-tasks`);
     await page.waitForSelector(`tr[data-task="${id}"]`);
-    await shot('tasks');
+    await shot(page, 'tasks');
     await page.click(`tr[data-task="${id}"] a`);
     await page.waitForSelector('dd[data-field=status]:text("scheduled")');
     await page.waitForSelector('dd[data-field=status]:text("succeeded")', { timeout: 30_000 });
     expect(await page.textContent('pre')).toContain('"from the cli"');
-    await shot('task');
+    await shot(page, 'task');
   });
 
   it('requeues a dead task from the dead-letter queue and it succeeds', async () => {
     // A worker that lacks the echo handler dead-letters it (unknown_task_type); one that has it runs the requeue.
-    await stack.workers[0].stop('SIGTERM');
-    await stack.startWorker({ WORKER_QUEUES: 'ui', DEMO_TASKS: 'false', FAULT_TASKS: 'true' });
-    const id = await submitted(['echo', '"dead first"', '--queue', 'ui']);
+    const lacking = await stack.startWorker({ WORKER_QUEUES: 'ui-dlq', DEMO_TASKS: 'false', FAULT_TASKS: 'true' });
+    const id = await submitted(['echo', '"dead first"', '--queue', 'ui-dlq']);
     expect((await client.wait(id, { timeoutMs: 15_000 })).status).toBe('dead');
-    await stack.workers[1].stop('SIGTERM');
-    await stack.startWorker({ WORKER_QUEUES: 'ui' });
+    await lacking.stop('SIGTERM');
+    await stack.startWorker({ WORKER_QUEUES: 'ui-dlq' });
 
-    await page.goto(`${stack.api.url}/ui/#/dlq?queue=ui`);
+    const page = await signedIn(admin, 'admin');
+    await page.goto(`${stack.api.url}/ui/#/dlq?queue=ui-dlq`);
     await page.waitForSelector(`tr[data-task="${id}"] >> text=unknown_task_type`);
-    await shot('dlq');
+    await shot(page, 'dlq');
     await page.click(`tr[data-task="${id}"] button:text("Requeue")`);
     await page.waitForSelector(`tr[data-task="${id}"]`, { state: 'detached' });
     await page.goto(`${stack.api.url}/ui/#/task/${id}`);
@@ -102,45 +127,53 @@ describe('console at /ui in Chromium', () => {
   });
 
   it('pauses and resumes a queue; shows schedules (disable one) and workers', async () => {
+    // The hour's charts of this queue: two echo tasks that succeeded, one that died on its first run.
+    for (const [args, exitCode] of [
+      [['echo', '1'], 0],
+      [['echo', '2'], 0],
+      [['fail', '{}', '--max-retries', '0'], 1],
+    ] as const) {
+      expect((await taskq(['submit', ...args, '--queue', 'ui-queues', '--wait'])).code).toBe(exitCode);
+    }
+    const page = await signedIn(admin, 'admin');
     await page.goto(`${stack.api.url}/ui/#/queues`);
-    // The hour's charts: the two echo tasks that succeeded, and the dead one (one failed run).
-    await page.waitForSelector('tr[data-queue=ui] td.throughput svg[data-total="2"]');
-    await page.waitForSelector('tr[data-queue=ui] td.failures svg[data-total="1"]');
-    await page.click('tr[data-queue=ui] button:text("Pause")');
-    await page.waitForSelector('tr[data-queue=ui] td.state:text("paused")');
-    expect((await client.queue('ui')).paused).toBe(true);
-    await shot('queues');
-    await page.click('tr[data-queue=ui] button:text("Resume")');
-    await page.waitForSelector('tr[data-queue=ui] td.state:text("running")');
-    expect((await client.queue('ui')).paused).toBe(false);
+    await page.waitForSelector('tr[data-queue=ui-queues] td.throughput svg[data-total="2"]');
+    await page.waitForSelector('tr[data-queue=ui-queues] td.failures svg[data-total="1"]');
+    await page.click('tr[data-queue=ui-queues] button:text("Pause")');
+    await page.waitForSelector('tr[data-queue=ui-queues] td.state:text("paused")');
+    expect((await client.queue('ui-queues')).paused).toBe(true);
+    await shot(page, 'queues');
+    await page.click('tr[data-queue=ui-queues] button:text("Resume")');
+    await page.waitForSelector('tr[data-queue=ui-queues] td.state:text("running")');
+    expect((await client.queue('ui-queues')).paused).toBe(false);
 
-    expect(
-      (await taskq(['schedules', 'add', 'ui-hourly', '--every', '3600000', '--type', 'echo', '--queue', 'ui'])).code,
-    ).toBe(0);
+    const schedule = ['schedules', 'add', 'ui-hourly', '--every', '3600000', '--type', 'echo', '--queue', 'ui-queues'];
+    expect((await taskq(schedule)).code).toBe(0);
     await page.goto(`${stack.api.url}/ui/#/schedules`);
     await page.click('tr[data-schedule=ui-hourly] button:text("Disable")');
     await page.waitForSelector('tr[data-schedule=ui-hourly] td.enabled:text("no")');
     expect((await client.schedule('ui-hourly')).enabled).toBe(false);
-    await shot('schedules');
+    await shot(page, 'schedules');
 
     await page.goto(`${stack.api.url}/ui/#/workers`);
     await page.waitForSelector(`td:text("${(await client.workers())[0].worker_id}")`);
-    await shot('workers');
+    await shot(page, 'workers');
   });
 
   it('shows a read-only key no action buttons', async () => {
+    // A queue and a schedule of its own, so each page has a row whose buttons an admin would see.
+    await submitted(['echo', '"held"', '--queue', 'ui-read', '--delay', '3600000']);
+    await client.createSchedule({
+      name: 'ui-read-hourly',
+      every_ms: 3_600_000,
+      task: { task_type: 'echo', payload: null, queue: 'ui-read' },
+    });
     const reader = await client.createKey({ name: 'ui-reader', scopes: ['read'] });
-    const context = await browser.newContext();
-    const readOnly = await context.newPage();
-    await readOnly.goto(`${stack.api.url}/ui/`);
-    await readOnly.fill('input[name=apiKey]', reader.key);
-    await readOnly.click('button[type=submit]');
-    await readOnly.waitForSelector('nav >> text=read-only');
-    await readOnly.waitForSelector('tr[data-queue=ui]');
+    const readOnly = await signedIn(reader.key, 'read-only');
+    await readOnly.waitForSelector('tr[data-queue=ui-read]');
     expect(await readOnly.locator('main button').count()).toBe(0);
     await readOnly.goto(`${stack.api.url}/ui/#/schedules`);
-    await readOnly.waitForSelector('tr[data-schedule=ui-hourly]');
+    await readOnly.waitForSelector('tr[data-schedule=ui-read-hourly]');
     expect(await readOnly.locator('main button').count()).toBe(0);
-    await context.close();
   });
 });

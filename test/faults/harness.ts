@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { faultRunKeys } from '@app/contracts';
+import { faultRunKeys, isFinishedStatus } from '@app/contracts';
 import { queueKeys, queueOfTaskId, queueRegistryKey, RedisConnection, taskKey } from '@app/queue';
 import { AppProcess, AppStack, http, JsonResponse, OwnRedis, taskHashes, waitFor } from '@app/testing';
 
@@ -50,11 +50,9 @@ export const runTask = (ms: number, extra: Record<string, unknown> = {}): ChaosT
   expect: 'succeeded',
 });
 
-/** A task's end state counts as finished. */
-const TERMINAL = new Set(['succeeded', 'dead', 'cancelled']);
-
+/** Whether a task ended as its test designed it: in that state, or in any finished one for 'finished'. */
 function endsAsDesigned(status: string | null | undefined, expect: Expected): boolean {
-  return expect === 'finished' ? !!status && TERMINAL.has(status) : status === expect;
+  return expect === 'finished' ? !!status && isFinishedStatus(status) : status === expect;
 }
 
 /** How every task the fault left in Redis ended, and how often each ran. */
@@ -221,7 +219,7 @@ export class FaultStack extends AppStack {
   /** How many accepted tasks have reached succeeded, dead or cancelled. */
   async finishedCount(): Promise<number> {
     const statuses = await this.statuses([...this.submitted.keys()]);
-    return [...statuses.values()].filter((s) => s !== null && TERMINAL.has(s)).length;
+    return [...statuses.values()].filter((s) => s !== null && isFinishedStatus(s)).length;
   }
 
   /** Tasks not finished yet in any queue of the stack: queued, scheduled, retrying or active. */

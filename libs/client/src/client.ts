@@ -25,8 +25,23 @@ export type TaskQuery = NonNullable<paths['/tasks']['get']['parameters']['query'
 export type DeadTaskQuery = NonNullable<paths['/dlq']['get']['parameters']['query']>;
 export type PurgeableStatus = paths['/queues/{name}/tasks']['delete']['parameters']['query']['status'];
 
+/**
+ * Every state, in the order a task moves through them, and whether it is finished (a state the task does not leave
+ * by itself). Keyed by the generated TaskStatus, so a state missing here, or one the api's document does not have,
+ * does not compile; a test in libs/contracts holds the order to the api's own list.
+ */
+const FINISHED_BY_STATUS = {
+  scheduled: false,
+  queued: false,
+  active: false,
+  retrying: false,
+  succeeded: true,
+  dead: true,
+  cancelled: true,
+} as const satisfies Record<TaskStatus, boolean>;
+export const TASK_STATUSES = Object.keys(FINISHED_BY_STATUS) as readonly TaskStatus[];
 /** The states a task does not leave by itself. */
-export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'dead', 'cancelled'];
+export const FINISHED_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((status) => FINISHED_BY_STATUS[status]);
 export const isFinished = (task: { status: TaskStatus }): boolean => FINISHED_STATUSES.includes(task.status);
 
 /** The api answered with an error status; `body` is its error body (statusCode, error, message, errors?). */

@@ -5,3 +5,4 @@ export * from './queue-names';
 export * from './demo/demo.contracts';
 export * from './faults/chaos.contract';
 export * from './errors';
+export * from './task-status';

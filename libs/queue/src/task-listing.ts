@@ -1,7 +1,7 @@
 import { redisCall } from './errors/queue-error';
 import { QueueKeys, queueKeys } from './keys/queue-keys';
 import { QueueRedis } from './scripts/script-loader';
-import { TaskRecord, TaskStatus, TaskSummary } from './task';
+import { FINISHED_STATUSES, TaskRecord, TaskStatus, TaskSummary } from './task';
 import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
 
 /**
@@ -12,7 +12,7 @@ import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
 export const TASK_CURSOR_PATTERN = /^(-?\d{1,17}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
 
 /** Finished states list the newest first; waiting states in the order they run (or are due). */
-const NEWEST_FIRST = new Set<TaskStatus>(['succeeded', 'dead', 'cancelled']);
+const NEWEST_FIRST = new Set<TaskStatus>(FINISHED_STATUSES);
 
 /** Tasks a listing examines at most per request, matches or not (a task_type filter may match few). */
 export const MAX_SCANNED_PER_PAGE = 5000;

@@ -1,5 +1,8 @@
-export const TASK_STATUSES = ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
+import type { TaskStatus } from '@app/contracts';
+
+// The states are the contracts' list; exported here too, beside the task types that use them.
+export { FINISHED_STATUSES, isFinishedStatus, TASK_STATUSES } from '@app/contracts';
+export type { FinishedStatus, TaskStatus } from '@app/contracts';
 
 /** The waiting states a purge empties (DELETE /queues/{name}/tasks): never active, never finished. */
 export const PURGEABLE_STATUSES = ['queued', 'scheduled', 'retrying'] as const satisfies readonly TaskStatus[];

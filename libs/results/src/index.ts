@@ -4,5 +4,3 @@ export { RESULTS_OPTIONS } from './results.module-definition';
 export * from './result-store';
 export * from './task-history';
 export * from './errors';
-export { FINISHED_STATUSES } from './rows';
-export type { FinishedStatus } from './rows';

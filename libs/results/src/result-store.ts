@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { ArchivedTask, RestorableTask } from '@app/queue';
+import { ArchivedTask, isFinishedStatus, RestorableTask } from '@app/queue';
 import { ResultStoreError, storeCall } from './errors';
 import { PG_POOL } from './results.constants';
-import { isFinished, toRow, WRITE_COLUMNS } from './rows';
+import { toRow, WRITE_COLUMNS } from './rows';
 
 export interface WriteOutcome {
   /** Rows inserted or brought up to a newer revision. */
@@ -134,13 +134,13 @@ export class ResultStore {
    * all of it is committed or none (then nothing may be dropped from Redis).
    */
   async write(tasks: readonly ArchivedTask[], options: WriteOptions = {}): Promise<WriteOutcome> {
-    const finishedCount = tasks.filter((task) => isFinished(task.record.status)).length;
+    const finishedCount = tasks.filter((task) => isFinishedStatus(task.record.status)).length;
     return this.transaction('write', async (client) => {
       const revisions = JSON.stringify(tasks.map((task) => ({ id: task.record.id, rev: task.rev })));
       const { rows } = await client.query<{ id: string }>(LOCK_REVISIONS, [revisions]);
       const current = new Set(rows.map((row) => row.id));
-      const finished = tasks.filter((task) => current.has(task.record.id) && isFinished(task.record.status));
-      const live = tasks.filter((task) => current.has(task.record.id) && !isFinished(task.record.status));
+      const finished = tasks.filter((task) => current.has(task.record.id) && isFinishedStatus(task.record.status));
+      const live = tasks.filter((task) => current.has(task.record.id) && !isFinishedStatus(task.record.status));
       let written = 0;
       if (finished.length) {
         written = (await client.query(UPSERT, [JSON.stringify(finished.map(toRow))])).rowCount ?? 0;

@@ -66,13 +66,6 @@ export const WRITE_COLUMNS: [string, string][] = [
   ['rev', 'integer'],
 ];
 
-export const FINISHED_STATUSES = ['succeeded', 'dead', 'cancelled'] as const;
-export type FinishedStatus = (typeof FINISHED_STATUSES)[number];
-
-export function isFinished(status: string): status is FinishedStatus {
-  return (FINISHED_STATUSES as readonly string[]).includes(status);
-}
-
 // Lone UTF-16 surrogates and NUL: PostgreSQL text and json refuse both (a handler's error message can
 // hold either). Replaced, so one odd string cannot block a batch.
 // eslint-disable-next-line no-control-regex -- NUL is exactly what must be matched

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { TaskRecord } from '@app/queue';
+import { FINISHED_STATUSES, FinishedStatus, TaskRecord } from '@app/queue';
 import { ResultStoreError, storeCall } from './errors';
 import { PG_POOL } from './results.constants';
-import { FINISHED_STATUSES, FinishedStatus, fromRow, READ_COLUMNS, ResultRow } from './rows';
+import { fromRow, READ_COLUMNS, ResultRow } from './rows';
 
 /**
  * A position in the history order (newest finish first, then higher id): `<finished_at ms>:<task id>`

@@ -12,6 +12,8 @@ import { Counter } from 'prom-client';
 import { Principal, visibleQueues } from '@app/auth';
 import { InjectMetric, METRIC } from '@app/metrics';
 import {
+  FinishedStatus,
+  isFinishedStatus,
   isTaskId,
   QueueAdmin,
   QueueError,
@@ -21,7 +23,7 @@ import {
   TaskRecord,
   TaskWaiter,
 } from '@app/queue';
-import { FINISHED_STATUSES, HISTORY_CURSOR_PATTERN, ResultStore, TaskHistory } from '@app/results';
+import { HISTORY_CURSOR_PATTERN, ResultStore, TaskHistory } from '@app/results';
 import { assertQueueAccess, assertTaskAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
@@ -66,8 +68,7 @@ export class TasksController {
   @ApiRedisUnavailableResponse('Redis, or PostgreSQL for finished tasks, unavailable; retry after Retry-After')
   async list(@CurrentPrincipal() principal: Principal, @Query() query: TaskListQueryDto): Promise<TaskPageDto> {
     if (query.queue !== undefined) assertQueueAccess(principal, query.queue);
-    const fromHistory =
-      this.history.enabled && (query.status === undefined || FINISHED_STATUSES.includes(query.status as never));
+    const fromHistory = this.history.enabled && (query.status === undefined || isFinishedStatus(query.status));
     if (fromHistory) return this.listHistory(principal, query);
     if (query.status === undefined) {
       const message = 'status is required: with RESULTS_BACKEND=redis tasks are listed one state at a time';
@@ -103,7 +104,7 @@ export class TasksController {
     }
     const page = await this.history.list({
       queue: query.queue,
-      status: query.status as (typeof FINISHED_STATUSES)[number] | undefined,
+      status: query.status as FinishedStatus | undefined,
       taskType: query.task_type,
       since: query.since === undefined ? undefined : Date.parse(query.since),
       until: query.until === undefined ? undefined : Date.parse(query.until),

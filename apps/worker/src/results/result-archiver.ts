@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { ArchivedTask, QueueArchive } from '@app/queue';
+import { ArchivedTask, isFinishedStatus, QueueArchive } from '@app/queue';
 import { ResultStore, ResultStoreError } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { ResultsBackpressure } from './results-backpressure';
@@ -148,7 +148,7 @@ export class ResultArchiver {
     // Redis time at the commit, without trusting this host's clock against Redis'.
     const committedAt = claim.now + (performance.now() - started);
     for (const task of written) {
-      const status = ['succeeded', 'dead', 'cancelled'].includes(task.record.status) ? task.record.status : 'requeued';
+      const status = isFinishedStatus(task.record.status) ? task.record.status : 'requeued';
       this.archived.inc({ queue, status });
       if (status !== 'requeued' && task.record.finishedAt !== null) {
         this.lag.observe({ queue }, Math.max(0, committedAt - task.record.finishedAt) / 1000);

@@ -1,0 +1,23 @@
+import { RegisterCommand } from '../command';
+import * as cancel from './cancel';
+import * as dlq from './dlq';
+import * as get from './get';
+import * as keys from './keys';
+import * as ls from './ls';
+import * as queues from './queues';
+import * as schedules from './schedules';
+import * as submit from './submit';
+import * as workers from './workers';
+
+/** Every command module, in the order `taskq --help` lists them. A new command adds its module here. */
+export const COMMANDS: RegisterCommand[] = [
+  submit.register,
+  get.register,
+  ls.register,
+  cancel.register,
+  dlq.register,
+  queues.register,
+  workers.register,
+  schedules.register,
+  keys.register,
+];

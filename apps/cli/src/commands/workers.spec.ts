@@ -1,0 +1,13 @@
+import { runFake } from '../../test/run-cli';
+import { sampleWorker } from '../../../../test/support/fake-client';
+
+describe('taskq workers', () => {
+  it('prints a row per live worker', async () => {
+    const worker = sampleWorker({ worker_id: 'w1', queues: ['a', 'b'], concurrency: 4, in_flight: 2 });
+    const run = await runFake(['workers'], { workers: async () => [worker] });
+    expect(run.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^WORKER_ID\s+QUEUES\s+CONCURRENCY\s+IN_FLIGHT\s+LAST_SEEN$/),
+      expect.stringMatching(/^w1\s+a,b\s+4\s+2\s+2026-01-02T03:04:05.000Z$/),
+    ]);
+  });
+});
