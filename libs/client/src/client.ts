@@ -44,6 +44,10 @@ export const TASK_STATUSES = Object.keys(FINISHED_BY_STATUS) as readonly TaskSta
 export const FINISHED_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((status) => FINISHED_BY_STATUS[status]);
 export const isFinished = (task: { status: TaskStatus }): boolean => FINISHED_STATUSES.includes(task.status);
 
+/** The waiting states DELETE /queues/{name}/tasks purges, keyed by the generated type (a drift does not compile). */
+const PURGEABLE = { queued: true, scheduled: true, retrying: true } as const satisfies Record<PurgeableStatus, true>;
+export const PURGEABLE_STATUSES = Object.keys(PURGEABLE) as readonly PurgeableStatus[];
+
 /** The api answered with an error status; `body` is its error body (statusCode, error, message, errors?). */
 export class TaskqHttpError extends Error {
   constructor(
