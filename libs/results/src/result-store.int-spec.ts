@@ -281,6 +281,37 @@ describe('ResultStore on a real PostgreSQL', () => {
     );
   });
 
+  it('gives a unique task brought back from its row its lock again, or refuses naming the task holding it', async () => {
+    const unique = newTask(queue, { payload: 'once', uniqueForMs: 60_000 });
+    const { id } = await h.producer.enqueue(unique);
+    await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(queue, 'written', [{ id, rev: batch[0].rev }]);
+    expect((await db.sql.query('SELECT unique_for_ms FROM task_results WHERE id = $1', [id])).rows).toEqual([
+      { unique_for_ms: 60_000 },
+    ]);
+    const holder = await h.producer.enqueue(unique);
+    await expect(store.restore(id, (task) => h.admin.restore(task))).rejects.toMatchObject({
+      code: 'conflict',
+      existingId: holder.id,
+    });
+    // Refused: the row stays, nothing came back.
+    expect(await history.get(id)).toMatchObject({ status: 'succeeded' });
+    await expect(h.inspector.getTask(id)).rejects.toMatchObject({ code: 'not_found' });
+    await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
+    expect(await store.restore(id, (task) => h.admin.restore(task))).toBe(true);
+    await expect(h.producer.enqueue(unique)).rejects.toMatchObject({ code: 'conflict', existingId: id });
+    for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
+    const rest = await claimAll();
+    await store.write(rest);
+    await archive.settle(
+      queue,
+      'written',
+      rest.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+  });
+
   it('counts finished rows per queue and status through every change, retention and the folding included', async () => {
     const counts = async () => (await history.finishedCounts([queue, 'other'])).get(queue);
     const ids = await finish(['ok', 'ok', 'dead', 'ok']);
