@@ -147,6 +147,11 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     expect((await call('POST', '/submit', { task_type: 'echo', payload: 7, queue: 'gone' })).status).toBe(202);
     const gone = (await call('GET', '/tasks?status=queued&queue=gone')).body.tasks[0].task_id;
     expect((await call('POST', `/tasks/${gone}/cancel`)).status).toBe(200);
+    // A retry of a retained finished task (its TTL goes), and a purge of waiting tasks.
+    expect((await call('POST', `/tasks/${one.body.task_id}/retry`)).status).toBe(200);
+    expect((await call('GET', `/tasks/${one.body.task_id}?wait_ms=10000`)).body.status).toBe('succeeded');
+    expect((await call('POST', `/tasks/${gone}/retry`)).status).toBe(200);
+    expect((await call('DELETE', '/queues/gone/tasks?status=queued')).body).toEqual({ deleted: 1 });
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);

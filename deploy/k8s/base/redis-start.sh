@@ -21,7 +21,7 @@ hash=$(printf '%s' "$REDIS_PASSWORD" | sha256sum | cut -d ' ' -f 1)
 connection='+auth +hello +ping +echo +select +quit +info +client|setname'
 # Scripts, and what the scripts call.
 scripts='+eval +evalsha +time'
-strings='+get +set +del +exists +incr +incrby +expire +pexpire +ttl +pttl'
+strings='+get +set +del +exists +incr +incrby +expire +pexpire +persist +ttl +pttl'
 hashes='+hget +hmget +hgetall +hkeys +hset +hdel +hincrby'
 sets='+sadd +srem +sismember +smembers +scard'
 zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
