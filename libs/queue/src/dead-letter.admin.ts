@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { errorForScriptCode, redisCall, refusedInState, retryError, SCRIPT_CODE } from './errors/queue-error';
+import { errorForScriptCode, redisCall, refusedInState, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
-import { finishedMode, QueueModuleOptions } from './queue.options';
+import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
+import { runAgain } from './retry-task';
 import { QueueRedis } from './scripts/script-loader';
 
 const PURGE_BATCH = 1000;
@@ -22,24 +23,7 @@ export class DeadLetterAdmin {
    * unfinished task that holds its lock now.
    */
   async requeue(id: string): Promise<void> {
-    const keys = this.keysOf('requeueDead', id);
-    const reply = await redisCall('requeueDead', () =>
-      this.redis.taskqRetryTask(
-        keys.dead,
-        keys.succeeded,
-        keys.cancelled,
-        keys.queued,
-        keys.seq,
-        keys.wake,
-        keys.archive,
-        keys.taskPrefix,
-        id,
-        finishedMode(this.options),
-        'dead',
-      ),
-    );
-    const error = retryError('requeueDead', id, reply);
-    if (error) throw error;
+    await runAgain(this.redis, this.options, 'requeueDead', id, 'dead');
   }
 
   /** Deletes a dead task. NotFound / WrongState ("task X is queued, not dead", or deleted already). */

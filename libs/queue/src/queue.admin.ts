@@ -6,7 +6,6 @@ import {
   QueueErrorCode,
   redisCall,
   refusedInState,
-  retryError,
   SCRIPT_CODE,
   uniqueLockHeld,
 } from './errors/queue-error';
@@ -17,6 +16,7 @@ import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
 import { RestorableTask } from './archive';
+import { runAgain } from './retry-task';
 import { PurgeableStatus, QueueControls, TaskStatus } from './task';
 
 /** Wake markers kept on a wake list at most (enough to wake every idle worker in turn). */
@@ -71,24 +71,7 @@ export class QueueAdmin {
    * unfinished; Conflict naming the unfinished task that holds its lock now.
    */
   async retry(id: string): Promise<void> {
-    const keys = this.keysOf('retry', id);
-    const reply = await redisCall('retry', () =>
-      this.redis.taskqRetryTask(
-        keys.dead,
-        keys.succeeded,
-        keys.cancelled,
-        keys.queued,
-        keys.seq,
-        keys.wake,
-        keys.archive,
-        keys.taskPrefix,
-        id,
-        finishedMode(this.options),
-        'finished',
-      ),
-    );
-    const error = retryError('retry', id, reply);
-    if (error) throw error;
+    await runAgain(this.redis, this.options, 'retry', id, 'finished');
   }
 
   /**

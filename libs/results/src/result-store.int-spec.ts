@@ -75,6 +75,19 @@ describe('ResultStore on a real PostgreSQL', () => {
   }
 
   const claimAll = async (): Promise<ArchivedTask[]> => (await archive.claim(queue, 1000, 60_000, 1 << 24)).tasks;
+  const settleAll = (tasks: ArchivedTask[], outcome: 'written' | 'failed' = 'written') =>
+    archive.settle(
+      queue,
+      outcome,
+      tasks.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+  /** Claims what the archive holds, writes it and settles it: one archiver's whole pass. */
+  const archiveAll = async () => {
+    const tasks = await claimAll();
+    await store.write(tasks);
+    await settleAll(tasks);
+    return tasks;
+  };
   const rows = async () =>
     (await db.sql.query('SELECT id, status, rev, result, archived_at FROM task_results ORDER BY id')).rows;
 
@@ -99,11 +112,7 @@ describe('ResultStore on a real PostgreSQL', () => {
       result: null,
       attemptsHistory: [expect.objectContaining({ outcome: 'dead', error: 'Error: 2' })],
     });
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
     await expect(h.inspector.getTask(ids[0])).rejects.toThrow(/does not exist/);
     // The dead task stays requeueable from the dead-letter queue.
     expect(await h.inspector.getTask(ids[2])).toMatchObject({ status: 'dead' });
@@ -123,11 +132,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(
       (await db.sql.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM task_results')).rows,
     ).toEqual([{ n: 4, d: 4 }]);
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
   });
 
   it('never lets an older revision overwrite a newer one, and removes the row of a requeued task', async () => {
@@ -214,9 +219,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await h.inspector.getTask(id)).toMatchObject({ status: 'queued' });
     const [run] = (await h.consumer.claim(queue, 1)).tasks;
     await h.consumer.ack(run, '');
-    const done = await claimAll();
-    await store.write(done);
-    await archive.settle(queue, 'written', [{ id, rev: done[0].rev }]);
+    await archiveAll();
     expect(await history.get(id)).toMatchObject({ status: 'succeeded' });
   });
 
@@ -303,13 +306,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await store.restore(id, (task) => h.admin.restore(task))).toBe(true);
     await expect(h.producer.enqueue(unique)).rejects.toMatchObject({ code: 'conflict', existingId: id });
     for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
-    const rest = await claimAll();
-    await store.write(rest);
-    await archive.settle(
-      queue,
-      'written',
-      rest.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await archiveAll();
   });
 
   it('counts finished rows per queue and status through every change, retention and the folding included', async () => {
@@ -320,11 +317,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await counts()).toEqual({ succeeded: 3, dead: 1, cancelled: 0 });
     // A replay changes nothing; a requeue's removal and a retry's restore take rows out.
     await store.write(batch);
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
     await h.dlq.requeue(ids[2]);
     await store.restore(ids[0], (task) => h.admin.restore(task));
     await store.write(await claimAll());
@@ -337,13 +330,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await store.deleteFinishedBefore(Date.now() + 60_000, 1000)).toBe(2);
     expect(await counts()).toEqual({ succeeded: 0, dead: 0, cancelled: 0 });
     for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
-    const rest = await claimAll();
-    await store.write(rest);
-    await archive.settle(
-      queue,
-      'written',
-      rest.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await archiveAll();
     expect(await counts()).toEqual({ succeeded: 2, dead: 0, cancelled: 0 });
   });
 
@@ -351,11 +338,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     const ids = await finish(['ok', 'dead']);
     const batch = await claimAll();
     await store.write(batch);
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
     expect(await store.pruneRevisions(1000)).toBe(0);
     await db.sql.query(`UPDATE task_revisions SET written_at = now() - interval '2 hours' WHERE id = $1`, [ids[0]]);
     expect(await store.pruneRevisions(1000)).toBe(1);
@@ -367,18 +350,10 @@ describe('ResultStore on a real PostgreSQL', () => {
     const batch = await claimAll();
     await expect(store.write(batch, { mayCommit: () => false })).rejects.toMatchObject({ code: 'failed' });
     expect(await rows()).toEqual([]);
-    await archive.settle(
-      queue,
-      'failed',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'failed');
     const again = await claimAll();
     expect(await store.write(again)).toMatchObject({ written: 2 });
-    await archive.settle(
-      queue,
-      'written',
-      again.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(again, 'written');
   });
 
   it('keeps payloads byte for byte, and stores what PostgreSQL text refuses (NUL, lone surrogates) replaced', async () => {

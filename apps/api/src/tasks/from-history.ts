@@ -1,7 +1,7 @@
 import { isTaskId, QueueError, QueueErrorCode, TaskRecord } from '@app/queue';
 import { TaskHistory } from '@app/results';
 
-const isNotFound = (error: unknown) => error instanceof QueueError && error.code === QueueErrorCode.NotFound;
+export const isNotFound = (error: unknown) => error instanceof QueueError && error.code === QueueErrorCode.NotFound;
 
 /**
  * Runs an operation on a task that Redis may no longer hold. With RESULTS_BACKEND=postgres a finished
@@ -29,5 +29,3 @@ export async function fromHistory(history: TaskHistory, id: string, error: unkno
   if (!isNotFound(error) || !history.enabled || !isTaskId(id)) return null;
   return history.get(id);
 }
-
-export { isNotFound };
