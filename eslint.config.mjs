@@ -1,22 +1,33 @@
 // @ts-check
 import eslint from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-/** Every file: libs through their root entry only; apps never import each other. */
+/** Every file: libs through their root entry only (docs/architecture.md). */
 const BASE_IMPORT_RULES = [
   {
     group: ['@app/*/*', '**/libs/*/src/*'],
     message: 'Import a lib through its root entry (@app/queue, not a deep path).',
   },
-  {
-    group: ['**/apps/api/**', '**/apps/worker/**'],
-    message: 'Apps never import each other; move shared code to a lib.',
-  },
 ];
 
 /**
- * Libraries depend downward only (shared/STYLE.md): config and contracts import no lib, queue
+ * Apps never import each other, and libs import no app: zones over the resolved file paths, so a
+ * relative import (`../../../worker/src/...`) is caught as surely as any other spelling.
+ */
+const APPS = ['api', 'worker', 'cli', 'console'];
+const APP_ZONES = [
+  ...APPS.map((app) => ({
+    target: `./apps/${app}`,
+    from: APPS.filter((other) => other !== app).map((other) => `./apps/${other}`),
+    message: 'Apps never import each other; move shared code to a lib (docs/architecture.md).',
+  })),
+  { target: './libs', from: './apps', message: 'Libs never import an app; the apps sit on top of the libs.' },
+];
+
+/**
+ * Libraries depend downward only (docs/architecture.md): config and contracts import no lib, queue
  * imports contracts only, metrics may read the queue's inspector, results (the PostgreSQL result
  * store) reads the queue's task types, auth keeps its keys on the queue's Redis connection, and the
  * client (generated from the api's OpenAPI document, used by the CLI and other programs) speaks HTTP only.
@@ -87,9 +98,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
-      // Libraries are imported through their root entry only (shared/STYLE.md); apps never import each other.
+      // Libraries are imported through their root entry only.
       'no-restricted-imports': ['error', { patterns: BASE_IMPORT_RULES }],
     },
+  },
+  {
+    plugins: { import: importPlugin },
+    settings: {
+      // Relative imports resolved as TypeScript sees them; the @app/* aliases point at libs, never at an app.
+      'import/resolver': { node: { extensions: ['.ts', '.tsx', '.mts', '.js', '.mjs', '.cjs', '.json'] } },
+    },
+    rules: { 'import/no-restricted-paths': ['error', { zones: APP_ZONES }] },
   },
   ...libLayers,
   {

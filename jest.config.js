@@ -1,4 +1,4 @@
-/** Three sizes of test (shared/STYLE.md): unit beside the code, integration on a real Redis, e2e over real processes. */
+/** Three sizes of test (docs/architecture.md): unit beside the code, integration on a real Redis, e2e over real processes. */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
@@ -20,7 +20,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/docs/*.spec.ts'],
+      testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts', '<rootDir>/test/{docs,tooling}/*.spec.ts'],
     },
     {
       ...common,
@@ -41,9 +41,9 @@ module.exports = {
       // Every response an e2e spec gets is checked against the served OpenAPI document.
       setupFilesAfterEnv: ['<rootDir>/test/e2e/contract/check-responses.setup.ts'],
     },
-    // The fault-injection suite (issue 4): real processes, its own redis-server with AOF, faults one at a time.
+    // The fault-injection suite: real processes, its own redis-server with AOF, faults one at a time.
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'] },
-    // Failover under load (issue 9): a Redis Cluster and a Sentinel group of its own, a master killed.
+    // Failover under load: a Redis Cluster and a Sentinel group of its own, a master killed.
     { ...common, displayName: 'failover', testMatch: ['<rootDir>/test/faults/**/*.failover-spec.ts'] },
   ],
 };

@@ -2,7 +2,7 @@
 'use strict';
 /**
  * `node bench/bounds.js`: the floors under the two rows whose targets need a different design, not
- * faster code, measured rather than argued (issue 15):
+ * faster code, measured rather than argued:
  *   1. Redis bytes per waiting task: what one task hash and its `queued` entry take (MEMORY USAGE),
  *      against the floor of any one-key-per-task layout with ids that name their queue: a one-field
  *      hash with a key of the same length, and a sorted-set member of the same id.

@@ -6,9 +6,11 @@
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
  *   npm run bench                      the whole set (< 15 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster, sourcemaps
  *                                      (results, the PostgreSQL result store on vs off, writes its own
- *                                      bench/results/results-store.{md,json}; cluster its cluster.{md,json})
+ *                                      bench/results/results-store.{md,json}; cluster its cluster.{md,json};
+ *                                      sourcemaps, the worker with and without --enable-source-maps, its
+ *                                      source-maps.{md,json})
  *   npm run bench -- --pairs=5          more pairs per scenario
  *   npm run bench -- --no-write         don't touch bench/results/
  */
@@ -23,6 +25,7 @@ const http = require('./scenarios/http');
 const { latencyOnce } = require('./scenarios/latency');
 const { openDatabase, resultsDrainOnce } = require('./scenarios/results');
 const cluster = require('./scenarios/cluster');
+const { sourceMapsDrainOnce } = require('./scenarios/source-maps');
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
@@ -210,6 +213,50 @@ async function resultsScenario(redis) {
   } finally {
     await db.drop();
   }
+}
+
+/**
+ * The worker with source maps on (node --enable-source-maps, how it runs everywhere) vs off: the same drain,
+ * alternating, for succeeding tasks (the hot path) and failing ones (each reads and maps its error stack).
+ */
+async function sourceMapsScenario(redis) {
+  const scenario = {};
+  for (const kind of ['echo', 'fail']) {
+    const { runs } = await pairs(
+      `source maps, ${kind} c=50, on vs off`,
+      ['on', 'off'],
+      (side) => sourceMapsDrainOnce(redis, { kind, sourceMaps: side === 'on', n: DRAIN_N, concurrency: 50 }),
+      (r) => r.tasksPerSec,
+    );
+    const pick = (side, key) => runs[side].map((r) => r[key]);
+    scenario[kind] = {
+      runs,
+      drain: summarize(pick('on', 'tasksPerSec'), pick('off', 'tasksPerSec')),
+      cpu: summarize(pick('on', 'workerCpuUsPerTask'), pick('off', 'workerCpuUsPerTask')),
+      stack: { on: runs.on[0].stack, off: runs.off[0].stack },
+    };
+  }
+  results.scenarios.sourceMaps = scenario;
+}
+
+function sourceMapsTable() {
+  const s = results.scenarios.sourceMaps;
+  const kinds = { echo: 'echo (succeeds: no stack read)', fail: 'fail (throws; its stack mapped and recorded)' };
+  const lines = [
+    `The worker with \`--enable-source-maps\` (on) vs without (off), ${results.date}, ${results.machine}, \`${results.command}\`; ${PAIRS} alternating pairs per row, 20k pre-filled tasks, worker c=50; ratio = median of per-pair ratios on/off (range).`,
+    '',
+    '| tasks | measure | on | off | ratio on/off |',
+    '| --- | --- | ---: | ---: | --- |',
+  ];
+  for (const [kind, label] of Object.entries(kinds)) {
+    const r = s[kind];
+    lines.push(
+      `| ${label} | drain (tasks/s) | ${fmt(r.drain.ours.median)} | ${fmt(r.drain.anchor.median)} | ${fmtRatio(r.drain.ratio)} |`,
+      `| ${label} | worker CPU per task (µs) | ${fmt(r.cpu.ours.median, 1)} | ${fmt(r.cpu.anchor.median, 1)} | ${fmtRatio(r.cpu.ratio)} |`,
+    );
+  }
+  lines.push(`| fail | top frame of the recorded stack | ${s.fail.stack.on} | ${s.fail.stack.off} | |`);
+  return lines.join('\n');
 }
 
 function resultsTable() {
@@ -508,6 +555,7 @@ async function main() {
     if (run('http')) await httpScenarios(redis);
     if (run('latency')) await latencyScenario(redis);
     if (run('results')) await resultsScenario(redis);
+    if (run('sourcemaps')) await sourceMapsScenario(redis);
   } finally {
     await redis.stop();
   }
@@ -528,6 +576,21 @@ async function main() {
     // Kept out of the main table: it compares two taskq backends, not taskq with an anchor.
     delete results.scenarios.results;
     if (ONLY && [...ONLY].every((name) => name === 'results')) return;
+  }
+  if (results.scenarios.sourceMaps) {
+    const md = `${sourceMapsTable()}\n`;
+    log(`\n${md}`);
+    if (!args['no-write']) {
+      const dir = path.join(ROOT, 'bench/results');
+      fs.mkdirSync(dir, { recursive: true });
+      const { date, machine, command, pairs: runPairs } = results;
+      const record = { date, machine, command, pairs: runPairs, sourceMaps: results.scenarios.sourceMaps };
+      fs.writeFileSync(path.join(dir, 'source-maps.json'), `${JSON.stringify(record, null, 2)}\n`);
+      fs.writeFileSync(path.join(dir, 'source-maps.md'), md);
+    }
+    // Kept out of the main table: it compares the worker with itself, not taskq with an anchor.
+    delete results.scenarios.sourceMaps;
+    if (ONLY && [...ONLY].every((name) => name === 'sourcemaps')) return;
   }
   const classic = CLASSIC.some(run);
   const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;

@@ -245,7 +245,7 @@ const overview = {
           unit: 'short',
           w: 8,
           description:
-            "queue_unserved (api): 1 while queued tasks have waited longer than QUEUE_IDLE_TTL in a queue no worker served within it (alert TaskqQueueUnserved). Nothing is dropped: add the queue to a worker's WORKER_QUEUES.",
+            "queue_unserved (api): 1 while queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS in a queue no worker served within it (alert TaskqQueueUnserved). Nothing is dropped: add the queue to a worker's WORKER_QUEUES.",
           targets: [{ expr: `max by (queue) (queue_unserved{job="api",${Q}})`, legend: '{{queue}}' }],
         },
       ],

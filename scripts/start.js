@@ -33,11 +33,15 @@ async function main() {
     const built = spawnSync('npm', ['run', 'build'], { stdio: 'inherit' });
     if (built.status !== 0) process.exit(built.status ?? 1);
   }
+  // Stack traces name the TypeScript source: the bundle's source maps (nest start passes the flag itself).
   const run = (app) => {
     const appEnv = app === 'api' ? apiEnv : env;
     return dev
       ? spawn('npx', ['nest', 'start', app, '--watch'], { stdio: 'inherit', env: appEnv })
-      : spawn(process.execPath, [`dist/apps/${app}/main.js`], { stdio: 'inherit', env: appEnv });
+      : spawn(process.execPath, ['--enable-source-maps', `dist/apps/${app}/main.js`], {
+          stdio: 'inherit',
+          env: appEnv,
+        });
   };
   const children = [run('api'), run('worker')];
   if (apiEnv.AUTH_MODE === 'none') {

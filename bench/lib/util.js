@@ -140,13 +140,20 @@ function procPeakRss(pid) {
   return kb * 1024;
 }
 
-/** Starts a node process; resolves once it is spawned. `ready` (optional) is polled after that. */
-function spawnNode(script, { env = {}, args = [], nodeArgs = [] } = {}) {
-  const proc = spawn(process.execPath, [...nodeArgs, script, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/**
+ * Starts a node process (a child whose stderr tail is kept). taskq's built apps run with --enable-source-maps, as they do in the image and with npm
+ * start (`sourceMaps: false` to measure without; scenarios/source-maps.js).
+ */
+function spawnNode(script, { env = {}, args = [], nodeArgs = [], sourceMaps = script.startsWith(DIST) } = {}) {
+  const proc = spawn(
+    process.execPath,
+    [...(sourceMaps ? ['--enable-source-maps'] : []), ...nodeArgs, script, ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);

@@ -389,8 +389,15 @@ async function main() {
     WORKER_CONCURRENCY: '4',
     SHUTDOWN_GRACE_MS: '3000',
   };
-  const api = start('api', process.execPath, ['dist/apps/api/main.js'], apiEnv, appDir);
-  const worker = start('worker', process.execPath, ['dist/apps/worker/main.js'], workerEnv, appDir);
+  // With their source maps, as the image runs them (its NODE_OPTIONS).
+  const api = start('api', process.execPath, ['--enable-source-maps', 'dist/apps/api/main.js'], apiEnv, appDir);
+  const worker = start(
+    'worker',
+    process.execPath,
+    ['--enable-source-maps', 'dist/apps/worker/main.js'],
+    workerEnv,
+    appDir,
+  );
   const apiBase = `http://127.0.0.1:${apiPort}`;
   await waitFor('api /health/ready', () => httpOk(`${apiBase}/health/ready`), { watch: [api] });
   await waitFor('worker /health/ready', () => httpOk(`http://127.0.0.1:${workerMetricsPort}/health/ready`), {
@@ -661,6 +668,7 @@ async function main() {
       `**${summary}.**`,
       ``,
     ].join('\n');
+    fs.mkdirSync(path.dirname(path.resolve(REPORT)), { recursive: true });
     fs.writeFileSync(REPORT, md);
     log(`report written to ${REPORT}`);
   }

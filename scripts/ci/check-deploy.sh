@@ -6,7 +6,7 @@
 #   scripts/ci/check-deploy.sh
 #
 # 0. Dockerfile              lint (dockerfile-utils), build context vs .dockerignore,
-#                            runtime stage: node 20, non-root, HEALTHCHECK
+#                            runtime stage: node 24, non-root, HEALTHCHECK
 # 1. docker-compose.yml      docker-compose config (Debian's docker-compose) with throwaway
 #                            secrets (and refused without them) + contract: ports on
 #                            127.0.0.1, images by digest, Redis ACL and maxmemory, keys

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Checks the resolved compose file (output of `docker-compose config`) against
-// what issue 3 and the apps' contract ask of it; `docker-compose config -q` only
+// what the deployment rules (docs/deploy/README.md) and the apps' contract ask of it; `docker-compose config -q` only
 // proves the file is well-formed.
 //
 //   docker-compose config > resolved.yml && node scripts/ci/validate-compose.mjs resolved.yml

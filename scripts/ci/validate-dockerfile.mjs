@@ -6,7 +6,8 @@
 // - every COPY source from the build context exists and is not .dockerignore'd;
 // - every tracked file the build needs (apps/, libs/, root build config) is in
 //   the context;
-// - the runtime stage: node 20 base, non-root USER, HEALTHCHECK, CMD.
+// - the runtime stage: node 24 base (the LTS line; 20 is past its end of life), non-root USER, HEALTHCHECK, CMD,
+//   NODE_OPTIONS=--enable-source-maps (stack traces name the TypeScript source).
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -65,13 +66,15 @@ if (!runtime) errors.push('no FROM');
 else {
   const arg = lines.find((l) => /^ARG NODE_IMAGE=/.test(l));
   const base = runtime.from.replace('${NODE_IMAGE}', arg ? arg.split('=')[1] : '');
-  if (!/^node:20[.-]/.test(base.split(/\s/)[0])) errors.push(`runtime base ${base} is not node:20`);
+  if (!/^node:24[.-]/.test(base.split(/\s/)[0])) errors.push(`runtime base ${base} is not node:24`);
   const users = runtime.ops.filter((o) => o.op === 'USER');
   const user = users.length ? users[users.length - 1].args : 'root';
   if (/^(root|0)(:|$)/.test(user)) errors.push(`runtime stage runs as ${user}`);
   if (!runtime.ops.some((o) => o.op === 'HEALTHCHECK' && /health/.test(o.args)))
     errors.push('runtime stage has no HEALTHCHECK');
   if (!runtime.ops.some((o) => o.op === 'CMD' || o.op === 'ENTRYPOINT')) errors.push('runtime stage has no CMD');
+  if (!runtime.ops.some((o) => o.op === 'ENV' && /NODE_OPTIONS=\S*--enable-source-maps/.test(o.args)))
+    errors.push('runtime stage does not set NODE_OPTIONS=--enable-source-maps (stack traces would name the bundle)');
   if (!runtime.ops.some((o) => o.op === 'COPY' && /--from=prod-deps/.test(o.args) && /node_modules/.test(o.args)))
     errors.push('runtime stage does not take node_modules from the production-deps stage');
 }

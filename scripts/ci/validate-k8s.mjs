@@ -96,7 +96,7 @@ function validateFields(obj) {
 }
 
 // ------------------------------------------------------------------ 3. contract
-// What the apps serve (README / issue 3): keep in step with apps/*/src/main.ts.
+// What the apps serve (README, docs/deploy/README.md): keep in step with apps/*/src/main.ts.
 const CONTRACT = {
   api: {
     entry: 'dist/apps/api/main.js',
@@ -338,7 +338,7 @@ function checkEnvKeys(objects) {
   }
 }
 
-// ------------------------------------------------------------------ 4. hardening (issue 10)
+// ------------------------------------------------------------------ 4. hardening (docs/deploy/README.md)
 const k8sBytes = (v) => {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(String(v ?? ''));
   return m ? Number(m[1]) * ({ Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 }[m[2]] ?? 1) : NaN;

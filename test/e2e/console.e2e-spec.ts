@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { TaskqClient } from '@app/client';
+import { findChromium } from '../../scripts/find-tools';
 import { Stack } from './harness';
 
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'taskq.js');
-/** Debian's Chromium (.ci/run installs it when missing). */
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+/** CHROMIUM_PATH, Debian's Chromium (.ci/run installs it when missing) or the macOS app (scripts/find-tools.js). */
+const CHROMIUM = findChromium() ?? '/usr/bin/chromium';
 /** CONSOLE_SCREENSHOTS=1 writes the README's screenshots (docs/console/); otherwise they go to a temporary directory. */
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ? join(ROOT, 'docs', 'console') : mkdtempSync(join(tmpdir(), 'console-'));
 const newKey = () => `tq_${randomBytes(6).toString('hex')}_${randomBytes(32).toString('hex')}`;

@@ -10,7 +10,7 @@ describe('control over HTTP', () => {
   let stack: Stack;
 
   beforeEach(async () => {
-    stack = new Stack({ FAULT_TASKS: 'true', TASK_LEASE_MS: '3000' });
+    stack = new Stack({ FAULT_TASKS: 'true', TASK_LEASE_MS: '3000', REDIS_COMMAND_TIMEOUT_MS: '1500' });
     await stack.startApi();
   });
   afterEach(async () => {

@@ -117,11 +117,11 @@ describe('TRUST_PROXY: X-Forwarded-For counts only from configured proxies', () 
   });
 });
 
-describe('QUEUE_IDLE_TTL: queued tasks in a queue no worker serves are shown and alerted on, never dropped', () => {
+describe('QUEUE_UNSERVED_AFTER_MS: queued tasks in a queue no worker serves are shown and alerted on, never dropped', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = new Stack({ QUEUE_IDLE_TTL: '1', RECOVERY_INTERVAL_MS: '200' });
+    stack = new Stack({ QUEUE_UNSERVED_AFTER_MS: '1000', RECOVERY_INTERVAL_MS: '200' });
     await stack.startApi();
   });
   afterAll(() => stack.stop());
@@ -132,7 +132,7 @@ describe('QUEUE_IDLE_TTL: queued tasks in a queue no worker serves are shown and
     return Number(new RegExp(`^queue_unserved\\{queue="${name}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
   };
 
-  it('marks a queue unserved once its tasks wait past the TTL with no worker, and clears it when a worker serves it', async () => {
+  it('marks a queue unserved once its tasks wait past the threshold with no worker, and clears it when a worker serves it', async () => {
     const ids = [
       await stack.submitOk({ task_type: 'echo', payload: 1, queue: 'orphan' }),
       await stack.submitOk({ task_type: 'echo', payload: 2, queue: 'orphan' }),
@@ -156,8 +156,10 @@ describe('QUEUE_IDLE_TTL: queued tasks in a queue no worker serves are shown and
     );
     expect(Date.parse(served.last_served_at)).toBeGreaterThan(Date.now() - 60_000);
     await waitFor(async () => (await gauge('orphan')) === 0, { what: 'queue_unserved{queue="orphan"} 0' });
-    // Past the TTL, still paused, still queued: served, so not unserved.
-    await waitFor(async () => (await queue('held')).oldest_queued_age_ms > 1500, { what: 'held to wait past the TTL' });
+    // Past the threshold, still paused, still queued: served, so not unserved.
+    await waitFor(async () => (await queue('held')).oldest_queued_age_ms > 1500, {
+      what: 'held to wait past the threshold',
+    });
     expect(await queue('held')).toMatchObject({ paused: true, unserved: false, counts: { queued: 1 } });
     await http('POST', `${stack.api.url}/queues/held/resume`);
     await stack.waitForStatus(held, ['succeeded']);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEAD_REASONS } from '@app/queue';
 import { http, JsonResponse, RecordedResponse } from '@app/testing';
 import { OpenApiContract } from './contract/openapi-contract';
 import { Stack } from './harness';
@@ -273,7 +274,7 @@ describe('the served OpenAPI document', () => {
 type SubmitBody = paths['/submit']['post']['requestBody']['content']['application/json'];
 type Accepted = paths['/submit']['post']['responses'][202]['content']['application/json'];
 type Task = components['schemas']['TaskDto'];
-type DeadReason = 'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired';
+type DeadReason = ${DEAD_REASONS.map((reason) => `'${reason}'`).join(' | ')};
 
 export const objectPayload: SubmitBody = { task_type: 'echo', payload: { to: 'ops@example.com', tags: ['a', 1, null] } };
 export const stringPayload: SubmitBody = { task_type: 'email', payload: 'hello@domain.com' };

@@ -7,7 +7,7 @@ describe('worker crashes, shutdown and timeouts', () => {
   let stack: Stack;
 
   beforeEach(async () => {
-    stack = new Stack({ TASK_LEASE_MS: '1500', RECOVERY_INTERVAL_MS: '200' });
+    stack = new Stack({ TASK_LEASE_MS: '1500', REDIS_COMMAND_TIMEOUT_MS: '900', RECOVERY_INTERVAL_MS: '200' });
     await stack.startApi();
   });
   afterEach(async () => {

@@ -141,9 +141,9 @@ export function renderFailoverTable(rows: FailoverRow[]): string {
   ].join('\n');
 }
 
-/** Marks the block that node test/faults/publish-results.js copies into the README. */
+/** Marks the block that `npm run publish:reports` copies into the README. */
 export const FAILOVER_BEGIN =
-  '<!-- failover-table:begin (test/faults/results/failover.md, `node test/faults/publish-results.js`) -->';
+  '<!-- failover-table:begin (test/faults/results/failover.md, `npm run publish:reports`) -->';
 export const FAILOVER_END = '<!-- failover-table:end -->';
 
 /** results/failover.md and failover.json: the table of a run where every failover passed. */
@@ -162,7 +162,7 @@ export function writeFailoverResults(rows: FailoverRow[], notes: string[]): stri
       '# Failover results (latest run)',
       '',
       `Written by \`npm run build && npm run test:failover\` (test/faults/failover.failover-spec.ts) on ${date}, at commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' plus uncommitted changes to the code' : ''}, ${cpus().length} cores, redis-server ${redisVersion}; only a run where every failover passed writes this file.`,
-      'The README shows the block below: `node test/faults/publish-results.js` copies it there.',
+      'The README shows the block below: `npm run publish:reports` copies it there (and this file to test/faults/results/).',
       '',
       formatLikeReadme(`${FAILOVER_BEGIN}\n\n${renderFailoverTable(rows)}\n\n${notes.join('\n')}\n\n${FAILOVER_END}\n`),
     ].join('\n'),

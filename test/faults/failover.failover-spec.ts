@@ -13,7 +13,7 @@ import {
 } from './failover-harness';
 
 /**
- * Failover under load (issue 9), against the built api and worker processes: kill -9 a Redis
+ * Failover under load (docs/queue-invariants.md), against the built api and worker processes: kill -9 a Redis
  * Cluster master while tasks are submitted to 6 queues spread over all three masters (and a
  * Sentinel group's master), let a replica take over, and account for every task answered 202.
  * Replication is asynchronous, so a failover may lose the writes a master acknowledged but had not

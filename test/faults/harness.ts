@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { faultRunKeys, isFinishedStatus } from '@app/contracts';
 import { queueKeys, queueOfTaskId, queueRegistryKey, RedisConnection, taskKey } from '@app/queue';
 import { AppProcess, AppStack, http, JsonResponse, OwnRedis, taskHashes, waitFor } from '@app/testing';
+import { FAULT_REPORTS_DIR } from '../../scripts/reports';
 
 /** Faults run one at a time against this: a redis-server of the suite's own, AOF fsynced on every write. */
 export async function startDurableRedis(): Promise<OwnRedis> {
@@ -382,10 +383,13 @@ export function formatLikeReadme(markdown: string): string {
   return result.stdout;
 }
 
-export const RESULTS_DIR = join(__dirname, 'results');
-/** Marks the block that node test/faults/publish-results.js copies into the README. */
-export const BLOCK_BEGIN =
-  '<!-- fault-table:begin (test/faults/results/latest.md, `node test/faults/publish-results.js`) -->';
+/**
+ * Where a run writes its tables: reports/faults/ (git-ignored), so a test run leaves the tree as it was.
+ * `npm run publish:reports` copies them to test/faults/results/ and into the README.
+ */
+export const RESULTS_DIR = FAULT_REPORTS_DIR;
+/** Marks the block that `npm run publish:reports` copies into the README. */
+export const BLOCK_BEGIN = '<!-- fault-table:begin (test/faults/results/latest.md, `npm run publish:reports`) -->';
 export const BLOCK_END = '<!-- fault-table:end -->';
 
 export interface RunInfo {
@@ -412,7 +416,7 @@ export function writeResults(rows: FaultRow[], run: RunInfo): string {
       '# Fault-injection results (latest full run)',
       '',
       `Written by \`npm run build && npm run test:faults\` (test/faults/reliability.fault-spec.ts) on ${date}, at commit ${commit}${dirty ? ' plus uncommitted changes to the code' : ''}; only a run where every fault passed writes this file.`,
-      'The README shows the block below: `node test/faults/publish-results.js` copies it there.',
+      'The README shows the block below: `npm run publish:reports` copies it there (and this file to test/faults/results/).',
       '',
       block,
     ].join('\n'),

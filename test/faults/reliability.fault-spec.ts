@@ -17,8 +17,8 @@ import {
 import { maxEventLoopLagMs, rssMiB } from '../e2e/process-stats';
 
 /**
- * Issue 4: one fault at a time, under load, against real processes (the built api, 2+ workers) and
- * a redis-server of the suite's own with AOF fsynced on every write. Every task the fault left in
+ * The fault-injection suite (docs/queue-invariants.md): one fault at a time, under load, against real
+ * processes (the built api, 2+ workers) and a redis-server of the suite's own with AOF fsynced on every write. Every task the fault left in
  * Redis is accounted for (answered 202 or not); runs are counted by the `chaos` handler's run
  * records. A run where every fault passed writes results/latest.{md,json}.
  */
@@ -34,6 +34,8 @@ const suiteStarted = Date.now();
 
 /** Kill -9 and Redis faults use a short lease, so recovery fits in a CI run. */
 const LEASE_MS = 2000;
+/** The command timeout that lets a lease renewal (every third of LEASE_MS) land within the lease. */
+const LEASE_TIMEOUT_MS = 1000;
 const RECOVERY_MS = 500;
 /**
  * Hang guard for a kill -9: the victim's tasks leave `active` within the lease, plus up to two
@@ -120,7 +122,12 @@ fault(
   '1. kill -9 a worker several times under 2000 tasks: none lost, every orphaned task recovered without burning an attempt, repeats only for recovered tasks',
   async () => {
     const rand = prng(SEED * 100 + 1);
-    const env = { TASK_LEASE_MS: String(LEASE_MS), RECOVERY_INTERVAL_MS: String(RECOVERY_MS), WORKER_CONCURRENCY: '8' };
+    const env = {
+      TASK_LEASE_MS: String(LEASE_MS),
+      REDIS_COMMAND_TIMEOUT_MS: String(LEASE_TIMEOUT_MS),
+      RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
+      WORKER_CONCURRENCY: '8',
+    };
     stack = new FaultStack(redis.url, { env });
     const s = stack;
     await s.startApi();
@@ -754,6 +761,7 @@ fault('9. cancel and pause survive kill -9 of a worker and a Redis restart on it
   const rand = prng(SEED * 100 + 9);
   const env = {
     TASK_LEASE_MS: String(LEASE_MS),
+    REDIS_COMMAND_TIMEOUT_MS: String(LEASE_TIMEOUT_MS),
     RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
     WORKER_CONCURRENCY: '8',
     WORKER_QUEUES: 'default,held',

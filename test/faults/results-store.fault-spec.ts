@@ -76,6 +76,7 @@ describe('result store: kill -9 of every worker while archivers hold claimed bat
         RESULTS_FLUSH_INTERVAL_MS: '50',
         RESULTS_LEASE_MS: '3000',
         TASK_LEASE_MS: '2000',
+        REDIS_COMMAND_TIMEOUT_MS: '1000',
         RECOVERY_INTERVAL_MS: '500',
         WORKER_CONCURRENCY: '20',
         LOG_LEVEL: 'warn',

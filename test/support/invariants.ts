@@ -48,7 +48,7 @@ async function hmgetMany(redis: TestRedis, keys: string[], fields: string[]): Pr
 }
 
 /**
- * The queue's central invariant (shared/QUEUE-SEMANTICS.md), strictly: every task id of the queue is
+ * The queue's central invariant (docs/queue-invariants.md), strictly: every task id of the queue is
  * in exactly one home; every index entry has its hash (the one exception: a retained entry past its
  * expiry, see InvariantOptions); the hash's status names that home; a lease exactly when
  * active; every task hash of the queue is in a home. Returns the violations (empty = holds).

@@ -1,23 +1,23 @@
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findPostgresBin } from '../../scripts/find-tools';
 import { freePort } from './processes';
 import { waitFor } from './redis';
 
 const exec = promisify(execFile);
 
-/** The PostgreSQL server binaries (initdb, pg_ctl) of the newest installed major version. */
+/** The PostgreSQL server binaries (initdb, pg_ctl): TEST_POSTGRES_BIN, Debian's or Homebrew's newest, or PATH. */
 function binDir(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? readdirSync(root)
-        .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
-        .sort((a, b) => Number(b) - Number(a))
-    : [];
-  if (!versions.length) throw new Error(`no PostgreSQL server binaries under ${root} (apt-get install postgresql)`);
-  return join(root, versions[0], 'bin');
+  const found = findPostgresBin();
+  if (!found) {
+    throw new Error(
+      'no PostgreSQL server programs (initdb, pg_ctl): apt-get install postgresql, brew install postgresql@17, or set TEST_POSTGRES_BIN',
+    );
+  }
+  return found;
 }
 
 /**

@@ -119,7 +119,8 @@ export class AppProcess {
   private static async spawn(name: 'api' | 'worker', env: Record<string, string>): Promise<AppProcess> {
     const port = await freePort();
     const metricsPort = name === 'api' ? await freePort() : port;
-    const child = spawn(process.execPath, [join(DIST, 'apps', name, 'main.js')], {
+    // With the bundle's source maps, as the image (NODE_OPTIONS) and npm start run it: stacks name the .ts files.
+    const child = spawn(process.execPath, ['--enable-source-maps', join(DIST, 'apps', name, 'main.js')], {
       env: {
         PATH: process.env.PATH ?? '',
         LOG_LEVEL: 'info',

@@ -2,13 +2,15 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { deprecationWarnings, exitCleanlyOnSignals, validateEnv } from '@app/config';
 import { ApiEnv } from './config/api.env';
 import { createApiApp } from './configure-api';
 import { MetricsServerModule } from './metrics-server.module';
 
 async function bootstrap(): Promise<void> {
-  // Validated here too because the HTTP server's limits are needed before Nest starts.
+  // Validated here too because the HTTP server's limits are needed before Nest starts. Renamed
+  // variables still in use are warned about once the logger is up.
+  const deprecations = deprecationWarnings(process.env);
   const env = validateEnv(ApiEnv)(process.env);
   if (process.argv[2] === 'keys') {
     // `node dist/apps/api/main.js keys ...` (npm run keys): API keys from a shell, no server.
@@ -19,6 +21,7 @@ async function bootstrap(): Promise<void> {
   const app = await createApiApp(env, { bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
+  for (const msg of deprecations) logger.warn({ msg });
   exitCleanlyOnSignals(app, logger);
 
   const metrics = await NestFactory.create<NestFastifyApplication>(MetricsServerModule, new FastifyAdapter(), {

@@ -2,11 +2,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { exitCleanlyOnSignals, validateEnv } from '@app/config';
+import { deprecationWarnings, exitCleanlyOnSignals, validateEnv } from '@app/config';
 import { WorkerEnv } from './config/worker.env';
 import { WorkerModule } from './worker.module';
 
 async function bootstrap(): Promise<void> {
+  // Renamed variables still in use, warned about once the logger is up.
+  const deprecations = deprecationWarnings(process.env);
   const env = validateEnv(WorkerEnv)(process.env);
   // The worker's only HTTP listener: /metrics and /health/{live,ready} on METRICS_PORT.
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -16,6 +18,7 @@ async function bootstrap(): Promise<void> {
   );
   const logger = app.get(Logger);
   app.useLogger(logger);
+  for (const msg of deprecations) logger.warn({ msg });
 
   // A handler's stray promise or callback must not take the worker (and its other tasks) down.
   process.on('unhandledRejection', (reason) =>

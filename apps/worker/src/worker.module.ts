@@ -13,9 +13,9 @@ import { WORKER_OPTIONS, WorkerOptions, workerOptionsFrom } from './config/worke
 import { TaskDispatcher } from './dispatch/task-dispatcher';
 import { TaskHandlerExplorer } from './dispatch/task-handler.explorer';
 import { BACKOFF_STRATEGY, ExponentialJitterBackoff } from './failure/backoff.strategy';
-import { DeadLetterHandler } from './failure/dead-letter.handler';
+import { DeadLetterLog } from './failure/dead-letter-log';
 import { OutcomeWriter } from './failure/outcome-writer';
-import { RetryInterceptor } from './failure/retry.interceptor';
+import { FailurePolicy } from './failure/failure-policy';
 import { DemoHandlersModule } from './handlers/demo/demo-handlers.module';
 import { FaultHandlersModule } from './handlers/faults/fault-handlers.module';
 import { HealthController } from './health/health.controller';
@@ -96,17 +96,17 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     },
     { provide: BACKOFF_STRATEGY, useValue: new ExponentialJitterBackoff() },
     MetricsInterceptor,
-    RetryInterceptor,
+    FailurePolicy,
     TimeoutInterceptor,
     {
-      // Outermost first: metrics times every outcome, retry turns errors into outcomes, timeout aborts.
+      // Outermost first: metrics times every outcome, the failure policy turns errors into outcomes, timeout aborts.
       provide: TASK_INTERCEPTORS,
-      inject: [MetricsInterceptor, RetryInterceptor, TimeoutInterceptor],
+      inject: [MetricsInterceptor, FailurePolicy, TimeoutInterceptor],
       useFactory: (...interceptors: unknown[]) => interceptors,
     },
     TaskHandlerExplorer,
     TaskDispatcher,
-    DeadLetterHandler,
+    DeadLetterLog,
     OutcomeWriter,
     RunRegistry,
     Heartbeat,

@@ -547,7 +547,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**
@@ -633,7 +640,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**
@@ -710,7 +724,7 @@ export interface components {
        * @description When a worker last served the queue (each worker's recoverer marks its queues every RECOVERY_INTERVAL_MS); null when none ever did
        */
       last_served_at: string | null;
-      /** @description True while queued tasks have waited longer than QUEUE_IDLE_TTL and no worker served the queue within it: nothing consumes it (no worker lists it, or they are all gone). Its tasks are kept; the TaskqQueueUnserved alert fires */
+      /** @description True while queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS and no worker served the queue within it: nothing consumes it (no worker lists it, or they are all gone). Its tasks are kept; the TaskqQueueUnserved alert fires */
       unserved: boolean;
     };
     QueueListDto: {
@@ -761,7 +775,14 @@ export interface components {
        * @enum {string|null}
        */
       dead_reason:
-        'max_retries' | 'non_retryable' | 'unknown_task_type' | 'invalid_payload' | 'timeout' | 'lease_expired' | null;
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large'
+        | null;
       /** Format: date-time */
       created_at: string;
       /**

@@ -162,20 +162,82 @@ export class SharedEnv {
   DATABASE_PASSWORD = '';
 
   /**
-   * Seconds queued tasks may wait in a queue that no worker has served (claimed from, or swept by its
+   * Ms queued tasks may wait in a queue that no worker has served (claimed from, or swept by its
    * recoverer) before the queue is reported unserved: `unserved` in GET /queues, the queue_unserved
-   * gauge and the TaskqQueueUnserved alert. Nothing is dropped.
+   * gauge and the TaskqQueueUnserved alert. Nothing is dropped. Formerly QUEUE_IDLE_TTL, in seconds
+   * (see RENAMED_VARIABLES).
    */
   @Transform(toInt)
-  @Max(30 * 86_400)
-  @Min(1)
+  @Max(30 * 86_400_000)
+  @Min(1000)
   @IsInt()
-  QUEUE_IDLE_TTL = 900;
+  QUEUE_UNSERVED_AFTER_MS = 900_000;
 
   /** The fault-injection task pack (`chaos`), for the fault suite only; never on in production. */
   @Transform(toBool)
   @IsBoolean()
   FAULT_TASKS = false;
+}
+
+/** A variable renamed in this release: its old name is still read for one release, with a warning at boot. */
+export interface RenamedVariable {
+  old: string;
+  current: string;
+  /** Why the name changed, for the warning. */
+  why: string;
+  /** The old value as the new variable's value, or undefined when it is not one (it is then refused). */
+  convert: (value: string) => string | undefined;
+  /** What the old variable had to be, for the refusal. */
+  oldRule: string;
+}
+
+export const RENAMED_VARIABLES: readonly RenamedVariable[] = [
+  {
+    old: 'QUEUE_IDLE_TTL',
+    current: 'QUEUE_UNSERVED_AFTER_MS',
+    why: 'it expires nothing: it is how long queued tasks may wait in a queue no worker serves before the queue is reported unserved',
+    convert: (seconds) => (/^\s*\d+\s*$/.test(seconds) ? String(Number(seconds) * 1000) : undefined),
+    oldRule: 'a whole number of seconds',
+  },
+];
+
+const isGiven = (value: unknown) => typeof value === 'string' && value.trim() !== '';
+
+/**
+ * The warnings an operator gets at boot for the renamed variables `input` (process.env) still uses.
+ * Nest's ConfigModule writes the validated values back into process.env when the app module is
+ * imported, so by the time main.ts asks, the new name may hold the value converted from the old one:
+ * that counts as the old name in use, and only a different value as both given.
+ */
+export function deprecationWarnings(input: Record<string, unknown>): string[] {
+  const names = RENAMED_VARIABLES.flatMap(({ old, current }) => [old, current]);
+  const { raw } = withFileVariables(input, names);
+  const warnings: string[] = [];
+  for (const { old, current, why, convert } of RENAMED_VARIABLES) {
+    if (!isGiven(raw[old])) continue;
+    const converted = convert(String(raw[old]));
+    warnings.push(
+      isGiven(raw[current]) && String(raw[current]).trim() !== converted
+        ? `${old} is ignored: ${current} is set, and wins. Remove ${old}; it is the old name of ${current}, read for one release only.`
+        : `${old} is deprecated and read for one release only (${why}): set ${current}=${converted ?? '…'} instead.`,
+    );
+  }
+  return warnings;
+}
+
+/** Maps each renamed variable's old name to its new one (when the new one is not given); problems for bad old values. */
+function withRenamedVariables(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const { old, current, convert, oldRule } of RENAMED_VARIABLES) {
+    if (!isGiven(raw[old]) || isGiven(raw[current])) continue;
+    const converted = convert(String(raw[old]));
+    if (converted === undefined) {
+      problems.push(`${old}=${JSON.stringify(raw[old])}: must be ${oldRule} (or set ${current} instead, its new name)`);
+    } else {
+      raw[current] = converted;
+    }
+  }
+  return problems;
 }
 
 /** An env class may add rules between its own variables (checked after each one passed its own rules). */
@@ -194,7 +256,9 @@ export interface EnvClass<T> {
 export function validateEnv<T extends object>(envClass: EnvClass<T>) {
   return (input: Record<string, unknown>): T => {
     const known = Object.keys(new envClass());
-    const { raw, problems: fileProblems } = withFileVariables(input, known);
+    const renamed = RENAMED_VARIABLES.filter(({ current }) => known.includes(current)).map(({ old }) => old);
+    const { raw, problems: fileProblems } = withFileVariables(input, [...known, ...renamed]);
+    fileProblems.push(...withRenamedVariables(raw));
     if (fileProblems.length) throw invalid(fileProblems);
     const present = Object.fromEntries(
       known.filter((key) => raw[key] !== undefined && raw[key] !== '').map((key) => [key, raw[key]]),

@@ -76,7 +76,7 @@ export function queueOptionsFrom(config: Env, app: 'api' | 'worker') {
     waitReplicas: config.get('REDIS_WAIT_REPLICAS', { infer: true }),
     waitTimeoutMs: config.get('REDIS_WAIT_TIMEOUT_MS', { infer: true }),
     idempotencyTtlSeconds: config.get('IDEMPOTENCY_TTL_SECONDS', { infer: true }),
-    queueIdleTtlMs: config.get('QUEUE_IDLE_TTL', { infer: true }) * 1000,
+    unservedAfterMs: config.get('QUEUE_UNSERVED_AFTER_MS', { infer: true }),
     // CLIENT LIST names each connection `<prefix>:<app>:<pid>:<role>`: which deployment, app and process.
     connectionName: `${prefix}:${app}:${process.pid}`,
     autoPipelining: app === 'api',

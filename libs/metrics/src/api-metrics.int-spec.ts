@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { createTestRedis, deleteByPrefix, testQueueOptions, TestRedis, uniquePrefix, waitFor } from '@app/testing';
-import { QueueModule, QueueProducer, queueKeys } from '@app/queue';
+import { QueueAdmin, QueueModule, QueueProducer, queueKeys } from '@app/queue';
 import { METRIC, MetricsModule } from '@app/metrics';
 
 /** The apps' metrics on a real Redis, as a scrape sees them. */
@@ -57,4 +57,36 @@ describe('metrics', () => {
     await redis.set(trimmedKey, 2);
     await scrapedAs('2');
   });
+
+  it("drops a forgotten queue's series: depth, paused, unserved, oldest age and trimmed count", async () => {
+    const admin = moduleRef.get(QueueAdmin);
+    await admin.pause('gone');
+    const series = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => line.includes('queue="gone"'))
+        .map((line) => line.split('{')[0]);
+    const expected = [
+      METRIC.queuePaused,
+      METRIC.queueDepth,
+      METRIC.queueOldestAge,
+      METRIC.queueUnserved,
+      METRIC.deadLetterTrimmed,
+    ];
+    await waitFor(
+      async () => {
+        const present = series(await register.metrics());
+        return expected.every((name) => present.includes(name));
+      },
+      { what: 'the series of queue "gone"' },
+    );
+    expect(await register.metrics()).toContain(`${METRIC.queuePaused}{queue="gone"} 1`);
+
+    await admin.forget('gone');
+    await waitFor(async () => series(await register.metrics()).length === 0, {
+      what: 'every series of the forgotten queue "gone" to go',
+    });
+    // Other queues keep theirs.
+    expect(await register.metrics()).toContain(`${METRIC.queuePaused}{queue="trim"} 0`);
+  }, 20_000);
 });

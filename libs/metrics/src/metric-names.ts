@@ -37,6 +37,7 @@ export const METRIC = {
   resultsRetentionDeleted: 'results_retention_deleted_total',
   scheduleRuns: 'schedule_runs_total',
   scheduleLag: 'schedule_lag_seconds',
+  schedulesUnloadable: 'schedules_unloadable',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -10,6 +10,7 @@ import { InjectRedis } from './redis/inject-redis.decorator';
 import { WakeListener } from './redis/wake-listener';
 import { QueueRedis } from './scripts/script-loader';
 import { ClaimedTask, DeadReason } from './task';
+import { workerOfToken } from './task-record';
 import { TickBatch } from './tick-batch';
 
 export interface ClaimResult {
@@ -43,6 +44,17 @@ interface PendingAck {
 export type FailOutcome =
   | { action: 'retry'; delayMs: number; error: string; detail?: string }
   | { action: 'dead'; reason: DeadReason; error: string; detail?: string };
+
+/**
+ * What Redis says became of a claimed run's outcome, read after a write whose reply never came (it
+ * timed out, or the connection dropped while it was in flight) and so may or may not have been applied:
+ * - `none`: the run still holds its lease; nothing was written, write it again;
+ * - `succeeded`, `retried`, `dead`: this run's outcome was applied (the hash, or this run's entry in the
+ *   attempt history, says so);
+ * - `lost`: the lease went to something else (expired and recovered, cancelled): nothing of this run;
+ * - `unknown`: the task's hash is gone (finished and dropped: RESULT_TTL_SECONDS=0, or archived).
+ */
+export type AppliedOutcome = 'none' | 'succeeded' | 'retried' | 'dead' | 'lost' | 'unknown';
 
 /** Longest error detail (message and stack) kept per attempt in the attempt history. */
 export const ATTEMPT_ERROR_MAX_CHARS = 2000;
@@ -168,6 +180,8 @@ export class QueueConsumer {
           keys.succeeded,
           keys.archive,
           keys.throughput,
+          keys.meta,
+          keys.wake,
           keys.taskPrefix,
           this.options.resultTtlSeconds,
           finishedMode(this.options),
@@ -198,6 +212,7 @@ export class QueueConsumer {
         keys.wake,
         keys.archive,
         keys.throughput,
+        keys.meta,
         keys.taskPrefix,
         task.id,
         task.leaseToken,
@@ -215,11 +230,11 @@ export class QueueConsumer {
     return code;
   }
 
-  /** Shutdown: back to the front of the queue, attempt not burned. */
+  /** Shutdown: back to the front of the queue, attempt not burned; idle workers are woken to take it. */
   async release(task: ClaimedTask): Promise<void> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('release', () =>
-      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.taskPrefix, task.id, task.leaseToken),
+      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.wake, keys.taskPrefix, task.id, task.leaseToken),
     );
     this.check(code, 'release', task.id);
   }
@@ -232,6 +247,30 @@ export class QueueConsumer {
     return redisCall('heartbeat', () =>
       this.redis.taskqExtendLeases(keys.active, keys.taskPrefix, this.options.leaseMs, ...pairs),
     );
+  }
+
+  /**
+   * Whether this run's outcome was applied (see AppliedOutcome). A run is told apart from a later run
+   * of the same task by its start time and worker: every claim stamps `started_at` (the time the claim
+   * reply carries) and each finished run keeps both, in the hash or in its attempt-history entry.
+   */
+  async appliedOutcome(task: ClaimedTask): Promise<AppliedOutcome> {
+    const key = `${queueKeys(this.options.prefix, task.queue).taskPrefix}${task.id}`;
+    const [status, lease, startedAt, worker, history] = await redisCall('appliedOutcome', () =>
+      this.redis.hmget(key, 'status', 'lease', 'started_at', 'worker', 'history'),
+    );
+    if (status === null) return 'unknown';
+    if (lease === task.leaseToken) return 'none';
+    const ours = workerOfToken(task.leaseToken);
+    if (status === 'succeeded' && Number(startedAt) === task.claimedAt && worker === ours) return 'succeeded';
+    let runs: { started_at?: number; worker?: string; outcome?: string }[] = [];
+    try {
+      runs = history ? (JSON.parse(history) as typeof runs) : [];
+    } catch {
+      runs = [];
+    }
+    const entry = runs.find((run) => run.started_at === task.claimedAt && run.worker === ours);
+    return entry?.outcome === 'retried' || entry?.outcome === 'dead' ? entry.outcome : 'lost';
   }
 
   /**
@@ -252,6 +291,7 @@ export class QueueConsumer {
           keys.succeeded,
           keys.archive,
           keys.throughput,
+          keys.wake,
           keys.taskPrefix,
           RECOVER_BATCH,
           this.options.maxRecoveries,

@@ -18,6 +18,7 @@ export * from './events/queue-events';
 export * from './errors/queue-error';
 export * from './health/redis.health';
 export { queueKeys, queueRegistryKey, queueChannels, queueOfTaskId, isTaskId, taskKey } from './keys/queue-keys';
+export { workerRegistryKey } from './keys/queue-keys';
 export { scheduleNamesKey, queueOfScheduleId, isScheduleId } from './keys/queue-keys';
 export * from './schedules/schedule';
 export * from './schedules/schedule-timing';

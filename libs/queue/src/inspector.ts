@@ -9,8 +9,8 @@ import { DeadTaskPage, QueueMinute, QueueStats, TaskRecord, TaskSummary } from '
 import { ListPage, ListQuery, listTasks, TASK_CURSOR_PATTERN } from './task-listing';
 import { toTaskRecord } from './task-record';
 
-/** QUEUE_IDLE_TTL's default (15 minutes). */
-export const DEFAULT_QUEUE_IDLE_TTL_MS = 900_000;
+/** QUEUE_UNSERVED_AFTER_MS's default (15 minutes). */
+export const DEFAULT_UNSERVED_AFTER_MS = 900_000;
 
 /** A position in the dead-letter order of listDeadAcross (a listing cursor: `<death time ms>:<task id>`). */
 export const DEAD_CURSOR_PATTERN = TASK_CURSOR_PATTERN;
@@ -79,14 +79,14 @@ export class QueueInspector {
       servedAgo,
       purged,
     ] = reply.map(Number);
-    const idleTtlMs = this.options.queueIdleTtlMs ?? DEFAULT_QUEUE_IDLE_TTL_MS;
+    const unservedAfterMs = this.options.unservedAfterMs ?? DEFAULT_UNSERVED_AFTER_MS;
     return {
       queue,
       counts: { scheduled, queued, active, retrying, succeeded, dead, cancelled },
       oldestQueuedAgeMs: oldestAge >= 0 ? oldestAge : null,
       lastServedAgoMs: servedAgo >= 0 ? servedAgo : null,
-      // Tasks have waited longer than the TTL, and no worker served the queue within it.
-      unserved: queued > 0 && oldestAge > idleTtlMs && (servedAgo < 0 || servedAgo > idleTtlMs),
+      // Tasks have waited longer than the threshold, and no worker served the queue within it.
+      unserved: queued > 0 && oldestAge > unservedAfterMs && (servedAgo < 0 || servedAgo > unservedAfterMs),
       deadTrimmed: Number(trimmed ?? 0),
       purged,
       controls: {

@@ -78,9 +78,9 @@ export interface QueueModuleOptions {
   idempotencyTtlSeconds?: number;
   /**
    * A queue whose queued tasks waited this long while no worker served it is `unserved` in its stats
-   * (QUEUE_IDLE_TTL, in ms here; default 15 minutes).
+   * (QUEUE_UNSERVED_AFTER_MS; default 15 minutes).
    */
-  queueIdleTtlMs?: number;
+  unservedAfterMs?: number;
   /** Name shown in CLIENT LIST. */
   connectionName: string;
   /**

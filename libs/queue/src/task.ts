@@ -16,6 +16,7 @@ export const DEAD_REASONS = [
   'invalid_payload',
   'timeout',
   'lease_expired',
+  'result_too_large',
 ] as const;
 export type DeadReason = (typeof DEAD_REASONS)[number];
 
@@ -145,7 +146,7 @@ export interface QueueStats {
   /** Ms since a worker last served the queue (its recoverer's sweep); null when none ever did. */
   lastServedAgoMs: number | null;
   /**
-   * Queued tasks have waited longer than QUEUE_IDLE_TTL and no worker served the queue within it:
+   * Queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS and no worker served the queue within it:
    * nobody is consuming it (no worker lists it in WORKER_QUEUES, or every such worker is gone).
    */
   unserved: boolean;

@@ -3,8 +3,39 @@ import { IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator'
 import { SharedEnv, toInt } from '@app/config';
 import { queueLimitsProblem } from './queue-limits';
 
+/** How often a worker renews its leases: every third of TASK_LEASE_MS. */
+export function leaseRenewalIntervalMs(leaseMs: number): number {
+  return Math.max(100, Math.floor(leaseMs / 3));
+}
+
+/**
+ * What is wrong with a lease that a renewal cannot keep alive, or undefined: a renewal is sent every
+ * third of the lease and may take up to REDIS_COMMAND_TIMEOUT_MS to land, so both together must stay
+ * under the lease, or one slow (not even failed) renewal loses it.
+ */
+export function leaseProblem(leaseMs: number, commandTimeoutMs: number): string | undefined {
+  const renewEveryMs = leaseRenewalIntervalMs(leaseMs);
+  if (renewEveryMs + commandTimeoutMs < leaseMs) return undefined;
+  let minLeaseMs = leaseMs + 1;
+  while (leaseRenewalIntervalMs(minLeaseMs) + commandTimeoutMs >= minLeaseMs) minLeaseMs++;
+  const maxTimeoutMs = leaseMs - renewEveryMs - 1;
+  return (
+    `TASK_LEASE_MS=${leaseMs} is too short for REDIS_COMMAND_TIMEOUT_MS=${commandTimeoutMs}: leases are renewed every ` +
+    `third of TASK_LEASE_MS (${renewEveryMs} ms) and a renewal may take REDIS_COMMAND_TIMEOUT_MS to land, so a ` +
+    `live worker could lose its leases. Raise TASK_LEASE_MS to at least ${minLeaseMs} (3 × REDIS_COMMAND_TIMEOUT_MS ` +
+    `or more also survives one failed renewal)` +
+    (maxTimeoutMs >= 100 ? ` or lower REDIS_COMMAND_TIMEOUT_MS to at most ${maxTimeoutMs}` : '')
+  );
+}
+
 /** The worker's environment: the shared variables plus the pool, retry and shutdown settings. */
 export class WorkerEnv extends SharedEnv {
+  /** Rules between variables, checked after each one passed its own. */
+  static crossChecks(env: WorkerEnv): string[] {
+    const lease = leaseProblem(env.TASK_LEASE_MS, env.REDIS_COMMAND_TIMEOUT_MS);
+    return lease ? [lease] : [];
+  }
+
   @Transform(toInt)
   @Max(65535)
   @Min(1)
@@ -109,6 +140,16 @@ export class WorkerEnv extends SharedEnv {
   @Min(1000)
   @IsInt()
   RESULTS_LEASE_MS = 30_000;
+
+  /**
+   * Largest result a handler may return, in bytes of its JSON: a run whose result is larger is
+   * dead-lettered `result_too_large` (not retried: it would return the same), never stored cut short.
+   */
+  @Transform(toInt)
+  @Max(64 * 1024 * 1024)
+  @Min(16)
+  @IsInt()
+  MAX_RESULT_BYTES = 1024 * 1024;
 
   /** A `missed: skip` schedule still runs a tick up to this late; a later tick is skipped as missed. */
   @Transform(toInt)

@@ -1,7 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { BackoffOptions } from '@app/contracts';
 import { parseQueueLimits, QueueLimits } from './queue-limits';
-import { WorkerEnv } from './worker.env';
+import { leaseRenewalIntervalMs, WorkerEnv } from './worker.env';
 
 export interface WeightedQueue {
   name: string;
@@ -13,7 +13,7 @@ export interface WorkerOptions {
   concurrency: number;
   queues: WeightedQueue[];
   shutdownGraceMs: number;
-  /** A third of the lease: two heartbeats may be lost before a lease expires. */
+  /** How often leases are renewed: a third of the lease (see leaseProblem in worker.env.ts). */
   heartbeatIntervalMs: number;
   recoveryIntervalMs: number;
   idleWaitMs: number;
@@ -51,12 +51,11 @@ export function parseWorkerQueues(spec: string): WeightedQueue[] {
 }
 
 export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): WorkerOptions {
-  const leaseMs = config.get('TASK_LEASE_MS', { infer: true });
   return {
     concurrency: config.get('WORKER_CONCURRENCY', { infer: true }),
     queues: parseWorkerQueues(config.get('WORKER_QUEUES', { infer: true })),
     shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
-    heartbeatIntervalMs: Math.max(100, Math.floor(leaseMs / 3)),
+    heartbeatIntervalMs: leaseRenewalIntervalMs(config.get('TASK_LEASE_MS', { infer: true })),
     recoveryIntervalMs: config.get('RECOVERY_INTERVAL_MS', { infer: true }),
     idleWaitMs: config.get('WORKER_IDLE_WAIT_MS', { infer: true }),
     scheduleMisfireGraceMs: config.get('SCHEDULE_MISFIRE_GRACE_MS', { infer: true }),

@@ -3,12 +3,46 @@ import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { logsDebug } from '@app/config';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
+import { AppliedOutcome, QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
 import { ActiveRun } from '../run/active-run';
 import { RunOutcome } from '../run/task-context';
 import { WorkerEnv } from '../config/worker.env';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An outcome the writer applies (an abandoned run has none). */
+type AppliedRunOutcome = Exclude<RunOutcome, { kind: 'abandoned' }>;
+
+/**
+ * A handler's result as the JSON the ack stores, or the dead outcome it earns instead: a result
+ * JSON.stringify refuses (BigInt, cycles) is `non_retryable`, one over MAX_RESULT_BYTES is
+ * `result_too_large` (neither is transient: a retry would return the same). Nothing is stored cut short.
+ */
+export function encodeResult(
+  result: unknown,
+  maxBytes: number,
+): { json: string } | { dead: Extract<RunOutcome, { kind: 'dead' }> } {
+  let json: string;
+  try {
+    json = JSON.stringify(result ?? null);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return {
+      dead: { kind: 'dead', reason: 'non_retryable', error: `result is not JSON-serializable: ${error.message}` },
+    };
+  }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most results are measured without a pass over them.
+  if (json.length * 3 <= maxBytes) return { json };
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return { json };
+  return {
+    dead: {
+      kind: 'dead',
+      reason: 'result_too_large',
+      error: `result is ${bytes} bytes of JSON, over MAX_RESULT_BYTES (${maxBytes}): keep large results elsewhere (object storage, a database) and return a reference to them`,
+    },
+  };
+}
 
 /**
  * The one place a run's outcome becomes a queue transition (ack with result, retry, dead, or the
@@ -24,6 +58,7 @@ export class OutcomeWriter {
    * formats before pino drops it, 3% of the worker's CPU per task).
    */
   private readonly logsSuccesses: boolean;
+  private readonly maxResultBytes: number;
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -34,23 +69,39 @@ export class OutcomeWriter {
     config: ConfigService<WorkerEnv, true>,
   ) {
     this.logsSuccesses = logsDebug(config.get('LOG_LEVEL', { infer: true }));
+    this.maxResultBytes = config.get('MAX_RESULT_BYTES', { infer: true });
   }
 
   /**
    * Writes the outcome; while Redis is unreachable it keeps trying for as long as our lease holds
-   * (after that the recoverer gives the task to someone else, and our write would be refused).
+   * (after that the recoverer gives the task to someone else, and our write would be refused). A write
+   * whose reply never came may have been applied: before writing again, Redis is asked what became of
+   * the run, so an applied ack is counted and logged as the success it was, not as a lost lease.
    */
   async write(run: ActiveRun, outcome: RunOutcome): Promise<void> {
     const { task } = run;
     const detail = { taskId: task.id, taskType: task.type, queue: task.queue, attempt: task.attempt };
-    const labels = { task_type: task.type, queue: task.queue };
+    let resultJson = '';
+    if (outcome.kind === 'succeeded') {
+      const encoded = encodeResult(outcome.result, this.maxResultBytes);
+      if ('dead' in encoded) {
+        outcome = encoded.dead;
+        this.logger.error({ msg: `task dead-lettered (${outcome.reason}): ${outcome.error}`, ...detail });
+      } else {
+        resultJson = encoded.json;
+      }
+    }
+    let uncertain = false;
     for (let tries = 1; ; tries++) {
       if (outcome.kind === 'abandoned' || run.abandoned) return;
       try {
+        if (uncertain) {
+          const applied = await this.consumer.appliedOutcome(task);
+          if (applied !== 'none') return this.settleUncertain(run, outcome, applied, detail);
+          uncertain = false;
+        }
         if (outcome.kind === 'succeeded') {
-          await this.consumer.ack(task, JSON.stringify(outcome.result ?? null));
-          this.processed.inc(labels);
-          if (this.logsSuccesses) this.logger.debug({ msg: 'task succeeded', ...detail });
+          await this.consumer.ack(task, resultJson);
         } else if (outcome.kind === 'retry') {
           await this.consumer.fail(task, {
             action: 'retry',
@@ -58,8 +109,6 @@ export class OutcomeWriter {
             error: outcome.error,
             detail: outcome.detail,
           });
-          this.retried.inc(labels);
-          this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
         } else {
           await this.consumer.fail(task, {
             action: 'dead',
@@ -67,36 +116,61 @@ export class OutcomeWriter {
             error: outcome.error,
             detail: outcome.detail,
           });
-          this.failed.inc(labels);
         }
+        this.applied(run, outcome, detail);
         return;
       } catch (error) {
         if (error instanceof QueueError && error.code === QueueErrorCode.LeaseLost) {
           this.logger.warn({ msg: 'outcome discarded: lease lost (the task was recovered and runs again)', ...detail });
           return;
         }
-        if (outcome.kind === 'succeeded' && error instanceof TypeError) {
-          // JSON.stringify refused the result (BigInt, cycles): a bug in the handler, not transient.
-          outcome = {
-            kind: 'dead',
-            reason: 'non_retryable',
-            error: `result is not JSON-serializable: ${error.message}`,
-          };
-          this.logger.error({
-            msg: 'task dead-lettered (non_retryable): its result is not JSON-serializable',
-            ...detail,
-          });
-          continue;
-        }
+        if (error instanceof QueueError && error.maybeApplied) uncertain = true;
         if (Date.now() > run.leaseUntil) {
           this.logger.warn({
-            msg: `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
+            msg: uncertain
+              ? `outcome perhaps not written (${(error as Error).message}; its reply never came): if it was not, the lease expires and the task runs again`
+              : `outcome not written (${(error as Error).message}); the lease expires and the task runs again`,
             ...detail,
           });
           return;
         }
         await sleep(Math.min(50 * tries, 500));
       }
+    }
+  }
+
+  /** Counts (and logs) an outcome Redis applied. */
+  private applied(run: ActiveRun, outcome: AppliedRunOutcome, detail: Record<string, unknown>): void {
+    const labels = { task_type: run.task.type, queue: run.task.queue };
+    if (outcome.kind === 'succeeded') {
+      this.processed.inc(labels);
+      if (this.logsSuccesses) this.logger.debug({ msg: 'task succeeded', ...detail });
+    } else if (outcome.kind === 'retry') {
+      this.retried.inc(labels);
+      this.logger.warn({ msg: `task failed; retry in ${outcome.delayMs} ms`, error: outcome.error, ...detail });
+    } else {
+      this.failed.inc(labels);
+    }
+  }
+
+  /** A write whose reply never came, resolved by what Redis holds (see QueueConsumer.appliedOutcome). */
+  private settleUncertain(
+    run: ActiveRun,
+    outcome: AppliedRunOutcome,
+    applied: Exclude<AppliedOutcome, 'none'>,
+    detail: Record<string, unknown>,
+  ): void {
+    const wanted = { succeeded: 'succeeded', retry: 'retried', dead: 'dead' }[outcome.kind];
+    if (applied === wanted) {
+      this.logger.log({ msg: `the reply to the ${applied} write was lost, but Redis shows it applied`, ...detail });
+      this.applied(run, outcome, detail);
+    } else if (applied === 'unknown') {
+      this.logger.warn({
+        msg: "outcome's reply was lost and the task is no longer in Redis (finished and dropped, or archived): not counted here",
+        ...detail,
+      });
+    } else {
+      this.logger.warn({ msg: 'outcome discarded: lease lost (the task was recovered and runs again)', ...detail });
     }
   }
 

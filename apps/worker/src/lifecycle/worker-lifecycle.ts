@@ -14,7 +14,7 @@ import { Scheduler } from '../schedules/scheduler';
  * and stopped in a fixed order:
  *
  *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer
- *          → result archiver, retention (RESULTS_BACKEND=postgres) → scheduler (upserts the @Cron
+ *          → result archiver, retention (RESULTS_BACKEND=postgres) → scheduler (upserts the @TaskSchedule
  *          declarations, then fires due schedules) → pool (claiming last)
  *   stop:  scheduler (no new scheduled tasks; the other replicas fire the next ticks) → pool (stop
  *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest) → result archiver (a last

@@ -9,14 +9,19 @@ import { RunRegistry } from './run-registry';
 
 /**
  * Renews the leases of every run this worker holds, one script call per queue every third of
- * TASK_LEASE_MS. A lease that is no longer ours (we stalled past it and the task was recovered)
- * aborts its run: the outcome would be refused anyway, and the task runs again elsewhere. Each beat
- * also reports the worker (queues, concurrency, in flight) to the registry the console lists.
+ * TASK_LEASE_MS, on a fixed cadence: a renewal that is slow to answer does not hold back the next
+ * one, nor the other queues' (on a Cluster each queue's master answers for itself). The worker's
+ * report to the registry the console lists (queues, concurrency, in flight) is a job of its own, so a
+ * slow registry write (its key lives on one master, maybe one failing over) cannot cost a lease.
+ * TASK_LEASE_MS must leave a renewal REDIS_COMMAND_TIMEOUT_MS to land (the worker refuses to boot
+ * otherwise, see WorkerEnv). A lease that is no longer ours (we stalled past it and the task was
+ * recovered) aborts its run: the outcome would be refused anyway, and the task runs again elsewhere.
  */
 @Injectable()
 export class Heartbeat {
   private readonly logger = new Logger(Heartbeat.name);
-  private readonly task: BackgroundTask;
+  private readonly renewal: BackgroundTask;
+  private readonly reporting: BackgroundTask;
 
   /** This worker, as the registry names it: host, pid and a random suffix (pids repeat across restarts). */
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -28,21 +33,22 @@ export class Heartbeat {
     private readonly workers: WorkerRegistry,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {
-    this.task = new BackgroundTask('heartbeat', options.heartbeatIntervalMs, () => this.beat(), this.logger);
+    const every = options.heartbeatIntervalMs;
+    this.renewal = new BackgroundTask('lease renewal', every, () => this.extendLeases(), this.logger, {
+      cadence: 'fixed',
+    });
+    this.reporting = new BackgroundTask('worker report', every, () => this.report(), this.logger);
   }
 
   start(): void {
     void this.report().catch(() => undefined);
-    this.task.start();
+    this.renewal.start();
+    this.reporting.start();
   }
 
   async stop(): Promise<void> {
-    await this.task.stop();
+    await Promise.all([this.renewal.stop(), this.reporting.stop()]);
     await this.workers.remove(this.workerId).catch(() => undefined);
-  }
-
-  async beat(): Promise<void> {
-    await Promise.all([this.extendLeases(), this.report()]);
   }
 
   private report(): Promise<void> {
@@ -58,6 +64,7 @@ export class Heartbeat {
     });
   }
 
+  /** One renewal per queue; each queue's renewal settles on its own, and the next beat does not wait for it. */
   private async extendLeases(): Promise<void> {
     await Promise.all(
       [...this.runs.liveByQueue()].map(async ([queue, runs]) => {
@@ -70,9 +77,11 @@ export class Heartbeat {
         );
         for (const run of runs) {
           if (!lost.has(run.token)) {
-            run.leaseUntil = sentAt + this.consumer.leaseMs;
+            // Renewals may overlap (a slow one answers after a newer one): keep the later deadline.
+            run.leaseUntil = Math.max(run.leaseUntil, sentAt + this.consumer.leaseMs);
             continue;
           }
+          if (run.abandoned) continue;
           run.abandon('lease_lost', new LeaseLostError());
           this.logger.warn({
             msg: 'lease lost (stalled past TASK_LEASE_MS?); run aborted, the task runs again elsewhere',

@@ -6,6 +6,7 @@ import {
   deleteByPrefix,
   masterNodes,
   newTask,
+  QueueHarness,
   redisAppEnv,
   testRedisConnection,
   TestRedis,
@@ -14,7 +15,7 @@ import {
 } from '@app/testing';
 import { faultRunKeys } from '@app/contracts';
 import { METRIC } from '@app/metrics';
-import { NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
+import { ClaimedTask, NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
 import { WorkerModule } from '../worker.module';
 
 const queue = 'default';
@@ -52,8 +53,7 @@ class InProcessWorker {
     return out;
   }
 
-  static async start(env: Record<string, string> = {}): Promise<InProcessWorker> {
-    const prefix = uniquePrefix('worker');
+  static async start(env: Record<string, string> = {}, prefix = uniquePrefix('worker')): Promise<InProcessWorker> {
     // The suite's Redis in its mode, and no other REDIS_* target (exactly one may be set).
     for (const name of ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME']) {
       delete process.env[name];
@@ -64,6 +64,8 @@ class InProcessWorker {
       LOG_LEVEL: 'silent',
       FAULT_TASKS: 'true',
       TASK_LEASE_MS: '1000',
+      // A renewal (every third of the lease) must land within the lease: see leaseProblem.
+      REDIS_COMMAND_TIMEOUT_MS: '600',
       RECOVERY_INTERVAL_MS: '60000',
       WORKER_IDLE_WAIT_MS: '100',
       SHUTDOWN_GRACE_MS: '200',
@@ -212,6 +214,91 @@ describe('worker pool in process, on a real Redis', () => {
       { timeoutMs: 10_000, intervalMs: 200, what: 'the worker to sit idle in BLPOP' },
     );
     expect(idle[0].flags).toContain('b');
+  });
+
+  describe('wakes an idle worker at once when a task becomes claimable (WORKER_IDLE_WAIT_MS is 60 s here)', () => {
+    let other: QueueHarness | undefined;
+    afterEach(async () => {
+      await other?.moduleRef.close();
+      other = undefined;
+    });
+
+    /**
+     * Another worker (a consumer of its own on the same prefix) holds the queue's one task; this
+     * worker starts, finds nothing to claim and blocks for up to a minute. Only a wake marker can
+     * make it start the task within the 10 s the tests wait.
+     */
+    async function idleWorkerBeside(env: Record<string, string> = {}) {
+      const prefix = uniquePrefix('worker');
+      other = await QueueHarness.boot({ prefix, leaseMs: 1000 });
+      await other.producer.enqueue(newTask(queue, { type: 'echo', payload: 'held', maxRetries: 0 }));
+      const [held] = (await other.consumer.claim(queue, 1)).tasks;
+      worker = await InProcessWorker.start({ WORKER_IDLE_WAIT_MS: '60000', TASK_LEASE_MS: '30000', ...env }, prefix);
+      return { other, held };
+    }
+
+    /** Until the pool is blocked in its wait for work with no marker left to take. */
+    async function blocked(): Promise<void> {
+      const consumer = worker!.consumer;
+      const wait = consumer.waitForWork.bind(consumer);
+      let waiting = 0;
+      jest.spyOn(consumer, 'waitForWork').mockImplementation(async (queues, timeoutMs) => {
+        waiting++;
+        try {
+          return await wait(queues, timeoutMs);
+        } finally {
+          waiting--;
+        }
+      });
+      const wakeKey = queueKeys(worker!.prefix, queue).wake;
+      await waitFor(async () => waiting === 1 && (await redis.llen(wakeKey)) === 0, {
+        what: 'the pool to block waiting for work',
+      });
+    }
+
+    const startedWithin10s = (task: ClaimedTask | { id: string }, why: string) =>
+      waitFor(async () => (await redis.hget(taskKey(task.id), 'status')) === 'succeeded', {
+        what: `the idle worker to run the task ${why}, woken rather than after its 60 s wait`,
+      });
+
+    it('when the recoverer puts a task back (its worker died)', async () => {
+      const { other, held } = await idleWorkerBeside();
+      await blocked();
+      // The other worker died: its 1 s lease runs out, and a recoverer pass puts the task back.
+      await waitFor(async () => (await other.consumer.recoverExpired(queue, 0)).length === 1, {
+        what: 'the held lease to expire and be recovered',
+      });
+      await startedWithin10s(held, 'the recoverer put back');
+    });
+
+    it('when another worker releases a task at shutdown', async () => {
+      const { other, held } = await idleWorkerBeside();
+      await blocked();
+      await other.consumer.release(held);
+      await startedWithin10s(held, 'another worker released');
+    });
+
+    /** The held task takes the queue's one slot (concurrency cap 1); the next one waits for it. */
+    async function capReachedWithNextQueued() {
+      const { other, held } = await idleWorkerBeside();
+      await other.admin.setLimits(queue, { rate: null, concurrency: 1 });
+      const next = await other.producer.enqueue(newTask(queue, { type: 'echo', payload: 'next', maxRetries: 0 }));
+      await blocked();
+      expect(await redis.hget(taskKey(next.id), 'status')).toBe('queued');
+      return { other, held, next };
+    }
+
+    it('when an ack frees a slot of a queue with a concurrency cap', async () => {
+      const { other, held, next } = await capReachedWithNextQueued();
+      await other.consumer.ack(held, '"done"');
+      await startedWithin10s(next, 'the freed slot let in');
+    });
+
+    it('when a dead-letter frees a slot of a queue with a concurrency cap', async () => {
+      const { other, held, next } = await capReachedWithNextQueued();
+      await other.consumer.fail(held, { action: 'dead', reason: 'non_retryable', error: 'boom' });
+      await startedWithin10s(next, 'the freed slot let in');
+    });
   });
 
   it('stops at once on shutdown, not after the idle wait', async () => {

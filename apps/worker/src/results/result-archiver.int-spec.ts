@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { METRIC } from '@app/metrics';
-import { NewTask, QueueProducer, queueKeys } from '@app/queue';
+import { NewTask, QueueAdmin, QueueProducer, queueKeys } from '@app/queue';
 import {
   checkQueueInvariant,
   createTestRedis,
@@ -157,6 +157,29 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
     expect(ids).toEqual(tasks.map((t) => t.id).sort());
     expect(await metric(METRIC.resultsClaimsPaused, { queue })).toBe(0);
   });
+
+  it("drops a forgotten queue's results_pending and results_claims_paused series", async () => {
+    const app = await startWorker();
+    const admin = app.get(QueueAdmin);
+    await admin.pause('gone');
+    // How many series each gauge has for a queue.
+    const seriesOf = async (name: string) => {
+      const counts: number[] = [];
+      for (const metricName of [METRIC.resultsPending, METRIC.resultsClaimsPaused]) {
+        const values = (await register.getSingleMetric(metricName)?.get())?.values ?? [];
+        counts.push(values.filter((v) => v.labels.queue === name).length);
+      }
+      return counts;
+    };
+    await waitFor(async () => (await seriesOf('gone')).every((n) => n === 1), {
+      what: 'results_pending and results_claims_paused of queue "gone"',
+    });
+    await admin.forget('gone');
+    await waitFor(async () => (await seriesOf('gone')).every((n) => n === 0), {
+      what: 'the series of the forgotten queue "gone" to go',
+    });
+    expect(await seriesOf(queue)).toEqual([1, 1]);
+  }, 20_000);
 
   it('sweeps rows past RESULTS_RETENTION_DAYS, and only those', async () => {
     const app = await startWorker({ RESULTS_RETENTION_DAYS: '7' });

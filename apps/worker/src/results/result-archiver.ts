@@ -206,6 +206,9 @@ export class ResultArchiver {
   private async refreshPending(queues: string[]): Promise<void> {
     const pending = await this.archive.pending(queues);
     this.backpressure.update(pending, this.options.results.bufferMax);
+    // Every registered queue is set below: a queue that is gone (forgotten) loses its series.
+    this.pendingGauge.reset();
+    this.pausedGauge.reset();
     for (const [queue, count] of pending) {
       this.pendingGauge.set({ queue }, count);
       this.pausedGauge.set({ queue }, this.backpressure.blocked(queue) ? 1 : 0);

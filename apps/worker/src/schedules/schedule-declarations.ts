@@ -13,14 +13,15 @@ import {
   scheduleTiming,
 } from '@app/queue';
 import { TASK_HANDLER_METADATA, TaskHandlerMetadata } from '../dispatch/task-handler.decorator';
-import { CRON_METADATA, CronMetadata } from './cron.decorator';
+import { TASK_SCHEDULE_METADATA, TaskScheduleMetadata } from './task-schedule.decorator';
 
 const DEFAULT_CATCH_UP_LIMIT = 10;
 
 /**
- * The schedules declared in code with `@Cron` on `@TaskHandler` methods: found and checked at boot
- * (a bad declaration stops the worker with a message naming it), upserted by the scheduler when it
- * starts (by name; an unchanged declaration writes nothing).
+ * The schedules declared in code with `@TaskSchedule` (or its deprecated name `@Cron`) on
+ * `@TaskHandler` methods: found and checked at boot (a bad declaration stops the worker with a message
+ * naming it), upserted by the scheduler when it starts (by name; an unchanged declaration writes
+ * nothing).
  */
 @Injectable()
 export class ScheduleDeclarations implements OnModuleInit {
@@ -44,16 +45,24 @@ export class ScheduleDeclarations implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const fn = instance[method] as (...args: unknown[]) => unknown;
-        const crons = this.reflector.get<CronMetadata[] | undefined>(CRON_METADATA, fn) ?? [];
-        if (!crons.length) continue;
+        const declared = this.reflector.get<TaskScheduleMetadata[] | undefined>(TASK_SCHEDULE_METADATA, fn) ?? [];
+        if (!declared.length) continue;
         const where = `${prototype.constructor.name}.${method}`;
         const handler = this.reflector.get<TaskHandlerMetadata | undefined>(TASK_HANDLER_METADATA, fn);
         if (!handler) {
-          problems.push(`${where} has @Cron but no @TaskHandler: a schedule enqueues tasks of the method's task type`);
+          problems.push(
+            `${where} has @${declared[0].decorator} but no @TaskHandler: a schedule enqueues tasks of the method's task type`,
+          );
           continue;
         }
-        for (const cron of crons) {
-          const checked = this.definition(handler.type, cron, `@Cron('${cron.cron}') on ${where}`);
+        for (const declaration of declared) {
+          const label = `@${declaration.decorator}('${declaration.cron}') on ${where}`;
+          if (declaration.decorator === 'Cron') {
+            this.logger.warn({
+              msg: `${label}: @Cron is deprecated (it shares @nestjs/schedule's name, a timer in the process); write @TaskSchedule, the same decorator by its new name. @Cron is removed in the next release`,
+            });
+          }
+          const checked = this.definition(handler.type, declaration, label);
           if (typeof checked === 'string') problems.push(checked);
           else definitions.push(checked);
         }
@@ -62,9 +71,10 @@ export class ScheduleDeclarations implements OnModuleInit {
     const names = new Map<string, number>();
     for (const def of definitions) names.set(def.name, (names.get(def.name) ?? 0) + 1);
     for (const [name, count] of names) {
-      if (count > 1) problems.push(`${count} @Cron declarations are named "${name}": give each its own name`);
+      if (count > 1) problems.push(`${count} @TaskSchedule declarations are named "${name}": give each its own name`);
     }
-    if (problems.length) throw new Error(`Schedules declared with @Cron are invalid:\n  ${problems.join('\n  ')}`);
+    if (problems.length)
+      throw new Error(`Schedules declared with @TaskSchedule are invalid:\n  ${problems.join('\n  ')}`);
     this.definitions = definitions;
   }
 
@@ -83,7 +93,7 @@ export class ScheduleDeclarations implements OnModuleInit {
         const { record, created, changed } = await this.store.upsert(def);
         if (changed) {
           this.logger.log({
-            msg: `schedule ${def.name} ${created ? 'created' : 'updated'} from its @Cron declaration`,
+            msg: `schedule ${def.name} ${created ? 'created' : 'updated'} from its @TaskSchedule declaration`,
             schedule: def.name,
             scheduleId: record.id,
           });
@@ -91,7 +101,7 @@ export class ScheduleDeclarations implements OnModuleInit {
       } catch (error) {
         if (error instanceof QueueError && error.code === QueueErrorCode.Unavailable) throw error;
         this.logger.error({
-          msg: `the @Cron declaration of schedule ${def.name} was not applied: ${(error as Error).message}`,
+          msg: `the @TaskSchedule declaration of schedule ${def.name} was not applied: ${(error as Error).message}`,
           schedule: def.name,
         });
       }
@@ -99,7 +109,7 @@ export class ScheduleDeclarations implements OnModuleInit {
   }
 
   /** The declaration as a definition, or what is wrong with it. */
-  private definition(type: string, cron: CronMetadata, where: string): ScheduleDefinition | string {
+  private definition(type: string, cron: TaskScheduleMetadata, where: string): ScheduleDefinition | string {
     const contract = this.contracts.get(type);
     if (!contract) return `${where}: task type "${type}" has no contract`;
     const name = cron.name ?? type;

@@ -1,4 +1,4 @@
-import { Injectable, Provider } from '@nestjs/common';
+import { Injectable, LoggerService, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
@@ -18,7 +18,7 @@ import {
 } from '@app/testing';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { TaskHandler } from '../dispatch/task-handler.decorator';
-import { Cron } from './cron.decorator';
+import { Cron, TaskSchedule } from './task-schedule.decorator';
 import { ScheduleDeclarations } from './schedule-declarations';
 import { Clock, Scheduler, SCHEDULER_CLOCK, SCHEDULER_MAX_WAIT_MS } from './scheduler';
 
@@ -40,16 +40,25 @@ const options: WorkerOptions = {
 @Injectable()
 class NightlyHandler {
   @TaskHandler('echo')
-  @Cron('0 3 * * *', { tz: 'Europe/Berlin', payload: { report: 'nightly' } })
-  @Cron('*/10 * * * * *', { name: 'echo-often', queue, missed: 'catch_up', catchUpLimit: 5, priority: 7 })
+  @TaskSchedule('0 3 * * *', { tz: 'Europe/Berlin', payload: { report: 'nightly' } })
+  @TaskSchedule('*/10 * * * * *', { name: 'echo-often', queue, missed: 'catch_up', catchUpLimit: 5, priority: 7 })
   echo(payload: unknown) {
     return payload;
   }
 }
 
 @Injectable()
-class CronWithoutHandler {
-  @Cron('0 3 * * *')
+class DeprecatedCronHandler {
+  @TaskHandler('echo')
+  @Cron('0 5 * * *', { name: 'legacy-cron', queue })
+  echo(payload: unknown) {
+    return payload;
+  }
+}
+
+@Injectable()
+class ScheduleWithoutHandler {
+  @TaskSchedule('0 3 * * *')
   run() {
     return null;
   }
@@ -58,8 +67,8 @@ class CronWithoutHandler {
 @Injectable()
 class BadDeclarations {
   @TaskHandler('email')
-  @Cron('61 * * * *')
-  @Cron('0 3 * * *', { name: 'mail', tz: 'Nowhere/Special' })
+  @TaskSchedule('61 * * * *')
+  @TaskSchedule('0 3 * * *', { name: 'mail', tz: 'Nowhere/Special' })
   @Cron('0 4 * * *', { name: 'mail', payload: { to: 'not an address' } })
   send() {
     return null;
@@ -67,7 +76,12 @@ class BadDeclarations {
 }
 
 /** The scheduler's parts booted in process (as the worker module wires them), on a fresh prefix of the test Redis. */
-async function boot(prefix: string, providers: Provider[], clock: Clock = { now: () => Date.now() }) {
+async function boot(
+  prefix: string,
+  providers: Provider[],
+  clock: Clock = { now: () => Date.now() },
+  logger: LoggerService | false = false,
+) {
   const moduleRef = await Test.createTestingModule({
     imports: [QueueModule.forRoot(testQueueOptions(prefix)), MetricsModule.forWorker(), DiscoveryModule],
     providers: [
@@ -79,7 +93,7 @@ async function boot(prefix: string, providers: Provider[], clock: Clock = { now:
       ...providers,
     ],
   }).compile();
-  moduleRef.useLogger(false);
+  moduleRef.useLogger(logger);
   try {
     await moduleRef.init();
   } catch (error) {
@@ -131,7 +145,7 @@ describe('the worker scheduler, on a real Redis', () => {
     register.clear();
   });
 
-  it('upserts the @Cron declarations by name, and writes nothing when they are unchanged', async () => {
+  it('upserts the @TaskSchedule declarations by name, and writes nothing when they are unchanged', async () => {
     moduleRef = await boot(prefix, [NightlyHandler]);
     const store = moduleRef.get(ScheduleStore);
     await moduleRef.get(ScheduleDeclarations).upsertAll();
@@ -173,13 +187,31 @@ describe('the worker scheduler, on a real Redis', () => {
     expect(await store.findByName('echo-often')).toMatchObject({ task: { queue: 'elsewhere' } });
   });
 
+  it('still takes the deprecated @Cron (one release), warning at boot that it is now @TaskSchedule', async () => {
+    const warnings: string[] = [];
+    const quiet = () => undefined;
+    const logger: LoggerService = { log: quiet, error: quiet, warn: (m) => warnings.push(JSON.stringify(m)) };
+    moduleRef = await boot(prefix, [DeprecatedCronHandler], undefined, logger);
+    await moduleRef.get(ScheduleDeclarations).upsertAll();
+    expect(await moduleRef.get(ScheduleStore).findByName('legacy-cron')).toMatchObject({
+      spec: { cron: '0 5 * * *', tz: 'UTC' },
+      task: expect.objectContaining({ type: 'echo', queue }),
+    });
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        "@Cron('0 5 * * *') on DeprecatedCronHandler.echo: @Cron is deprecated (it shares @nestjs/schedule's name",
+      ),
+    ]);
+    expect(warnings[0]).toContain('write @TaskSchedule');
+  });
+
   it('refuses to boot on a bad declaration, naming it', async () => {
-    await expect(boot(prefix, [CronWithoutHandler])).rejects.toThrow(
-      /CronWithoutHandler\.run has @Cron but no @TaskHandler/,
+    await expect(boot(prefix, [ScheduleWithoutHandler])).rejects.toThrow(
+      /ScheduleWithoutHandler\.run has @TaskSchedule but no @TaskHandler/,
     );
     const error = await boot(prefix, [BadDeclarations]).catch((e: Error) => e);
     expect(String(error)).toMatch(
-      /@Cron\('61 \* \* \* \*'\) on BadDeclarations\.send: cron "61 \* \* \* \*" is not a cron expression/,
+      /@TaskSchedule\('61 \* \* \* \*'\) on BadDeclarations\.send: cron "61 \* \* \* \*" is not a cron expression/,
     );
     expect(String(error)).toMatch(/tz "Nowhere\/Special" is not a time zone/);
     expect(String(error)).toMatch(/@Cron\('0 4 \* \* \*'\) on BadDeclarations\.send: payload\.to must be an email/);
@@ -204,6 +236,48 @@ describe('the worker scheduler, on a real Redis', () => {
     const next = (await store.get(schedule.id)).nextRunAt!;
     await waitFor(async () => (await redisNow()) > next + 500, { timeoutMs: 5000, what: 'the next tick to pass' });
     expect(await queued()).toEqual(ids);
+  });
+
+  it('fires a due schedule behind 101 it cannot load (unknown time zone), leaving those aside with a metric and a log saying what to do', async () => {
+    const errors: string[] = [];
+    const quiet = () => undefined;
+    const logger: LoggerService = { log: quiet, warn: quiet, error: (m) => errors.push(JSON.stringify(m)) };
+    moduleRef = await boot(prefix, [], undefined, logger);
+    const store = moduleRef.get(ScheduleStore);
+    const now = await redisNow();
+    // Past due by 10 minutes: their ticks sort before the good schedule's at the head of the queue's ZSET.
+    const broken = await Promise.all(
+      Array.from({ length: 101 }, (_, i) =>
+        store.create({ ...every(`broken-${i}`, 1000), spec: { cron: '* * * * *', tz: 'UTC' } }, now - 600_000),
+      ),
+    );
+    // A zone the api accepted but this worker's ICU does not know.
+    await Promise.all(
+      broken.map((b) => redis.hset(`${queueKeys(prefix, queue).schedulePrefix}${b.id}`, 'tz', 'Nowhere/Special')),
+    );
+    const good = await store.create(every('good', 1000), now - 60_000);
+    const head = await store.due(queue, 100);
+    expect(head.map((d) => d.id)).not.toContain(good.id);
+
+    const scheduler = moduleRef.get(Scheduler);
+    await scheduler.runOnce();
+    const fired = await Promise.all(
+      (await queued()).map((id) => redis.hget(`${queueKeys(prefix, queue).taskPrefix}${id}`, 'schedule_id')),
+    );
+    expect(fired.length).toBeGreaterThan(0);
+    expect(new Set(fired)).toEqual(new Set([good.id]));
+    expect((await store.get(good.id)).nextRunAt).toBeGreaterThan(now - 60_000);
+    // The broken ones are where they were, for a worker that can load them.
+    for (const b of broken.slice(0, 3)) expect((await store.get(b.id)).nextRunAt).toBe(b.nextRunAt);
+    expect(await register.metrics()).toContain(`${METRIC.schedulesUnloadable}{queue="${queue}"} 101`);
+    expect(errors).toHaveLength(101);
+    expect(errors[0]).toContain('is not a time zone this server knows');
+    expect(errors[0]).toContain("the queue's other schedules fire as usual");
+    expect(errors[0]).toMatch(/Run this worker on a Node with full ICU .* PATCH \/schedules\//);
+
+    // Left aside, not retried hot: the next look neither loads nor logs them again.
+    await scheduler.runOnce();
+    expect(errors).toHaveLength(101);
   });
 
   it('sleeps until the soonest tick of its queues (at most SCHEDULER_MAX_WAIT_MS), never polling hot', async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
 import {
   DueSchedule,
@@ -7,7 +7,9 @@ import {
   QueueError,
   QueueErrorCode,
   QueueEvents,
+  queueOfScheduleId,
   ScheduleRecord,
+  ScheduleSpecError,
   ScheduleStore,
   scheduleTiming,
   ScheduleTiming,
@@ -28,7 +30,7 @@ export const systemClock: Clock = { now: () => Date.now() };
  * (a reconnect) or a queue's first schedule be created while it sleeps.
  */
 export const SCHEDULER_MAX_WAIT_MS = 5000;
-/** Due schedules read per queue per look. */
+/** Due schedules read per round trip (a look reads on past the ones it must leave alone). */
 const DUE_BATCH = 100;
 /** A schedule whose stored spec cannot be read is left alone this long (and logged), not retried hot. */
 const BROKEN_RETRY_MS = 60_000;
@@ -73,6 +75,7 @@ export class Scheduler {
     @Inject(SCHEDULER_CLOCK) private readonly clock: Clock,
     @InjectMetric(METRIC.scheduleRuns) private readonly runs: Counter<string>,
     @InjectMetric(METRIC.scheduleLag) private readonly lag: Histogram<string>,
+    @InjectMetric(METRIC.schedulesUnloadable) private readonly unloadable: Gauge<string>,
   ) {
     this.served = new Set(options.queues.map((q) => q.name));
   }
@@ -134,13 +137,9 @@ export class Scheduler {
     for (const queue of this.served) {
       const attempts = new Map<string, number>();
       for (;;) {
-        const due = await this.store.due(queue, DUE_BATCH);
-        const now = this.now();
-        const ready = due.filter(
-          (d) => d.nextRunAt <= now && (attempts.get(d.id) ?? 0) < ATTEMPTS_PER_LOOK && this.mayTry(d.id),
-        );
+        const { ready, lookAt } = await this.readyOf(queue, attempts);
         if (ready.length === 0) {
-          wakeAt = Math.min(wakeAt, this.nextLook(due, now));
+          wakeAt = Math.min(wakeAt, lookAt);
           break;
         }
         for (const schedule of ready) {
@@ -149,7 +148,33 @@ export class Scheduler {
         }
       }
     }
+    this.forgetGoneBroken();
+    for (const queue of this.served) this.unloadable.set({ queue }, this.brokenIn(queue));
     return Math.max(0, wakeAt - this.clock.now());
+  }
+
+  /**
+   * The queue's due schedules this worker may fire now, reading past the ones it must leave alone (a
+   * spec it cannot load, a tick Redis says is not due yet, attempts used up): those keep their past-due
+   * score at the head of the ZSET, and a hundred of them must not hide the schedules behind them.
+   * `lookAt`: when to look again (our clock), from what was read.
+   */
+  private async readyOf(
+    queue: string,
+    attempts: Map<string, number>,
+  ): Promise<{ ready: DueSchedule[]; lookAt: number }> {
+    let lookAt = Infinity;
+    for (let offset = 0; ; offset += DUE_BATCH) {
+      const due = await this.store.due(queue, DUE_BATCH, offset);
+      const now = this.now();
+      const ready = due.filter(
+        (d) => d.nextRunAt <= now && (attempts.get(d.id) ?? 0) < ATTEMPTS_PER_LOOK && this.mayTry(d.id),
+      );
+      if (ready.length > 0) return { ready, lookAt };
+      lookAt = Math.min(lookAt, this.nextLook(due, now));
+      // The end of the ZSET, or past what is due: nothing further on is due either.
+      if (due.length < DUE_BATCH || due[due.length - 1].nextRunAt > now) return { ready: [], lookAt };
+    }
   }
 
   /** When (our clock) to look at this queue again. */
@@ -231,16 +256,36 @@ export class Scheduler {
       timing = scheduleTiming(record.spec, this.now());
     } catch (error) {
       this.broken.set(record.id, this.clock.now() + BROKEN_RETRY_MS);
+      const tz = error instanceof ScheduleSpecError && error.field === 'tz';
       this.logger.error({
-        msg: `schedule cannot be read (${(error as Error).message}); fix it with PATCH /schedules/${record.id}`,
+        msg:
+          `schedule cannot be loaded by this worker (${(error as Error).message}); it is left aside here for ` +
+          `${BROKEN_RETRY_MS / 1000} s (the queue's other schedules fire as usual, and workers that can load it fire it). ` +
+          (tz
+            ? `Run this worker on a Node with full ICU and current time zone data (the api accepted the zone), or change the zone: `
+            : 'Fix it: ') +
+          `PATCH /schedules/${record.id}`,
         schedule: record.name,
         scheduleId: record.id,
+        queue: record.task.queue,
       });
       return undefined;
     }
     if (this.timings.size > 10_000) this.timings.clear();
     this.timings.set(key, timing);
     return timing;
+  }
+
+  /** Broken entries whose retry time passed unseen belong to schedules that are gone (a due one is retried). */
+  private forgetGoneBroken(): void {
+    const now = this.clock.now();
+    for (const [id, until] of this.broken) if (until <= now) this.broken.delete(id);
+  }
+
+  private brokenIn(queue: string): number {
+    let count = 0;
+    for (const id of this.broken.keys()) if (queueOfScheduleId(id) === queue) count++;
+    return count;
   }
 
   /** Subscribes to the schedules channel once; without it the scheduler still looks every SCHEDULER_MAX_WAIT_MS. */

@@ -6,10 +6,18 @@ import { TASK_STATUSES, QueueStats } from '@app/queue';
 import { QueueStatsCache } from '../queue-stats.cache';
 import { ScheduleStat, ScheduleStatsCache } from '../schedule-stats.cache';
 
-/** A gauge `collect` hook that sets values from the cached queue stats on each scrape. */
+/**
+ * A gauge `collect` hook that sets values from the cached queue stats on each scrape. The gauge is
+ * reset first: a queue that is gone (forgotten) must lose its series, not repeat its last depth, pause
+ * or `unserved` (an alert would fire for a queue that no longer exists). Without fresh stats (Redis
+ * unreachable) the previous ones stand.
+ */
 function fromStats(set: (gauge: Gauge<string>, stats: QueueStats) => void) {
   return async function collect(this: Gauge<string>, cache: QueueStatsCache): Promise<void> {
-    for (const stats of (await cache.get()) ?? []) set(this, stats);
+    const all = await cache.get();
+    if (!all) return;
+    this.reset();
+    for (const stats of all) set(this, stats);
   };
 }
 
@@ -30,12 +38,21 @@ function fromSchedules(value: (stat: ScheduleStat) => number) {
  * A counter's `collect` hook that mirrors a per-queue counter kept in Redis: it adds what the Redis
  * count grew by since the last scrape (all of it on the first), so every api replica reports the
  * same monotonic total. Should the Redis count go down (its key lost), the series restarts from
- * it, which Prometheus reads as a counter reset.
+ * it, which Prometheus reads as a counter reset. A queue that is gone loses its series.
  */
 function mirrorRedisCounter(read: (stats: QueueStats) => number) {
   const mirrored = new Map<string, number>();
   return async function collect(this: Counter<string>, cache: QueueStatsCache): Promise<void> {
-    for (const stats of (await cache.get()) ?? []) {
+    const all = await cache.get();
+    if (!all) return;
+    // A queue that is gone (forgotten) loses its series.
+    const present = new Set(all.map((stats) => stats.queue));
+    for (const queue of mirrored.keys()) {
+      if (present.has(queue)) continue;
+      this.remove({ queue });
+      mirrored.delete(queue);
+    }
+    for (const stats of all) {
       const labels = { queue: stats.queue };
       const now = read(stats);
       const before = mirrored.get(stats.queue);
@@ -86,7 +103,7 @@ export const apiMetricProviders: Provider[] = [
   }),
   makeGaugeProvider({
     name: METRIC.queueUnserved,
-    help: '1 while queued tasks have waited longer than QUEUE_IDLE_TTL in a queue no worker served within it, else 0',
+    help: '1 while queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS in a queue no worker served within it, else 0',
     labelNames: ['queue'],
     inject: [QueueStatsCache],
     collect: fromStats((gauge, s) => gauge.set({ queue: s.queue }, s.unserved ? 1 : 0)),

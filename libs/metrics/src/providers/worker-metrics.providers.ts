@@ -43,6 +43,11 @@ export const workerMetricProviders: Provider[] = [
     help: "Time from a schedule's tick to the enqueue of its task (Redis clock), seconds",
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
   }),
+  makeGaugeProvider({
+    name: METRIC.schedulesUnloadable,
+    help: 'Schedules of a served queue whose spec this worker cannot load (e.g. a time zone its ICU lacks): left aside here, the others fire',
+    labelNames: ['queue'],
+  }),
   makeGaugeProvider({ name: METRIC.inFlight, help: 'Tasks this worker is running now' }),
   makeGaugeProvider({ name: METRIC.concurrency, help: 'Size of this worker pool (WORKER_CONCURRENCY)' }),
   // The write-behind to PostgreSQL (RESULTS_BACKEND=postgres).

@@ -242,10 +242,12 @@ export class ScheduleStore {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** The queue's enabled schedules with the soonest next runs first, at most `limit`. */
-  async due(queue: string, limit: number): Promise<DueSchedule[]> {
+  /** The queue's enabled schedules with the soonest next runs first, at most `limit`, skipping the first `offset`. */
+  async due(queue: string, limit: number, offset = 0): Promise<DueSchedule[]> {
     const key = queueKeys(this.options.prefix, queue).schedules;
-    const flat = await redisCall('dueSchedules', () => this.redis.zrange(key, 0, limit - 1, 'WITHSCORES'));
+    const flat = await redisCall('dueSchedules', () =>
+      this.redis.zrange(key, offset, offset + limit - 1, 'WITHSCORES'),
+    );
     const out: DueSchedule[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], nextRunAt: Number(flat[i + 1]) });
     return out;

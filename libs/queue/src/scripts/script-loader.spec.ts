@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { MAX_PRIORITY, MIN_PRIORITY } from '@app/contracts';
 import { DEAD_REASONS } from '../task';
 import { loadScripts } from './script-loader';
@@ -6,10 +8,14 @@ describe('Lua scripts', () => {
   const scripts = loadScripts();
   const prelude = scripts[0].lua;
 
-  it('are loaded one per transition, named verbNoun-<keys>.lua', () => {
-    expect(scripts.map((s) => s.command)).toEqual(
-      expect.arrayContaining(['taskqEnqueueTasks', 'taskqClaimTasks', 'taskqAckTasks', 'taskqFailTask']),
-    );
+  it('are loaded one per file, each named verbNoun-<keys>.lua and defined with that many keys', () => {
+    const files = readdirSync(join(__dirname, 'lua')).filter((file) => file.endsWith('.lua') && !file.startsWith('_'));
+    const expected = files.map((file) => {
+      const [, name, keys] = /^([a-z][A-Za-z]*)-(\d+)\.lua$/.exec(file) ?? [file, `misnamed ${file}`, '?'];
+      return `taskq${name[0].toUpperCase()}${name.slice(1)}/${keys}`;
+    });
+    expect(scripts.map((s) => `${s.command}/${s.numberOfKeys}`).sort()).toEqual(expected.sort());
+    expect(files.length).toBeGreaterThan(20);
   });
 
   // The scripts check their own inputs (a script that errors halfway is not rolled back); the

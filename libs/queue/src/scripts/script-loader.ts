@@ -27,15 +27,22 @@ export interface ScriptDefinition {
  */
 export function loadScripts(dir = scriptsDir(), commandPrefix = 'taskq'): ScriptDefinition[] {
   const prelude = readFileSync(join(scriptsDir(), '_prelude.lua'), 'utf8');
+  const files = new Map<string, string>();
   return readdirSync(dir)
     .filter((file) => /^[a-z][A-Za-z]*-\d+\.lua$/.test(file))
     .map((file) => {
       const [, name, keys] = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file)!;
-      return {
-        command: `${commandPrefix}${name[0].toUpperCase()}${name.slice(1)}`,
-        numberOfKeys: Number(keys),
-        lua: `${prelude}\n${readFileSync(join(dir, file), 'utf8')}`,
-      };
+      const command = `${commandPrefix}${name[0].toUpperCase()}${name.slice(1)}`;
+      // A script's key count is in its file name: after a change, a stale copy left by an older build
+      // would otherwise be loaded in its place, with the wrong keys.
+      const other = files.get(command);
+      if (other) {
+        throw new Error(
+          `${other} and ${file} in ${dir} both define ${command}: a stale copy? Delete it and build again`,
+        );
+      }
+      files.set(command, file);
+      return { command, numberOfKeys: Number(keys), lua: `${prelude}\n${readFileSync(join(dir, file), 'utf8')}` };
     });
 }
 

@@ -114,7 +114,7 @@ export class QueueStatsDto {
 
   @ApiProperty({
     description:
-      'True while queued tasks have waited longer than QUEUE_IDLE_TTL and no worker served the queue within it: nothing consumes it (no worker lists it, or they are all gone). Its tasks are kept; the TaskqQueueUnserved alert fires',
+      'True while queued tasks have waited longer than QUEUE_UNSERVED_AFTER_MS and no worker served the queue within it: nothing consumes it (no worker lists it, or they are all gone). Its tasks are kept; the TaskqQueueUnserved alert fires',
   })
   unserved!: boolean;
 

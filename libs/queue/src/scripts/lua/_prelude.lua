@@ -41,7 +41,10 @@ local function groupCount(first, size, name)
 end
 
 local MIN_PRIORITY, MAX_PRIORITY = -100, 100
-local DEAD_REASONS = { 'max_retries', 'non_retryable', 'unknown_task_type', 'invalid_payload', 'timeout', 'lease_expired' }
+local DEAD_REASONS = {
+  'max_retries', 'non_retryable', 'unknown_task_type', 'invalid_payload', 'timeout', 'lease_expired',
+  'result_too_large'
+}
 
 -- Redis server time in ms: every lease deadline and due time uses the server's clock,
 -- so workers with skewed clocks cannot steal each other's leases.

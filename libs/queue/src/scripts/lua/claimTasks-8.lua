@@ -19,7 +19,7 @@
 
   A promote-only call (k = 0: each worker's recoverer makes one per served queue every
   RECOVERY_INTERVAL_MS) records that a worker serves the queue: meta.served_at = now, which
-  QUEUE_IDLE_TTL is measured against. Claims with k > 0 leave it, so the hot path writes nothing more.
+  QUEUE_UNSERVED_AFTER_MS is measured against. Claims with k > 0 leave it, so the hot path writes nothing more.
 
   Returns { nextDueMs or -1, nowMs, backlogged (1 when the archive bound held claims back, else 0),
             then per task: id, token, type, payload, attempts, max_retries, timeout_ms, next_run_at,

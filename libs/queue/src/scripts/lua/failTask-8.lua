@@ -2,12 +2,15 @@
   Records a failed run of an active task, if the caller still holds its lease:
   either schedules a retry (-> retrying) or moves it to the dead-letter queue (-> dead).
 
+  Idle workers are woken after a retry (they re-read the next due time) and after a dead-letter of a
+  queue with a concurrency cap (the run freed a slot).
+
   Either way the run is appended to the attempt history (outcome 'retried' or 'dead', with the
   error's detail). With finished mode 'archive' (RESULTS_BACKEND=postgres) a dead task also waits in
   `archive` for the archiver to write its row; it stays in the dead-letter queue meanwhile and after.
 
   KEYS[1] active   KEYS[2] retrying   KEYS[3] dead   KEYS[4] dead-trimmed counter   KEYS[5] wake list
-  KEYS[6] archive   KEYS[7] throughput (per-minute outcome counts)
+  KEYS[6] archive   KEYS[7] throughput (per-minute outcome counts)   KEYS[8] meta (its `concurrency` cap)
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token   ARGV[4] last error
   ARGV[5] 'retry' or 'dead'
   ARGV[6] retry delay ms (retry) or dead reason (dead)
@@ -54,4 +57,5 @@ redis.call('HSET', key, 'status', 'dead', 'last_error', ARGV[4], 'dead_reason', 
 redis.call('HDEL', key, 'watched')
 if archive then toArchive(KEYS[6], key, id, now) end
 countOutcome(KEYS[7], 'd', now, 1)
+if redis.call('HGET', KEYS[8], 'concurrency') then wake(KEYS[5]) end
 return trimDead(KEYS[3], KEYS[4], prefix, dlqMax, KEYS[6])

@@ -7,8 +7,12 @@
   `succeeded`. 'archive' (postgres): the hash is kept, without a TTL, in `archive` until the archiver
   has written it to PostgreSQL. Either way the hash records the worker of the succeeded run.
 
+  A queue with a concurrency cap gets a wake marker when tasks were acked: each freed a slot, and idle
+  workers (whose last claim found the cap reached) look again now instead of after their idle wait. A
+  queue without a cap pays one HGET per call for this.
+
   KEYS[1] active   KEYS[2] succeeded (index scored by expiry time: finish + retention)   KEYS[3] archive
-  KEYS[4] throughput (per-minute outcome counts)
+  KEYS[4] throughput (per-minute outcome counts)   KEYS[5] meta (its `concurrency` cap)   KEYS[6] wake list
   ARGV[1] task key prefix   ARGV[2] result retention in seconds (0 = delete now; 'expire' only)
   ARGV[3] finished mode: 'expire' or 'archive'
   ARGV[4..] groups of 3: id, lease token, result (JSON, '' for none)
@@ -70,6 +74,7 @@ if #done > 0 then
   end
 end
 countOutcome(KEYS[4], 's', now, #done)
+if #done > 0 and redis.call('HGET', KEYS[5], 'concurrency') then wake(KEYS[6]) end
 -- The index forgets what the hashes' TTL already dropped.
 trimFinished(KEYS[2], now)
 return codes

@@ -11,6 +11,7 @@
 
   KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
   KEYS[6] succeeded index   KEYS[7] archive   KEYS[8] throughput (per-minute outcome counts)
+  KEYS[9] wake list (idle workers are woken when tasks were put back)
   ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
   ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
   ARGV[7] finished mode: 'expire' or 'archive'
@@ -62,6 +63,7 @@ for j = 3, #out, 3 do
   if out[j] == 'dead' then dead = dead + 1 end
 end
 countOutcome(KEYS[8], 'd', now, dead)
+if #out / 3 > dead then wake(KEYS[9]) end
 -- Forget outcome counts older than the throughput history keeps.
 local oldest = math.floor(now / 60000) - THROUGHPUT_MINUTES
 for _, field in ipairs(redis.call('HKEYS', KEYS[8])) do

@@ -11,22 +11,22 @@ import {
 } from '../run/run-errors';
 import { RunContext, RunOutcome } from '../run/task-context';
 import { BACKOFF_STRATEGY, BackoffStrategy } from './backoff.strategy';
-import { DeadLetterHandler } from './dead-letter.handler';
+import { DeadLetterLog } from './dead-letter-log';
 
 /**
- * The failure policy, decided once (this folder reads top to bottom: this decides, the
- * dead-letter handler records, the outcome writer applies):
+ * The failure policy, decided once, as the interceptor around every run (this folder reads top to
+ * bottom: this decides, the dead-letter log records, the outcome writer applies):
  * - a run the worker gave up (released at shutdown, lease lost) has no outcome: nothing to decide;
  * - a permanent error (NonRetryableError, unknown type, invalid payload) is dead at once;
  * - otherwise the run is retried after the task type's backoff (scheduled in Redis, never slept
  *   in-process) while attempts remain, then dead (`timeout` or `max_retries`).
  */
 @Injectable()
-export class RetryInterceptor implements TaskInterceptor {
+export class FailurePolicy implements TaskInterceptor {
   constructor(
     @Inject(BACKOFF_STRATEGY) private readonly backoff: BackoffStrategy,
     private readonly contracts: TaskContractRegistry,
-    private readonly deadLetter: DeadLetterHandler,
+    private readonly deadLetter: DeadLetterLog,
   ) {}
 
   async intercept(run: RunContext, next: () => Promise<RunOutcome>): Promise<RunOutcome> {
@@ -42,11 +42,11 @@ export class RetryInterceptor implements TaskInterceptor {
     const message = describeError(error);
     const detail = errorDetail(error);
     const permanent = permanentReason(error);
-    if (permanent) return this.deadLetter.handle(run, permanent, message, detail);
+    if (permanent) return this.deadLetter.record(run, permanent, message, detail);
     const { task } = run;
     if (task.attempt > task.maxRetries) {
       const reason = error instanceof TaskTimeoutError ? 'timeout' : 'max_retries';
-      return this.deadLetter.handle(run, reason, message, detail);
+      return this.deadLetter.record(run, reason, message, detail);
     }
     const delayMs = this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
     return { kind: 'retry', delayMs, error: message, detail };

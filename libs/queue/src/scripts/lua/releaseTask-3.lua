@@ -2,9 +2,9 @@
   Hands an active task back to the queue at shutdown, if the caller still holds its lease.
   The attempt is not burned, the task goes to the front of its priority band, and `releases`
   counts the hand-backs (a released run may have done part of its work: at-least-once). The run is
-  appended to the attempt history (outcome 'released').
+  appended to the attempt history (outcome 'released'). Idle workers are woken to take it.
 
-  KEYS[1] active   KEYS[2] queued
+  KEYS[1] active   KEYS[2] queued   KEYS[3] wake list
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] lease token
 
   Returns 1, or -3 when the lease is not the caller's.
@@ -21,4 +21,5 @@ redis.call('HINCRBY', key, 'attempts', -1)
 redis.call('HINCRBY', key, 'releases', 1)
 redis.call('HSET', key, 'status', 'queued')
 redis.call('HDEL', key, 'lease')
+wake(KEYS[3])
 return 1
