@@ -51,13 +51,18 @@ describe('TaskqClient against the real apps (AUTH_MODE=api-key)', () => {
     expect((await client.cancel(task_id)).status).toBe('cancelled');
   });
 
-  it('submitMany keeps request order; list walks every page of a state', async () => {
+  it('submitMany keeps request order; list walks every page of a state, and searches it', async () => {
     await client.pause('c2');
     const tasks = Array.from({ length: 7 }, (_, i) => ({ task_type: 'echo', payload: i, queue: 'c2' }));
     const { task_ids } = await client.submitMany(tasks);
     expect(task_ids).toHaveLength(7);
     const listed = await collect<TaskSummary>(client.list({ status: 'queued', queue: 'c2', limit: 2 }));
     expect(listed.map((t) => t.task_id).sort()).toEqual([...task_ids].sort());
+    // q searches: an id prefix finds its task.
+    const found = await collect<TaskSummary>(
+      client.list({ status: 'queued', queue: 'c2', q: task_ids[3].slice(0, 20) }),
+    );
+    expect(found.map((t) => t.task_id)).toEqual([task_ids[3]]);
     expect((await client.queue('c2')).paused).toBe(true);
     expect((await client.resume('c2')).paused).toBe(false);
     for (const id of task_ids) expect((await client.wait(id, { timeoutMs: 15_000 })).status).toBe('succeeded');

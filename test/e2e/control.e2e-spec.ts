@@ -25,9 +25,16 @@ describe('control over HTTP', () => {
   it('cancels a queued, a scheduled and a retrying task: none of them runs', async () => {
     const queued = await stack.submitOk({ task_type: 'echo', payload: 1, queue: 'held' });
     const scheduled = await stack.submitOk({ task_type: 'echo', payload: 2, delay_ms: 600_000 });
-    const retrying = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 5 });
-    await stack.startWorker({ RETRY_BACKOFF_BASE_MS: '600000', RETRY_BACKOFF_MAX_MS: '600000' });
-    await stack.waitForStatus(retrying, ['retrying']);
+    // Its own backoff holds it in retrying for 10 minutes (the fail type's own, 200 ms doubling, would not).
+    const retrying = await stack.submitOk({
+      task_type: 'fail',
+      payload: {},
+      max_retries: 5,
+      backoff: { type: 'fixed', base_ms: 600_000 },
+    });
+    await stack.startWorker();
+    const held = await stack.waitForStatus(retrying, ['retrying']);
+    expect(Date.parse(held.next_run_at) - Date.parse(held.attempts_history[0].finished_at)).toBe(600_000);
     for (const [id, from] of [
       [queued, 'queued'],
       [scheduled, 'scheduled'],
@@ -141,6 +148,105 @@ describe('control over HTTP', () => {
       ],
     });
     expect(batch).toMatchObject({ status: 202, body: { task_ids: [[...ids][0], expect.any(String)], replayed: [0] } });
+  });
+
+  it('refuses a batch of equal unique tasks whole (409 naming both, nothing written), as one by one refuses the second', async () => {
+    const same = { task_type: 'echo', payload: 'batch twins', unique_for_ms: 60_000 };
+    const batch = await post('/submit/batch', { tasks: [same, { task_type: 'echo', payload: 'other' }, same, same] });
+    expect(batch).toMatchObject({
+      status: 409,
+      body: {
+        errors: [{ field: 'tasks.2.unique_for_ms', rule: 'uniqueInBatch' }],
+        message: expect.stringContaining('tasks.2 and tasks.0 are equal unique tasks'),
+      },
+    });
+    expect(batch.body.existing_task_id).toBeUndefined();
+    expect((await get('/tasks?status=queued&queue=default')).body.tasks).toEqual([]);
+    // One by one: the first is written, the second refused naming it; a batch meeting it is refused whole.
+    const first = await stack.submitOk(same);
+    expect(await stack.submit(same)).toMatchObject({ status: 409, body: { existing_task_id: first } });
+    const again = await post('/submit/batch', { tasks: [{ task_type: 'echo', payload: 'x' }, same] });
+    expect(again).toMatchObject({ status: 409, body: { existing_task_id: first } });
+    // Across queues: the conflicting queue's part is refused, the other's is stored and named.
+    const mixed = await post('/submit/batch', { tasks: [{ task_type: 'echo', payload: 'y', queue: 'other' }, same] });
+    expect(mixed).toMatchObject({
+      status: 409,
+      body: { existing_task_id: first, written_task_ids: [expect.any(String)] },
+    });
+    // One key for two different tasks in a batch: refused alike, naming the key.
+    const keys = await post('/submit/batch', {
+      tasks: [
+        { task_type: 'echo', payload: 1, idempotency_key: 'twice' },
+        { task_type: 'echo', payload: 2, idempotency_key: 'twice' },
+      ],
+    });
+    expect(keys).toMatchObject({
+      status: 409,
+      body: { errors: [{ field: 'tasks.1.idempotency_key', rule: 'idempotencyKeyInBatch' }] },
+    });
+    expect(keys.body.existing_task_id).toBeUndefined();
+    expect(
+      (await get('/tasks?status=queued&queue=default')).body.tasks.map((t: { task_id: string }) => t.task_id),
+    ).toEqual([first]);
+    await post(`/tasks/${first}/cancel`);
+    await post(`/tasks/${mixed.body.written_task_ids[0]}/cancel`);
+  });
+
+  it('makes tasks equal by unique_key instead of type and payload, shown by GET /tasks/{id}', async () => {
+    const first = await stack.submitOk({
+      task_type: 'echo',
+      payload: 1,
+      unique_key: 'invoice-1234',
+      unique_for_ms: 60_000,
+    });
+    const other = await stack.submit({
+      task_type: 'email',
+      payload: 'a@b.co',
+      unique_key: 'invoice-1234',
+      unique_for_ms: 60_000,
+    });
+    expect(other).toMatchObject({ status: 409, body: { existing_task_id: first } });
+    expect((await stack.task(first)).body).toMatchObject({ unique_key: 'invoice-1234', backoff: null });
+    const plain = await stack.submitOk({ task_type: 'echo', payload: 1, unique_for_ms: 60_000 });
+    expect((await stack.task(plain)).body.unique_key).toBeNull();
+    for (const [body, field, rule] of [
+      [{ unique_key: 'k' }, 'unique_key', 'needs'],
+      [{ unique_key: 'has space', unique_for_ms: 1000 }, 'unique_key', 'matches'],
+      [{ unique_key: 'x'.repeat(256), unique_for_ms: 1000 }, 'unique_key', 'matches'],
+    ] as const) {
+      const res = await stack.submit({ task_type: 'echo', payload: 1, ...body });
+      expect([body, res.status, res.body.errors]).toEqual([body, 400, [expect.objectContaining({ field, rule })]]);
+    }
+    for (const id of [first, plain]) await post(`/tasks/${id}/cancel`);
+  });
+
+  it('searches a state by q (id prefix, last error, dead reason) in Redis, with the other filters', async () => {
+    const dead = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0, queue: 'searched' });
+    const other = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0, queue: 'searched' });
+    await stack.startWorker({ WORKER_QUEUES: 'searched' });
+    await stack.waitForStatus(dead, ['dead']);
+    await stack.waitForStatus(other, ['dead']);
+    const ids = async (query: string) => {
+      const res = await get(`/tasks?${query}`);
+      expect([query, res.status]).toEqual([query, 200]);
+      return res.body.tasks.map((t: { task_id: string }) => t.task_id).sort();
+    };
+    expect(await ids('status=dead&queue=searched&q=PLANNED%20failure')).toEqual([dead, other].sort());
+    expect(await ids('status=dead&q=max_retries&queue=searched&task_type=fail')).toEqual([dead, other].sort());
+    expect(await ids(`status=dead&q=${dead.slice(0, 18)}`)).toEqual([dead]);
+    expect(await ids(`status=dead&q=${other.toUpperCase()}`)).toEqual([other]);
+    expect(await ids('status=dead&q=no%20such%20error')).toEqual([]);
+    expect(await ids(`status=queued&q=${dead}`)).toEqual([]);
+    for (const [query, rule] of [
+      ['q=planned', 'isPresent'],
+      ['status=dead&q=ab', 'isLength'],
+      [`status=dead&q=${'x'.repeat(201)}`, 'isLength'],
+      ['status=dead&q=a%01bc', 'matches'],
+    ] as const) {
+      const res = await get(`/tasks?${query}`);
+      const field = rule === 'isPresent' ? 'status' : 'q';
+      expect([query, res.status, res.body.errors]).toEqual([query, 400, [expect.objectContaining({ field, rule })]]);
+    }
   });
 
   it('refuses a unique task while an equal one is unfinished, naming it', async () => {

@@ -326,6 +326,43 @@ describe('the PostgreSQL result store over HTTP', () => {
     expect((await http('GET', `${stack.api.url}/queues/default`)).body.purged).toBe(before + 3);
   });
 
+  it('searches the history by q (id prefix, last error, dead reason) and waiting states in Redis', async () => {
+    const since = new Date().toISOString();
+    const dead = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0 });
+    const ok = await stack.submitOk({ task_type: 'echo', payload: 'fine' });
+    const keyed = await stack.submitOk({
+      task_type: 'echo',
+      payload: 'keyed',
+      unique_key: 'invoice-77',
+      unique_for_ms: 60_000,
+      backoff: { delays_ms: [1000, 60_000] },
+    });
+    await archived(dead, 'dead');
+    await archived(ok, 'succeeded');
+    await archived(keyed, 'succeeded');
+    const ids = async (query: string) => {
+      const res = await list(`?since=${since}&${query}`);
+      expect([query, res.status]).toEqual([query, 200]);
+      return res.body.tasks.map((t: { task_id: string }) => t.task_id);
+    };
+    expect(await ids('q=Planned%20FAILURE')).toEqual([dead]);
+    expect(await ids('q=max_retr&queue=default&status=dead')).toEqual([dead]);
+    expect(await ids(`q=${ok.slice(0, 15)}&task_type=echo`)).toEqual([ok]);
+    expect(await ids(`q=${ok.toUpperCase()}`)).toEqual([ok]);
+    expect(await ids('q=100%25%20sure')).toEqual([]);
+    // The submit options come back from the history too.
+    expect((await stack.task(keyed)).body).toMatchObject({
+      unique_key: 'invoice-77',
+      backoff: { delays_ms: [1000, 60_000] },
+    });
+    // Waiting states are searched in Redis.
+    const later = await stack.submitOk({ task_type: 'echo', payload: 'later', delay_ms: 600_000 });
+    expect((await list(`?status=scheduled&q=${later.slice(0, 20)}`)).body.tasks).toEqual([
+      expect.objectContaining({ task_id: later }),
+    ]);
+    await http('POST', `${stack.api.url}/tasks/${later}/cancel`);
+  });
+
   it('answers 404 for what is no task id, without asking PostgreSQL (a NUL, a path, a name not of a task)', async () => {
     for (const id of ['%00', 'x', '..%2F..', 'default.', `default.${'a'.repeat(36)}`]) {
       expect([id, (await http('GET', `${stack.api.url}/tasks/${id}`)).status]).toEqual([id, 404]);

@@ -98,6 +98,8 @@ export function sampleTask(fields: Partial<Task> = {}): Task {
     attempts_history: [],
     schedule_id: null,
     scheduled_at: null,
+    unique_key: null,
+    backoff: null,
     ...fields,
   };
 }
@@ -105,7 +107,7 @@ export function sampleTask(fields: Partial<Task> = {}): Task {
 /** A task as the listings (GET /tasks) show it. */
 export function sampleTaskSummary(fields: Partial<TaskSummary> = {}): TaskSummary {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  const { payload, result, last_error, attempts_history, ...summary } = sampleTask();
+  const { payload, result, last_error, attempts_history, unique_key, backoff, ...summary } = sampleTask();
   return { ...summary, ...fields };
 }
 

@@ -46,7 +46,7 @@ export interface paths {
     };
     /**
      * Tasks in one state (or, with the PostgreSQL result store, every finished task), of one queue or every queue the caller may see
-     * @description Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as cursor until it is null. Waiting and running states come from Redis; with RESULTS_BACKEND=postgres, the finished states (succeeded, dead, cancelled, or no status) come from the PostgreSQL history, where since and until bound the finish time.
+     * @description Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as cursor until it is null. Waiting and running states come from Redis; with RESULTS_BACKEND=postgres, the finished states (succeeded, dead, cancelled, or no status) come from the PostgreSQL history, where since and until bound the finish time. q searches the listed tasks by id prefix, last_error and dead_reason.
      */
     get: operations['listTasks'];
     put?: never;
@@ -435,6 +435,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    BackoffCurveDto: {
+      /**
+       * @description fixed: every retry waits base_ms; exponential: the n-th retry waits base_ms * 2^(n-1)
+       * @enum {string}
+       */
+      type: 'fixed' | 'exponential';
+      base_ms: number;
+      /** @description Caps every delay; at least base_ms. Default: 604800000 (7 days) */
+      max_ms?: number;
+      /** @description Full jitter: each delay drawn uniformly from [0, delay]. Default: false */
+      jitter?: boolean;
+    };
+    BackoffScheduleDto: {
+      /**
+       * @description The n-th retry waits the n-th delay (ms); retries past the end wait the last one
+       * @example [
+       *       1000,
+       *       5000,
+       *       30000
+       *     ]
+       */
+      delays_ms: number[];
+    };
     SubmitTaskDto: {
       /**
        * @description A registered task type
@@ -470,8 +493,15 @@ export interface components {
        * @example order-42-confirmation
        */
       idempotency_key?: string;
-      /** @description Refuse (409, naming it) while a task of the same type and payload in this queue is unfinished, for at most this many ms */
+      /** @description Refuse (409, naming it) while an equal task in this queue is unfinished, for at most this many ms: one of the same type and payload, or with unique_key, one with the same unique_key */
       unique_for_ms?: number;
+      /**
+       * @description Only with unique_for_ms: tasks are equal when they have the same unique_key in the queue, whatever their type and payload
+       * @example invoice-1234
+       */
+      unique_key?: string;
+      /** @description The task's own retry backoff, instead of its type's: a curve {type, base_ms, max_ms?, jitter?} or a schedule {delays_ms} */
+      backoff?: components['schemas']['BackoffCurveDto'] | components['schemas']['BackoffScheduleDto'];
     };
     SubmitResponseDto: {
       /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
@@ -500,9 +530,9 @@ export interface components {
       /** @example priority must not be greater than 100 */
       message: string;
       errors?: components['schemas']['FieldErrorDto'][];
-      /** @description 409 only: the task the request conflicts with (the earlier task of an Idempotency-Key, or the unfinished task of a unique_for_ms submit) */
+      /** @description 409 only: the task the request conflicts with (the earlier task of an Idempotency-Key, or the unfinished task of a unique_for_ms submit); absent when it is another task of the same batch */
       existing_task_id?: string;
-      /** @description 503 on a batch spanning several queues only: the tasks that were stored before Redis failed (each queue part is atomic, the parts are not); resubmit only the others */
+      /** @description A batch spanning several queues only (503, or 409 for a conflict in one queue): the tasks that were stored (each queue part is atomic, the parts are not); resubmit only the others */
       written_task_ids?: string[];
       /**
        * @description 403 only: the scope the credential lacks
@@ -682,6 +712,20 @@ export interface components {
        * @description The schedule's tick this task runs for; null for a submitted task
        */
       scheduled_at: string | null;
+      /**
+       * @description The unique_key it was submitted with; null without one
+       * @example invoice-1234
+       */
+      unique_key: string | null;
+      /** @description Its own retry backoff as submitted, {type, base_ms, max_ms?, jitter} or {delays_ms}; null when its type's applies */
+      backoff: {
+        /** @enum {string} */
+        type?: 'fixed' | 'exponential';
+        base_ms?: number;
+        max_ms?: number;
+        jitter?: boolean;
+        delays_ms?: number[];
+      } | null;
     };
     QueueCountsDto: {
       scheduled: number;
@@ -1220,7 +1264,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one) */
+      /** @description Nothing written: a new queue past MAX_QUEUES (use an existing queue or forget an empty one); the idempotency key used for another task, or an equal unique task (unique_for_ms, unique_key) still unfinished (existing_task_id names it) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1326,7 +1370,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one) */
+      /** @description Nothing written: a new queue past MAX_QUEUES (use an existing queue or forget an empty one); the idempotency key used for another task, or an equal unique task (unique_for_ms, unique_key) still unfinished (existing_task_id names it). Also two tasks of the batch in each other's way (equal unique tasks of one queue, or one idempotency_key for two different tasks): errors names the later one (tasks.N.unique_key, tasks.N.unique_for_ms or tasks.N.idempotency_key), no existing_task_id (neither was written). A batch over several queues is refused for the conflicting task's queue only: written_task_ids lists the other queues' stored tasks */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1390,6 +1434,8 @@ export interface operations {
         queue?: string;
         /** @description Only tasks of this type (a page examines at most 5000 tasks, so a page can be short with a next_cursor to go on from) */
         task_type?: string;
+        /** @description Search: tasks whose id starts with q, or whose last_error or dead_reason contains q, case-insensitive; 3-200 characters, no control characters. A whole task id finds that task alone (one lookup). In Redis a page examines at most 5000 tasks of the state, so it can be short with a next_cursor to go on from; the PostgreSQL history uses a trigram index */
+        q?: string;
         /** @description PostgreSQL history only: tasks that finished at or after this time (RFC 3339 with a time zone) */
         since?: string;
         /** @description PostgreSQL history only: tasks that finished before this time; later than since */
@@ -1413,7 +1459,7 @@ export interface operations {
           'application/json': components['schemas']['TaskPageDto'];
         };
       };
-      /** @description status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, limit or cursor */
+      /** @description status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, q, limit or cursor */
       400: {
         headers: {
           [name: string]: unknown;

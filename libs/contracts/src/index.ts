@@ -1,4 +1,5 @@
 export * from './task-contract';
+export * from './backoff';
 export * from './registry';
 export * from './contracts.module';
 export * from './queue-names';

@@ -40,6 +40,8 @@ export interface RestorableTask {
   scheduledAt: number | null;
   uniqueLock: string | null;
   uniqueForMs: number | null;
+  /** The task's own backoff as the hash stores it (null: its type's applies). */
+  backoff: string | null;
 }
 
 export interface ArchiveClaim {

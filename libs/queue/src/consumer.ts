@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { decodeBackoff } from './backoff-field';
 import { assertScriptInt, errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
@@ -118,7 +119,7 @@ export class QueueConsumer {
     const nextDue = Number(reply[0]);
     const now = Number(reply[1]);
     const tasks: ClaimedTask[] = [];
-    for (let i = 3; i < reply.length; i += 9) {
+    for (let i = 3; i < reply.length; i += 10) {
       tasks.push({
         id: String(reply[i]),
         leaseToken: String(reply[i + 1]),
@@ -131,6 +132,7 @@ export class QueueConsumer {
         priority: Number(reply[i + 8]),
         queue,
         claimedAt: now,
+        backoff: decodeBackoff(reply[i + 9] as string | null) ?? undefined,
       });
     }
     return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now, backlogged: Number(reply[2]) === 1 };

@@ -7,7 +7,16 @@ import {
   TestRedis,
   waitFor,
 } from '@app/testing';
-import { NewTask, QueueErrorCode, QueueEvents, queueChannels, queueKeys, TaskWaiter } from '@app/queue';
+import {
+  DeadReason,
+  NewTask,
+  QueueErrorCode,
+  QueueEvents,
+  queueChannels,
+  QueueInspector,
+  queueKeys,
+  TaskWaiter,
+} from '@app/queue';
 
 /** The control surface on a real Redis: cancel, pause, limits, idempotent and unique submits, waiting. */
 describe('libs/queue control', () => {
@@ -161,6 +170,83 @@ describe('libs/queue control', () => {
     await h.consumer.ack(last, '');
   });
 
+  it('refuses a batch holding equal unique tasks whole, as one by one refuses the second, and takes no lock', async () => {
+    const same = () => task({ uniqueForMs: 60_000, payload: 'same' });
+    await expect(h.producer.enqueueMany([same(), task({ payload: 'other' }), same(), same()])).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: undefined,
+      sameCall: { index: 2, earlier: 0, kind: 'unique' },
+    });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(0);
+    expect(await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`)).toEqual([]);
+    // One by one: the first is written and holds the lock, the second is refused naming it.
+    const first = await h.producer.enqueue(same());
+    await expect(h.producer.enqueue(same())).rejects.toMatchObject({ existingId: first.id, sameCall: undefined });
+    // A batch whose unique task meets that unfinished one is refused whole too, naming it.
+    await expect(h.producer.enqueueMany([task({ payload: 'x' }), same()])).rejects.toMatchObject({
+      existingId: first.id,
+    });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(1);
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '');
+    // Freed when it finished: the next one is written, and the lock names it (not a later copy).
+    const next = await h.producer.enqueue(same());
+    const locks = await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`);
+    expect(await Promise.all(locks.map((key) => redis.get(key)))).toEqual([next.id]);
+    await h.admin.cancel(next.id);
+  });
+
+  it('makes tasks equal by a unique key, whatever their type and payload, in its queue only', async () => {
+    const keyed = (over: Partial<NewTask> = {}) => task({ uniqueForMs: 60_000, uniqueKey: 'invoice-1234', ...over });
+    const first = await h.producer.enqueue(keyed({ payload: 1 }));
+    await expect(h.producer.enqueue(keyed({ type: 'other', payload: 2 }))).rejects.toMatchObject({
+      code: QueueErrorCode.Conflict,
+      existingId: first.id,
+      message: expect.stringContaining('the same unique key'),
+    });
+    // Without the key, type and payload decide again: an equal payload is not held by the keyed task.
+    const plain = await h.producer.enqueue(task({ uniqueForMs: 60_000, payload: 1 }));
+    // Another queue has keys of its own.
+    const elsewhere = await h.producer.enqueue(newTask('q2', { uniqueForMs: 60_000, uniqueKey: 'invoice-1234' }));
+    expect(await h.inspector.getTask(first.id)).toMatchObject({ uniqueKey: 'invoice-1234' });
+    expect(await h.inspector.getTask(plain.id)).toMatchObject({ uniqueKey: null });
+    // Two with one key in a batch: refused whole, like equal unique tasks.
+    await expect(
+      h.producer.enqueueMany([keyed({ queue: 'q3' }), keyed({ queue: 'q3', payload: 9 })]),
+    ).rejects.toMatchObject({ sameCall: { index: 1, earlier: 0, kind: 'unique' } });
+    // A unique key without unique_for_ms says nothing about how long: refused before anything is sent.
+    await expect(h.producer.enqueue(task({ uniqueKey: 'k' }))).rejects.toMatchObject({
+      code: QueueErrorCode.BadArgument,
+    });
+    for (const id of [first.id, plain.id, elsewhere.id]) await h.admin.cancel(id);
+    expect(await checkQueueInvariant(redis, h.prefix, 'q2')).toEqual([]);
+  });
+
+  it('refuses a batch that uses one idempotency key for two different tasks, naming both, writing neither', async () => {
+    await expect(
+      h.producer.enqueueMany([task({ idempotencyKey: 'k', payload: 1 }), task({ idempotencyKey: 'k', payload: 2 })]),
+    ).rejects.toMatchObject({ existingId: undefined, sameCall: { index: 1, earlier: 0, kind: 'idempotency' } });
+    expect((await h.inspector.stats(queue)).counts.queued).toBe(0);
+  });
+
+  it("stores a task's own backoff only when given, and hands it to the worker that claims it", async () => {
+    const own = await h.producer.enqueue(task({ backoff: { delaysMs: [1000, 5000] } }));
+    const curve = await h.producer.enqueue(
+      task({ backoff: { type: 'exponential', baseMs: 500, maxMs: 60_000, jitter: true } }),
+    );
+    const plain = await h.producer.enqueue(task());
+    const taskPrefix = queueKeys(h.prefix, queue).taskPrefix;
+    expect(await redis.hget(`${taskPrefix}${own.id}`, 'backoff')).toBe('d:1000,5000');
+    expect(await redis.hexists(`${taskPrefix}${plain.id}`, 'backoff')).toBe(0);
+    const claimed = new Map((await h.consumer.claim(queue, 10)).tasks.map((t) => [t.id, t]));
+    expect(claimed.get(own.id)?.backoff).toEqual({ delaysMs: [1000, 5000] });
+    expect(claimed.get(curve.id)?.backoff).toEqual({ type: 'exponential', baseMs: 500, maxMs: 60_000, jitter: true });
+    expect(claimed.get(plain.id)?.backoff).toBeUndefined();
+    expect(await h.inspector.getTask(own.id)).toMatchObject({ backoff: { delaysMs: [1000, 5000] } });
+    expect(await h.inspector.getTask(plain.id)).toMatchObject({ backoff: null });
+    for (const t of claimed.values()) await h.consumer.ack(t, '');
+  });
+
   it('answers every waiter of a task when it finishes, on one shared subscription', async () => {
     const waiter = h.moduleRef.get(TaskWaiter);
     const { id } = await h.producer.enqueue(task());
@@ -203,6 +289,73 @@ describe('libs/queue control', () => {
     expect(seen.slice(0, 10_000)).toEqual(ids);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toHaveLength(10_002);
+    await redis.del(queueKeys(h.prefix, queue).queued);
+    await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
+  });
+
+  it('searches a state by id prefix, last error and dead reason, case-insensitive, with the other filters', async () => {
+    const tasks = await h.producer.enqueueMany([
+      task({ maxRetries: 0 }),
+      task({ maxRetries: 0, type: 'email' }),
+      task({ maxRetries: 0 }),
+      task({ maxRetries: 0 }),
+    ]);
+    const runs = new Map((await h.consumer.claim(queue, 10)).tasks.map((t) => [t.id, t]));
+    const die = (i: number, error: string, reason: DeadReason) =>
+      h.consumer.fail(runs.get(tasks[i].id)!, { action: 'dead', reason, error });
+    await die(0, 'connect ECONNREFUSED 10.0.0.7:5432', 'max_retries');
+    await die(1, 'SMTP said: econnrefused (try later)', 'max_retries');
+    await die(2, 'image is gone', 'non_retryable');
+    await die(3, 'the run took 100% of its 5_000 ms', 'timeout');
+    const search = async (q: string, over: Partial<Parameters<QueueInspector['listTasks']>[0]> = {}) =>
+      (await h.inspector.listTasks({ queues: [queue], status: 'dead', limit: 50, search: q, ...over })).tasks
+        .map((t) => tasks.findIndex((x) => x.id === t.id))
+        .sort();
+    expect(await search('ECONNrefused')).toEqual([0, 1]);
+    expect(await search('econnrefused', { taskType: 'email' })).toEqual([1]);
+    expect(await search('non_retry')).toEqual([2]);
+    expect(await search('100% of')).toEqual([3]);
+    expect(await search('5_000')).toEqual([3]);
+    expect(await search('5x000')).toEqual([]);
+    expect(await search(tasks[2].id.slice(0, 12))).toEqual([2]);
+    // A whole id (any case) is one lookup: that task, in the state listed, else none.
+    expect(await search(tasks[3].id.toUpperCase())).toEqual([3]);
+    expect(await search(tasks[3].id, { status: 'queued' })).toEqual([]);
+    expect(await search(tasks[3].id, { queues: ['q2'] })).toEqual([]);
+    // Other states are searched alike (ids here: nothing else to match in a queued task).
+    const waiting = await h.producer.enqueue(task());
+    const queued = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: waiting.id.slice(0, 20),
+    });
+    expect(queued.tasks.map((t) => t.id)).toEqual([waiting.id]);
+    await h.admin.cancel(waiting.id);
+  });
+
+  it('bounds a search to 5000 examined tasks per page: a page may be short, with a cursor to go on from', async () => {
+    const ids = (await h.producer.enqueueMany(Array.from({ length: 7000 }, (_, i) => task({ payload: i })))).map(
+      (t) => t.id,
+    );
+    const wanted = ids[6500];
+    const first = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: wanted.slice(0, 16),
+    });
+    expect(first.tasks).toEqual([]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await h.inspector.listTasks({
+      queues: [queue],
+      status: 'queued',
+      limit: 50,
+      search: wanted.slice(0, 16),
+      cursor: first.nextCursor!,
+    });
+    expect(second.tasks.map((t) => t.id)).toEqual([wanted]);
+    expect(second.nextCursor).toBeNull();
     await redis.del(queueKeys(h.prefix, queue).queued);
     await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
   });

@@ -4,10 +4,11 @@ export { QUEUE_OPTIONS, QUEUE_OPTIONS_TYPE, QUEUE_ASYNC_OPTIONS_TYPE } from './q
 export * from './queue.constants';
 export * from './task';
 export { toTaskRecord, workerOfToken } from './task-record';
+export { encodeBackoff, decodeBackoff } from './backoff-field';
 export * from './producer';
 export * from './consumer';
 export * from './inspector';
-export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE } from './task-listing';
+export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE, SEARCH_LIMITS, matchesSearch } from './task-listing';
 export type { ListPage } from './task-listing';
 export * from './dead-letter.admin';
 export * from './archive';

@@ -9,7 +9,8 @@ import {
   SCRIPT_CODE,
   wrapRedisError,
 } from './errors/queue-error';
-import { queueKeys, queueRegistryKey } from './keys/queue-keys';
+import { encodeBackoff } from './backoff-field';
+import { queueKeys, queueRegistryKey, uniqueLockSuffix } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
@@ -36,6 +37,7 @@ interface PendingWrite {
   byQueue: Map<string, QueuePart>;
   /** The call's answer, filled in from the script's replies (ids of replayed tasks). */
   result: EnqueuedTask[];
+  tasks: readonly NewTask[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -84,7 +86,10 @@ export class QueueProducer {
       const maxRetries = assertScriptInt('enqueue', 'maxRetries', task.maxRetries);
       const timeoutMs = assertScriptInt('enqueue', 'timeoutMs', task.timeoutMs);
       const delay = encodeDelay(task);
+      const backoff = task.backoff ? encodeBackoff(task.backoff) : '';
       const idempotent = task.idempotencyKey !== undefined && task.idempotencyKey !== '';
+      // A backoff takes part in the digest only when given, so earlier records keep matching.
+      const body = [task.type, task.queue, payloadJson, priority, maxRetries, timeoutMs, delay];
       part.args.push(
         id,
         task.type,
@@ -94,9 +99,10 @@ export class QueueProducer {
         timeoutMs,
         delay,
         idempotent ? task.idempotencyKey! : '',
-        idempotent ? digest(task.type, task.queue, payloadJson, priority, maxRetries, timeoutMs, delay) : '',
-        task.uniqueForMs ? digest(task.type, payloadJson) : '',
+        idempotent ? digest(...body, ...(backoff ? [backoff] : [])) : '',
+        uniqueLock(task, payloadJson),
         task.uniqueForMs ? assertScriptInt('enqueue', 'uniqueForMs', task.uniqueForMs) : 0,
+        backoff,
       );
       const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > now);
       return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued', replayed: false };
@@ -105,7 +111,7 @@ export class QueueProducer {
     await this.register([...byQueue.keys()]);
     await redisCall(
       'enqueue',
-      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, result, resolve, reject })),
+      () => new Promise<void>((resolve, reject) => this.writes.add({ byQueue, result, tasks, resolve, reject })),
     );
     return result;
   }
@@ -190,7 +196,7 @@ export class QueueProducer {
           failure ??= error;
           return;
         }
-        const conflict = applyReply(reply as (string | number)[], part, write.result);
+        const conflict = applyReply(reply as (string | number)[], part, write.result, write.tasks);
         if (conflict) failure ??= conflict;
         else if (waitReplicas > 0 && !replicated.get(group)) failure ??= notReplicated(waitReplicas);
         else written.push(...part.indexes.map((k) => write.result[k].id));
@@ -202,22 +208,57 @@ export class QueueProducer {
 }
 
 /**
- * Reads one queue's enqueue reply `{queuedCount, code, id, ...}` into the call's result: a replayed
- * task takes the original's id. Returns the Conflict error when the script refused the part.
+ * The name of a unique task's lock ('' for none): its caller's key, else the digest of its type and
+ * payload.
  */
-function applyReply(reply: (string | number)[], part: QueuePart, result: EnqueuedTask[]): QueueError | undefined {
+function uniqueLock(task: NewTask, payloadJson: string): string {
+  if (!task.uniqueForMs) {
+    if (task.uniqueKey === undefined) return '';
+    throw new QueueError(
+      QueueErrorCode.BadArgument,
+      'enqueue',
+      'uniqueKey needs uniqueForMs: how long the key is held',
+    );
+  }
+  return uniqueLockSuffix(
+    task.uniqueKey !== undefined ? { callerKey: task.uniqueKey } : { digest: digest(task.type, payloadJson) },
+  );
+}
+
+/**
+ * Reads one queue's enqueue reply `{queuedCount, code, id, ...}` into the call's result: a replayed
+ * task takes the original's id. Returns the Conflict error when the script refused the part; when
+ * the task in the way is an earlier one of the same call (never written), it says which.
+ */
+function applyReply(
+  reply: (string | number)[],
+  part: QueuePart,
+  result: EnqueuedTask[],
+  tasks: readonly NewTask[],
+): QueueError | undefined {
   for (let j = 0; j < part.indexes.length; j++) {
     const code = Number(reply[1 + j * 2]);
     const id = String(reply[2 + j * 2]);
-    const task = result[part.indexes[j]];
+    const index = part.indexes[j];
     if (code === SCRIPT_CODE.IdempotencyConflict || code === SCRIPT_CODE.UniqueConflict) {
-      const what =
-        code === SCRIPT_CODE.IdempotencyConflict
-          ? `the idempotency key was used for another task (${id}) within IDEMPOTENCY_TTL_SECONDS; use a new key for a new task`
+      const idempotency = code === SCRIPT_CODE.IdempotencyConflict;
+      const earlier = part.indexes.find((k) => result[k].id === id);
+      if (earlier !== undefined) {
+        const what = idempotency
+          ? `tasks ${earlier} and ${index} of this call have the same idempotency key but differ; nothing was written: give them different keys`
+          : `tasks ${earlier} and ${index} of this call are equal unique tasks (${tasks[index].uniqueKey !== undefined ? 'the same unique key' : 'the same type and payload'}); one by one the second would be refused while the first is unfinished, so nothing was written: send one of them`;
+        return new QueueError(QueueErrorCode.Conflict, 'enqueue', what, {
+          sameCall: { index, earlier, kind: idempotency ? 'idempotency' : 'unique' },
+        });
+      }
+      const what = idempotency
+        ? `the idempotency key was used for another task (${id}) within IDEMPOTENCY_TTL_SECONDS; use a new key for a new task`
+        : tasks[index].uniqueKey !== undefined
+          ? `a task with the same unique key (${id}) is not finished yet (unique_key, unique_for_ms)`
           : `a task of the same type and payload (${id}) is not finished yet (unique_for_ms)`;
       return new QueueError(QueueErrorCode.Conflict, 'enqueue', what, { existingId: id });
     }
-    if (code === 2) Object.assign(task, { id, replayed: true });
+    if (code === 2) Object.assign(result[index], { id, replayed: true });
   }
   return undefined;
 }
@@ -249,6 +290,8 @@ function partialFailure(error: unknown, written: string[], queues: number): unkn
     cause: error,
     maybeApplied: wrapped.maybeApplied,
     written,
+    existingId: wrapped.existingId,
+    sameCall: wrapped.sameCall,
   });
 }
 

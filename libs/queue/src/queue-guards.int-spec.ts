@@ -109,6 +109,7 @@ describe('libs/queue guards', () => {
       '',
       '',
       '0',
+      '',
     ];
     const enqueue = (count: number, ...groups: string[][]) =>
       h.scripts.taskqEnqueueTasks(

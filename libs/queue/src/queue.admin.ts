@@ -105,6 +105,7 @@ export class QueueAdmin {
         optional(task.scheduledAt),
         optional(task.uniqueLock),
         optional(task.uniqueForMs),
+        optional(task.backoff),
       ),
     );
     if (Number(code) === SCRIPT_CODE.WrongState) return false;

@@ -1,5 +1,5 @@
 import { redisCall } from './errors/queue-error';
-import { QueueKeys, queueKeys } from './keys/queue-keys';
+import { isTaskId, QueueKeys, queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { QueueRedis } from './scripts/script-loader';
 import { FINISHED_STATUSES, TaskRecord, TaskStatus, TaskSummary } from './task';
 import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
@@ -14,8 +14,27 @@ export const TASK_CURSOR_PATTERN = /^(-?\d{1,17}):([a-z0-9_-]{1,64}\.[0-9a-f-]{3
 /** Finished states list the newest first; waiting states in the order they run (or are due). */
 const NEWEST_FIRST = new Set<TaskStatus>(FINISHED_STATUSES);
 
-/** Tasks a listing examines at most per request, matches or not (a task_type filter may match few). */
+/** Tasks a listing examines at most per request, matches or not (a task_type or search filter may match few). */
 export const MAX_SCANNED_PER_PAGE = 5000;
+
+/** Index entries read per round trip while a filter skips tasks (a page of 50 would take 100 of them). */
+const FILTERED_BATCH = 500;
+
+/** The length a search text must have: 3 characters at least (a trigram), 200 at most. */
+export const SEARCH_LIMITS = { minLength: 3, maxLength: 200 } as const;
+
+/**
+ * Whether a task matches a search text `q`, the same way in Redis and in the PostgreSQL history: its
+ * id starts with q, or its last error or dead reason contains q; case-insensitive.
+ */
+export function matchesSearch(q: string, id: string, lastError?: string | null, deadReason?: string | null): boolean {
+  const needle = q.toLowerCase();
+  return (
+    id.startsWith(needle) ||
+    (!!lastError && lastError.toLowerCase().includes(needle)) ||
+    (!!deadReason && deadReason.includes(needle))
+  );
+}
 
 const HOME: Record<TaskStatus, keyof QueueKeys> = {
   scheduled: 'scheduled',
@@ -38,6 +57,11 @@ export interface ListQuery<Full extends boolean> {
   status: TaskStatus;
   /** Only tasks of this type. */
   taskType?: string;
+  /**
+   * Only tasks matching this text (matchesSearch); a whole task id is looked up directly (that task,
+   * if it is in the state and queues listed).
+   */
+  search?: string;
   limit: number;
   cursor?: string;
   /** Whole records (payload, result, last error) instead of summaries. */
@@ -62,14 +86,19 @@ export async function listTasks<Full extends boolean>(
   prefix: string,
   query: ListQuery<Full>,
 ): Promise<ListPage<Full extends true ? TaskRecord : TaskSummary>> {
+  if (query.search !== undefined && isTaskId(query.search.toLowerCase())) return lookUp(redis, prefix, query);
   const descending = NEWEST_FIRST.has(query.status);
+  const filtered = query.taskType !== undefined || query.search !== undefined;
   let after = parseCursor(query.cursor);
   const page: (TaskRecord | TaskSummary)[] = [];
   let scanned = 0;
   let last: Entry | undefined;
   let more = false;
   while (page.length < query.limit && scanned < MAX_SCANNED_PER_PAGE) {
-    const batch = Math.min(query.limit, MAX_SCANNED_PER_PAGE - scanned);
+    const batch = Math.min(
+      filtered ? Math.max(query.limit, FILTERED_BATCH) : query.limit,
+      MAX_SCANNED_PER_PAGE - scanned,
+    );
     const candidates = (
       await Promise.all(
         query.queues.map((queue) =>
@@ -79,7 +108,7 @@ export async function listTasks<Full extends boolean>(
     ).flat();
     candidates.sort((a, b) => compare(a, b, descending));
     const take = candidates.slice(0, batch);
-    const hashes = await readHashes(redis, prefix, take, query.full, query.withLastError);
+    const hashes = await readHashes(redis, prefix, take, query.full, query.withLastError || query.search !== undefined);
     more = candidates.length > take.length;
     for (let i = 0; i < take.length; i++) {
       last = take[i];
@@ -87,6 +116,9 @@ export async function listTasks<Full extends boolean>(
       const hash = hashes[i];
       if (!hash?.status || hash.status !== query.status) continue;
       if (query.taskType !== undefined && hash.type !== query.taskType) continue;
+      if (query.search !== undefined && !matchesSearch(query.search, last.id, hash.last_error, hash.dead_reason)) {
+        continue;
+      }
       if (query.full) page.push(toTaskRecord(last.id, last.queue, hash));
       else if (query.withLastError)
         page.push({ ...toTaskSummary(last.id, last.queue, hash), lastError: hash.last_error ?? null });
@@ -103,6 +135,28 @@ export async function listTasks<Full extends boolean>(
     tasks: page as (Full extends true ? TaskRecord : TaskSummary)[],
     nextCursor: more && last ? `${last.score}:${last.id}` : null,
   };
+}
+
+/** A search for a whole task id: one read of that task, shown if the listing would show it. */
+async function lookUp<Full extends boolean>(
+  redis: QueueRedis,
+  prefix: string,
+  query: ListQuery<Full>,
+): Promise<ListPage<Full extends true ? TaskRecord : TaskSummary>> {
+  const id = query.search!.toLowerCase();
+  const queue = queueOfTaskId(id)!;
+  const none = { tasks: [], nextCursor: null };
+  if (!query.queues.includes(queue) || query.cursor !== undefined) return none;
+  const [hash] = await readHashes(redis, prefix, [{ queue, id, score: 0 }], query.full, true);
+  if (!hash?.status || hash.status !== query.status) return none;
+  if (query.taskType !== undefined && hash.type !== query.taskType) return none;
+  const summary = toTaskSummary(id, queue, hash);
+  const task = query.full
+    ? toTaskRecord(id, queue, hash)
+    : query.withLastError
+      ? { ...summary, lastError: hash.last_error ?? null }
+      : summary;
+  return { tasks: [task] as (Full extends true ? TaskRecord : TaskSummary)[], nextCursor: null };
 }
 
 function parseCursor(cursor?: string): Entry | undefined {

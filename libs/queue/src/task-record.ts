@@ -1,3 +1,5 @@
+import { decodeBackoff } from './backoff-field';
+import { callerKeyOfUniqueLock } from './keys/queue-keys';
 import { AttemptOutcome, AttemptRecord, DeadReason, TaskRecord, TaskStatus, TaskSummary } from './task';
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
@@ -92,7 +94,13 @@ export function toTaskRecordWithoutBodies(
   queue: string,
   hash: Record<string, string>,
 ): Omit<TaskRecord, 'payload' | 'result'> {
-  return { ...toTaskSummary(id, queue, hash), lastError: hash.last_error ?? null, attemptsHistory: attemptsOf(hash) };
+  return {
+    ...toTaskSummary(id, queue, hash),
+    lastError: hash.last_error ?? null,
+    attemptsHistory: attemptsOf(hash),
+    uniqueKey: callerKeyOfUniqueLock(hash.unique_key),
+    backoff: decodeBackoff(hash.backoff),
+  };
 }
 
 /** A task hash (at least SUMMARY_FIELDS) as a listing shows it. */

@@ -1,4 +1,4 @@
-import type { TaskStatus } from '@app/contracts';
+import type { TaskBackoff, TaskStatus } from '@app/contracts';
 
 // The states are the contracts' list; exported here too, beside the task types that use them.
 export { FINISHED_STATUSES, isFinishedStatus, TASK_STATUSES } from '@app/contracts';
@@ -39,8 +39,15 @@ export interface NewTask {
    * key is a Conflict.
    */
   idempotencyKey?: string;
-  /** Refuse (Conflict) while a task of the same type and payload is unfinished, for at most this long. */
+  /**
+   * Refuse (Conflict) while an equal task is unfinished, for at most this long: one of the same type
+   * and payload, or with `uniqueKey`, one with the same key in the queue.
+   */
   uniqueForMs?: number;
+  /** With uniqueForMs: what makes tasks equal is this caller's key, not the type and payload. */
+  uniqueKey?: string;
+  /** The task's own retry backoff; its type's applies when absent. */
+  backoff?: TaskBackoff;
 }
 
 export interface EnqueuedTask {
@@ -68,6 +75,8 @@ export interface ClaimedTask {
   dueAt: number;
   /** When this run was claimed (epoch ms, Redis clock). */
   claimedAt: number;
+  /** The task's own retry backoff, if it was given one at submit; its type's applies otherwise. */
+  backoff?: TaskBackoff;
 }
 
 /**
@@ -119,10 +128,17 @@ export interface TaskRecord {
   scheduleId: string | null;
   /** The schedule's tick this task is for (epoch ms); null unless a schedule enqueued it. */
   scheduledAt: number | null;
+  /** The caller's unique key it was submitted with (unique_key); null without one. */
+  uniqueKey: string | null;
+  /** Its own retry backoff; null when its type's applies. */
+  backoff: TaskBackoff | null;
 }
 
-/** A task in a listing: everything but its payload, result and last error (a page stays small). */
-export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'lastError' | 'attemptsHistory'>;
+/** A task in a listing: everything but its payload, result, last error and submit options (a page stays small). */
+export type TaskSummary = Omit<
+  TaskRecord,
+  'payload' | 'result' | 'lastError' | 'attemptsHistory' | 'uniqueKey' | 'backoff'
+>;
 
 /** A queue's controls: pause and limits, enforced by the claim script for every worker. */
 export interface QueueControls {

@@ -118,6 +118,28 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(await h.inspector.getTask(ids[2])).toMatchObject({ status: 'dead' });
   });
 
+  it("keeps a task's own submit options (unique_key, backoff): the history shows them as Redis did", async () => {
+    const [keyed, plain] = await h.producer.enqueueMany([
+      newTask(queue, { uniqueForMs: 60_000, uniqueKey: 'invoice-1234', backoff: { delaysMs: [1000, 5000] } }),
+      newTask(queue, { payload: 'plain' }),
+    ]);
+    for (const run of (await h.consumer.claim(queue, 2)).tasks) await h.consumer.ack(run, 'null');
+    const fromRedis = await h.inspector.getTask(keyed.id);
+    expect(fromRedis).toMatchObject({ uniqueKey: 'invoice-1234', backoff: { delaysMs: [1000, 5000] } });
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(
+      queue,
+      'written',
+      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+    expect(await history.get(keyed.id)).toMatchObject({
+      uniqueKey: 'invoice-1234',
+      backoff: { delaysMs: [1000, 5000] },
+    });
+    expect(await history.get(plain.id)).toMatchObject({ uniqueKey: null, backoff: null });
+  });
+
   it('replays a batch without a change a reader can see (same revision: no row touched)', async () => {
     await finish(['ok', 'ok', 'dead', 'ok']);
     const batch = await claimAll();
@@ -285,7 +307,12 @@ describe('ResultStore on a real PostgreSQL', () => {
   });
 
   it('gives a unique task brought back from its row its lock again, or refuses naming the task holding it', async () => {
-    const unique = newTask(queue, { payload: 'once', uniqueForMs: 60_000 });
+    const unique = newTask(queue, {
+      payload: 'once',
+      uniqueForMs: 60_000,
+      uniqueKey: 'order-9',
+      backoff: { delaysMs: [5, 10] },
+    });
     const { id } = await h.producer.enqueue(unique);
     await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
     const batch = await claimAll();
@@ -304,6 +331,12 @@ describe('ResultStore on a real PostgreSQL', () => {
     await expect(h.inspector.getTask(id)).rejects.toMatchObject({ code: 'not_found' });
     await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
     expect(await store.restore(id, (task) => h.admin.restore(task))).toBe(true);
+    // Back with its own options: the caller's unique key and its backoff.
+    expect(await h.inspector.getTask(id)).toMatchObject({
+      status: 'queued',
+      uniqueKey: 'order-9',
+      backoff: { delaysMs: [5, 10] },
+    });
     await expect(h.producer.enqueue(unique)).rejects.toMatchObject({ code: 'conflict', existingId: id });
     for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
     await archiveAll();

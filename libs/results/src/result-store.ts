@@ -100,7 +100,7 @@ const LOCK_ONE = `
   RETURNING v.rev`;
 
 const RESTORE_COLUMNS = `task_type, payload, priority, max_retries, timeout_ms, created_at, attempts_history,
-  last_error, schedule_id, scheduled_at, unique_lock, unique_for_ms, rev`;
+  last_error, schedule_id, scheduled_at, unique_lock, unique_for_ms, backoff, rev`;
 
 interface RestoreRow {
   task_type: string;
@@ -115,6 +115,7 @@ interface RestoreRow {
   scheduled_at: Date | null;
   unique_lock: string | null;
   unique_for_ms: number | null;
+  backoff: string | null;
   rev: number;
 }
 
@@ -197,6 +198,7 @@ export class ResultStore {
         scheduledAt: row.scheduled_at?.getTime() ?? null,
         uniqueLock: row.unique_lock,
         uniqueForMs: row.unique_for_ms,
+        backoff: row.backoff,
       });
       if (!restored) {
         await storeCall('retry', () => client.query('ROLLBACK'));

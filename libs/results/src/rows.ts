@@ -1,4 +1,12 @@
-import { ArchivedTask, AttemptRecord, DeadReason, TaskRecord, TaskStatus } from '@app/queue';
+import {
+  ArchivedTask,
+  AttemptRecord,
+  DeadReason,
+  decodeBackoff,
+  encodeBackoff,
+  TaskRecord,
+  TaskStatus,
+} from '@app/queue';
 
 /** A task_results row as json_to_recordset reads it (see WRITE_COLUMNS); timestamps as epoch ms. */
 export interface ResultRowInput {
@@ -25,6 +33,8 @@ export interface ResultRowInput {
   next_run_at: number | null;
   unique_lock: string | null;
   unique_for_ms: number | null;
+  unique_key: string | null;
+  backoff: string | null;
   rev: number;
 }
 
@@ -63,6 +73,8 @@ export const WRITE_COLUMNS: [string, string][] = [
   ['next_run_at', 'timestamptz'],
   ['unique_lock', 'text'],
   ['unique_for_ms', 'integer'],
+  ['unique_key', 'text'],
+  ['backoff', 'text'],
   ['rev', 'integer'],
 ];
 
@@ -115,6 +127,8 @@ export function toRow(task: ArchivedTask): ResultRowInput {
     next_run_at: epochMs(r.nextRunAt),
     unique_lock: storable(task.uniqueLock),
     unique_for_ms: task.uniqueForMs,
+    unique_key: r.uniqueKey,
+    backoff: r.backoff === null ? null : encodeBackoff(r.backoff),
     rev: task.rev,
   };
 }
@@ -142,6 +156,8 @@ export interface ResultRow {
   cancelled_at: Date | null;
   scheduled_at: Date | null;
   next_run_at: Date | null;
+  unique_key: string | null;
+  backoff: string | null;
 }
 
 export const READ_COLUMNS = [
@@ -166,6 +182,8 @@ export const READ_COLUMNS = [
   'cancelled_at',
   'scheduled_at',
   'next_run_at',
+  'unique_key',
+  'backoff',
 ].join(', ');
 
 function json(text: string | null): unknown {
@@ -210,5 +228,7 @@ export function fromRow(row: ResultRow): TaskRecord {
       error: a.error ?? null,
     })),
     scheduleId: row.schedule_id,
+    uniqueKey: row.unique_key,
+    backoff: decodeBackoff(row.backoff),
   };
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { TestDatabase } from '@app/testing';
 import { createPool } from './pg-pool.provider';
-import { HistoryQuery, TaskHistory } from './task-history';
+import { HistoryQuery, listSql, TaskHistory } from './task-history';
 
 const ROWS = 100_000;
 const QUEUES = ['alpha', 'beta', 'gamma'];
@@ -37,6 +37,19 @@ describe('TaskHistory on 100k rows', () => {
          LATERAL (SELECT ($3::text[])[1 + (n / 3) % 4] AS name) AS t,
          LATERAL (SELECT ($4::text[])[1 + (n / 7) % 5] AS name) AS s`,
       [new Date(BASE_MS).toISOString(), QUEUES, TYPES, STATUSES],
+    );
+    // Errors to search: a common one, a rare one, and LIKE's wildcards taken literally.
+    await db.sql.query(
+      `UPDATE task_results SET
+         last_error = CASE
+           WHEN n % 1000 = 0 THEN 'disk 100% full at ' || n
+           WHEN n % 1000 = 1 THEN 'disk 1000 full at ' || n
+           WHEN n % 100 = 0 THEN 'connect ECONNREFUSED 10.0.0.' || (n % 250)
+           WHEN n = 4242 THEN 'Kaboom-Unique in step a_b'
+           ELSE NULL END,
+         dead_reason = CASE WHEN status = 'dead' THEN (ARRAY['max_retries', 'timeout'])[1 + n % 2] END
+       FROM (SELECT id AS row_id, row_number() OVER (ORDER BY id) AS n FROM task_results) AS numbered
+       WHERE id = row_id`,
     );
     await db.sql.query('ANALYZE task_results');
     pool = createPool({
@@ -129,6 +142,44 @@ describe('TaskHistory on 100k rows', () => {
     });
     expect(added).toBeGreaterThan(0);
     expect(ids).toEqual(want);
+  });
+
+  it('searches by id prefix, last error and dead reason, case-insensitive, with every filter, paged exactly', async () => {
+    const text = `(coalesce(last_error, '') || E'\\n' || coalesce(dead_reason, ''))`;
+    const cases: [Omit<HistoryQuery, 'cursor' | 'limit'>, string, unknown[]][] = [
+      [{ search: 'econnREFUSED' }, `${text} ILIKE $1`, ['%econnrefused%']],
+      [{ search: 'econnrefused', queue: 'beta' }, `queue = $1 AND ${text} ILIKE $2`, ['beta', '%econnrefused%']],
+      [{ search: 'ECONNREFUSED', status: 'dead' }, `status = $1 AND ${text} ILIKE $2`, ['dead', '%econnrefused%']],
+      [{ search: 'max_retr', taskType: 'email' }, `task_type = $1 AND dead_reason = $2`, ['email', 'max_retries']],
+      // Wildcards are literal: 100% matches "100% full", not "1000 full".
+      [{ search: '100% full' }, `last_error LIKE $1`, ['disk 100\\% full%']],
+      [{ search: 'a_b' }, `last_error LIKE $1`, ['%a\\_b%']],
+      [{ search: 'gamma.1' }, `id LIKE $1`, ['gamma.1%']],
+      [
+        { search: 'GAMMA.1', since: BASE_MS + 1000 },
+        `id LIKE $1 AND finished_at >= $2`,
+        ['gamma.1%', new Date(BASE_MS + 1000)],
+      ],
+    ];
+    for (const [filter, where, params] of cases) {
+      const want = await expected(where, params);
+      expect(want.length).toBeGreaterThan(0);
+      const { ids } = await pageThrough({ ...filter, limit: 333 });
+      expect([filter, ids.length, ids]).toEqual([filter, want.length, want]);
+    }
+    const [id] = await expected(`last_error = $1`, ['Kaboom-Unique in step a_b']);
+    expect((await history.list({ search: 'kaboom-unique', limit: 10 })).tasks.map((t) => t.id)).toEqual([id]);
+    // A whole id is that task alone (not the other tasks whose error might quote it).
+    expect((await history.list({ search: id.toUpperCase(), limit: 10 })).tasks.map((t) => t.id)).toEqual([id]);
+    expect((await history.list({ search: id, status: 'dead', limit: 10 })).tasks.length).toBe(
+      (await expected('id = $1 AND status = $2', [id, 'dead'])).length,
+    );
+  });
+
+  it('reads the trigram index for a rare search text, not every row', async () => {
+    const { sql, params } = listSql({ search: 'kaboom-unique', limit: 50 });
+    const { rows } = await db.sql.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    expect(JSON.stringify(rows[0]['QUERY PLAN'])).toContain('task_results_search');
   });
 
   it('reads one task by id, and null for one it does not have', async () => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { FINISHED_STATUSES, FinishedStatus, TaskRecord } from '@app/queue';
+import { FINISHED_STATUSES, FinishedStatus, isTaskId, TaskRecord } from '@app/queue';
 import { ResultStoreError, storeCall } from './errors';
 import { PG_POOL } from './results.constants';
 import { fromRow, READ_COLUMNS, ResultRow } from './rows';
@@ -15,6 +15,11 @@ export interface HistoryQuery {
   queue?: string;
   status?: FinishedStatus;
   taskType?: string;
+  /**
+   * Only tasks whose id starts with this text, or whose last error or dead reason contains it,
+   * case-insensitive (as matchesSearch in Redis); a whole task id is that task alone.
+   */
+  search?: string;
   /** Finished at or after (epoch ms). */
   since?: number;
   /** Finished before (epoch ms). */
@@ -110,6 +115,22 @@ export class TaskHistory {
   }
 }
 
+/** LIKE's wildcards and escape character, taken literally. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * The search text the trigram index covers (migrations/*_task-options-and-search.sql): the same
+ * expression, or the planner cannot use the index.
+ */
+export const SEARCH_TEXT = `(coalesce(last_error, '') || E'\\n' || coalesce(dead_reason, ''))`;
+
+/** A whole id is one primary-key lookup; other text an id prefix (the primary key) or a trigram match. */
+function searchCondition(search: string, param: (value: unknown) => string): string {
+  const lower = search.toLowerCase();
+  if (isTaskId(lower)) return `id = ${param(lower)}`;
+  return `(id LIKE ${param(`${likeLiteral(lower)}%`)} OR ${SEARCH_TEXT} ILIKE ${param(`%${likeLiteral(search)}%`)})`;
+}
+
 /**
  * The page's SQL. A queue or task type without a status is three ranges of the (queue|task_type,
  * status, finished_at, id) index, one per finished status, merged by the outer ORDER BY (a Merge Append
@@ -124,6 +145,7 @@ export function listSql(query: HistoryQuery): { sql: string; params: unknown[] }
   const where: string[] = [];
   if (query.queue !== undefined) where.push(`queue = ${param(query.queue)}`);
   if (query.taskType !== undefined) where.push(`task_type = ${param(query.taskType)}`);
+  if (query.search !== undefined) where.push(searchCondition(query.search, param));
   if (query.since !== undefined) where.push(`finished_at >= ${param(new Date(query.since).toISOString())}`);
   if (query.until !== undefined) where.push(`finished_at < ${param(new Date(query.until).toISOString())}`);
   if (query.cursor !== undefined) {

@@ -27,14 +27,14 @@ export class ErrorBodyDto {
 
   @ApiPropertyOptional({
     description:
-      '409 only: the task the request conflicts with (the earlier task of an Idempotency-Key, or the unfinished task of a unique_for_ms submit)',
+      '409 only: the task the request conflicts with (the earlier task of an Idempotency-Key, or the unfinished task of a unique_for_ms submit); absent when it is another task of the same batch',
   })
   existing_task_id?: string;
 
   @ApiPropertyOptional({
     type: [String],
     description:
-      '503 on a batch spanning several queues only: the tasks that were stored before Redis failed (each queue part is atomic, the parts are not); resubmit only the others',
+      'A batch spanning several queues only (503, or 409 for a conflict in one queue): the tasks that were stored (each queue part is atomic, the parts are not); resubmit only the others',
   })
   written_task_ids?: string[];
 

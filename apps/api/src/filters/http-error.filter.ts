@@ -172,11 +172,16 @@ export class HttpErrorFilter implements ExceptionFilter {
         };
       }
       if (exception.existingId !== undefined) {
+        // A batch over several queues: the other queues' parts may be stored (each part is atomic).
+        const written = exception.written?.length ? exception.written : undefined;
         return {
           statusCode,
           error: REASON[statusCode],
-          message: exception.message,
+          message: written
+            ? `${exception.message}. Nothing of that task's queue was written; the batch's other queues were (written_task_ids)`
+            : exception.message,
           existing_task_id: exception.existingId,
+          ...(written ? { written_task_ids: written } : {}),
         };
       }
       return { statusCode, error: REASON[statusCode], message: exception.message };

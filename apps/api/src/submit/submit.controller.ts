@@ -23,7 +23,14 @@ import { IDEMPOTENCY_KEY_PATTERN, SubmitTaskDto } from './dto/submit-task.dto';
 import { IdempotencyKey } from './idempotency-key.decorator';
 import { SubmitService } from './submit.service';
 
-const SubmitErrors = () =>
+/** What a submit's 409 can mean; a batch's adds its own. */
+const SUBMIT_CONFLICTS =
+  'Nothing written: a new queue past MAX_QUEUES (use an existing queue or forget an empty one); the idempotency key used for another task, or an equal unique task (unique_for_ms, unique_key) still unfinished (existing_task_id names it)';
+const BATCH_CONFLICTS =
+  `${SUBMIT_CONFLICTS}. Also two tasks of the batch in each other's way (equal unique tasks of one queue, or one idempotency_key for two different tasks): errors names the later one (tasks.N.unique_key, tasks.N.unique_for_ms or tasks.N.idempotency_key), no existing_task_id (neither was written). ` +
+  "A batch over several queues is refused for the conflicting task's queue only: written_task_ids lists the other queues' stored tasks";
+
+const SubmitErrors = (conflicts: string) =>
   applyDecorators(
     ApiBadRequestResponse({
       type: ErrorBodyDto,
@@ -36,10 +43,7 @@ const SubmitErrors = () =>
         "Body over the route's limit (POST /submit: MAX_PAYLOAD_BYTES + 64 KiB; the batch: MAX_BODY_BYTES), or a payload over MAX_PAYLOAD_BYTES",
     }),
     ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
-    ApiConflictResponse({
-      type: ErrorBodyDto,
-      description: 'A new queue past MAX_QUEUES (nothing written; use an existing queue or forget an empty one)',
-    }),
+    ApiConflictResponse({ type: ErrorBodyDto, description: conflicts }),
     RequireScopes('submit'),
     ApiTooManyRequestsResponse({
       type: ErrorBodyDto,
@@ -90,7 +94,7 @@ export class SubmitController {
     schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
   })
   @ApiBody({ type: SubmitTaskDto })
-  @SubmitErrors()
+  @SubmitErrors(SUBMIT_CONFLICTS)
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: SubmitTaskDto,
@@ -111,7 +115,7 @@ export class SubmitController {
   })
   @ApiAcceptedResponse({ type: SubmitBatchResponseDto, description: 'Accepted: all stored, ids in request order' })
   @ApiBody({ type: SubmitBatchDto })
-  @SubmitErrors()
+  @SubmitErrors(BATCH_CONFLICTS)
   async submitBatch(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: SubmitBatchDto,

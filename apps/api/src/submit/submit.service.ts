@@ -1,14 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { ConflictException, HttpStatus, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { Principal, QuotaKeeper, Reservation } from '@app/auth';
-import { DEFAULT_QUEUE, TaskContractRegistry } from '@app/contracts';
+import { DEFAULT_QUEUE, TaskBackoff, TaskContractRegistry } from '@app/contracts';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { EnqueuedTask, NewTask, QueueError, QueueErrorCode, QueueProducer } from '@app/queue';
+import { EnqueuedTask, NewTask, QueueError, QueueProducer, SameCallConflict } from '@app/queue';
 import { assertQueueAccess } from '../auth/access';
 import { ApiEnv } from '../config/api.env';
 import { badRequest, FieldError, payloadTooLarge } from '../filters/api-errors';
-import { SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
+import { BackoffCurveDto, BackoffScheduleDto, SUBMIT_LIMITS, SubmitTaskDto } from './dto/submit-task.dto';
 
 /** A task to write and its serialized payload size (what the byte quota counts). */
 type SizedTask = NewTask & { payloadBytes: number };
@@ -43,12 +43,21 @@ export class SubmitService {
     return task;
   }
 
-  /** All-or-nothing: every task is checked before any is written (its size, MAX_BATCH_SIZE, by validation). */
+  /**
+   * All-or-nothing: every task is checked before any is written (its size, MAX_BATCH_SIZE, by validation).
+   * Two tasks of one queue's part that conflict with each other (equal unique tasks; one idempotency key
+   * for two different tasks) refuse the whole batch, as a conflict with an earlier task does.
+   */
   async submitBatch(principal: Principal, dtos: SubmitTaskDto[]): Promise<EnqueuedTask[]> {
-    return this.enqueue(
-      principal,
-      dtos.map((dto, i) => this.toTaskFor(principal, dto, `tasks.${i}.`)),
-    );
+    try {
+      return await this.enqueue(
+        principal,
+        dtos.map((dto, i) => this.toTaskFor(principal, dto, `tasks.${i}.`)),
+      );
+    } catch (error) {
+      if (error instanceof QueueError && error.sameCall) throw conflictInBatch(dtos, error.sameCall, error.written);
+      throw error;
+    }
   }
 
   /**
@@ -64,10 +73,8 @@ export class SubmitService {
     try {
       enqueued = await this.producer.enqueueMany(tasks);
     } catch (error) {
-      const written =
-        error instanceof QueueError &&
-        error.code === QueueErrorCode.Unavailable &&
-        (error.maybeApplied || !!error.written?.length);
+      // Another queue's part of a batch may be stored even when this one was refused (a conflict).
+      const written = error instanceof QueueError && (error.maybeApplied || !!error.written?.length);
       if (reservation && !written) await this.refund(reservation);
       throw error;
     }
@@ -153,7 +160,46 @@ export class SubmitService {
       runAt,
       idempotencyKey: dto.idempotency_key,
       uniqueForMs: dto.unique_for_ms,
+      uniqueKey: dto.unique_key,
+      backoff: dto.backoff === undefined ? undefined : toBackoff(dto.backoff, path),
       payloadBytes: size,
     };
   }
+}
+
+/**
+ * A validated backoff as the queue's. That max_ms is not under base_ms is checked here: the schema
+ * cannot compare two fields.
+ */
+function toBackoff(dto: BackoffCurveDto | BackoffScheduleDto, path: string): TaskBackoff {
+  if ('delays_ms' in dto) return { delaysMs: dto.delays_ms };
+  if (dto.max_ms !== undefined && dto.max_ms < dto.base_ms) {
+    const field = `${path}backoff.max_ms`;
+    const message = `${field} (${dto.max_ms}) is less than base_ms (${dto.base_ms}); it caps every delay, so it must be at least base_ms`;
+    throw badRequest([{ field, rule: 'atLeastBaseMs', message }]);
+  }
+  return { type: dto.type, baseMs: dto.base_ms, maxMs: dto.max_ms, jitter: dto.jitter ?? false };
+}
+
+/**
+ * The 409 of a batch refused for a conflict between two of its own tasks, naming both; no
+ * existing_task_id, since neither was written.
+ */
+function conflictInBatch(dtos: SubmitTaskDto[], { index, earlier, kind }: SameCallConflict, written?: string[]) {
+  const dto = dtos[index];
+  const unique = kind === 'unique';
+  const field = `tasks.${index}.${unique ? (dto.unique_key !== undefined ? 'unique_key' : 'unique_for_ms') : 'idempotency_key'}`;
+  const nothing = written?.length
+    ? "Nothing of their queue was written (the batch's other queues were: written_task_ids)"
+    : 'Nothing was written';
+  const message = unique
+    ? `tasks.${index} and tasks.${earlier} are equal unique tasks (${dto.unique_key !== undefined ? 'the same unique_key' : 'the same task_type and payload'}) of one queue: one by one, the second would be refused while the first is unfinished, and a queue's part of a batch is written whole or not at all. ${nothing}; send one of them`
+    : `tasks.${index} and tasks.${earlier} have the same idempotency_key but are different tasks. ${nothing}; give them different keys`;
+  return new ConflictException({
+    statusCode: HttpStatus.CONFLICT,
+    error: 'Conflict',
+    message,
+    errors: [{ field, rule: unique ? 'uniqueInBatch' : 'idempotencyKeyInBatch', message }],
+    ...(written?.length ? { written_task_ids: written } : {}),
+  });
 }

@@ -57,13 +57,13 @@ export class TasksController {
       'Summaries only (no payload, result or last_error; GET /tasks/{id} has them). Pass next_cursor back as ' +
       'cursor until it is null. Waiting and running states come from Redis; with RESULTS_BACKEND=postgres, the ' +
       'finished states (succeeded, dead, cancelled, or no status) come from the PostgreSQL history, where since and ' +
-      'until bound the finish time.',
+      'until bound the finish time. q searches the listed tasks by id prefix, last_error and dead_reason.',
   })
   @ApiOkResponse({ type: TaskPageDto })
   @ApiBadRequestResponse({
     type: ErrorBodyDto,
     description:
-      'status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, limit or cursor',
+      'status missing (RESULTS_BACKEND=redis), since/until without the PostgreSQL history, a bad filter, q, limit or cursor',
   })
   @ApiRedisUnavailableResponse('Redis, or PostgreSQL for finished tasks, unavailable; retry after Retry-After')
   async list(@CurrentPrincipal() principal: Principal, @Query() query: TaskListQueryDto): Promise<TaskPageDto> {
@@ -86,6 +86,7 @@ export class TasksController {
       queues,
       status: query.status,
       taskType: query.task_type,
+      search: query.q,
       limit: query.limit ?? 50,
       cursor: query.cursor,
     });
@@ -106,6 +107,7 @@ export class TasksController {
       queue: query.queue,
       status: query.status as FinishedStatus | undefined,
       taskType: query.task_type,
+      search: query.q,
       since: query.since === undefined ? undefined : Date.parse(query.since),
       until: query.until === undefined ? undefined : Date.parse(query.until),
       cursor: query.cursor,

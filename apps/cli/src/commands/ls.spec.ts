@@ -17,6 +17,15 @@ describe('taskq ls', () => {
     expect(JSON.parse(run.stdout).map((t: { task_id: string }) => t.task_id)).toEqual(['q.0', 'q.1']);
   });
 
+  it('searches with -q/--search (the api says what a search may be)', async () => {
+    const run = await runFake(['ls', '--status', 'dead', '--search', 'ECONNREFUSED', '--json'], {
+      list: () => itemsOf(tasks),
+    });
+    expect(run.fake.argsOf('list')).toEqual([[{ status: 'dead', q: 'ECONNREFUSED', limit: 50 }]]);
+    const short = await runFake(['ls', '-q', 'q.1', '--json'], { list: () => itemsOf(tasks) });
+    expect(short.fake.argsOf('list')).toEqual([[{ q: 'q.1', limit: 50 }]]);
+  });
+
   it('asks for pages of at most 500 (at least 1), and --all shows every one', async () => {
     const big = await runFake(['ls', '--limit', '10000', '--json'], { list: () => itemsOf(tasks) });
     expect(big.fake.argsOf('list')).toEqual([[{ limit: 500 }]]);

@@ -3,7 +3,7 @@ import { TASK_STATUSES, TaskQuery, TaskSummary } from '@app/client';
 import { CliDeps, CliExit, EXIT, integer } from '../command';
 import { table } from '../output';
 
-/** `taskq ls`: the tasks in one state, page after page as far as --limit (or --all) asks. */
+/** `taskq ls`: the tasks in one state (or matching a search), page after page as far as --limit (or --all) asks. */
 export function register(program: Command, deps: CliDeps): void {
   program
     .command('ls')
@@ -11,6 +11,7 @@ export function register(program: Command, deps: CliDeps): void {
     .option('--status <status>', TASK_STATUSES.join('|'))
     .option('--queue <queue>', 'one queue (default: every queue the key may see)')
     .option('--type <task_type>', 'one task type')
+    .option('-q, --search <text>', 'only tasks whose id starts with it, or whose last error or dead reason holds it')
     .option('--limit <n>', 'show at most this many', integer('--limit'), 50)
     .option('--all', 'show every one (page after page)')
     .action(async (options, command: Command) => {
@@ -21,6 +22,7 @@ export function register(program: Command, deps: CliDeps): void {
         ...(options.status && { status: options.status }),
         ...(options.queue && { queue: options.queue }),
         ...(options.type && { task_type: options.type }),
+        ...(options.search !== undefined && { q: options.search }),
         limit: options.all ? 500 : Math.min(Math.max(options.limit, 1), 500),
       };
       const tasks: TaskSummary[] = [];

@@ -55,9 +55,31 @@ describe('Tasks page', () => {
     expect(location.hash).toBe('#/task/q.9');
   });
 
+  it('searches: the text goes to the location and, as q, to the api, with the state and queue', async () => {
+    tasksPage(true);
+    await screen.findByText('q.1');
+    fireEvent.input(screen.getByPlaceholderText(/^search/), { target: { value: ' ECONNREFUSED ' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Search' }));
+    expect(location.hash).toBe('#/tasks?status=dead&queue=q&q=ECONNREFUSED');
+    const fake = tasksPage(true, 'status=dead&queue=q&q=ECONNREFUSED');
+    await screen.findAllByText('q.1');
+    expect(fake.argsOf('listPage')).toEqual([[{ status: 'dead', queue: 'q', q: 'ECONNREFUSED', limit: 50 }]]);
+    expect(screen.getAllByPlaceholderText(/^search/).at(-1)).toHaveProperty('value', 'ECONNREFUSED');
+  });
+
+  it("shows the api's answer to a search it refuses", async () => {
+    const fake = fakeClient({
+      listPage: async () => {
+        throw new Error('q must be 3-200 characters');
+      },
+    });
+    render(<Tasks ctx={{ client: fake.client, admin: true }} query={new URLSearchParams('status=dead&q=ab')} />);
+    await screen.findByText(/q must be 3-200 characters/);
+  });
+
   it('has no action button, for any credential: only the form and the pager', async () => {
     tasksPage(false);
     await screen.findByText('q.1');
-    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['Open', 'Previous', 'Next']);
+    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['Open', 'Search', 'Previous', 'Next']);
   });
 });

@@ -1,4 +1,4 @@
-import { BackoffOptions } from '@app/contracts';
+import { BackoffOptions, backoffDelayMs } from '@app/contracts';
 
 /** Decides how long a failed run waits before its retry. Injected (BACKOFF_STRATEGY), so tests can swap it. */
 export interface BackoffStrategy {
@@ -17,8 +17,6 @@ export class ExponentialJitterBackoff implements BackoffStrategy {
   constructor(private readonly random: () => number = Math.random) {}
 
   delayMs(attempt: number, { baseMs, maxMs }: Required<BackoffOptions>): number {
-    const exponent = Math.min(Math.max(attempt - 1, 0), 52);
-    const ceiling = Math.min(maxMs, baseMs * 2 ** exponent);
-    return Math.floor(this.random() * ceiling);
+    return backoffDelayMs({ type: 'exponential', baseMs, maxMs, jitter: true }, attempt, this.random);
   }
 }

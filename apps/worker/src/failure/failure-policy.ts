@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NonRetryableError, TaskContractRegistry } from '@app/contracts';
+import { backoffDelayMs, NonRetryableError, TaskContractRegistry } from '@app/contracts';
 import { DeadReason } from '@app/queue';
 import { TaskInterceptor } from '../interceptors/task-interceptor.interface';
 import {
@@ -18,7 +18,7 @@ import { DeadLetterLog } from './dead-letter-log';
  * bottom: this decides, the dead-letter log records, the outcome writer applies):
  * - a run the worker gave up (released at shutdown, lease lost) has no outcome: nothing to decide;
  * - a permanent error (NonRetryableError, unknown type, invalid payload) is dead at once;
- * - otherwise the run is retried after the task type's backoff (scheduled in Redis, never slept
+ * - otherwise the run is retried after the task's own backoff, else its type's (scheduled in Redis, never slept
  *   in-process) while attempts remain, then dead (`timeout` or `max_retries`).
  */
 @Injectable()
@@ -48,7 +48,10 @@ export class FailurePolicy implements TaskInterceptor {
       const reason = error instanceof TaskTimeoutError ? 'timeout' : 'max_retries';
       return this.deadLetter.record(run, reason, message, detail);
     }
-    const delayMs = this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
+    // The task's own backoff, given at submit, wins over its type's.
+    const delayMs = task.backoff
+      ? backoffDelayMs(task.backoff, task.attempt)
+      : this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
     return { kind: 'retry', delayMs, error: message, detail };
   }
 }

@@ -12,7 +12,8 @@ export enum QueueErrorCode {
   LimitReached = 'limit_reached',
   /**
    * The request conflicts with an earlier one: an idempotency key reused with another body, or a
-   * unique task that is still unfinished. `existingId` names the task. Nothing was written. 409
+   * unique task that is still unfinished. `existingId` names the task, or `sameCall` the earlier task
+   * of the same enqueue call. Nothing was written. 409
    */
   Conflict = 'conflict',
   /**
@@ -22,27 +23,49 @@ export enum QueueErrorCode {
   BadArgument = 'bad_argument',
 }
 
+/** Two tasks of one enqueue call in each other's way: `index` and the call's `earlier` task. */
+export interface SameCallConflict {
+  index: number;
+  earlier: number;
+  /** The same unique key, or the same idempotency key for two different tasks. */
+  kind: 'unique' | 'idempotency';
+}
+
 export class QueueError extends Error {
   constructor(
     readonly code: QueueErrorCode,
     /** The queue operation, e.g. "enqueue", "requeueDead". */
     readonly op: string,
     message: string,
-    options?: { cause?: unknown; maybeApplied?: boolean; written?: string[]; existingId?: string },
+    options?: {
+      cause?: unknown;
+      maybeApplied?: boolean;
+      written?: string[];
+      existingId?: string;
+      sameCall?: SameCallConflict;
+    },
   ) {
     super(message, options);
     this.name = 'QueueError';
     this.maybeApplied = options?.maybeApplied ?? false;
     this.written = options?.written;
     this.existingId = options?.existingId;
+    this.sameCall = options?.sameCall;
   }
 
   /** Conflict only: the task the request conflicts with. */
   readonly existingId?: string;
 
   /**
-   * Unavailable during a write that spans several queues (a batch): the task ids that were
-   * certainly written before the failure. Each queue's part is atomic; the parts are not.
+   * Conflict only, instead of existingId: task `index` of an enqueue call conflicts with the call's
+   * own earlier task `earlier` (the same unique key, or the same idempotency key for another task),
+   * which was not written either.
+   */
+  readonly sameCall?: SameCallConflict;
+
+  /**
+   * Unavailable or Conflict during a write that spans several queues (a batch): the task ids of the
+   * other queues' parts that were certainly written. Each queue's part is atomic; the parts are not.
    */
   readonly written?: string[];
 

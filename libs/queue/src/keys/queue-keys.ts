@@ -36,7 +36,7 @@ export interface QueueKeys {
   rateLog: string;
   /** Prefix of idempotency records: `<idemPrefix><Idempotency-Key>` → body digest and task id. */
   idemPrefix: string;
-  /** Prefix of uniqueness locks: `<uniquePrefix><digest of type and payload>` → task id. */
+  /** Prefix of uniqueness locks: `<uniquePrefix><uniqueLockSuffix(...)>` → task id. */
   uniquePrefix: string;
   /** Counter of dead tasks dropped by DLQ_MAX_SIZE. */
   deadTrimmed: string;
@@ -69,7 +69,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     rateLog: `${base}:rate-log`,
     throughput: `${base}:throughput`,
     idemPrefix: `${base}:idem:`,
-    uniquePrefix: `${base}:uniq:`,
+    uniquePrefix: `${base}:${UNIQUE_PART}`,
     deadTrimmed: `${base}:dead-trimmed`,
     seq: `${base}:seq`,
     wake: `${base}:wake`,
@@ -78,6 +78,28 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     schedules: `${base}:schedules`,
     schedulePrefix: `${base}:sched:`,
   };
+}
+
+const UNIQUE_PART = 'uniq:';
+/** Marks a caller's unique key in a lock's name; a digest (base64url) never holds a ':'. */
+const CALLER_KEY_MARK = 'k:';
+
+/**
+ * What names a uniqueness lock after the queue's uniquePrefix: a caller's key (`k:<unique_key>`) or
+ * the digest of the task's type and payload. The two can never name the same lock.
+ */
+export function uniqueLockSuffix(lock: { callerKey: string } | { digest: string }): string {
+  return 'callerKey' in lock ? `${CALLER_KEY_MARK}${lock.callerKey}` : lock.digest;
+}
+
+/**
+ * The caller's unique key a task hash names in its `unique_key` field (the whole lock key, which the
+ * scripts that finish the task free); null for a lock on type and payload, or none.
+ */
+export function callerKeyOfUniqueLock(lockKey: string | undefined): string | null {
+  // Neither prefixes nor queue names hold braces, so the first `}:` ends the queue's hash tag.
+  const at = lockKey?.indexOf(`}:${UNIQUE_PART}${CALLER_KEY_MARK}`) ?? -1;
+  return at < 0 ? null : lockKey!.slice(at + 2 + UNIQUE_PART.length + CALLER_KEY_MARK.length);
 }
 
 /** SET of every queue name that ever received a task or had a worker; an index for listings. */

@@ -109,7 +109,7 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
   taskqRestoreTask: (c) => {
     const { keys: k } = c;
     // A task id no hash has (it would be written), with one argument broken at a time.
-    const good = [`${c.queue}.guard`, 2, 'echo', '1', 0, 3, 1000, 1, '[]', '', '', '', `${k.uniquePrefix}x`, 1000];
+    const good = [`${c.queue}.guard`, 2, 'echo', '1', 0, 3, 1000, 1, '[]', '', '', '', `${k.uniquePrefix}x`, 1000, ''];
     const restore = (at: number, value: string | number) =>
       c.s.taskqRestoreTask(
         ...[k.queued, k.seq, k.wake, k.archive, k.taskPrefix],

@@ -1,6 +1,29 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsString, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
-import { MAX_PRIORITY, MIN_PRIORITY, QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+import {
+  BACKOFF_LIMITS,
+  BACKOFF_TYPES,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  QUEUE_NAME_PATTERN,
+  TASK_TYPE_PATTERN,
+} from '@app/contracts';
 import { ApiAnyJson, ApiSchemaKeywords } from '../../openapi';
 import { IsPresent, IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 
@@ -19,6 +42,21 @@ export function NotWith(other: string, options?: ValidationOptions) {
   );
 }
 
+/** Only together with `other` (a unique_key says what is unique; unique_for_ms for how long). */
+export function Needs(other: string, options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name: 'needs',
+      constraints: [other],
+      validator: {
+        validate: (_value, args) => (args?.object as Record<string, unknown>)[other] !== undefined,
+        defaultMessage: () => `$property needs ${other}`,
+      },
+    },
+    options,
+  );
+}
+
 /** Numeric ranges of a submission, used by the DTO's rules and its OpenAPI schema. */
 export const SUBMIT_LIMITS = {
   priority: { min: MIN_PRIORITY, max: MAX_PRIORITY },
@@ -30,6 +68,72 @@ export const SUBMIT_LIMITS = {
 
 /** An idempotency key: what clients use (UUIDs, base64 tokens, `order-42`), no spaces, at most 255 chars. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:=+/-]{1,255}$/;
+/** A unique key is a caller's key like an idempotency key, and takes the same characters. */
+export const UNIQUE_KEY_PATTERN = IDEMPOTENCY_KEY_PATTERN;
+
+/** A retry curve of the task's own: fixed or exponential, optionally capped and jittered. */
+@ApiSchemaKeywords({ additionalProperties: false })
+export class BackoffCurveDto {
+  @ApiProperty({
+    enum: BACKOFF_TYPES,
+    description: 'fixed: every retry waits base_ms; exponential: the n-th retry waits base_ms * 2^(n-1)',
+  })
+  @IsPresent()
+  @IsIn(BACKOFF_TYPES)
+  type!: (typeof BACKOFF_TYPES)[number];
+
+  @ApiProperty({ type: 'integer', minimum: BACKOFF_LIMITS.baseMs.min, maximum: BACKOFF_LIMITS.baseMs.max })
+  @IsPresent()
+  @IsInt()
+  @Min(BACKOFF_LIMITS.baseMs.min)
+  @Max(BACKOFF_LIMITS.baseMs.max)
+  base_ms!: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: BACKOFF_LIMITS.maxMs.min,
+    maximum: BACKOFF_LIMITS.maxMs.max,
+    description: `Caps every delay; at least base_ms. Default: ${BACKOFF_LIMITS.maxMs.max} (7 days)`,
+  })
+  @Omittable()
+  @IsInt()
+  @Min(BACKOFF_LIMITS.maxMs.min)
+  @Max(BACKOFF_LIMITS.maxMs.max)
+  max_ms?: number;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'Full jitter: each delay drawn uniformly from [0, delay]. Default: false',
+  })
+  @Omittable()
+  @IsBoolean()
+  jitter?: boolean;
+}
+
+/** A retry schedule of the task's own: the n-th retry waits delays_ms[n-1], the last one repeats. */
+@ApiSchemaKeywords({ additionalProperties: false })
+export class BackoffScheduleDto {
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'integer', minimum: BACKOFF_LIMITS.delayMs.min, maximum: BACKOFF_LIMITS.delayMs.max },
+    minItems: BACKOFF_LIMITS.delays.min,
+    maxItems: BACKOFF_LIMITS.delays.max,
+    example: [1000, 5000, 30000],
+    description: 'The n-th retry waits the n-th delay (ms); retries past the end wait the last one',
+  })
+  @IsPresent()
+  @IsArray()
+  @ArrayMinSize(BACKOFF_LIMITS.delays.min)
+  @ArrayMaxSize(BACKOFF_LIMITS.delays.max)
+  @IsInt({ each: true })
+  @Min(BACKOFF_LIMITS.delayMs.min, { each: true })
+  @Max(BACKOFF_LIMITS.delayMs.max, { each: true })
+  delays_ms!: number[];
+}
+
+/** A schedule when the object has delays_ms, else a curve: class-validator then names the broken field. */
+const backoffClass = (value: unknown) =>
+  typeof value === 'object' && value !== null && 'delays_ms' in value ? BackoffScheduleDto : BackoffCurveDto;
 
 /**
  * One submission. Each rule is stated twice, side by side: as class-validator decorators (which
@@ -40,9 +144,20 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:=+/-]{1,255}$/;
  */
 @ApiSchemaKeywords({
   additionalProperties: false,
-  // Not both. (The empty property schemas only name what `required` refers to; Redocly asks for that.)
-  not: { properties: { delay_ms: {}, run_at: {} }, required: ['delay_ms', 'run_at'] },
+  // Neither delay_ms with run_at, nor unique_key without unique_for_ms. (One `not`, which generated
+  // clients ignore; the empty property schemas only name what `required` refers to: Redocly asks for that.)
+  not: {
+    anyOf: [
+      { properties: { delay_ms: {}, run_at: {} }, required: ['delay_ms', 'run_at'] },
+      {
+        properties: { unique_key: {} },
+        required: ['unique_key'],
+        not: { properties: { unique_for_ms: {} }, required: ['unique_for_ms'] },
+      },
+    ],
+  },
 })
+@ApiExtraModels(BackoffCurveDto, BackoffScheduleDto)
 export class SubmitTaskDto {
   @ApiProperty({ example: 'email', pattern: TASK_TYPE_PATTERN.source, description: 'A registered task type' })
   @IsPresent()
@@ -146,12 +261,37 @@ export class SubmitTaskDto {
     minimum: SUBMIT_LIMITS.uniqueForMs.min,
     maximum: SUBMIT_LIMITS.uniqueForMs.max,
     description:
-      'Refuse (409, naming it) while a task of the same type and payload in this queue is unfinished, for at ' +
-      'most this many ms',
+      'Refuse (409, naming it) while an equal task in this queue is unfinished, for at most this many ms: one ' +
+      'of the same type and payload, or with unique_key, one with the same unique_key',
   })
   @Omittable()
   @IsInt()
   @Min(SUBMIT_LIMITS.uniqueForMs.min)
   @Max(SUBMIT_LIMITS.uniqueForMs.max)
   unique_for_ms?: number;
+
+  @ApiPropertyOptional({
+    pattern: UNIQUE_KEY_PATTERN.source,
+    example: 'invoice-1234',
+    description:
+      'Only with unique_for_ms: tasks are equal when they have the same unique_key in the queue, whatever their ' +
+      'type and payload',
+  })
+  @Omittable()
+  @IsString()
+  @Matches(UNIQUE_KEY_PATTERN, { message: 'unique_key must be 1-255 characters of [A-Za-z0-9_.:=+/-]' })
+  @Needs('unique_for_ms', { message: 'unique_key needs unique_for_ms: how long the key is held' })
+  unique_key?: string;
+
+  @ApiPropertyOptional({
+    oneOf: [{ $ref: getSchemaPath(BackoffCurveDto) }, { $ref: getSchemaPath(BackoffScheduleDto) }],
+    description:
+      "The task's own retry backoff, instead of its type's: a curve {type, base_ms, max_ms?, jitter?} or a " +
+      'schedule {delays_ms}',
+  })
+  @Omittable()
+  @IsObject()
+  @ValidateNested()
+  @Type((options) => backoffClass((options?.object as Record<string, unknown> | undefined)?.backoff))
+  backoff?: BackoffCurveDto | BackoffScheduleDto;
 }

@@ -1,14 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Matches, Max, Min, ValidateBy, ValidationOptions } from 'class-validator';
 import { QUEUE_NAME_PATTERN, TASK_TYPE_PATTERN } from '@app/contracts';
-import { MAX_SCANNED_PER_PAGE, TASK_CURSOR_PATTERN, TASK_STATUSES, TaskStatus } from '@app/queue';
+import { MAX_SCANNED_PER_PAGE, SEARCH_LIMITS, TASK_CURSOR_PATTERN, TASK_STATUSES, TaskStatus } from '@app/queue';
 import { MAX_WAIT_MS } from '../../config/api.env';
 import { IsRfc3339DateTime, Omittable, RFC3339_DATE_TIME } from '../../validation/decorators';
 import { TaskSummaryDto } from './task.dto';
 
 /** The largest page of GET /tasks. */
 export const MAX_PAGE_SIZE = 500;
+
+/** A search text: printable (no control characters: the PostgreSQL search joins its fields with a newline). */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+export const SEARCH_PATTERN = /^[^\u0000-\u001f\u007f]*$/;
 
 /** `until` after `since`, when both are given. */
 function IsAfterSince(options?: ValidationOptions): PropertyDecorator {
@@ -71,6 +75,25 @@ export class TaskListQueryDto {
   @IsString()
   @Matches(TASK_TYPE_PATTERN, { message: 'task_type must be 1-128 characters of [A-Za-z0-9_.:-]' })
   task_type?: string;
+
+  @ApiPropertyOptional({
+    minLength: SEARCH_LIMITS.minLength,
+    maxLength: SEARCH_LIMITS.maxLength,
+    pattern: SEARCH_PATTERN.source,
+    example: 'connection refused',
+    description:
+      `Search: tasks whose id starts with q, or whose last_error or dead_reason contains q, case-insensitive; ` +
+      `${SEARCH_LIMITS.minLength}-${SEARCH_LIMITS.maxLength} characters, no control characters. A whole task id ` +
+      `finds that task alone (one lookup). In Redis a page examines at most ${MAX_SCANNED_PER_PAGE} tasks of the ` +
+      'state, so it can be short with a next_cursor to go on from; the PostgreSQL history uses a trigram index',
+  })
+  @Omittable()
+  @IsString()
+  @Length(SEARCH_LIMITS.minLength, SEARCH_LIMITS.maxLength, {
+    message: `q must be ${SEARCH_LIMITS.minLength}-${SEARCH_LIMITS.maxLength} characters`,
+  })
+  @Matches(SEARCH_PATTERN, { message: 'q must not contain control characters' })
+  q?: string;
 
   @ApiPropertyOptional({
     format: 'date-time',

@@ -1,4 +1,5 @@
 import { ApiProperty, OmitType } from '@nestjs/swagger';
+import { BACKOFF_LIMITS, BACKOFF_TYPES, TaskBackoff } from '@app/contracts';
 import {
   ATTEMPT_OUTCOMES,
   AttemptOutcome,
@@ -14,6 +15,21 @@ import {
 import { ApiAnyJson } from '../../openapi';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A task's own backoff as submitted: a curve {type, base_ms, max_ms?, jitter} or a schedule {delays_ms}. */
+export type BackoffView =
+  { type: (typeof BACKOFF_TYPES)[number]; base_ms: number; max_ms?: number; jitter: boolean } | { delays_ms: number[] };
+
+function backoffView(backoff: TaskBackoff | null): BackoffView | null {
+  if (backoff === null) return null;
+  if ('delaysMs' in backoff) return { delays_ms: backoff.delaysMs };
+  return {
+    type: backoff.type,
+    base_ms: backoff.baseMs,
+    ...(backoff.maxMs === undefined ? {} : { max_ms: backoff.maxMs }),
+    jitter: backoff.jitter,
+  };
+}
 
 /** One run of a task (attempts_history). */
 export class AttemptDto {
@@ -153,6 +169,34 @@ export class TaskDto {
   })
   scheduled_at!: string | null;
 
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'invoice-1234',
+    description: 'The unique_key it was submitted with; null without one',
+  })
+  unique_key!: string | null;
+
+  // Inline rather than a $ref: OpenAPI 3.0 cannot make a referenced schema nullable.
+  @ApiProperty({
+    type: 'object',
+    nullable: true,
+    properties: {
+      type: { type: 'string', enum: [...BACKOFF_TYPES] },
+      base_ms: { type: 'integer', minimum: BACKOFF_LIMITS.baseMs.min, maximum: BACKOFF_LIMITS.baseMs.max },
+      max_ms: { type: 'integer', minimum: BACKOFF_LIMITS.maxMs.min, maximum: BACKOFF_LIMITS.maxMs.max },
+      jitter: { type: 'boolean' },
+      delays_ms: {
+        type: 'array',
+        items: { type: 'integer', minimum: BACKOFF_LIMITS.delayMs.min, maximum: BACKOFF_LIMITS.delayMs.max },
+      },
+    },
+    additionalProperties: false,
+    description:
+      "Its own retry backoff as submitted, {type, base_ms, max_ms?, jitter} or {delays_ms}; null when its type's applies",
+  })
+  backoff!: BackoffView | null;
+
   static from(task: TaskRecord): TaskDto {
     return {
       ...TaskSummaryDto.from(task),
@@ -160,16 +204,20 @@ export class TaskDto {
       result: task.result,
       last_error: task.lastError,
       attempts_history: task.attemptsHistory.map(AttemptDto.from),
+      unique_key: task.uniqueKey,
+      backoff: backoffView(task.backoff),
     };
   }
 }
 
-/** A task in a listing: all but payload, result, last_error and attempts_history (GET /tasks/{id} has them). */
+/** A task in a listing: all but payload, result, last_error, attempts_history and the submit options (GET /tasks/{id} has them). */
 export class TaskSummaryDto extends OmitType(TaskDto, [
   'payload',
   'result',
   'last_error',
   'attempts_history',
+  'unique_key',
+  'backoff',
 ] as const) {
   static from(task: TaskSummary): TaskSummaryDto {
     return {
@@ -195,7 +243,13 @@ export class TaskSummaryDto extends OmitType(TaskDto, [
 }
 
 /** A task of the dead-letter listing: the summary and its last error (GET /tasks/{id} has the payload). */
-export class DeadTaskSummaryDto extends OmitType(TaskDto, ['payload', 'result', 'attempts_history'] as const) {
+export class DeadTaskSummaryDto extends OmitType(TaskDto, [
+  'payload',
+  'result',
+  'attempts_history',
+  'unique_key',
+  'backoff',
+] as const) {
   static from(task: DeadTaskSummary): DeadTaskSummaryDto {
     return { ...TaskSummaryDto.from(task), last_error: task.lastError };
   }

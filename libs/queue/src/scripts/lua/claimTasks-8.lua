@@ -23,7 +23,7 @@
 
   Returns { nextDueMs or -1, nowMs, backlogged (1 when the archive bound held claims back, else 0),
             then per task: id, token, type, payload, attempts, max_retries, timeout_ms, next_run_at,
-            priority }; nextDueMs is also when a rate-limited queue may start its next task.
+            priority, backoff (the task's own, as stored; nil when its type's applies) }; nextDueMs is also when a rate-limited queue may start its next task.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
@@ -92,7 +92,8 @@ if k > 0 then
     local id = popped[i]
     local key = prefix .. id
     local token = tokenPrefix .. ':' .. i
-    local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at', 'priority')
+    local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at',
+      'priority', 'backoff')
     if f[1] then
       local attempts = tonumber(f[3]) + 1
       redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', startedAt)
@@ -102,7 +103,7 @@ if k > 0 then
       starts[#starts + 1] = token
       local n = #out
       out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
-      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]
+      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]; out[n + 10] = f[8]
     end
   end
   -- One ZADD for the whole claim, in chunks under Lua's unpack limit.

@@ -7,28 +7,31 @@
   written again (replayed: its original id comes back); with another digest it is a conflict. The
   record lives IDEMPOTENCY_TTL_SECONDS. Uniqueness: a task with a unique key is refused while the task
   that holds the key is unfinished (the key expires after unique_for_ms, and is freed when that task
-  finishes).
+  finishes), and so is a second task with the same unique key in the same call: one by one, the
+  first would be written and hold the key; a call is written whole or not at all, so it is refused.
 
   KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter)     KEYS[4] wake list
   ARGV[1] task key prefix   ARGV[2] idempotency key prefix   ARGV[3] unique key prefix
   ARGV[4] idempotency record TTL seconds
   ARGV[5] number of tasks n
-  ARGV[6..] n groups of 11: id, type, payload (JSON), priority, max_retries, timeout_ms,
+  ARGV[6..] n groups of 12: id, type, payload (JSON), priority, max_retries, timeout_ms,
             delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at),
-            idempotency key ('' = none), body digest, unique key ('' = none), unique_for_ms
+            idempotency key ('' = none), body digest, unique key ('' = none), unique_for_ms,
+            backoff (the task's own, as stored; '' = none: its type's applies)
 
   Returns { queuedCount, then per task: code, id }: code 1 written (id = its id), 2 replayed (id = the
   original task), -6 idempotency key reused with another body, -7 unique key held by an unfinished
-  task (id = that task). On any -6 or -7 nothing is written (the other codes are then 0).
+  task (id = that task, or the earlier task of this call that took the key). On any -6 or -7 nothing
+  is written (the other codes are then 0).
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local FIELDS = 11
+local FIELDS = 12
 local prefix = strArg(ARGV[1], 'task key prefix')
 local idemPrefix = strArg(ARGV[2], 'idempotency key prefix')
 local uniquePrefix = strArg(ARGV[3], 'unique key prefix')
 local idemTtl = intArg(ARGV[4], 'idempotency TTL seconds', 1)
 local n = intArg(ARGV[5], 'task count', 1)
-if groupCount(6, FIELDS, 'task fields') ~= n then badArg('task count', n, 'the number of 11-field groups') end
+if groupCount(6, FIELDS, 'task fields') ~= n then badArg('task count', n, 'the number of 12-field groups') end
 for i = 0, n - 1 do
   local base = 6 + i * FIELDS
   strArg(ARGV[base], 'id')
@@ -67,8 +70,13 @@ for i = 0, n - 1 do
     end
   end
   if code == 1 and unique ~= '' then
-    local holder = uniqueIn[unique] or redis.call('GET', uniquePrefix .. unique)
-    if holder and not isFinished(redis.call('HGET', prefix .. holder, 'status')) then
+    -- A holder from this call has no hash yet (it is written below): it holds the key all the same.
+    local holder = uniqueIn[unique]
+    if not holder then
+      holder = redis.call('GET', uniquePrefix .. unique)
+      if holder and isFinished(redis.call('HGET', prefix .. holder, 'status')) then holder = nil end
+    end
+    if holder then
       code, shown = -7, holder
     else
       uniqueIn[unique] = id
@@ -128,6 +136,7 @@ for i = 0, n - 1 do
       -- window, so a retry can take it again (retryTask).
       redis.call('HSET', key, 'unique_key', uniquePrefix .. unique, 'unique_for_ms', ARGV[base + 10])
     end
+    if ARGV[base + 11] ~= '' then redis.call('HSET', key, 'backoff', ARGV[base + 11]) end
     if status == 'queued' then
       add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 3]), seq + i + 1), id)
       queuedCount = queuedCount + 1

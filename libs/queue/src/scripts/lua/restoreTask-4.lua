@@ -13,6 +13,7 @@
   ARGV[10] attempt history (JSON array, '' = none)   ARGV[11] last error ('' = none)
   ARGV[12] schedule id ('' = none)   ARGV[13] scheduled_at (epoch ms, '' = none)
   ARGV[14] uniqueness lock key ('' = none)   ARGV[15] unique_for_ms ('' = none)
+  ARGV[16] the task's own backoff, as the hash stores it ('' = none: its type's applies)
 
   Returns { 1 }; { -2, status } when the task is in Redis (it never left, or a concurrent retry brought
   it back): nothing written; { -1 } when only a purged task's revision is left of it (gone);
@@ -55,6 +56,7 @@ if history ~= '' then redis.call('HSET', key, 'history', history) end
 if ARGV[11] ~= '' then redis.call('HSET', key, 'last_error', ARGV[11]) end
 if ARGV[12] ~= '' then redis.call('HSET', key, 'schedule_id', ARGV[12]) end
 if ARGV[13] ~= '' then redis.call('HSET', key, 'scheduled_at', ARGV[13]) end
+if ARGV[16] ~= nil and ARGV[16] ~= '' then redis.call('HSET', key, 'backoff', ARGV[16]) end
 if lock ~= '' then
   redis.call('HSET', key, 'unique_key', lock, 'unique_for_ms', ARGV[15])
   takeUniqueLock(lock, ARGV[15], id)
