@@ -58,7 +58,7 @@ async function openDatabase() {
   return {
     url: url.toString(),
     rows: async () => Number((await client.query('SELECT count(*) AS n FROM task_results')).rows[0].n),
-    truncate: () => client.query('TRUNCATE task_results'),
+    truncate: () => client.query('TRUNCATE task_results, task_revisions, task_counts'),
     drop: async () => {
       await client.end();
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -73,7 +73,20 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
   it('--help on every command exits 0; usage errors exit 2 before any request', async () => {
     const help = await taskq(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['submit', 'get', 'ls', 'cancel', 'dlq', 'queues', 'pause', 'resume', 'schedules', 'keys']) {
+    for (const command of [
+      'submit',
+      'get',
+      'ls',
+      'cancel',
+      'retry',
+      'dlq',
+      'queues',
+      'pause',
+      'resume',
+      'purge',
+      'schedules',
+      'keys',
+    ]) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     expect(help.stdout).toContain('4 api unreachable');
@@ -94,6 +107,7 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
       ['ls', '--status', 'nope'],
       ['schedules', 'add', 'x', '--type', 'echo'],
       ['get'],
+      ['purge', 'cli', '--status', 'active', '--yes'],
     ]) {
       const run = await taskq(args, { url });
       expect([args, run.code]).toEqual([args, 2]);
@@ -219,6 +233,34 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
     expect(human.stdout).toMatch(/^cli\s+yes\s+\d+\s+1\s+/m);
     expect(await taskq(['resume', 'cli'])).toMatchObject({ code: 0, stdout: 'cli resumed\n' });
     expect((await taskq(['get', heldId, '--wait'])).code).toBe(0);
+  });
+
+  it('retry runs a finished task again; purge drops waiting tasks only with --yes', async () => {
+    const done = json(await taskq(['submit', 'echo', '"again"', '--queue', 'cli', '--wait', '--json']));
+    expect(await taskq(['retry', done.task_id])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(new RegExp(`^retried ${done.task_id} \\((queued|active|succeeded)\\)\n$`)),
+    });
+    const again = json(await taskq(['get', done.task_id, '--wait', '--json']));
+    expect(again.attempts_history.map((a: { outcome: string }) => a.outcome)).toEqual(['succeeded', 'succeeded']);
+    expect((await taskq(['retry', 'cli.00000000-0000-0000-0000-000000000000'])).code).toBe(3);
+
+    const later = [1, 2].map((n) => ['submit', 'echo', String(n), '--queue', 'cli', '--delay', '600000']);
+    for (const args of later) expect((await taskq(args)).code).toBe(0);
+    const asked = await taskq(['purge', 'cli', '--status', 'scheduled']);
+    expect(asked).toMatchObject({
+      code: 2,
+      stderr: 'taskq: this deletes the 2 scheduled task(s) of cli for good; run again with --yes to purge them\n',
+    });
+    expect(await taskq(['purge', 'cli', '--status', 'scheduled', '--yes'])).toMatchObject({
+      code: 0,
+      stdout: 'purged 2 scheduled task(s) of cli\n',
+    });
+    expect(
+      json(await taskq(['queues', '--json'])).find((q: { queue: string }) => q.queue === 'cli').counts,
+    ).toMatchObject({
+      scheduled: 0,
+    });
   });
 
   it('schedules add, ls and rm; keys create and revoke, and a narrow key is refused', async () => {

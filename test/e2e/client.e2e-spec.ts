@@ -85,6 +85,22 @@ describe('TaskqClient against the real apps (AUTH_MODE=api-key)', () => {
     expect(await collect(client.dead({ queue: 'c3' }))).toEqual([]);
   });
 
+  it('retries a finished task under its id and purges the waiting tasks of a queue', async () => {
+    const { task_id } = await client.submit({ task_type: 'echo', payload: 'twice', queue: 'c1' });
+    await client.wait(task_id, { timeoutMs: 15_000 });
+    expect((await client.retry(task_id)).task_id).toBe(task_id);
+    const again = await client.wait(task_id, { timeoutMs: 15_000 });
+    expect(again.attempts_history.map((a) => a.outcome)).toEqual(['succeeded', 'succeeded']);
+    await expect(client.retry('c1.00000000-0000-0000-0000-000000000000')).rejects.toMatchObject({ status: 404 });
+
+    const later = await client.submitMany(
+      [1, 2, 3].map((n) => ({ task_type: 'echo', payload: n, queue: 'c-held', delay_ms: 600_000 })),
+    );
+    expect(await client.purgeTasks('c-held', 'scheduled')).toBe(3);
+    for (const id of later.task_ids) await expect(client.get(id)).rejects.toMatchObject({ status: 404 });
+    expect((await client.queue('c-held')).purged).toBe(3);
+  });
+
   it('schedules, workers, limits and API keys; errors carry the status and the error body', async () => {
     const schedule = await client.createSchedule({
       name: 'client-e2e',

@@ -161,6 +161,26 @@ describe('console at /ui in Chromium', () => {
     await shot(page, 'workers');
   });
 
+  it('purges the waiting tasks of a queue from its row, once confirmed with their count', async () => {
+    // A queue no worker serves: its tasks wait there until purged.
+    const ids = [
+      await submitted(['echo', '1', '--queue', 'ui-purge']),
+      await submitted(['echo', '2', '--queue', 'ui-purge']),
+    ];
+    const page = await signedIn(admin, 'admin');
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => void dialogs.push(dialog.message()));
+    await page.goto(`${stack.api.url}/ui/#/queues`);
+    await page.click('tr[data-queue=ui-purge] button:text("Purge queued")');
+    await page.waitForSelector('tr[data-queue=ui-purge] button:text("Purge queued")', { state: 'detached' });
+    expect(dialogs).toEqual([
+      'Delete the 2 queued tasks of ui-purge for good? They leave no record.',
+      'Purged 2 queued tasks of ui-purge',
+    ]);
+    expect(await client.queue('ui-purge')).toMatchObject({ purged: 2, counts: { queued: 0 } });
+    for (const id of ids) await expect(client.get(id)).rejects.toMatchObject({ status: 404 });
+  });
+
   it('shows a read-only key no action buttons', async () => {
     // A queue and a schedule of its own, so each page has a row whose buttons an admin would see.
     await submitted(['echo', '"held"', '--queue', 'ui-read', '--delay', '3600000']);

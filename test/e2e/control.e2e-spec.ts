@@ -260,6 +260,114 @@ describe('control over HTTP', () => {
     await stack.waitForStatus(second, ['succeeded']);
   });
 
+  it('gives a requeued dead unique task its lock again, or answers 409 naming the unfinished task holding it', async () => {
+    const body = { task_type: 'fail', payload: {}, max_retries: 0, unique_for_ms: 60_000 };
+    const first = await stack.submitOk(body);
+    await stack.startWorker();
+    await stack.waitForStatus(first, ['dead']);
+    // Dead frees the lock: an equal task is accepted, and held unfinished (the queue is paused).
+    expect((await post('/queues/default/pause')).status).toBe(200);
+    const holder = await stack.submitOk(body);
+    for (const path of [`/dlq/${first}/requeue`, `/tasks/${first}/retry`]) {
+      expect(await post(path)).toMatchObject({
+        status: 409,
+        body: { existing_task_id: holder, message: expect.stringContaining('uniqueness lock') },
+      });
+    }
+    expect((await get(`/tasks/${first}`)).body.status).toBe('dead');
+    expect((await post(`/tasks/${holder}/cancel`)).status).toBe(200);
+    // Requeued, it holds the lock again until it has finished: an equal submit is refused, naming it.
+    expect((await post(`/dlq/${first}/requeue`)).status).toBe(200);
+    expect(await stack.submit(body)).toMatchObject({ status: 409, body: { existing_task_id: first } });
+    expect((await post('/queues/default/resume')).status).toBe(200);
+    await stack.waitForStatus(first, ['dead']);
+    const after = await stack.submitOk(body);
+    await stack.waitForStatus(after, ['dead']);
+  });
+
+  it('retries a finished task under its id (admin): attempts reset, history kept; 409 while unfinished, 404 unknown', async () => {
+    const ok = await stack.submitOk({ task_type: 'echo', payload: 'again' });
+    const dead = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0 });
+    const held = await stack.submitOk({ task_type: 'echo', payload: 1, queue: 'held' });
+    await stack.startWorker();
+    await stack.waitForStatus(ok, ['succeeded']);
+    await stack.waitForStatus(dead, ['dead']);
+    expect(await post(`/tasks/${held}/retry`)).toMatchObject({
+      status: 409,
+      body: { message: `task ${held} is queued; only a succeeded, dead or cancelled task can be retried` },
+    });
+    expect((await post('/tasks/default.00000000-0000-0000-0000-000000000000/retry')).status).toBe(404);
+    expect((await post(`/tasks/${held}/cancel`)).status).toBe(200);
+    for (const id of [ok, dead, held]) {
+      const res = await post(`/tasks/${id}/retry`);
+      expect([id, res.status, res.body.task_id]).toEqual([id, 200, id]);
+    }
+    // Each runs again and keeps its earlier runs.
+    expect(
+      (await stack.waitForStatus(ok, ['succeeded'])).attempts_history.map((a: { outcome: string }) => a.outcome),
+    ).toEqual(['succeeded', 'succeeded']);
+    // Attempts reset: it fails its first attempt again, and its history has both deaths.
+    await waitFor(async () => (await get(`/tasks/${dead}`)).body.attempts_history.length === 2, {
+      what: 'the retried task to die again',
+    });
+    const again = (await get(`/tasks/${dead}`)).body;
+    expect(again).toMatchObject({ status: 'dead', attempts: 1, dead_reason: 'max_retries' });
+    expect(again.attempts_history.map((a: { outcome: string }) => a.outcome)).toEqual(['dead', 'dead']);
+    expect((await get('/dlq?queue=default')).body.tasks.map((t: { task_id: string }) => t.task_id)).toEqual([dead]);
+    expect((await get(`/tasks/${held}`)).body.status).toBe('queued');
+    expect((await post(`/tasks/${held}/cancel`)).status).toBe(200);
+  });
+
+  it('purges the waiting tasks of one state (admin), never an active one, freeing their locks and waking their waiters', async () => {
+    await stack.startWorker({ WORKER_CONCURRENCY: '1' });
+    const running = await stack.submitOk({ task_type: 'sleep', payload: { ms: 600_000 } });
+    await stack.waitForStatus(running, ['active']);
+    const unique = { task_type: 'echo', payload: 'once', unique_for_ms: 60_000 };
+    const held = await stack.submitOk(unique);
+    const waiting = await stack.submitBatch(Array.from({ length: 30 }, (_, i) => ({ task_type: 'echo', payload: i })));
+    const later = await stack.submitOk({ task_type: 'echo', payload: 'later', delay_ms: 600_000 });
+    const waitMs = 30_000;
+    const asked = Date.now();
+    const waiter = http('GET', `${stack.api.url}/tasks/${held}?wait_ms=${waitMs}`, undefined, {
+      timeoutMs: waitMs + 5000,
+    }).then((res) => ({ res, at: Date.now() }));
+    await waitFor(async () => (await stack.redis.hget(taskKey(stack.prefix, held)!, 'watched')) !== null, {
+      what: 'the waiter to watch the task',
+    });
+
+    const del = (query: string) => http('DELETE', `${stack.api.url}/queues/default/tasks${query}`);
+    expect(await del('?status=queued')).toMatchObject({ status: 200, body: { deleted: 31 } });
+    // The waiter is answered by the purge (404: the task is gone), not by its deadline.
+    const answered = await waiter;
+    expect(answered.res.status).toBe(404);
+    expect(answered.at - asked).toBeLessThan(waitMs - 5000);
+    for (const id of [held, waiting[0], waiting[29]]) expect((await stack.task(id)).status).toBe(404);
+    // Its uniqueness lock went with it.
+    const again = await stack.submitOk(unique);
+    expect(again).not.toBe(held);
+    expect((await stack.task(running)).body.status).toBe('active');
+    expect((await stack.task(later)).body.status).toBe('scheduled');
+    expect(await del('?status=scheduled')).toMatchObject({ status: 200, body: { deleted: 1 } });
+    const stats = (await get('/queues/default')).body;
+    expect(stats).toMatchObject({ purged: 32, counts: { active: 1, scheduled: 0, cancelled: 0 } });
+    const metrics = await (await fetch(stack.api.metricsUrl)).text();
+    expect(metrics).toMatch(/tasks_purged_total\{queue="default"\} 32/);
+
+    // Bad input: a 400 naming the field and rule; an unknown queue: 404; nothing active is purgeable.
+    for (const [query, rule] of [
+      ['', 'isPresent'],
+      ['?status=active', 'isIn'],
+      ['?status=succeeded', 'isIn'],
+      ['?status=queued&x=1', 'unknownField'],
+    ]) {
+      const res = await del(query);
+      expect([query, res.status, res.body.errors?.[0]?.rule]).toEqual([query, 400, rule]);
+    }
+    expect((await http('DELETE', `${stack.api.url}/queues/nope/tasks?status=queued`)).status).toBe(404);
+    expect((await post(`/tasks/${running}/cancel`)).status).toBe(200);
+    await stack.waitForStatus(again, ['succeeded']);
+  });
+
   it('holds a queue to 50 starts per second across 3 workers: 250 ± 10 starts in 5 s', async () => {
     // The submit makes the queue (controls never do); no worker serves it yet, so nothing starts unlimited.
     const ids = await stack.submitBatch(

@@ -81,6 +81,15 @@ describe('the served OpenAPI document', () => {
     await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/cancel`);
     await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/cancel`);
     await call('POST', '/tasks/forgettable.00000000-0000-0000-0000-000000000000/cancel');
+    await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/retry`);
+    await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/retry`);
+    await call('POST', '/tasks/forgettable.00000000-0000-0000-0000-000000000000/retry');
+    await call('POST', '/submit', { task_type: 'echo', payload: 'purged', queue: 'forgettable', delay_ms: 600_000 });
+    await call('DELETE', '/queues/forgettable/tasks?status=scheduled');
+    await call('DELETE', '/queues/forgettable/tasks?status=queued');
+    await call('POST', `/tasks/${forgettable.body.tasks[0].task_id}/cancel`);
+    await call('DELETE', '/queues/forgettable/tasks');
+    await call('DELETE', '/queues/nope/tasks?status=queued');
     await call('DELETE', '/queues/forgettable');
     await call('DELETE', '/queues/oa');
     await call('DELETE', '/queues/nope');
@@ -167,6 +176,7 @@ describe('the served OpenAPI document', () => {
       '/queues/{name}/limits',
       '/queues/{name}/pause',
       '/queues/{name}/resume',
+      '/queues/{name}/tasks',
       '/schedules',
       '/schedules/{schedule}',
       '/submit',
@@ -174,6 +184,7 @@ describe('the served OpenAPI document', () => {
       '/tasks',
       '/tasks/{id}',
       '/tasks/{id}/cancel',
+      '/tasks/{id}/retry',
       '/workers',
     ]);
     expect(Object.keys(document.paths['/submit'].post.responses).sort()).toEqual([

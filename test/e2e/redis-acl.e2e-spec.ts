@@ -169,6 +169,11 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     const brief = (await call('GET', '/tasks?status=queued&queue=brief')).body.tasks[0].task_id;
     expect((await call('POST', `/tasks/${brief}/cancel`)).status).toBe(200);
     expect((await call('DELETE', '/queues/brief')).status).toBe(409);
+    // A retry of a retained finished task (its TTL goes), and a purge of waiting tasks.
+    expect((await call('POST', `/tasks/${one.body.task_id}/retry`)).status).toBe(200);
+    expect((await call('GET', `/tasks/${one.body.task_id}?wait_ms=10000`)).body.status).toBe('succeeded');
+    expect((await call('POST', `/tasks/${gone}/retry`)).status).toBe(200);
+    expect((await call('DELETE', '/queues/gone/tasks?status=queued')).body).toEqual({ deleted: 1 });
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);

@@ -127,6 +127,7 @@ export function sampleQueue(fields: Partial<QueueStats> = {}): QueueStats {
     counts: { scheduled: 0, queued: 0, active: 0, retrying: 0, succeeded: 0, dead: 0, cancelled: 0 },
     oldest_queued_age_ms: null,
     dead_trimmed: 0,
+    purged: 0,
     paused: false,
     limits: { rate: null, concurrency: null },
     last_served_at: null,

@@ -25,6 +25,7 @@ export type ErrorBody = Schemas['ErrorBodyDto'];
 export type TaskQuery = NonNullable<paths['/tasks']['get']['parameters']['query']>;
 export type DeadTaskQuery = NonNullable<paths['/dlq']['get']['parameters']['query']>;
 export type ScheduleQuery = NonNullable<paths['/schedules']['get']['parameters']['query']>;
+export type PurgeableStatus = paths['/queues/{name}/tasks']['delete']['parameters']['query']['status'];
 
 /**
  * Every state, in the order a task moves through them, and whether it is finished (a state the task does not leave
@@ -44,6 +45,10 @@ export const TASK_STATUSES = Object.keys(FINISHED_BY_STATUS) as readonly TaskSta
 /** The states a task does not leave by itself. */
 export const FINISHED_STATUSES: readonly TaskStatus[] = TASK_STATUSES.filter((status) => FINISHED_BY_STATUS[status]);
 export const isFinished = (task: { status: TaskStatus }): boolean => FINISHED_STATUSES.includes(task.status);
+
+/** The waiting states DELETE /queues/{name}/tasks purges, keyed by the generated type (a drift does not compile). */
+const PURGEABLE = { queued: true, scheduled: true, retrying: true } as const satisfies Record<PurgeableStatus, true>;
+export const PURGEABLE_STATUSES = Object.keys(PURGEABLE) as readonly PurgeableStatus[];
 
 /** The api answered with an error status; `body` is its error body (statusCode, error, message, errors?). */
 export class TaskqHttpError extends Error {
@@ -201,6 +206,14 @@ export class TaskqClient {
     return this.call('POST', `/tasks/${id}/cancel`, this.raw.POST('/tasks/{id}/cancel', { params: { path: { id } } }));
   }
 
+  /**
+   * POST /tasks/{id}/retry: a finished task (succeeded, dead or cancelled) queued again under its id, attempts
+   * reset, its history kept (409 while unfinished, or while another task holds its uniqueness lock).
+   */
+  retry(id: string): Promise<Task> {
+    return this.call('POST', `/tasks/${id}/retry`, this.raw.POST('/tasks/{id}/retry', { params: { path: { id } } }));
+  }
+
   /** One page of GET /tasks. */
   listPage(query: TaskQuery = {}) {
     return this.call('GET', '/tasks', this.raw.GET('/tasks', { params: { query } }));
@@ -285,6 +298,15 @@ export class TaskqClient {
       `/queues/${name}/limits`,
       this.raw.PUT('/queues/{name}/limits', { params: { path: { name } }, body: limits }),
     );
+  }
+
+  /**
+   * DELETE /queues/{name}/tasks?status=: purges the queue's tasks waiting in one state (never an active one);
+   * they are gone, with no record. How many.
+   */
+  async purgeTasks(name: string, status: PurgeableStatus): Promise<number> {
+    const answer = this.raw.DELETE('/queues/{name}/tasks', { params: { path: { name }, query: { status } } });
+    return (await this.call('DELETE', `/queues/${name}/tasks`, answer)).deleted;
   }
 
   /** DELETE /queues/{name}: forgets an empty queue. */

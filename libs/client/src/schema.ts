@@ -97,6 +97,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/tasks/{id}/retry': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run a finished task (succeeded, dead or cancelled) again, under the same id
+     * @description The task is queued again with attempts reset; its attempt history stays (the earlier runs, a succeeded one included), its result and end go. A dead task leaves the dead-letter queue. With RESULTS_BACKEND=postgres a task that has left Redis comes back from its history row, and the row goes until it finishes again; two retries at once queue it once (the second answers 409). A task submitted with unique_for_ms takes its uniqueness lock again, for unique_for_ms from now.
+     */
+    post: operations['retryTask'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/queues': {
     parameters: {
       query?: never;
@@ -201,6 +221,26 @@ export interface paths {
     put: operations['setQueueLimits'];
     post?: never;
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/queues/{name}/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Purge the queue's tasks waiting in one state (queued, scheduled or retrying); active ones are never touched
+     * @description Purged tasks are gone, as if never submitted: no record, no outcome, no row in the history; the queue counts them (purged). Each frees its uniqueness lock and wakes whoever waits for it, as a cancel would. Atomic per batch of 1000 (Redis is never blocked for long), until the state is empty or as many tasks went as it held when the purge began: tasks submitted meanwhile may stay.
+     */
+    delete: operations['purgeQueueTasks'];
     options?: never;
     head?: never;
     patch?: never;
@@ -699,12 +739,12 @@ export interface components {
       queued: number;
       active: number;
       retrying: number;
-      /** @description Finished and still retained (RESULT_TTL_SECONDS) */
-      succeeded: number;
-      /** @description In the dead-letter queue */
+      /** @description Succeeded and still retained: in Redis for RESULT_TTL_SECONDS (RESULTS_BACKEND=redis), or written to the PostgreSQL history and kept RESULTS_RETENTION_DAYS (postgres; a task waiting to be written, see results_pending, counts once it is). null only with postgres while PostgreSQL is unreachable */
+      succeeded: number | null;
+      /** @description In the dead-letter queue (either backend) */
       dead: number;
-      /** @description Cancelled and still retained (RESULT_TTL_SECONDS) */
-      cancelled: number;
+      /** @description Cancelled and still retained: in Redis for RESULT_TTL_SECONDS (RESULTS_BACKEND=redis), or written to the PostgreSQL history and kept RESULTS_RETENTION_DAYS (postgres; a task waiting to be written, see results_pending, counts once it is). null only with postgres while PostgreSQL is unreachable */
+      cancelled: number | null;
     };
     QueueLimitsDto: {
       /** @description At most `max` task starts per `per_ms` window, across all workers; null: no rate limit */
@@ -725,6 +765,8 @@ export interface components {
       oldest_queued_age_ms: number | null;
       /** @description Dead tasks dropped by DLQ_MAX_SIZE */
       dead_trimmed: number;
+      /** @description Waiting tasks purged (DELETE /queues/{name}/tasks): gone, with no record, counted here */
+      purged: number;
       /** @description Workers claim nothing from a paused queue; submits are still accepted */
       paused: boolean;
       limits: components['schemas']['QueueLimitsDto'];
@@ -757,6 +799,9 @@ export interface components {
       queue: string;
       /** @description Oldest first, one entry per minute, zeros included */
       minutes: components['schemas']['QueueMinuteDto'][];
+    };
+    PurgeResultDto: {
+      deleted: number;
     };
     DeadTaskSummaryDto: {
       /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
@@ -827,9 +872,6 @@ export interface components {
       tasks: components['schemas']['DeadTaskSummaryDto'][];
       /** @description Pass as cursor for the next page; null on the last page */
       next_cursor: string | null;
-    };
-    PurgeResultDto: {
-      deleted: number;
     };
     HealthIndicatorDto: {
       /** @enum {string} */
@@ -1016,7 +1058,7 @@ export interface components {
       /** @description The latest task it enqueued (GET /tasks/{id}) */
       last_task_id: string | null;
       /**
-       * @description That task's status; null before the first run, or once the task expired (RESULT_TTL_SECONDS)
+       * @description That task's status, from Redis or (RESULTS_BACKEND=postgres, once it has left Redis) the history; null before the first run, once the task expired (RESULT_TTL_SECONDS, RESULTS_RETENTION_DAYS), or while PostgreSQL is unreachable
        * @enum {string|null}
        */
       last_task_status: 'scheduled' | 'queued' | 'active' | 'retrying' | 'succeeded' | 'dead' | 'cancelled' | null;
@@ -1779,7 +1821,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description The task has finished already; the message says how */
+      /** @description The task has finished already (also one only the PostgreSQL history holds); the message says how */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1835,7 +1877,144 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description Redis unavailable; retry after Retry-After seconds */
+      /** @description Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  retryTask: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The task_id returned by /submit */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The task, queued again */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TaskDto'];
+        };
+      };
+      /** @description An unknown query parameter (this route takes none) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such task (or finished and expired) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The task has not finished (the message says its state), or another unfinished task of the same type and payload holds its uniqueness lock (existing_task_id) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After */
       503: {
         headers: {
           /** @description Seconds to wait before retrying */
@@ -2681,6 +2860,136 @@ export interface operations {
       };
     };
   };
+  purgeQueueTasks: {
+    parameters: {
+      query: {
+        /** @description The waiting state to purge (required: a purge is always explicit; active tasks are never purged) */
+        status: 'queued' | 'scheduled' | 'retrying';
+      };
+      header?: never;
+      path: {
+        /** @description A queue name */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PurgeResultDto'];
+        };
+      };
+      /** @description status missing or not a waiting state, or an unknown parameter */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such queue */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
   listDeadTasks: {
     parameters: {
       query?: {
@@ -2952,7 +3261,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description The task is not dead */
+      /** @description The task is not dead, or no longer in the dead-letter queue (also one only the PostgreSQL history holds); or another unfinished task of the same type and payload holds its uniqueness lock (existing_task_id) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3008,7 +3317,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description Redis unavailable; retry after Retry-After seconds */
+      /** @description Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After */
       503: {
         headers: {
           /** @description Seconds to wait before retrying */
@@ -3086,7 +3395,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description The task is not dead */
+      /** @description The task is not dead, or no longer in the dead-letter queue (also one only the PostgreSQL history holds) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -3142,7 +3451,7 @@ export interface operations {
           'application/json': components['schemas']['ErrorBodyDto'];
         };
       };
-      /** @description Redis unavailable; retry after Retry-After seconds */
+      /** @description Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After */
       503: {
         headers: {
           /** @description Seconds to wait before retrying */

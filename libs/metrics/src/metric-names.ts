@@ -12,6 +12,7 @@ export const METRIC = {
   queueOldestAge: 'queue_oldest_task_age_seconds',
   queueUnserved: 'queue_unserved',
   deadLetterTrimmed: 'dead_letter_trimmed_total',
+  purged: 'tasks_purged_total',
   httpRequestDuration: 'http_request_duration_seconds',
   scheduleNextRun: 'schedule_next_run_timestamp_seconds',
   schedulePeriod: 'schedule_period_seconds',

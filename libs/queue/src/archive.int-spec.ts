@@ -58,6 +58,8 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
         rev: 1,
         payloadJson: '{"n":7}',
         resultJson: '{"ok":true}',
+        uniqueLock: null,
+        uniqueForMs: null,
         record: expect.objectContaining({ id: run.id }),
       },
     ]);
@@ -124,9 +126,10 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
     await h.dlq.delete(run.id);
     expect(await redis.zscore(keys().dead, run.id)).toBeNull();
     expect(await h.inspector.getTask(run.id)).toMatchObject({ status: 'dead' });
-    // Out of the dead-letter queue: nothing to requeue or delete any more.
-    await expect(h.dlq.requeue(run.id)).rejects.toMatchObject({ code: QueueErrorCode.NotFound });
-    await expect(h.dlq.delete(run.id)).rejects.toMatchObject({ code: QueueErrorCode.NotFound });
+    // Out of the dead-letter queue: nothing to requeue or delete any more, and the answer says why.
+    const deleted = { code: QueueErrorCode.WrongState, message: expect.stringMatching(/deleted from the dead-letter/) };
+    await expect(h.dlq.requeue(run.id)).rejects.toMatchObject(deleted);
+    await expect(h.dlq.delete(run.id)).rejects.toMatchObject(deleted);
     expect(await checkQueueInvariant(redis, h.prefix, queue, { resultsBackend: 'postgres' })).toEqual([]);
     const claim = await archive.claim(queue, 10, 60_000, 1 << 20);
     expect(await archive.settle(queue, 'written', [{ id: run.id, rev: claim.tasks[0].rev }])).toMatchObject({
@@ -196,6 +199,54 @@ describe('libs/queue archive (RESULTS_BACKEND=postgres)', () => {
     const done = await archive.claim(queue, 10, 60_000, 1 << 20);
     expect(done.tasks[0]).toMatchObject({ rev: requeued.tasks[0].rev + 1, record: { status: 'succeeded' } });
     await archive.settle(queue, 'written', [{ id: run.id, rev: done.tasks[0].rev }]);
+    expect(await redis.exists(hashKey(run.id))).toBe(0);
+  });
+
+  it('puts a retried task back in archive with a new revision, so its row goes; it keeps no TTL', async () => {
+    const run = await claimOne();
+    await h.consumer.ack(run, '"first"');
+    const written = await archive.claim(queue, 10, 60_000, 1 << 20);
+    await h.admin.retry(run.id);
+    expect(await archive.settle(queue, 'written', [{ id: run.id, rev: written.tasks[0].rev }])).toMatchObject({
+      kept: 1,
+    });
+    const retried = await archive.claim(queue, 10, 60_000, 1 << 20);
+    expect(retried.tasks).toEqual([
+      expect.objectContaining({
+        rev: written.tasks[0].rev + 1,
+        record: expect.objectContaining({ status: 'queued', finishedAt: null }),
+      }),
+    ]);
+    await archive.settle(queue, 'written', [{ id: run.id, rev: retried.tasks[0].rev }]);
+    expect(await redis.ttl(hashKey(run.id))).toBe(-1);
+    await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '"second"');
+    const done = await archive.claim(queue, 10, 60_000, 1 << 20);
+    expect(done.tasks[0].record.attemptsHistory.map((a) => a.outcome)).toEqual(['succeeded', 'succeeded']);
+    await archive.settle(queue, 'written', [{ id: run.id, rev: done.tasks[0].rev }]);
+  });
+
+  it('purges a requeued task whose row is still to be removed: only its revision stays, until that is settled', async () => {
+    const run = await claimOne();
+    await h.consumer.fail(run, { action: 'dead', reason: 'max_retries', error: 'x' });
+    const dead = await archive.claim(queue, 10, 60_000, 1 << 20);
+    await archive.settle(queue, 'written', [{ id: run.id, rev: dead.tasks[0].rev }]);
+    await h.dlq.requeue(run.id);
+    const unrelated = await h.producer.enqueue(task());
+    expect(await h.admin.purge(queue, 'queued')).toBe(2);
+    // Gone for every reader; the archiver still has a row to remove, with a newer revision.
+    await expect(h.inspector.getTask(run.id)).rejects.toMatchObject({ code: QueueErrorCode.NotFound });
+    await expect(h.admin.retry(run.id)).rejects.toMatchObject({ code: QueueErrorCode.NotFound });
+    expect(await redis.hgetall(hashKey(run.id))).toEqual({ rev: String(dead.tasks[0].rev + 2) });
+    expect(await redis.exists(hashKey(unrelated.id))).toBe(0);
+    expect(await checkQueueInvariant(redis, h.prefix, queue, { resultsBackend: 'postgres' })).toEqual([]);
+    const removal = await archive.claim(queue, 10, 60_000, 1 << 20);
+    expect(removal.tasks).toEqual([expect.objectContaining({ rev: dead.tasks[0].rev + 2 })]);
+    expect(removal.tasks[0].record.status).toBeUndefined();
+    expect(await archive.settle(queue, 'written', [{ id: run.id, rev: removal.tasks[0].rev }])).toEqual({
+      settled: 1,
+      deleted: 1,
+      kept: 0,
+    });
     expect(await redis.exists(hashKey(run.id))).toBe(0);
   });
 

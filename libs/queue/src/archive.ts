@@ -17,6 +17,31 @@ export interface ArchivedTask {
   /** The payload and result as stored (JSON text), so a store keeps them byte for byte. */
   payloadJson: string;
   resultJson: string | null;
+  /** The uniqueness lock the task holds while unfinished (its key) and its window, for a retry to take again. */
+  uniqueLock: string | null;
+  uniqueForMs: number | null;
+}
+
+/** What a retry needs to bring a finished task back from its PostgreSQL record (QueueAdmin.restore). */
+export interface RestorableTask {
+  id: string;
+  /** Newer than any revision written of the task: the archiver removes the record with it. */
+  rev: number;
+  type: string;
+  payloadJson: string;
+  priority: number;
+  maxRetries: number;
+  timeoutMs: number;
+  createdAt: number;
+  /** The attempt history as stored (a JSON array of runs, epoch ms), kept as it is. */
+  historyJson: string;
+  lastError: string | null;
+  scheduleId: string | null;
+  scheduledAt: number | null;
+  uniqueLock: string | null;
+  uniqueForMs: number | null;
+  /** The task's own backoff as the hash stores it (null: its type's applies). */
+  backoff: string | null;
 }
 
 export interface ArchiveClaim {
@@ -71,6 +96,8 @@ export class QueueArchive {
         rev: Number(hash.rev ?? 0),
         payloadJson: hash.payload ?? 'null',
         resultJson: hash.result ? hash.result : null,
+        uniqueLock: hash.unique_key || null,
+        uniqueForMs: hash.unique_for_ms ? Number(hash.unique_for_ms) : null,
       });
     }
     return { now: Number(reply[0]), dropped: Number(reply[1]), tasks };

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
+import { errorForScriptCode, redisCall, refusedInState, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
-import { finishedMode, QueueModuleOptions } from './queue.options';
+import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
+import { runAgain } from './retry-task';
 import { QueueRedis } from './scripts/script-loader';
 
 const PURGE_BATCH = 1000;
@@ -16,32 +17,23 @@ export class DeadLetterAdmin {
     @Inject(QUEUE_OPTIONS) private readonly options: QueueModuleOptions,
   ) {}
 
-  /** Dead → queued, attempts reset. NotFound / WrongState ("task X is succeeded, not dead"). */
+  /**
+   * Dead → queued, attempts reset; a unique task takes its uniqueness lock again. NotFound; WrongState
+   * ("task X is succeeded, not dead", or deleted from the dead-letter queue); Conflict naming the
+   * unfinished task that holds its lock now.
+   */
   async requeue(id: string): Promise<void> {
-    const keys = this.keysOf('requeueDead', id);
-    const [code, status] = await redisCall('requeueDead', () =>
-      this.redis.taskqRequeueDead(
-        keys.dead,
-        keys.queued,
-        keys.seq,
-        keys.wake,
-        keys.archive,
-        keys.taskPrefix,
-        id,
-        finishedMode(this.options),
-      ),
-    );
-    const error = errorForScriptCode(Number(code), 'requeueDead', id, { actual: status, needed: 'dead' });
-    if (error) throw error;
+    await runAgain(this.redis, this.options, 'requeueDead', id, 'dead');
   }
 
-  /** Deletes a dead task. NotFound / WrongState ("task X is queued, not dead"). */
+  /** Deletes a dead task. NotFound / WrongState ("task X is queued, not dead", or deleted already). */
   async delete(id: string): Promise<void> {
     const keys = this.keysOf('deleteDead', id);
-    const [code, status] = await redisCall('deleteDead', () =>
+    const [code, status, deleted] = await redisCall('deleteDead', () =>
       this.redis.taskqDeleteDead(keys.dead, keys.archive, keys.taskPrefix, id),
     );
-    const error = errorForScriptCode(Number(code), 'deleteDead', id, { actual: status, needed: 'dead' });
+    if (Number(code) === SCRIPT_CODE.WrongState) throw refusedInState('deleteDead', id, status!, deleted === 'deleted');
+    const error = errorForScriptCode(Number(code), 'deleteDead', id);
     if (error) throw error;
   }
 

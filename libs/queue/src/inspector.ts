@@ -77,6 +77,7 @@ export class QueueInspector {
       ratePer,
       cap,
       servedAgo,
+      purged,
     ] = reply.map(Number);
     const unservedAfterMs = this.options.unservedAfterMs ?? DEFAULT_UNSERVED_AFTER_MS;
     return {
@@ -87,6 +88,7 @@ export class QueueInspector {
       // Tasks have waited longer than the threshold, and no worker served the queue within it.
       unserved: queued > 0 && oldestAge > unservedAfterMs && (servedAgo < 0 || servedAgo > unservedAfterMs),
       deadTrimmed: Number(trimmed ?? 0),
+      purged,
       controls: {
         paused: paused === 1,
         rate: rateMax >= 0 && ratePer >= 0 ? { max: rateMax, perMs: ratePer } : null,

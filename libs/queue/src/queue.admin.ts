@@ -5,7 +5,9 @@ import {
   QueueError,
   QueueErrorCode,
   redisCall,
+  refusedInState,
   SCRIPT_CODE,
+  uniqueLockHeld,
 } from './errors/queue-error';
 import { queueChannels, queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { ScheduleStore } from './schedules/schedule-store';
@@ -14,9 +16,14 @@ import { finishedMode, QueueModuleOptions } from './queue.options';
 import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
-import { QueueControls, TaskStatus } from './task';
+import { RestorableTask } from './archive';
+import { runAgain } from './retry-task';
+import { PurgeableStatus, QueueControls, TaskStatus } from './task';
 
-/** Operator actions on whole queues (pause, limits, forget) and on single tasks (cancel). */
+/** Tasks one purge script takes at most: a few milliseconds of Redis time. */
+const PURGE_BATCH = 1000;
+
+/** Operator actions on whole queues (pause, limits, forget, purge) and on single tasks (cancel, retry). */
 @Injectable()
 export class QueueAdmin {
   constructor(
@@ -51,16 +58,83 @@ export class QueueAdmin {
         finishedMode(this.options),
       ),
     );
-    if (Number(code) === SCRIPT_CODE.WrongState) {
-      throw new QueueError(
-        QueueErrorCode.WrongState,
-        'cancel',
-        `task ${id} is ${status} already; only a scheduled, queued, retrying or active task can be cancelled`,
-      );
-    }
+    if (Number(code) === SCRIPT_CODE.WrongState) throw refusedInState('cancel', id, status!);
     const error = errorForScriptCode(Number(code), 'cancel', id);
     if (error) throw error;
     return status as TaskStatus;
+  }
+
+  /**
+   * Runs a finished task (succeeded, dead or cancelled) again under the same id: queued, attempts and
+   * recoveries reset, its attempt history kept; a unique task takes its uniqueness lock again. NotFound
+   * (not in Redis: with RESULTS_BACKEND=postgres it may be in the history, see restore); WrongState while
+   * unfinished; Conflict naming the unfinished task that holds its lock now.
+   */
+  async retry(id: string): Promise<void> {
+    await runAgain(this.redis, this.options, 'retry', id, 'finished');
+  }
+
+  /**
+   * Brings a finished task that has left Redis back from its PostgreSQL record, queued to run again (a
+   * retry, RESULTS_BACKEND=postgres). The caller holds the record's revision lock and gives a revision
+   * newer than any written. Returns false, writing nothing, when the task is in Redis after all (a
+   * concurrent retry brought it back): retry() decides then. NotFound when only a purged task's revision
+   * is left of it; Conflict naming the unfinished task that holds its uniqueness lock now.
+   */
+  async restore(task: RestorableTask): Promise<boolean> {
+    const keys = this.keysOf('retry', task.id);
+    const optional = (value: string | number | null) => (value === null ? '' : value);
+    const [code, detail] = await redisCall('retry', () =>
+      this.redis.taskqRestoreTask(
+        keys.queued,
+        keys.seq,
+        keys.wake,
+        keys.archive,
+        keys.taskPrefix,
+        task.id,
+        assertScriptInt('retry', 'rev', task.rev),
+        task.type,
+        task.payloadJson,
+        assertScriptInt('retry', 'priority', task.priority),
+        assertScriptInt('retry', 'maxRetries', task.maxRetries),
+        assertScriptInt('retry', 'timeoutMs', task.timeoutMs),
+        assertScriptInt('retry', 'createdAt', task.createdAt),
+        task.historyJson,
+        optional(task.lastError),
+        optional(task.scheduleId),
+        optional(task.scheduledAt),
+        optional(task.uniqueLock),
+        optional(task.uniqueForMs),
+        optional(task.backoff),
+      ),
+    );
+    if (Number(code) === SCRIPT_CODE.WrongState) return false;
+    if (Number(code) === SCRIPT_CODE.UniqueConflict) throw uniqueLockHeld('retry', task.id, detail!);
+    const error = errorForScriptCode(Number(code), 'retry', task.id);
+    if (error) throw error;
+    return true;
+  }
+
+  /**
+   * Purges the queue's tasks waiting in `state` (never an active one): they are gone, as if never
+   * submitted, each freeing its uniqueness lock and waking its waiters. In batches of PURGE_BATCH, one
+   * script each (atomic per batch, Redis never blocked for long), until the state is empty or as many
+   * tasks went as it held when the purge began (tasks submitted meanwhile may stay). Returns how many.
+   */
+  async purge(queue: string, state: PurgeableStatus): Promise<number> {
+    const keys = queueKeys(this.options.prefix, queue);
+    const set = keys[state];
+    const target = await redisCall('purgeTasks', () => this.redis.zcard(set));
+    let total = 0;
+    while (total < target) {
+      const batch = Math.min(PURGE_BATCH, target - total);
+      const purged = await redisCall('purgeTasks', () =>
+        this.redis.taskqPurgeTasks(set, keys.archive, keys.meta, keys.taskPrefix, batch),
+      );
+      total += purged;
+      if (purged < batch) break;
+    }
+    return total;
   }
 
   /**
@@ -140,6 +214,12 @@ export class QueueAdmin {
       await this.registry.restore(queue);
       throw new QueueError(QueueErrorCode.WrongState, 'forgetQueue', notEmpty(queue, reply));
     }
+  }
+
+  private keysOf(op: string, id: string) {
+    const queue = queueOfTaskId(id);
+    if (queue === undefined) throw errorForScriptCode(SCRIPT_CODE.NotFound, op, id)!;
+    return queueKeys(this.options.prefix, queue);
   }
 
   /**

@@ -4,6 +4,10 @@ import type { TaskBackoff, TaskStatus } from '@app/contracts';
 export { FINISHED_STATUSES, isFinishedStatus, TASK_STATUSES } from '@app/contracts';
 export type { FinishedStatus, TaskStatus } from '@app/contracts';
 
+/** The waiting states a purge empties (DELETE /queues/{name}/tasks): never active, never finished. */
+export const PURGEABLE_STATUSES = ['queued', 'scheduled', 'retrying'] as const satisfies readonly TaskStatus[];
+export type PurgeableStatus = (typeof PURGEABLE_STATUSES)[number];
+
 /** Why a task ended in the dead-letter queue (scripts/lua/_prelude.lua checks the same list). */
 export const DEAD_REASONS = [
   'max_retries',
@@ -152,6 +156,8 @@ export interface QueueStats {
   oldestQueuedAgeMs: number | null;
   /** Dead tasks dropped by DLQ_MAX_SIZE since the queue began. */
   deadTrimmed: number;
+  /** Waiting tasks purged (DELETE /queues/{name}/tasks) since the queue began. */
+  purged: number;
   controls: QueueControls;
   /** Ms since a worker last served the queue (its recoverer's sweep); null when none ever did. */
   lastServedAgoMs: number | null;

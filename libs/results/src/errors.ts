@@ -16,12 +16,15 @@ export class ResultStoreError extends Error {
 /**
  * SQLSTATE classes and client errors that mean "PostgreSQL is not answering as it should right now":
  * connection failures and shutdowns (08, 57P01-57P03), too many connections (53300), a cancelled
- * statement (57014, statement_timeout), and node-postgres' own connect / query timeouts.
+ * statement (57014, statement_timeout), a row lock another writer held past lock_timeout (55P03) or a
+ * deadlock (40P01): all worth trying again later. Also node-postgres' own connect / query timeouts.
  */
 function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | null;
   const code = e?.code ?? '';
-  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '57014', '53300', '53400'].includes(code)) return true;
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '57014', '53300', '53400', '55P03', '40P01'].includes(code)) {
+    return true;
+  }
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'].includes(code)) {
     return true;
   }

@@ -1,6 +1,14 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { ArchivedTask, QueueArchive, queueKeys } from '@app/queue';
-import { checkQueueInvariant, createTestRedis, newTask, QueueHarness, TestDatabase, TestRedis } from '@app/testing';
+import {
+  checkQueueInvariant,
+  createTestRedis,
+  newTask,
+  QueueHarness,
+  TestDatabase,
+  TestRedis,
+  waitFor,
+} from '@app/testing';
 import { ResultsModule } from './results.module';
 import { ResultStore } from './result-store';
 import { TaskHistory } from './task-history';
@@ -46,7 +54,7 @@ describe('ResultStore on a real PostgreSQL', () => {
   beforeEach(async () => {
     h = await QueueHarness.boot({ resultsBackend: 'postgres' });
     archive = h.moduleRef.get(QueueArchive);
-    await db.sql.query('TRUNCATE task_results');
+    await db.sql.query('TRUNCATE task_results, task_revisions, task_counts');
   });
   afterEach(async () => {
     expect(await checkQueueInvariant(redis, h.prefix, queue, { resultsBackend: 'postgres' })).toEqual([]);
@@ -67,6 +75,19 @@ describe('ResultStore on a real PostgreSQL', () => {
   }
 
   const claimAll = async (): Promise<ArchivedTask[]> => (await archive.claim(queue, 1000, 60_000, 1 << 24)).tasks;
+  const settleAll = (tasks: ArchivedTask[], outcome: 'written' | 'failed' = 'written') =>
+    archive.settle(
+      queue,
+      outcome,
+      tasks.map((t) => ({ id: t.record.id, rev: t.rev })),
+    );
+  /** Claims what the archive holds, writes it and settles it: one archiver's whole pass. */
+  const archiveAll = async () => {
+    const tasks = await claimAll();
+    await store.write(tasks);
+    await settleAll(tasks);
+    return tasks;
+  };
   const rows = async () =>
     (await db.sql.query('SELECT id, status, rev, result, archived_at FROM task_results ORDER BY id')).rows;
 
@@ -91,11 +112,7 @@ describe('ResultStore on a real PostgreSQL', () => {
       result: null,
       attemptsHistory: [expect.objectContaining({ outcome: 'dead', error: 'Error: 2' })],
     });
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
     await expect(h.inspector.getTask(ids[0])).rejects.toThrow(/does not exist/);
     // The dead task stays requeueable from the dead-letter queue.
     expect(await h.inspector.getTask(ids[2])).toMatchObject({ status: 'dead' });
@@ -137,11 +154,7 @@ describe('ResultStore on a real PostgreSQL', () => {
     expect(
       (await db.sql.query('SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM task_results')).rows,
     ).toEqual([{ n: 4, d: 4 }]);
-    await archive.settle(
-      queue,
-      'written',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'written');
   });
 
   it('never lets an older revision overwrite a newer one, and removes the row of a requeued task', async () => {
@@ -174,23 +187,206 @@ describe('ResultStore on a real PostgreSQL', () => {
     await archive.settle(queue, 'written', [{ id, rev: done[0].rev }]);
   });
 
+  /** A write held inside its transaction (after its statements, before COMMIT) until `release()`. */
+  function heldWrite(batch: ArchivedTask[]) {
+    let release!: () => void;
+    let reached!: () => void;
+    const atCommit = new Promise<void>((resolve) => (reached = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const done = store.write(batch, {
+      mayCommit: async () => {
+        reached();
+        await gate;
+        return true;
+      },
+    });
+    return { done, atCommit, release };
+  }
+
+  /** True once some session of the test database waits for a lock (the second writer, on the first's row). */
+  const someoneWaitsForALock = async () =>
+    (
+      await db.sql.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      )
+    ).rows[0].n > 0;
+
+  it('never leaves a dead row for a requeued task whose death was being written when the requeue was archived', async () => {
+    // The race as it happens: archiver A claims the dead task and is inside its transaction; the task is
+    // requeued, which makes it due at once; archiver B claims it and removes the row, which A has not
+    // committed yet; then A commits.
+    const [id] = await finish(['dead']);
+    const a = await claimAll();
+    const first = heldWrite(a);
+    await first.atCommit;
+    await h.dlq.requeue(id);
+    const b = await claimAll();
+    expect(b[0]).toMatchObject({ rev: a[0].rev + 1, record: { status: 'queued' } });
+    let bDone = false;
+    const second = store.write(b).then((outcome) => {
+      bDone = true;
+      return outcome;
+    });
+    // B either finishes on its own (it cannot see A's row) or waits for A's lock: either way, A commits next.
+    await waitFor(async () => bDone || (await someoneWaitsForALock()), { what: 'the second write to run or wait' });
+    first.release();
+    const [outcomeA, outcomeB] = await Promise.all([first.done, second]);
+    await archive.settle(queue, 'written', [{ id, rev: a[0].rev }]);
+    await archive.settle(queue, 'written', [{ id, rev: b[0].rev }]);
+    // The task lives in Redis again: the history has no row for it, and lists no dead task.
+    expect(await history.get(id)).toBeNull();
+    expect((await history.list({ status: 'dead', limit: 10 })).tasks).toEqual([]);
+    // A's row was committed, then B (which waited for it) removed it.
+    expect([outcomeA.written, outcomeB.removed]).toEqual([1, 1]);
+    expect(await h.inspector.getTask(id)).toMatchObject({ status: 'queued' });
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '');
+    await archiveAll();
+    expect(await history.get(id)).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('never lets a slow writer of a dead revision commit after the removal of its newer revision', async () => {
+    const [id] = await finish(['dead']);
+    const a = await claimAll();
+    await h.dlq.requeue(id);
+    const b = await claimAll();
+    // B removes (nothing yet) and commits first; A, slow but within its lease, writes the dead revision.
+    expect(await store.write(b)).toMatchObject({ removed: 0 });
+    expect(await store.write(a)).toEqual({ written: 0, replayed: 1, removed: 0 });
+    expect(await history.get(id)).toBeNull();
+    await archive.settle(queue, 'written', [{ id, rev: b[0].rev }]);
+    await archive.settle(queue, 'written', [{ id, rev: a[0].rev }]);
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '');
+    const done = await claimAll();
+    await store.write(done);
+    await archive.settle(queue, 'written', [{ id, rev: done[0].rev }]);
+  });
+
+  it('brings a finished task back from its row for a retry; two retries at once bring it back once', async () => {
+    const [id] = await finish(['ok']);
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(queue, 'written', [{ id, rev: batch[0].rev }]);
+    await expect(h.inspector.getTask(id)).rejects.toMatchObject({ code: 'not_found' });
+
+    const tries = await Promise.all([0, 1].map(() => store.restore(id, (task) => h.admin.restore(task))));
+    // One restored it; the other found no row left once it had the lock.
+    expect(tries.sort()).toEqual([false, true]);
+    expect(await history.get(id)).toBeNull();
+    expect(await h.inspector.getTask(id)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      payload: { i: 0 },
+      result: null,
+      attemptsHistory: [expect.objectContaining({ attempt: 1, outcome: 'succeeded' })],
+    });
+    // The revision it came back with is newer than the row's: a late replay of the old batch changes nothing.
+    expect(await store.write(batch)).toMatchObject({ written: 0, replayed: 1 });
+    expect(await history.get(id)).toBeNull();
+    const removal = await claimAll();
+    expect(removal[0].rev).toBeGreaterThan(batch[0].rev);
+    await store.write(removal);
+    await archive.settle(queue, 'written', [{ id, rev: removal[0].rev }]);
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    await h.consumer.ack(run, '"again"');
+    const done = await claimAll();
+    await store.write(done);
+    await archive.settle(queue, 'written', [{ id, rev: done[0].rev }]);
+    expect(await history.get(id)).toMatchObject({
+      status: 'succeeded',
+      result: 'again',
+      attemptsHistory: [
+        expect.objectContaining({ outcome: 'succeeded' }),
+        expect.objectContaining({ outcome: 'succeeded' }),
+      ],
+    });
+    expect(await store.restore(`${queue}.00000000-0000-0000-0000-000000000000`, () => Promise.resolve(true))).toBe(
+      false,
+    );
+  });
+
+  it('gives a unique task brought back from its row its lock again, or refuses naming the task holding it', async () => {
+    const unique = newTask(queue, {
+      payload: 'once',
+      uniqueForMs: 60_000,
+      uniqueKey: 'order-9',
+      backoff: { delaysMs: [5, 10] },
+    });
+    const { id } = await h.producer.enqueue(unique);
+    await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(queue, 'written', [{ id, rev: batch[0].rev }]);
+    expect((await db.sql.query('SELECT unique_for_ms FROM task_results WHERE id = $1', [id])).rows).toEqual([
+      { unique_for_ms: 60_000 },
+    ]);
+    const holder = await h.producer.enqueue(unique);
+    await expect(store.restore(id, (task) => h.admin.restore(task))).rejects.toMatchObject({
+      code: 'conflict',
+      existingId: holder.id,
+    });
+    // Refused: the row stays, nothing came back.
+    expect(await history.get(id)).toMatchObject({ status: 'succeeded' });
+    await expect(h.inspector.getTask(id)).rejects.toMatchObject({ code: 'not_found' });
+    await h.consumer.ack((await h.consumer.claim(queue, 1)).tasks[0], '');
+    expect(await store.restore(id, (task) => h.admin.restore(task))).toBe(true);
+    // Back with its own options: the caller's unique key and its backoff.
+    expect(await h.inspector.getTask(id)).toMatchObject({
+      status: 'queued',
+      uniqueKey: 'order-9',
+      backoff: { delaysMs: [5, 10] },
+    });
+    await expect(h.producer.enqueue(unique)).rejects.toMatchObject({ code: 'conflict', existingId: id });
+    for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
+    await archiveAll();
+  });
+
+  it('counts finished rows per queue and status through every change, retention and the folding included', async () => {
+    const counts = async () => (await history.finishedCounts([queue, 'other'])).get(queue);
+    const ids = await finish(['ok', 'ok', 'dead', 'ok']);
+    const batch = await claimAll();
+    await store.write(batch);
+    expect(await counts()).toEqual({ succeeded: 3, dead: 1, cancelled: 0 });
+    // A replay changes nothing; a requeue's removal and a retry's restore take rows out.
+    await store.write(batch);
+    await settleAll(batch, 'written');
+    await h.dlq.requeue(ids[2]);
+    await store.restore(ids[0], (task) => h.admin.restore(task));
+    await store.write(await claimAll());
+    expect(await counts()).toEqual({ succeeded: 2, dead: 0, cancelled: 0 });
+    await store.compactCounts();
+    expect(await counts()).toEqual({ succeeded: 2, dead: 0, cancelled: 0 });
+    expect((await db.sql.query('SELECT count(*)::int AS n FROM task_counts')).rows[0].n).toBe(1);
+    expect((await history.finishedCounts(['other'])).get('other')).toEqual({ succeeded: 0, dead: 0, cancelled: 0 });
+    // Retention deletes rows: the counts follow.
+    expect(await store.deleteFinishedBefore(Date.now() + 60_000, 1000)).toBe(2);
+    expect(await counts()).toEqual({ succeeded: 0, dead: 0, cancelled: 0 });
+    for (const run of (await h.consumer.claim(queue, 10)).tasks) await h.consumer.ack(run, '');
+    await archiveAll();
+    expect(await counts()).toEqual({ succeeded: 2, dead: 0, cancelled: 0 });
+  });
+
+  it('prunes revision rows only once they are older than it keeps them', async () => {
+    const ids = await finish(['ok', 'dead']);
+    const batch = await claimAll();
+    await store.write(batch);
+    await settleAll(batch, 'written');
+    expect(await store.pruneRevisions(1000)).toBe(0);
+    await db.sql.query(`UPDATE task_revisions SET written_at = now() - interval '2 hours' WHERE id = $1`, [ids[0]]);
+    expect(await store.pruneRevisions(1000)).toBe(1);
+    expect((await db.sql.query('SELECT id FROM task_revisions')).rows).toEqual([{ id: ids[1] }]);
+  });
+
   it('rolls a batch back when the archiver may no longer commit (its lease ran out)', async () => {
     await finish(['ok', 'ok']);
     const batch = await claimAll();
     await expect(store.write(batch, { mayCommit: () => false })).rejects.toMatchObject({ code: 'failed' });
     expect(await rows()).toEqual([]);
-    await archive.settle(
-      queue,
-      'failed',
-      batch.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(batch, 'failed');
     const again = await claimAll();
     expect(await store.write(again)).toMatchObject({ written: 2 });
-    await archive.settle(
-      queue,
-      'written',
-      again.map((t) => ({ id: t.record.id, rev: t.rev })),
-    );
+    await settleAll(again, 'written');
   });
 
   it('keeps payloads byte for byte, and stores what PostgreSQL text refuses (NUL, lone surrogates) replaced', async () => {

@@ -31,6 +31,8 @@ export interface ResultRowInput {
   cancelled_at: number | null;
   scheduled_at: number | null;
   next_run_at: number | null;
+  unique_lock: string | null;
+  unique_for_ms: number | null;
   unique_key: string | null;
   backoff: string | null;
   rev: number;
@@ -69,6 +71,8 @@ export const WRITE_COLUMNS: [string, string][] = [
   ['cancelled_at', 'timestamptz'],
   ['scheduled_at', 'timestamptz'],
   ['next_run_at', 'timestamptz'],
+  ['unique_lock', 'text'],
+  ['unique_for_ms', 'integer'],
   ['unique_key', 'text'],
   ['backoff', 'text'],
   ['rev', 'integer'],
@@ -121,6 +125,8 @@ export function toRow(task: ArchivedTask): ResultRowInput {
     cancelled_at: epochMs(r.cancelledAt),
     scheduled_at: epochMs(r.scheduledAt),
     next_run_at: epochMs(r.nextRunAt),
+    unique_lock: storable(task.uniqueLock),
+    unique_for_ms: task.uniqueForMs,
     unique_key: r.uniqueKey,
     backoff: r.backoff === null ? null : encodeBackoff(r.backoff),
     rev: task.rev,

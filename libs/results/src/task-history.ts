@@ -59,6 +59,42 @@ export class TaskHistory {
     return rows.length ? fromRow(rows[0]) : null;
   }
 
+  /** The statuses of those of `ids` the store has (a schedule's last task that has left Redis). */
+  async statuses(ids: readonly string[]): Promise<Map<string, FinishedStatus>> {
+    if (!ids.length) return new Map();
+    const pool = this.requirePool('taskStatuses');
+    const { rows } = await storeCall('taskStatuses', () =>
+      pool.query<{ id: string; status: FinishedStatus }>('SELECT id, status FROM task_results WHERE id = ANY($1)', [
+        ids,
+      ]),
+    );
+    return new Map(rows.map((row) => [row.id, row.status]));
+  }
+
+  /**
+   * Rows per finished status of each of `queues` (what GET /queues shows as succeeded and cancelled with
+   * this backend), kept by triggers on task_results as appended changes and summed here: a few rows per
+   * queue, never a count of the rows themselves.
+   */
+  async finishedCounts(queues: readonly string[]): Promise<Map<string, Record<FinishedStatus, number>>> {
+    const counts = new Map(
+      queues.map((queue) => [queue, { succeeded: 0, dead: 0, cancelled: 0 } as Record<FinishedStatus, number>]),
+    );
+    if (!queues.length) return counts;
+    const pool = this.requirePool('finishedCounts');
+    const { rows } = await storeCall('finishedCounts', () =>
+      pool.query<{ queue: string; status: FinishedStatus; n: string }>(
+        'SELECT queue, status, sum(n) AS n FROM task_counts WHERE queue = ANY($1) GROUP BY queue, status',
+        [queues],
+      ),
+    );
+    for (const row of rows) {
+      const queue = counts.get(row.queue);
+      if (queue && row.status in queue) queue[row.status] = Number(row.n);
+    }
+    return counts;
+  }
+
   async list(query: HistoryQuery): Promise<HistoryPage> {
     const pool = this.requirePool('listTasks');
     const { sql, params } = listSql(query);

@@ -9,12 +9,21 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Principal, visibleQueues } from '@app/auth';
-import { DeadLetterAdmin, QueueInspector } from '@app/queue';
+import { DeadLetterAdmin, QueueInspector, refusedInState, TaskRecord } from '@app/queue';
+import { TaskHistory } from '@app/results';
 import { assertQueueAccess, assertTaskAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { DeadTaskSummaryDto, TaskDto } from '../tasks/dto/task.dto';
+import { refusingArchived } from '../tasks/from-history';
 import { DlqListQueryDto, DlqPageDto, DlqPurgeQueryDto, PurgeResultDto } from './dto/dlq.dto';
+
+/**
+ * Only the history has the task (it left Redis): a dead one was deleted from the dead-letter queue (a dead
+ * task in it keeps its hash), another finished one is not dead.
+ */
+const refuse = (op: 'requeueDead' | 'deleteDead', id: string) => (archived: TaskRecord) =>
+  refusedInState(op, id, archived.status, true);
 
 @ApiTags('dead-letter')
 @ApiRedisUnavailableResponse()
@@ -23,6 +32,7 @@ export class DlqController {
   constructor(
     private readonly inspector: QueueInspector,
     private readonly admin: DeadLetterAdmin,
+    private readonly history: TaskHistory,
   ) {}
 
   @Get()
@@ -51,12 +61,17 @@ export class DlqController {
   @ApiOperation({ operationId: 'requeueDeadTask', summary: 'Put a dead task back in its queue with attempts reset' })
   @ApiOkResponse({ type: TaskDto, description: 'The task, now queued' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'The task is not dead, or no longer in the dead-letter queue (also one only the PostgreSQL history holds); or another unfinished task of the same type and payload holds its uniqueness lock (existing_task_id)',
+  })
+  @ApiRedisUnavailableResponse('Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After')
   @NoQueryParameters()
   @HttpCode(HttpStatus.OK)
   async requeue(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDto> {
     assertTaskAccess(principal, id);
-    await this.admin.requeue(id);
+    await refusingArchived(this.history, id, () => this.admin.requeue(id), refuse('requeueDead', id));
     return TaskDto.from(await this.inspector.getTask(id));
   }
 
@@ -66,11 +81,16 @@ export class DlqController {
   @ApiOperation({ operationId: 'deleteDeadTask', summary: 'Delete one dead task' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task is not dead' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'The task is not dead, or no longer in the dead-letter queue (also one only the PostgreSQL history holds)',
+  })
+  @ApiRedisUnavailableResponse('Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After')
   @NoQueryParameters()
   async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<void> {
     assertTaskAccess(principal, id);
-    await this.admin.delete(id);
+    await refusingArchived(this.history, id, () => this.admin.delete(id), refuse('deleteDead', id));
   }
 
   @Delete()

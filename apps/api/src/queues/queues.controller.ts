@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Logger, Param, Post, Put, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -13,16 +13,20 @@ import {
 import { Principal, visibleQueues } from '@app/auth';
 import { QUEUE_NAME_PATTERN } from '@app/contracts';
 import { QueueAdmin, QueueError, QueueErrorCode, QueueInspector } from '@app/queue';
+import { ResultStoreError, TaskHistory } from '@app/results';
 import { assertQueueAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
+import { PurgeResultDto } from '../dlq/dto/dlq.dto';
 import {
+  HistoryCounts,
   QueueHistoryDto,
   QueueHistoryQueryDto,
   QueueLimitsDto,
   QueueListDto,
   QueueStatsDto,
+  QueueTasksPurgeQueryDto,
 } from './dto/queue-stats.dto';
 
 /** Controls and forgetting need a queue that exists; they never create one. */
@@ -49,9 +53,12 @@ function queueName(name: string, principal: Principal): string {
 @ApiRedisUnavailableResponse()
 @Controller('queues')
 export class QueuesController {
+  private readonly logger = new Logger(QueuesController.name);
+
   constructor(
     private readonly inspector: QueueInspector,
     private readonly admin: QueueAdmin,
+    private readonly taskHistory: TaskHistory,
   ) {}
 
   @Get()
@@ -66,8 +73,11 @@ export class QueuesController {
   @NoQueryParameters()
   async list(@CurrentPrincipal() principal: Principal): Promise<QueueListDto> {
     const queues = visibleQueues(principal, await this.inspector.listQueues());
-    const stats = await Promise.all(queues.map((queue) => this.inspector.stats(queue)));
-    return { queues: stats.map((one) => QueueStatsDto.from(one)) };
+    const [stats, history] = await Promise.all([
+      Promise.all(queues.map((queue) => this.inspector.stats(queue))),
+      this.historyCounts(queues),
+    ]);
+    return { queues: stats.map((one) => QueueStatsDto.from(one, history && history(one.queue))) };
   }
 
   @Get(':name')
@@ -182,10 +192,60 @@ export class QueuesController {
     await this.admin.forget(queueName(name, principal));
   }
 
+  @Delete(':name/tasks')
+  @RequireScopes('admin')
+  @ApiOperation({
+    operationId: 'purgeQueueTasks',
+    summary:
+      "Purge the queue's tasks waiting in one state (queued, scheduled or retrying); active ones are never touched",
+    description:
+      'Purged tasks are gone, as if never submitted: no record, no outcome, no row in the history; the queue counts ' +
+      'them (purged). Each frees its uniqueness lock and wakes whoever waits for it, as a cancel would. Atomic per ' +
+      'batch of 1000 (Redis is never blocked for long), until the state is empty or as many tasks went as it held ' +
+      'when the purge began: tasks submitted meanwhile may stay.',
+  })
+  @QueueNameParam()
+  @ApiOkResponse({ type: PurgeResultDto })
+  @ApiBadRequestResponse({
+    type: ErrorBodyDto,
+    description: 'status missing or not a waiting state, or an unknown parameter',
+  })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such queue' })
+  async purgeTasks(
+    @CurrentPrincipal() principal: Principal,
+    @Param('name') name: string,
+    @Query() query: QueueTasksPurgeQueryDto,
+  ): Promise<PurgeResultDto> {
+    if (!(await this.inspector.queueExists(queueName(name, principal)))) {
+      throw new QueueError(QueueErrorCode.NotFound, 'purgeTasks', `queue ${name} does not exist`);
+    }
+    const deleted = await this.admin.purge(name, query.status);
+    this.logger.log({ msg: `purged ${deleted} ${query.status} task(s)`, queue: name, status: query.status, deleted });
+    return { deleted };
+  }
+
   private async stats(queue: string, mustExist = false): Promise<QueueStatsDto> {
     if (mustExist && !(await this.inspector.queueExists(queue))) {
       throw new QueueError(QueueErrorCode.NotFound, 'getQueue', `queue ${queue} does not exist`);
     }
-    return QueueStatsDto.from(await this.inspector.stats(queue));
+    const [stats, history] = await Promise.all([this.inspector.stats(queue), this.historyCounts([queue])]);
+    return QueueStatsDto.from(stats, history && history(queue));
+  }
+
+  /**
+   * With RESULTS_BACKEND=postgres, succeeded and cancelled tasks leave Redis once written: their counts
+   * come from the history (kept by triggers, a sum of a few rows per queue). PostgreSQL unreachable: null
+   * counts, the rest of the answer as usual (an outage should not hide the queues). Undefined with redis.
+   */
+  private async historyCounts(queues: string[]): Promise<((queue: string) => HistoryCounts) | undefined> {
+    if (!this.taskHistory.enabled) return undefined;
+    try {
+      const counts = await this.taskHistory.finishedCounts(queues);
+      return (queue) => counts.get(queue) ?? { succeeded: 0, cancelled: 0 };
+    } catch (error) {
+      if (!(error instanceof ResultStoreError) || error.code !== 'unavailable') throw error;
+      this.logger.warn({ msg: `finished counts unavailable: ${error.message}` });
+      return () => null;
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   isScheduleId,
   nextTicks,
@@ -13,7 +13,9 @@ import {
   scheduleTiming,
   ScheduleTask,
   ScheduleView,
+  TaskStatus,
 } from '@app/queue';
+import { ResultStoreError, TaskHistory } from '@app/results';
 import { badRequest } from '../filters/api-errors';
 import { SubmitTaskDto } from '../submit/dto/submit-task.dto';
 import { SubmitService } from '../submit/submit.service';
@@ -45,9 +47,12 @@ const nameTakenElsewhere = (name: string) =>
 /** Schedules over HTTP: bodies into definitions (the task template checked as a submit is), views with their next runs. */
 @Injectable()
 export class SchedulesService {
+  private readonly logger = new Logger(SchedulesService.name);
+
   constructor(
     private readonly store: ScheduleStore,
     private readonly submit: SubmitService,
+    private readonly history: TaskHistory,
   ) {}
 
   async create(name: string, body: PutScheduleDto, visible: QueueVisible = everyQueue): Promise<ScheduleDto> {
@@ -118,7 +123,9 @@ export class SchedulesService {
     limit: number,
   ): Promise<{ schedules: ScheduleDto[]; next: string | null }> {
     const { records, next } = await this.store.page(queues, cursor, limit);
-    return { schedules: await Promise.all(records.map((record) => this.dto(record, false))), next };
+    const views = await Promise.all(records.map((record) => this.view(record, false)));
+    const archived = await this.archivedStatuses(views);
+    return { schedules: views.map((view) => this.toDto(view, archived)), next };
   }
 
   /**
@@ -206,14 +213,44 @@ export class SchedulesService {
   }
 
   /** The answer for a schedule: read again (`fresh`, after a write) or as given, with its next runs. */
+  /** The answer for a schedule: read again (`fresh`, after a write) or as given, with its next runs. */
   private async dto(record: ScheduleRecord, fresh = true): Promise<ScheduleDto> {
+    const view = await this.view(record, fresh);
+    return this.toDto(view, await this.archivedStatuses([view]));
+  }
+
+  private view(record: ScheduleRecord, fresh = true): Promise<ScheduleView> {
     const read = fresh ? this.store.view(record.id) : this.store.viewOf(record);
-    const view: ScheduleView = await read.catch((error: unknown) => {
+    return read.catch((error: unknown) => {
       // Deleted between the write and this read: show what was written.
       if (error instanceof QueueError && error.code === QueueErrorCode.NotFound)
         return { ...record, lastTaskStatus: null };
       throw error;
     });
+  }
+
+  /**
+   * With RESULTS_BACKEND=postgres a schedule's last task has usually left Redis once finished: the
+   * statuses of those that did, from the history, in one query. PostgreSQL unreachable: none (the
+   * status shows null, and the rest of the schedule as usual).
+   */
+  private async archivedStatuses(views: ScheduleView[]): Promise<Map<string, TaskStatus>> {
+    const gone = views.flatMap((view) => (view.lastTaskId && view.lastTaskStatus === null ? [view.lastTaskId] : []));
+    if (!gone.length || !this.history.enabled) return new Map();
+    try {
+      return await this.history.statuses(gone);
+    } catch (error) {
+      if (!(error instanceof ResultStoreError) || error.code !== 'unavailable') throw error;
+      this.logger.warn({ msg: `last task statuses unavailable: ${error.message}` });
+      return new Map();
+    }
+  }
+
+  private toDto(stored: ScheduleView, archived: Map<string, TaskStatus>): ScheduleDto {
+    const view =
+      stored.lastTaskStatus === null && stored.lastTaskId && archived.has(stored.lastTaskId)
+        ? { ...stored, lastTaskStatus: archived.get(stored.lastTaskId)! }
+        : stored;
     let runs: number[] = [];
     if (view.enabled && view.nextRunAt !== null) {
       runs = [view.nextRunAt];

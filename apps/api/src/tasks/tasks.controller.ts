@@ -19,16 +19,18 @@ import {
   QueueError,
   QueueErrorCode,
   QueueInspector,
+  refusedInState,
   TaskRecord,
   TaskWaiter,
 } from '@app/queue';
-import { HISTORY_CURSOR_PATTERN, TaskHistory } from '@app/results';
+import { HISTORY_CURSOR_PATTERN, ResultStore, TaskHistory } from '@app/results';
 import { assertQueueAccess, assertTaskAccess, CurrentPrincipal, RequireScopes } from '../auth/access';
 import { badRequest } from '../filters/api-errors';
 import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { TaskGetQueryDto, TaskListQueryDto, TaskPageDto } from './dto/task-queries.dto';
 import { TaskDto, TaskSummaryDto } from './dto/task.dto';
+import { fromHistory, isNotFound, refusingArchived } from './from-history';
 
 const TaskIdParam = () => ApiParam({ name: 'id', description: 'The task_id returned by /submit' });
 
@@ -41,6 +43,7 @@ export class TasksController {
     private readonly admin: QueueAdmin,
     private readonly waiter: TaskWaiter,
     private readonly history: TaskHistory,
+    private readonly store: ResultStore,
     @InjectMetric(METRIC.cancelled) private readonly cancelled: Counter<string>,
   ) {}
 
@@ -141,8 +144,7 @@ export class TasksController {
       return TaskDto.from(await this.inspector.getTask(id));
     } catch (error) {
       // Not in Redis (any more): with the PostgreSQL result store, a finished task may be there.
-      const gone = error instanceof QueueError && error.code === QueueErrorCode.NotFound && isTaskId(id);
-      const archived = gone && this.history.enabled ? await this.history.get(id) : null;
+      const archived = await fromHistory(this.history, id, error);
       if (!archived) throw error;
       return TaskDto.from(archived);
     }
@@ -162,14 +164,55 @@ export class TasksController {
   @TaskIdParam()
   @ApiOkResponse({ type: TaskDto, description: 'The task, now cancelled' })
   @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task (or finished and expired)' })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: 'The task has finished already; the message says how' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description: 'The task has finished already (also one only the PostgreSQL history holds); the message says how',
+  })
+  @ApiRedisUnavailableResponse('Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After')
   @NoQueryParameters()
   async cancel(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDto> {
     assertTaskAccess(principal, id);
-    const before = await this.inspector.getTask(id);
-    await this.admin.cancel(id);
+    const refuse = (archived: TaskRecord) => refusedInState('cancel', id, archived.status);
+    const before = await refusingArchived(this.history, id, () => this.inspector.getTask(id), refuse);
+    await refusingArchived(this.history, id, () => this.admin.cancel(id), refuse);
     this.cancelled.inc({ task_type: before.type, queue: before.queue });
     return TaskDto.from(await this.afterCancel(id, before));
+  }
+
+  @Post(':id/retry')
+  @RequireScopes('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    operationId: 'retryTask',
+    summary: 'Run a finished task (succeeded, dead or cancelled) again, under the same id',
+    description:
+      'The task is queued again with attempts reset; its attempt history stays (the earlier runs, a succeeded one ' +
+      'included), its result and end go. A dead task leaves the dead-letter queue. With RESULTS_BACKEND=postgres a ' +
+      'task that has left Redis comes back from its history row, and the row goes until it finishes again; two ' +
+      'retries at once queue it once (the second answers 409). A task submitted with unique_for_ms takes its ' +
+      'uniqueness lock again, for unique_for_ms from now.',
+  })
+  @TaskIdParam()
+  @ApiOkResponse({ type: TaskDto, description: 'The task, queued again' })
+  @ApiNotFoundResponse({ type: ErrorBodyDto, description: 'No such task (or finished and expired)' })
+  @ApiConflictResponse({
+    type: ErrorBodyDto,
+    description:
+      'The task has not finished (the message says its state), or another unfinished task of the same type and payload holds its uniqueness lock (existing_task_id)',
+  })
+  @ApiRedisUnavailableResponse('Redis, or PostgreSQL for a task only it holds, unavailable; retry after Retry-After')
+  @NoQueryParameters()
+  async retry(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDto> {
+    assertTaskAccess(principal, id);
+    try {
+      await this.admin.retry(id);
+    } catch (error) {
+      if (!isNotFound(error) || !this.history.enabled || !isTaskId(id)) throw error;
+      // Left Redis: bring it back from its row. No row, or a concurrent retry brought it back first: Redis says.
+      const restored = await this.store.restore(id, (task) => this.admin.restore(task));
+      if (!restored) await this.admin.retry(id);
+    }
+    return TaskDto.from(await this.inspector.getTask(id));
   }
 
   /** The task as cancelled; with RESULT_TTL_SECONDS=0 it is deleted at once, so shown from before. */

@@ -4,7 +4,9 @@ import * as dlq from './dlq';
 import * as get from './get';
 import * as keys from './keys';
 import * as ls from './ls';
+import * as purge from './purge';
 import * as queues from './queues';
+import * as retry from './retry';
 import * as schedules from './schedules';
 import * as submit from './submit';
 import * as workers from './workers';
@@ -15,8 +17,10 @@ export const COMMANDS: RegisterCommand[] = [
   get.register,
   ls.register,
   cancel.register,
+  retry.register,
   dlq.register,
   queues.register,
+  purge.register,
   workers.register,
   schedules.register,
   keys.register,

@@ -24,6 +24,8 @@ function queuesPage(admin: boolean, queues: QueueStats[] = [mail, paused]) {
     history: async (name) => (name === 'mail' ? [minute(3, 1, 0), minute(2, 0, 1)] : []),
     pause: async (name) => sampleQueue({ queue: name, paused: true }),
     resume: async (name) => sampleQueue({ queue: name }),
+    queue: async (name) => ({ ...mail, queue: name, counts: { ...mail.counts, retrying: 40 } }),
+    purgeTasks: async () => 40,
   });
   const view = render(<Queues ctx={{ client: fake.client, admin }} />);
   const row = async (queue: string) => {
@@ -58,6 +60,45 @@ describe('Queues page', () => {
     fireEvent.click(within(await row('held')).getByRole('button', { name: 'Resume' }));
     await waitFor(() => expect(fake.argsOf('resume')).toEqual([['held']]));
     await waitFor(() => expect(fake.argsOf('queues').length).toBeGreaterThanOrEqual(3));
+  });
+
+  it('purges a waiting state only after confirming with its count as it is now, and offers none that is empty', async () => {
+    const confirmed = jest.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    const alerted = jest.spyOn(window, 'alert').mockImplementation(() => undefined);
+    try {
+      const { fake, row } = queuesPage(true);
+      expect(
+        within(await row('mail'))
+          .getAllByRole('button')
+          .map((b) => b.textContent),
+      ).toEqual(['Pause', 'Purge queued', 'Purge scheduled', 'Purge retrying']);
+      expect(
+        within(await row('held'))
+          .getAllByRole('button')
+          .map((b) => b.textContent),
+      ).toEqual(['Resume']);
+      fireEvent.click(within(await row('mail')).getByRole('button', { name: 'Purge retrying' }));
+      await waitFor(() =>
+        expect(confirmed).toHaveBeenLastCalledWith(
+          'Delete the 40 retrying tasks of mail for good? They leave no record.',
+        ),
+      );
+      expect(fake.argsOf('purgeTasks')).toEqual([]);
+      fireEvent.click(within(await row('mail')).getByRole('button', { name: 'Purge retrying' }));
+      await waitFor(() => expect(fake.argsOf('purgeTasks')).toEqual([['mail', 'retrying']]));
+      await waitFor(() => expect(alerted).toHaveBeenCalledWith('Purged 40 retrying tasks of mail'));
+    } finally {
+      confirmed.mockRestore();
+      alerted.mockRestore();
+    }
+  });
+
+  it('shows a count the unreachable history keeps as "-"', async () => {
+    const { row } = queuesPage(true, [
+      sampleQueue({ queue: 'pg', counts: { ...mail.counts, succeeded: null, cancelled: null } }),
+    ]);
+    const cells = [...(await row('pg')).querySelectorAll('td')].map((td) => td.textContent);
+    expect(cells.slice(2, 9)).toEqual(['1', '2', '3', '4', '-', '6', '-']);
   });
 
   it('shows a read-only credential no action button', async () => {

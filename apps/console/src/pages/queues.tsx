@@ -1,9 +1,10 @@
-import { QueueMinute, QueueStats, TASK_STATUSES } from '@app/client';
+import { useCallback } from 'preact/hooks';
+import { PURGEABLE_STATUSES, PurgeableStatus, QueueMinute, QueueStats, TASK_STATUSES } from '@app/client';
 import { Act, Err, Spark } from '../components';
 import { Ctx, HISTORY_POLL_MS } from '../context';
 import { usePoll } from '../hooks/use-poll';
 
-/** Every queue: counts by state, oldest queued, the hour's charts, limits; pause and resume. */
+/** Every queue: counts by state, oldest queued, the hour's charts, limits; pause, resume, purge a waiting state. */
 export function Queues({ ctx }: { ctx: Ctx }) {
   const { data, error, reload } = usePoll(() => ctx.client.queues(), [ctx]);
   const names = (data ?? []).map((q) => q.queue).join(',');
@@ -19,6 +20,15 @@ export function Queues({ ctx }: { ctx: Ctx }) {
     },
     [ctx, names],
     HISTORY_POLL_MS,
+  );
+  // Asks with the count as it is now (the page's may be 2 s old): a purge keeps no record to undo it from.
+  const purge = useCallback(
+    async (queue: string, status: PurgeableStatus) => {
+      const count = (await ctx.client.queue(queue)).counts[status];
+      if (!confirm(`Delete the ${count} ${status} tasks of ${queue} for good? They leave no record.`)) return;
+      alert(`Purged ${await ctx.client.purgeTasks(queue, status)} ${status} tasks of ${queue}`);
+    },
+    [ctx],
   );
   return (
     <section>
@@ -50,6 +60,8 @@ export function Queues({ ctx }: { ctx: Ctx }) {
                 <td key={s} class="num">
                   {s === 'dead' && q.counts.dead > 0 ? (
                     <a href={`#/dlq?queue=${q.queue}`}>{q.counts.dead}</a>
+                  ) : q.counts[s] === null ? (
+                    <span title="kept in the task history (PostgreSQL), which is unreachable now">-</span>
                   ) : (
                     q.counts[s]
                   )}
@@ -86,6 +98,9 @@ export function Queues({ ctx }: { ctx: Ctx }) {
                 ) : (
                   <Act ctx={ctx} label="Pause" run={() => ctx.client.pause(q.queue)} done={reload} />
                 )}
+                {PURGEABLE_STATUSES.filter((s) => q.counts[s]! > 0).map((s) => (
+                  <Act key={s} ctx={ctx} label={`Purge ${s}`} run={() => purge(q.queue, s)} done={reload} />
+                ))}
               </td>
             </tr>
           ))}

@@ -8,6 +8,7 @@ function taskPage(task: Task, admin = true) {
     get: async () => task,
     cancel: async () => ({ ...task, status: 'cancelled' }),
     requeueDead: async () => ({ ...task, status: 'queued' }),
+    retry: async () => ({ ...task, status: 'queued' }),
   });
   const view = render(<TaskPage ctx={{ client: fake.client, admin }} id={task.task_id} />);
   const field = (name: string) => view.container.querySelector(`dd[data-field="${name}"]`)?.textContent;
@@ -63,10 +64,21 @@ describe('Task page', () => {
     expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
   });
 
-  it('offers no action for a task that succeeded', async () => {
-    taskPage(sampleTask({ task_id: 'q.1', status: 'succeeded' }));
-    await screen.findByText('Task q.1');
-    expect(screen.queryAllByRole('button')).toEqual([]);
+  it('offers a task that succeeded only a retry, once confirmed', async () => {
+    const confirmed = jest.spyOn(window, 'confirm').mockReturnValueOnce(false).mockReturnValueOnce(true);
+    try {
+      const { fake } = taskPage(sampleTask({ task_id: 'q.1', status: 'succeeded' }));
+      const retry = await screen.findByRole('button', { name: 'Retry' });
+      expect(screen.getAllByRole('button')).toEqual([retry]);
+      fireEvent.click(retry);
+      expect(confirmed).toHaveBeenLastCalledWith('Run q.1 again (attempts reset, its history kept)?');
+      expect(fake.argsOf('retry')).toEqual([]);
+      fireEvent.click(retry);
+      await waitFor(() => expect(fake.argsOf('retry')).toEqual([['q.1']]));
+      await waitFor(() => expect(fake.argsOf('get')).toHaveLength(2));
+    } finally {
+      confirmed.mockRestore();
+    }
   });
 
   it.each([['queued'], ['dead']] as const)('shows a read-only credential a %s task without buttons', async (status) => {

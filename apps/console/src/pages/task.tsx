@@ -3,7 +3,7 @@ import { Act, Err, time } from '../components';
 import { Ctx } from '../context';
 import { usePoll } from '../hooks/use-poll';
 
-/** One task: status, timings, payload, result, last error, every attempt; cancel or requeue. */
+/** One task: status, timings, payload, result, last error, every attempt; cancel, requeue or retry. */
 export function TaskPage({ ctx, id }: { ctx: Ctx; id: string }) {
   const { data: task, error, reload } = usePoll(() => ctx.client.get(id), [ctx, id]);
   if (!task) return <Err error={error ?? 'loading'} />;
@@ -38,6 +38,15 @@ export function TaskPage({ ctx, id }: { ctx: Ctx; id: string }) {
       {!isFinished(t) && <Act ctx={ctx} label="Cancel" run={() => ctx.client.cancel(t.task_id)} done={reload} />}
       {t.status === 'dead' && (
         <Act ctx={ctx} label="Requeue" run={() => ctx.client.requeueDead(t.task_id)} done={reload} />
+      )}
+      {isFinished(t) && (
+        <Act
+          ctx={ctx}
+          label="Retry"
+          confirm={`Run ${t.task_id} again (attempts reset, its history kept)?`}
+          run={() => ctx.client.retry(t.task_id)}
+          done={reload}
+        />
       )}
       <h3>Payload</h3>
       <pre>{JSON.stringify(t.payload, null, 2)}</pre>

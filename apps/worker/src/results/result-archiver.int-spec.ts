@@ -47,7 +47,7 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
     await redis.quit();
   });
   beforeEach(async () => {
-    await db.sql.query('TRUNCATE task_results');
+    await db.sql.query('TRUNCATE task_results, task_revisions, task_counts');
     await proxy.restore();
   });
   afterEach(async () => {

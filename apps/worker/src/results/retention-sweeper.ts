@@ -12,9 +12,11 @@ export const RETENTION_BATCH = 5000;
 const DAY_MS = 86_400_000;
 
 /**
- * RESULTS_RETENTION_DAYS (RESULTS_BACKEND=postgres): deletes rows finished longer ago, in batches of
- * RETENTION_BATCH that never hold a lock for long. Every worker runs it; concurrent sweeps share the
- * work (SKIP LOCKED) instead of waiting on each other.
+ * The result store's housekeeping (RESULTS_BACKEND=postgres). RESULTS_RETENTION_DAYS: deletes rows
+ * finished longer ago, in batches of RETENTION_BATCH that never hold a lock for long. Also prunes the
+ * revision rows no write can need any more and folds the finished counts' changes (ResultStore), with
+ * any retention. Every worker runs it; concurrent sweeps share the work (SKIP LOCKED) instead of
+ * waiting on each other.
  */
 @Injectable()
 export class RetentionSweeper {
@@ -31,7 +33,7 @@ export class RetentionSweeper {
   ) {}
 
   start(): void {
-    if (!this.options.results.postgres || this.options.results.retentionDays === 0) return;
+    if (!this.options.results.postgres) return;
     this.deleted.inc(0);
     this.stopped = false;
     this.schedule(FIRST_SWEEP_MS);
@@ -43,15 +45,20 @@ export class RetentionSweeper {
     await this.current;
   }
 
-  /** Deletes every row finished more than RESULTS_RETENTION_DAYS ago; returns how many. */
+  /** Deletes every row finished more than RESULTS_RETENTION_DAYS ago (returns how many), then the upkeep. */
   async runOnce(now = Date.now()): Promise<number> {
-    const cutoff = now - this.options.results.retentionDays * DAY_MS;
-    const count = await this.store.deleteFinishedBefore(cutoff, RETENTION_BATCH);
-    this.deleted.inc(count);
-    if (count)
-      this.logger.log({
-        msg: `retention: ${count} task rows finished before ${new Date(cutoff).toISOString()} deleted`,
-      });
+    let count = 0;
+    if (this.options.results.retentionDays > 0) {
+      const cutoff = now - this.options.results.retentionDays * DAY_MS;
+      count = await this.store.deleteFinishedBefore(cutoff, RETENTION_BATCH);
+      this.deleted.inc(count);
+      if (count)
+        this.logger.log({
+          msg: `retention: ${count} task rows finished before ${new Date(cutoff).toISOString()} deleted`,
+        });
+    }
+    await this.store.pruneRevisions(RETENTION_BATCH);
+    await this.store.compactCounts();
     return count;
   }
 

@@ -115,6 +115,13 @@ export const apiMetricProviders: Provider[] = [
     inject: [QueueStatsCache],
     collect: mirrorRedisCounter((s) => s.deadTrimmed),
   }),
+  makeCounterProvider({
+    name: METRIC.purged,
+    help: 'Waiting tasks purged by DELETE /queues/{name}/tasks since the queue began (mirrors the count kept in Redis)',
+    labelNames: ['queue'],
+    inject: [QueueStatsCache],
+    collect: mirrorRedisCounter((s) => s.purged),
+  }),
   makeGaugeProvider({
     name: METRIC.scheduleNextRun,
     help: 'When an enabled schedule fires next (epoch seconds); behind the scrape time = overdue',

@@ -123,6 +123,54 @@ export function errorForScriptCode(
   }
 }
 
+/** The operations on one task that a task's state can refuse (409). */
+export type TaskOperation = 'cancel' | 'retry' | 'requeueDead' | 'deleteDead';
+
+/**
+ * The WrongState of an operation that refuses a task in `status`: one message per operation, the same
+ * whether the task was found in Redis or, finished and written (RESULTS_BACKEND=postgres), only in the
+ * history. `deletedFromDlq`: a dead task deleted from the dead-letter queue, which only its record keeps.
+ */
+export function refusedInState(op: TaskOperation, id: string, status: string, deletedFromDlq = false): QueueError {
+  let message: string;
+  if (op === 'cancel') {
+    message = `task ${id} is ${status} already; only a scheduled, queued, retrying or active task can be cancelled`;
+  } else if (op === 'retry') {
+    message = `task ${id} is ${status}; only a succeeded, dead or cancelled task can be retried`;
+  } else if (status === 'dead' && deletedFromDlq) {
+    message = `task ${id} is dead but was deleted from the dead-letter queue; its record stays in the history (POST /tasks/{id}/retry runs it again)`;
+  } else {
+    message = `task ${id} is ${status}, not dead`;
+  }
+  return new QueueError(QueueErrorCode.WrongState, op, message);
+}
+
+/** Another unfinished task holds the uniqueness lock a task would take again to run (requeue, retry). */
+export function uniqueLockHeld(op: TaskOperation, id: string, holder: string): QueueError {
+  return new QueueError(
+    QueueErrorCode.Conflict,
+    op,
+    `task ${holder}, of the same type and payload, is not finished yet and holds the uniqueness lock (unique_for_ms) task ${id} would take again; try again once it has finished`,
+    { existingId: holder },
+  );
+}
+
+/** The error of a retryTask reply (requeue or retry), or undefined when it ran the task again. */
+export function retryError(
+  op: TaskOperation,
+  id: string,
+  [code, status, detail]: [number, string?, string?],
+): QueueError | undefined {
+  switch (Number(code)) {
+    case SCRIPT_CODE.WrongState:
+      return refusedInState(op, id, status!, detail === 'deleted');
+    case SCRIPT_CODE.UniqueConflict:
+      return uniqueLockHeld(op, id, status!);
+    default:
+      return errorForScriptCode(Number(code), op, id);
+  }
+}
+
 /** Refuses a number a script would read as NaN, infinity or a fraction, before anything is sent. */
 export function assertScriptInt(op: string, name: string, value: number): number {
   if (!Number.isSafeInteger(value)) {

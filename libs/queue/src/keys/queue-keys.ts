@@ -25,7 +25,10 @@ export interface QueueKeys {
    * row is pending, and a requeued one until its row is removed.
    */
   archive: string;
-  /** HASH of the queue's controls: paused, rate_max, rate_per_ms, concurrency. */
+  /**
+   * HASH of the queue's controls (paused, rate_max, rate_per_ms, concurrency) and bookkeeping: served_at
+   * (a worker's last sweep), purged (tasks purged from its waiting states).
+   */
   meta: string;
   /** HASH of per-minute outcome counts, `<kind>:<minute>` (s, d, r, c), for the last two hours. */
   throughput: string;

@@ -98,9 +98,40 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
       );
     return [recover(0, 1, 0, 'me', 0, 'expire'), recover(10, 1, 'NaN', 'me', 0, 'expire')];
   },
-  taskqRequeueDead: (c) => {
+  taskqRetryTask: (c) => {
     const { keys: k } = c;
-    return [c.s.taskqRequeueDead(k.dead, k.queued, k.seq, k.wake, k.archive, k.taskPrefix, c.run.id, 'keep')];
+    const retry = (mode: string, only: string) =>
+      c.s.taskqRetryTask(
+        ...[k.dead, k.succeeded, k.cancelled, k.queued, k.seq, k.wake, k.archive],
+        ...[k.taskPrefix, c.run.id, mode, only],
+      );
+    return [retry('keep', 'finished'), retry('', 'dead'), retry('expire', 'any')];
+  },
+  taskqRestoreTask: (c) => {
+    const { keys: k } = c;
+    // A task id no hash has (it would be written), with one argument broken at a time.
+    const good = [`${c.queue}.guard`, 2, 'echo', '1', 0, 3, 1000, 1, '[]', '', '', '', `${k.uniquePrefix}x`, 1000, ''];
+    const restore = (at: number, value: string | number) =>
+      c.s.taskqRestoreTask(
+        ...[k.queued, k.seq, k.wake, k.archive, k.taskPrefix],
+        ...good.map((arg, i) => (i === at ? value : arg)),
+      );
+    return [
+      restore(1, 0),
+      restore(2, ''),
+      restore(4, 101),
+      restore(5, 'NaN'),
+      restore(6, -1),
+      restore(7, 'inf'),
+      restore(8, '{"not":"a list"'),
+      restore(11, 'soon'),
+      restore(13, 0),
+    ];
+  },
+  taskqPurgeTasks: (c) => {
+    const { keys: k } = c;
+    const purge = (limit: string | number) => c.s.taskqPurgeTasks(k.queued, k.archive, k.meta, k.taskPrefix, limit);
+    return [purge('NaN'), purge(0), purge(1001)];
   },
   taskqDeleteDead: (c) => [c.s.taskqDeleteDead(c.keys.dead, c.keys.archive, c.keys.taskPrefix, '')],
   taskqPurgeDead: (c) => [c.s.taskqPurgeDead(c.keys.dead, c.keys.archive, c.keys.taskPrefix, 'nan')],

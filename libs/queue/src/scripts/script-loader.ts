@@ -76,8 +76,10 @@ export interface QueueScripts {
   taskqReleaseTask(...args: Arg[]): Reply<number>;
   taskqExtendLeases(...args: Arg[]): Reply<string[]>;
   taskqRecoverExpired(...args: Arg[]): Reply<string[]>;
-  taskqRequeueDead(...args: Arg[]): Reply<[number, string?]>;
-  taskqDeleteDead(...args: Arg[]): Reply<[number, string?]>;
+  taskqRetryTask(...args: Arg[]): Reply<[number, string?, string?]>;
+  taskqRestoreTask(...args: Arg[]): Reply<[number, string?]>;
+  taskqPurgeTasks(...args: Arg[]): Reply<number>;
+  taskqDeleteDead(...args: Arg[]): Reply<[number, string?, string?]>;
   taskqPurgeDead(...args: Arg[]): Reply<number>;
   taskqQueueStats(...args: Arg[]): Reply<number[]>;
   taskqRegisterQueues(...args: Arg[]): Reply<[number, number?]>;

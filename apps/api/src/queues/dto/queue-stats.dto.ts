@@ -1,20 +1,27 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { QueueStats } from '@app/queue';
+import { IsIn, IsInt, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { PURGEABLE_STATUSES, PurgeableStatus, QueueStats } from '@app/queue';
 import { ApiSchemaKeywords } from '../../openapi';
 import { IsDefinedOrNull, IsPresent, Omittable } from '../../validation/decorators';
+
+const RETAINED =
+  'still retained: in Redis for RESULT_TTL_SECONDS (RESULTS_BACKEND=redis), or written to the PostgreSQL history and kept RESULTS_RETENTION_DAYS (postgres; a task waiting to be written, see results_pending, counts once it is). null only with postgres while PostgreSQL is unreachable';
 
 export class QueueCountsDto {
   @ApiProperty({ type: 'integer' }) scheduled!: number;
   @ApiProperty({ type: 'integer' }) queued!: number;
   @ApiProperty({ type: 'integer' }) active!: number;
   @ApiProperty({ type: 'integer' }) retrying!: number;
-  @ApiProperty({ type: 'integer', description: 'Finished and still retained (RESULT_TTL_SECONDS)' }) succeeded!: number;
-  @ApiProperty({ type: 'integer', description: 'In the dead-letter queue' }) dead!: number;
-  @ApiProperty({ type: 'integer', description: 'Cancelled and still retained (RESULT_TTL_SECONDS)' })
-  cancelled!: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: `Succeeded and ${RETAINED}` })
+  succeeded!: number | null;
+  @ApiProperty({ type: 'integer', description: 'In the dead-letter queue (either backend)' }) dead!: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: `Cancelled and ${RETAINED}` })
+  cancelled!: number | null;
 }
+
+/** The finished counts of a queue that come from the PostgreSQL history, or null while it is unreachable. */
+export type HistoryCounts = { succeeded: number; cancelled: number } | null;
 
 /** The rate limit's rules (its schema is inlined in QueueLimitsDto). */
 export class QueueRateLimitDto {
@@ -84,6 +91,12 @@ export class QueueStatsDto {
   @ApiProperty({ type: 'integer', description: 'Dead tasks dropped by DLQ_MAX_SIZE' })
   dead_trimmed!: number;
 
+  @ApiProperty({
+    type: 'integer',
+    description: 'Waiting tasks purged (DELETE /queues/{name}/tasks): gone, with no record, counted here',
+  })
+  purged!: number;
+
   @ApiProperty({ description: 'Workers claim nothing from a paused queue; submits are still accepted' })
   paused!: boolean;
 
@@ -105,15 +118,22 @@ export class QueueStatsDto {
   })
   unserved!: boolean;
 
-  static from(stats: QueueStats, now = Date.now()): QueueStatsDto {
+  /** `history`: with RESULTS_BACKEND=postgres, the finished counts from there (null: unreachable). */
+  static from(stats: QueueStats, history?: HistoryCounts, now = Date.now()): QueueStatsDto {
     const { rate, concurrency } = stats.controls;
+    const counts: QueueCountsDto = { ...stats.counts };
+    if (history !== undefined) {
+      counts.succeeded = history?.succeeded ?? null;
+      counts.cancelled = history?.cancelled ?? null;
+    }
     return {
       queue: stats.queue,
-      counts: stats.counts,
+      counts,
       oldest_queued_age_ms: stats.oldestQueuedAgeMs,
       last_served_at: stats.lastServedAgoMs === null ? null : new Date(now - stats.lastServedAgoMs).toISOString(),
       unserved: stats.unserved,
       dead_trimmed: stats.deadTrimmed,
+      purged: stats.purged,
       paused: stats.controls.paused,
       limits: { rate: rate && { max: rate.max, per_ms: rate.perMs }, concurrency },
     };
@@ -151,4 +171,14 @@ export class QueueHistoryQueryDto {
   @Min(1)
   @Max(120)
   minutes?: number;
+}
+
+export class QueueTasksPurgeQueryDto {
+  @ApiProperty({
+    enum: PURGEABLE_STATUSES,
+    description: 'The waiting state to purge (required: a purge is always explicit; active tasks are never purged)',
+  })
+  @IsPresent()
+  @IsIn(PURGEABLE_STATUSES)
+  status!: PurgeableStatus;
 }

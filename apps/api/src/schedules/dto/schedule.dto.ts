@@ -89,7 +89,8 @@ export class ScheduleDto {
     type: String,
     enum: [...TASK_STATUSES, null],
     nullable: true,
-    description: "That task's status; null before the first run, or once the task expired (RESULT_TTL_SECONDS)",
+    description:
+      "That task's status, from Redis or (RESULTS_BACKEND=postgres, once it has left Redis) the history; null before the first run, once the task expired (RESULT_TTL_SECONDS, RESULTS_RETENTION_DAYS), or while PostgreSQL is unreachable",
   })
   last_task_status!: TaskStatus | null;
 

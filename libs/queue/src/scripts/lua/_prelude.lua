@@ -165,3 +165,29 @@ local function appendAttempt(key, outcome, now, worker, err)
   end
   redis.call('HSET', key, 'history', history)
 end
+
+-- A succeeded task that runs again (retried): its succeeded run, so far read off the hash itself
+-- (attempts, started_at, finished_at, worker), becomes an entry of the stored history first.
+local function storeSucceededRun(key)
+  local f = redis.call('HMGET', key, 'finished_at', 'worker')
+  local worker = f[2]
+  if worker == '' then worker = nil end
+  appendAttempt(key, 'succeeded', tonumber(f[1]), worker, nil)
+end
+
+-- Uniqueness for a task that runs again (requeued, retried): it takes its lock again, as at its
+-- submit, for its unique_for_ms from now. uniqueHolder (before the first write) names another
+-- unfinished task that holds the lock now, and the caller refuses; takeUniqueLock (after) takes it.
+-- A task submitted before hashes kept unique_for_ms has no window to take it for, and runs without.
+local function uniqueHolder(lock, id, taskPrefix)
+  if not lock or lock == '' then return nil end
+  local holder = redis.call('GET', lock)
+  if holder and holder ~= id and not isFinished(redis.call('HGET', taskPrefix .. holder, 'status')) then
+    return holder
+  end
+  return nil
+end
+
+local function takeUniqueLock(lock, forMs, id)
+  if lock and lock ~= '' and tonumber(forMs) then redis.call('SET', lock, id, 'PX', forMs) end
+end

@@ -6,7 +6,9 @@
   KEYS[1] dead   KEYS[2] archive
   ARGV[1] task key prefix   ARGV[2] id
 
-  Returns { 1 }; { -1 } when the task does not exist; { -2, status } when it exists but is not dead.
+  Returns { 1 }; { -1 } when the task does not exist; { -2, status } when it exists but is not dead
+  ({ -2, 'dead', 'deleted' }: deleted from the dead-letter queue already, its hash kept until its row is
+  written).
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local id = strArg(ARGV[2], 'id')
@@ -15,7 +17,7 @@ local status = redis.call('HGET', key, 'status')
 if not status then return { -1 } end
 if not redis.call('ZSCORE', KEYS[1], id) then
   -- Dead but out of the dead-letter queue: deleted, its hash kept only until its row is archived.
-  if status == 'dead' then return { -1 } end
+  if status == 'dead' then return { -2, status, 'deleted' } end
   return { -2, status }
 end
 redis.call('ZREM', KEYS[1], id)

@@ -138,8 +138,9 @@ for i = 0, n - 1 do
     end
     if unique ~= '' then
       redis.call('SET', uniquePrefix .. unique, id, 'PX', ARGV[base + 10])
-      -- The whole lock key, so the scripts that finish the task can free it (onFinished).
-      redis.call('HSET', key, 'unique_key', uniquePrefix .. unique)
+      -- The whole lock key, so the scripts that finish the task can free it (onFinished), and its
+      -- window, so a retry can take it again (retryTask).
+      redis.call('HSET', key, 'unique_key', uniquePrefix .. unique, 'unique_for_ms', ARGV[base + 10])
     end
     if ARGV[base + 11] ~= '' then redis.call('HSET', key, 'backoff', ARGV[base + 11]) end
     if status == 'queued' then

@@ -4,12 +4,12 @@
   non-empty priority bands: one ranged lookup per band that has tasks.
 
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] active   KEYS[4] retrying   KEYS[5] succeeded   KEYS[6] dead
-  KEYS[7] cancelled   KEYS[8] meta (served_at: when a worker last served the queue, see claimTasks)
+  KEYS[7] cancelled   KEYS[8] meta (served_at: when a worker last served the queue, see claimTasks; purged)
   ARGV[1] task key prefix
 
   Returns { scheduled, queued, active, retrying, succeeded, dead, cancelled, oldest queued age ms
             (-1 if none), paused (0/1), rate max, rate per ms, concurrency (-1 = none),
-            ms since a worker last served the queue (-1 = never) }
+            ms since a worker last served the queue (-1 = never), tasks purged (purgeTasks) }
   Errors: TASKQ_BADARG when an argument is malformed.
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
@@ -24,7 +24,7 @@ while true do
   local band = math.floor(tonumber(head[2]) / BAND)
   from = int((band + 1) * BAND)
 end
-local meta = redis.call('HMGET', KEYS[8], 'paused', 'rate_max', 'rate_per_ms', 'concurrency', 'served_at')
+local meta = redis.call('HMGET', KEYS[8], 'paused', 'rate_max', 'rate_per_ms', 'concurrency', 'served_at', 'purged')
 local age = -1
 if oldest >= 0 then age = math.max(0, now - oldest) end
 local servedAgo = -1
@@ -34,5 +34,5 @@ return {
   redis.call('ZCARD', KEYS[4]), redis.call('ZCOUNT', KEYS[5], '(' .. int(now), '+inf'),
   redis.call('ZCARD', KEYS[6]), redis.call('ZCOUNT', KEYS[7], '(' .. int(now), '+inf'), age,
   meta[1] == '1' and 1 or 0, tonumber(meta[2]) or -1, tonumber(meta[3]) or -1, tonumber(meta[4]) or -1,
-  int(servedAgo)
+  int(servedAgo), tonumber(meta[6]) or 0
 }

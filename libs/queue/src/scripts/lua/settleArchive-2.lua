@@ -3,8 +3,9 @@
 
   'written' (committed): each entry whose hash still has the revision written leaves the archive
   index, and the hash goes with it unless the task still lives in Redis (dead and in the dead-letter
-  queue, or requeued since). An entry whose revision moved on meanwhile stays: the archiver writes its
-  new revision next. So a task is always in Redis, in PostgreSQL, or both; never in neither.
+  queue, or requeued since; the hash of a purged task, which kept only its revision, goes). An entry
+  whose revision moved on meanwhile stays: the archiver writes its new revision next. So a task is
+  always in Redis, in PostgreSQL, or both; never in neither.
   'failed' (not committed): the entries are due again at once.
 
   KEYS[1] archive   KEYS[2] dead
@@ -39,7 +40,8 @@ for i = 3, #ARGV, 2 do
       redis.call('ZREM', KEYS[1], id)
       settled = settled + 1
       local status = f[2]
-      if status == 'succeeded' or status == 'cancelled'
+      -- No status: a purged task, of which only the revision was kept until its row was removed.
+      if not status or status == 'succeeded' or status == 'cancelled'
         or (status == 'dead' and not redis.call('ZSCORE', KEYS[2], id)) then
         redis.call('DEL', key)
         deleted = deleted + 1
