@@ -84,7 +84,7 @@ export class QueueAdmin {
   async restore(task: RestorableTask): Promise<boolean> {
     const keys = this.keysOf('retry', task.id);
     const optional = (value: string | number | null) => (value === null ? '' : value);
-    const [code, detail] = await redisCall('retry', () =>
+    const call = () =>
       this.redis.taskqRestoreTask(
         keys.queued,
         keys.seq,
@@ -106,8 +106,20 @@ export class QueueAdmin {
         optional(task.uniqueLock),
         optional(task.uniqueForMs),
         optional(task.backoff),
-      ),
-    );
+      );
+    let [code, detail] = await redisCall('retry', call);
+    // Its queue was forgotten since the task finished: list it again (held to MAX_QUEUES, as a submit is).
+    for (let attempt = 1; Number(code) === SCRIPT_CODE.Unregistered && attempt <= REGISTER_ATTEMPTS; attempt++) {
+      await this.registry.register([queueOfTaskId(task.id)!]);
+      [code, detail] = await redisCall('retry', call);
+    }
+    if (Number(code) === SCRIPT_CODE.Unregistered) {
+      throw new QueueError(
+        QueueErrorCode.Unavailable,
+        'retry',
+        `queue of ${task.id} was forgotten while this retry registered it again; try again`,
+      );
+    }
     if (Number(code) === SCRIPT_CODE.WrongState) return false;
     if (Number(code) === SCRIPT_CODE.UniqueConflict) throw uniqueLockHeld('retry', task.id, detail!);
     const error = errorForScriptCode(Number(code), 'retry', task.id);

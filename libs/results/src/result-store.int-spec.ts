@@ -306,6 +306,24 @@ describe('ResultStore on a real PostgreSQL', () => {
     );
   });
 
+  it('lists its queue again when a task is brought back from its row after the queue was forgotten', async () => {
+    const [id] = await finish(['ok']);
+    const batch = await claimAll();
+    await store.write(batch);
+    await archive.settle(queue, 'written', [{ id, rev: batch[0].rev }]);
+    await h.admin.forget(queue);
+    expect(await archive.queues()).not.toContain(queue);
+
+    expect(await store.restore(id, (task) => h.admin.restore(task))).toBe(true);
+    // Registered and marked again, as a submit would: listed, and the task in it.
+    expect(await archive.queues()).toContain(queue);
+    expect(await h.inspector.getTask(id)).toMatchObject({ status: 'queued' });
+    const [run] = (await h.consumer.claim(queue, 1)).tasks;
+    expect(run.id).toBe(id);
+    await h.consumer.ack(run, '');
+    await archiveAll();
+  });
+
   it('gives a unique task brought back from its row its lock again, or refuses naming the task holding it', async () => {
     const unique = newTask(queue, {
       payload: 'once',

@@ -7,7 +7,11 @@
   A task submitted with unique_for_ms takes its uniqueness lock again (refused while another unfinished
   task holds it).
 
-  KEYS[1] queued   KEYS[2] seq   KEYS[3] wake list   KEYS[4] archive
+  A queue without its registration mark (KEYS[2] seq; forgotten since the task finished) is refused before
+  anything is read or written: the caller registers it again and calls again, so the task never lands in
+  an unlisted queue.
+
+  KEYS[1] queued   KEYS[2] seq (the registration mark)   KEYS[3] wake list   KEYS[4] archive
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] revision   ARGV[4] type   ARGV[5] payload (JSON)
   ARGV[6] priority   ARGV[7] max_retries   ARGV[8] timeout_ms   ARGV[9] created_at (epoch ms)
   ARGV[10] attempt history (JSON array, '' = none)   ARGV[11] last error ('' = none)
@@ -17,7 +21,8 @@
 
   Returns { 1 }; { -2, status } when the task is in Redis (it never left, or a concurrent retry brought
   it back): nothing written; { -1 } when only a purged task's revision is left of it (gone);
-  { -7, holder } when another unfinished task holds its uniqueness lock.
+  { -7, holder } when another unfinished task holds its uniqueness lock; { -9 } when the queue has no
+  registration mark: nothing written.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local prefix = strArg(ARGV[1], 'task key prefix')
@@ -39,6 +44,7 @@ if ARGV[13] ~= '' then intArg(ARGV[13], 'scheduled_at', 0) end
 local lock = ARGV[14]
 if lock ~= '' then intArg(ARGV[15], 'unique_for_ms', 1) end
 
+if redis.call('EXISTS', KEYS[2]) == 0 then return { -9 } end
 if redis.call('EXISTS', key) == 1 then
   local status = redis.call('HGET', key, 'status')
   if not status then return { -1 } end
