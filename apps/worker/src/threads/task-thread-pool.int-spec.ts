@@ -101,7 +101,7 @@ describe('TaskThreadPool (real worker threads)', () => {
       ['exit', /died \(Error: worker exited with code: 3\); the pool replaced it$/],
       [
         'oom',
-        /died \(Error \[ERR_WORKER_OUT_OF_MEMORY\]: .*memory limit.*\(WORKER_THREAD_MEMORY_MB=128\)\); the pool replaced it$/,
+        /died \(Error: Worker terminated due to reaching memory limit: JS heap out of memory \(WORKER_THREAD_MEMORY_MB=128\)\); the pool replaced it$/,
       ],
     ])('a thread that dies (%s) fails only its run, and the next run gets a new thread', async (behaviour, message) => {
       const error = await pool.run(chaos, { behaviour }, runOf('thread_chaos')).catch((e: unknown) => e);

@@ -5,7 +5,8 @@
  */
 export class ThreadCrashError extends Error {
   constructor(taskType: string, cause: unknown, memoryMb: number) {
-    const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    // Node's own errors print their code in the name under some hosts ("Error [ERR_...]"): the plain name is steadier.
+    const why = cause instanceof Error ? `${cause.name.replace(/ \[.*\]$/, '')}: ${cause.message}` : String(cause);
     const outOfMemory = (cause as { code?: unknown } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
     const limit = outOfMemory && memoryMb > 0 ? ` (WORKER_THREAD_MEMORY_MB=${memoryMb})` : '';
     super(`the worker thread running this ${taskType} task died (${why}${limit}); the pool replaced it`, { cause });
