@@ -30,7 +30,8 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
  && test -f dist/apps/api/main.js \
- && test -f dist/apps/worker/main.js
+ && test -f dist/apps/worker/main.js \
+ && test -f dist/apps/worker/thread-entry.js
 
 # ---------------------------------------------------------------- prod-deps
 # webpack leaves node_modules external, so the runtime needs the production tree.

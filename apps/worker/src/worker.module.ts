@@ -34,6 +34,7 @@ import { ResultsBackpressure } from './results/results-backpressure';
 import { RetentionSweeper } from './results/retention-sweeper';
 import { ScheduleDeclarations } from './schedules/schedule-declarations';
 import { Scheduler, SCHEDULER_CLOCK, systemClock } from './schedules/scheduler';
+import { TaskThreadPool } from './threads/task-thread-pool';
 
 export interface WorkerModuleOptions {
   /** Load the demo task pack (DEMO_TASKS); must match the api's, which accepts the same types. */
@@ -105,6 +106,7 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
       useFactory: (...interceptors: unknown[]) => interceptors,
     },
     TaskHandlerExplorer,
+    TaskThreadPool,
     TaskDispatcher,
     DeadLetterLog,
     OutcomeWriter,

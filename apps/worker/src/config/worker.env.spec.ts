@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { validateEnv } from '@app/config';
 import { leaseProblem, WorkerEnv } from './worker.env';
 
@@ -48,5 +49,26 @@ describe('WorkerEnv: a lease a renewal can keep alive', () => {
         expect(leaseProblem(lease, Number(maxTimeout) + 1)).toBeDefined();
       }
     }
+  });
+});
+
+describe('WorkerEnv: the worker thread pool', () => {
+  const validate = validateEnv(WorkerEnv);
+
+  it("defaults to min(2, cores) threads with V8's own heap limit, and takes 0 (no thread-isolated type)", () => {
+    expect(validate({})).toMatchObject({
+      WORKER_THREADS: Math.min(2, availableParallelism()),
+      WORKER_THREAD_MEMORY_MB: 0,
+    });
+    expect(validate({ WORKER_THREADS: '0', WORKER_THREAD_MEMORY_MB: '256' })).toMatchObject({
+      WORKER_THREADS: 0,
+      WORKER_THREAD_MEMORY_MB: 256,
+    });
+  });
+
+  it('refuses a negative or fractional count, naming the variable', () => {
+    expect(() => validate({ WORKER_THREADS: '-1' })).toThrow(/WORKER_THREADS/);
+    expect(() => validate({ WORKER_THREADS: '1.5' })).toThrow(/WORKER_THREADS/);
+    expect(() => validate({ WORKER_THREAD_MEMORY_MB: 'lots' })).toThrow(/WORKER_THREAD_MEMORY_MB/);
   });
 });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Transform } from 'class-transformer';
 import { IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { SharedEnv, toInt } from '@app/config';
@@ -47,6 +48,23 @@ export class WorkerEnv extends SharedEnv {
   @Min(1)
   @IsInt()
   WORKER_CONCURRENCY = 10;
+
+  /**
+   * Worker threads for thread-isolated task types (`@TaskHandler(type, { isolation: 'thread', file })`),
+   * shared by all of them; started at boot when the worker has such a type. 0 refuses to boot if it has.
+   */
+  @Transform(toInt)
+  @Max(256)
+  @Min(0)
+  @IsInt()
+  WORKER_THREADS = Math.min(2, availableParallelism());
+
+  /** Heap limit of each worker thread in MB (0: V8's default); a thread over it dies and fails only its run. */
+  @Transform(toInt)
+  @Max(1_048_576)
+  @Min(0)
+  @IsInt()
+  WORKER_THREAD_MEMORY_MB = 0;
 
   @IsString()
   @Matches(/^[a-z0-9_-]{1,64}(:\d{1,4})?(,[a-z0-9_-]{1,64}(:\d{1,4})?)*$/, {

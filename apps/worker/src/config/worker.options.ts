@@ -25,6 +25,8 @@ export interface WorkerOptions {
   queueLimits: Map<string, QueueLimits>;
   /** The write-behind to PostgreSQL (RESULTS_*); `postgres` false with RESULTS_BACKEND=redis. */
   results: ResultsWriteOptions;
+  /** The pool of worker threads for thread-isolated task types (WORKER_THREADS, WORKER_THREAD_MEMORY_MB). */
+  threads: { size: number; memoryMb: number };
 }
 
 export interface ResultsWriteOptions {
@@ -71,6 +73,10 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
       batchSize: config.get('RESULTS_BATCH_SIZE', { infer: true }),
       flushIntervalMs: config.get('RESULTS_FLUSH_INTERVAL_MS', { infer: true }),
       leaseMs: config.get('RESULTS_LEASE_MS', { infer: true }),
+    },
+    threads: {
+      size: config.get('WORKER_THREADS', { infer: true }),
+      memoryMb: config.get('WORKER_THREAD_MEMORY_MB', { infer: true }),
     },
   };
 }

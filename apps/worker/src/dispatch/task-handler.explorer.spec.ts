@@ -1,5 +1,5 @@
 import { TaskContractRegistry, echoContract, emailContract } from '@app/contracts';
-import { checkHandlers } from './task-handler.explorer';
+import { checkHandlers, checkThreadPool } from './task-handler.explorer';
 
 describe('checkHandlers (the worker refuses to boot on a mismatch)', () => {
   const contracts = new TaskContractRegistry([emailContract, echoContract]);
@@ -25,5 +25,19 @@ describe('checkHandlers (the worker refuses to boot on a mismatch)', () => {
       'task type "echo" has a contract but no @TaskHandler',
       'ResizeHandler.run handles "resize", which has no contract in libs/contracts (add it there)',
     ]);
+  });
+});
+
+describe('checkThreadPool (a thread-isolated type needs a thread)', () => {
+  it('refuses WORKER_THREADS=0 when a type runs in threads, naming the types and the variable', () => {
+    const handlers = [
+      { type: 'echo', isolation: 'event-loop' },
+      { type: 'cpu', isolation: 'thread' },
+    ];
+    expect(checkThreadPool(handlers, 0)).toEqual([
+      `task type "cpu" runs in worker threads (isolation: 'thread') but WORKER_THREADS=0: set WORKER_THREADS to 1 or more (0 suits only a worker whose task types all run on the event loop)`,
+    ]);
+    expect(checkThreadPool(handlers, 1)).toEqual([]);
+    expect(checkThreadPool([{ type: 'echo', isolation: 'event-loop' }], 0)).toEqual([]);
   });
 });

@@ -8,18 +8,21 @@ import { LeaseRecoverer } from '../recovery/lease-recoverer';
 import { ResultArchiver } from '../results/result-archiver';
 import { RetentionSweeper } from '../results/retention-sweeper';
 import { Scheduler } from '../schedules/scheduler';
+import { TaskThreadPool } from '../threads/task-thread-pool';
 
 /**
  * The one owner of the worker's background components (each with `start()` / `stop()`), started
  * and stopped in a fixed order:
  *
- *   start: register the served queues, apply QUEUE_LIMITS → cancel listener → heartbeat → recoverer
- *          → result archiver, retention (RESULTS_BACKEND=postgres) → scheduler (upserts the @TaskSchedule
- *          declarations, then fires due schedules) → pool (claiming last)
+ *   start: worker threads (when a task type is thread-isolated; a module that does not load refuses the
+ *          boot before anything else starts) → register the served queues, apply QUEUE_LIMITS → cancel
+ *          listener → heartbeat → recoverer → result archiver, retention (RESULTS_BACKEND=postgres) →
+ *          scheduler (upserts the @TaskSchedule declarations, then fires due schedules) → pool (claiming last)
  *   stop:  scheduler (no new scheduled tasks; the other replicas fire the next ticks) → pool (stop
- *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest) → result archiver (a last
- *          pass for the pool's last acks) → retention → recoverer → heartbeat (it kept the draining
- *          runs' leases alive) → cancel listener → QueueModule closes Redis, ResultsModule PostgreSQL
+ *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest, which terminates their
+ *          threads) → worker threads → result archiver (a last pass for the pool's last acks) → retention
+ *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener →
+ *          QueueModule closes Redis, ResultsModule PostgreSQL
  */
 @Injectable()
 export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -35,10 +38,12 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly retention: RetentionSweeper,
     private readonly pool: WorkerPool,
     private readonly scheduler: Scheduler,
+    private readonly threads: TaskThreadPool,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.threads.start();
     await this.consumer.register(this.options.queues.map((q) => q.name)).catch((error: Error) => {
       this.logger.warn({ msg: `could not register queues yet (the recoverer retries): ${error.message}` });
     });
@@ -60,6 +65,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     this.logger.log({ msg: `shutting down (${signal ?? 'close'})` });
     await this.scheduler.stop();
     await this.pool.stop();
+    await this.threads.stop();
     await this.archiver.stop();
     await this.retention.stop();
     await this.recoverer.stop();

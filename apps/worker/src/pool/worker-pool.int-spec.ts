@@ -71,6 +71,8 @@ class InProcessWorker {
       SHUTDOWN_GRACE_MS: '200',
       RETRY_BACKOFF_BASE_MS: '10',
       RETRY_BACKOFF_MAX_MS: '20',
+      // No thread-isolated type runs here: one thread is enough (from source, each compiles with ts-node).
+      WORKER_THREADS: '1',
       ...env,
     });
     const moduleRef = await Test.createTestingModule({

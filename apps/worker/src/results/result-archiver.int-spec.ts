@@ -76,6 +76,8 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
       SHUTDOWN_GRACE_MS: '200',
       RETRY_BACKOFF_BASE_MS: '10',
       RETRY_BACKOFF_MAX_MS: '20',
+      // No thread-isolated type runs here: one thread is enough (from source, each compiles with ts-node).
+      WORKER_THREADS: '1',
       ...env,
     });
     moduleRef = await Test.createTestingModule({

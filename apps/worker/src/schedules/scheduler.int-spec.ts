@@ -35,6 +35,7 @@ const options: WorkerOptions = {
   backoff: { baseMs: 10, maxMs: 20 },
   queueLimits: new Map(),
   results: { postgres: false, retentionDays: 0, bufferMax: 1000, batchSize: 100, flushIntervalMs: 100, leaseMs: 1000 },
+  threads: { size: 0, memoryMb: 0 },
 };
 
 @Injectable()

@@ -1,4 +1,4 @@
-import { emailContract, failContract, sleepContract } from './demo.contracts';
+import { cpuContract, emailContract, failContract, sleepContract } from './demo.contracts';
 
 describe('demo contracts', () => {
   it('accepts the seed example: a bare address string', () => {
@@ -24,6 +24,18 @@ describe('demo contracts', () => {
     expect(failContract.check({ fail_times: 1, extra: true })).toMatchObject({
       ok: false,
       violations: [{ field: 'payload.extra', rule: 'whitelistValidation' }],
+    });
+  });
+
+  it('bounds a cpu busy loop to 0..60000 ms', () => {
+    expect(cpuContract.check({ ms: 60_000 })).toMatchObject({ ok: true, value: { ms: 60_000 } });
+    expect(cpuContract.check({ ms: 60_001 })).toMatchObject({
+      ok: false,
+      violations: [{ field: 'payload.ms', rule: 'max' }],
+    });
+    expect(cpuContract.check({ ms: 1.5 })).toMatchObject({
+      ok: false,
+      violations: [{ field: 'payload.ms', rule: 'isInt' }],
     });
   });
 });

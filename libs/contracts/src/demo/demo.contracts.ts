@@ -31,6 +31,16 @@ export class FailPayload {
   fail_times?: number;
 }
 
+/** The longest busy loop a `cpu` task may ask for. */
+export const CPU_MAX_MS = 60_000;
+
+export class CpuPayload {
+  @IsInt()
+  @Min(0)
+  @Max(CPU_MAX_MS)
+  ms!: number;
+}
+
 export const emailContract = dtoContract({
   type: 'email',
   description: 'Simulates sending an e-mail. Payload: an address, or {to, subject?, body?}.',
@@ -63,9 +73,20 @@ export const failContract = dtoContract({
   defaults: { backoff: { baseMs: 200, maxMs: 2000 } },
 });
 
+export const cpuContract = dtoContract({
+  type: 'cpu',
+  description:
+    'Busy-loops {ms} milliseconds (at most 60000) in a worker thread: the worker keeps renewing leases and running other tasks meanwhile.',
+  dto: CpuPayload,
+  example: { ms: 2000 },
+  // A loop of the longest allowed length must fit inside the type's timeout.
+  defaults: { timeoutMs: 2 * CPU_MAX_MS },
+});
+
 export const DEMO_CONTRACTS: readonly TaskContract<unknown>[] = [
   emailContract,
   echoContract,
   sleepContract,
   failContract,
+  cpuContract,
 ];

@@ -13,7 +13,9 @@ import { dtoContract, TaskContract } from '../task-contract';
  * - `non_retryable`: throws a NonRetryableError (straight to the dead-letter queue);
  * - `bad_result`: returns a result JSON cannot hold (a BigInt);
  * - `stale_first`: the first run waits `ms` ignoring its abort signal (a run that outlives its
- *   lease); later runs wait `later_ms`, honouring it.
+ *   lease); later runs wait `later_ms`, honouring it;
+ * - `busy`: spins the CPU for `ms` on the worker's event loop (what `thread_chaos` does in a thread):
+ *   nothing else of that worker runs meanwhile, lease renewals included.
  */
 export const CHAOS_BEHAVIOURS = [
   'run',
@@ -27,6 +29,7 @@ export const CHAOS_BEHAVIOURS = [
   'non_retryable',
   'bad_result',
   'stale_first',
+  'busy',
 ] as const;
 export type ChaosBehaviour = (typeof CHAOS_BEHAVIOURS)[number];
 export const CHAOS_THROWN = ['string', 'object', 'undefined', 'null'] as const;
@@ -73,7 +76,48 @@ export const chaosContract = dtoContract({
   defaults: { backoff: { baseMs: 20, maxMs: 100 } },
 });
 
-export const FAULT_CONTRACTS: readonly TaskContract<unknown>[] = [chaosContract];
+/**
+ * What a `thread_chaos` run does, in a worker thread (the fault pack's thread-isolated type):
+ * - `busy`: spins the CPU for `ms`, then succeeds;
+ * - `throw`: throws an Error; `non_retryable`: throws a NonRetryableError;
+ * - `timer_throw`: throws from a timer callback, an exception nothing catches: the thread dies;
+ * - `exit`: calls process.exit(3) (only the thread exits);
+ * - `oom`: allocates until the thread's heap limit (WORKER_THREAD_MEMORY_MB);
+ * - `bad_result`: returns a result JSON cannot hold (a BigInt);
+ * - `context`: returns what the thread was told of its run.
+ */
+export const THREAD_CHAOS_BEHAVIOURS = [
+  'busy',
+  'throw',
+  'non_retryable',
+  'timer_throw',
+  'exit',
+  'oom',
+  'bad_result',
+  'context',
+] as const;
+
+export class ThreadChaosPayload {
+  @IsIn(THREAD_CHAOS_BEHAVIOURS)
+  behaviour!: (typeof THREAD_CHAOS_BEHAVIOURS)[number];
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  ms?: number;
+}
+
+export const threadChaosContract = dtoContract({
+  type: 'thread_chaos',
+  description:
+    'Fault injection in a worker thread (FAULT_TASKS=true only): busy-loop, throw, crash the thread, exit it, run it out of memory.',
+  dto: ThreadChaosPayload,
+  example: { behaviour: 'busy', ms: 20 },
+  defaults: { backoff: { baseMs: 20, maxMs: 100 } },
+});
+
+export const FAULT_CONTRACTS: readonly TaskContract<unknown>[] = [chaosContract, threadChaosContract];
 
 /**
  * Keys of the run records, under the deployment's prefix, sharing one hash tag of their own (outside

@@ -68,6 +68,11 @@ export class ChaosHandler {
         throw new NonRetryableError('planned permanent failure');
       case 'bad_result':
         return { n: BigInt(1) };
+      case 'busy': {
+        const until = Date.now() + ms;
+        while (Date.now() < until);
+        return { busy_ms: ms };
+      }
       case 'stale_first':
         if (runs === 1) await new Promise((resolve) => setTimeout(resolve, ms));
         else await abortableSleep(payload.later_ms ?? 0, context.signal);
