@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { createTestRedis, deleteByPrefix, testQueueOptions, TestRedis, uniquePrefix, waitFor } from '@app/testing';
-import { QueueAdmin, QueueModule, QueueProducer, queueKeys } from '@app/queue';
+import { QueueAdmin, QueueModule, QueueProducer, queueKeys, QueueRegistry } from '@app/queue';
 import { METRIC, MetricsModule } from '@app/metrics';
 
 /** The apps' metrics on a real Redis, as a scrape sees them. */
@@ -60,6 +60,8 @@ describe('metrics', () => {
 
   it("drops a forgotten queue's series: depth, paused, unserved, oldest age and trimmed count", async () => {
     const admin = moduleRef.get(QueueAdmin);
+    // Controls apply to a queue that exists: a worker serving it, or a submit, would have listed it.
+    await moduleRef.get(QueueRegistry).register(['gone']);
     await admin.pause('gone');
     const series = (text: string) =>
       text

@@ -1,7 +1,7 @@
 import { Test, TestingModule } from '@nestjs/testing';
 import { register } from 'prom-client';
 import { METRIC } from '@app/metrics';
-import { NewTask, QueueAdmin, QueueProducer, queueKeys } from '@app/queue';
+import { NewTask, QueueAdmin, QueueProducer, queueKeys, QueueRegistry } from '@app/queue';
 import {
   checkQueueInvariant,
   createTestRedis,
@@ -163,6 +163,8 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
   it("drops a forgotten queue's results_pending and results_claims_paused series", async () => {
     const app = await startWorker();
     const admin = app.get(QueueAdmin);
+    // Controls apply to a queue that exists: a worker serving it, or a submit, would have listed it.
+    await app.get(QueueRegistry).register(['gone']);
     await admin.pause('gone');
     // How many series each gauge has for a queue.
     const seriesOf = async (name: string) => {

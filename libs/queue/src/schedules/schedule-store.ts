@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { assertScriptInt, QueueError, QueueErrorCode, redisCall, SCRIPT_CODE } from '../errors/queue-error';
 import { queueChannels, queueKeys, queueOfScheduleId, scheduleNamesKey, schedulesIndexedKey } from '../keys/queue-keys';
@@ -118,7 +118,7 @@ const notFound = (op: string, what: string) =>
  * name entry pointing at nothing, which readers ignore and the next create of that name takes over.
  */
 @Injectable()
-export class ScheduleStore {
+export class ScheduleStore implements OnApplicationBootstrap {
   /** ensureIndexed's run in this process. */
   private indexed?: Promise<void>;
 
@@ -288,6 +288,13 @@ export class ScheduleStore {
       }),
     );
     return { records: records.filter((record): record is ScheduleRecord => !!record), next };
+  }
+
+  onApplicationBootstrap(): void {
+    // At boot rather than at the first request that needs it, so a request refused later writes no key
+    // (the flag included). Not awaited: a Redis that is not there yet must not hold the boot, and a run
+    // that fails here is run again by the first request that needs the indexes.
+    this.ensureIndexed().catch(() => undefined);
   }
 
   /**
