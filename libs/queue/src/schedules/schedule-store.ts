@@ -291,10 +291,13 @@ export class ScheduleStore implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    // At boot rather than at the first request that needs it, so a request refused later writes no key
-    // (the flag included). Not awaited: a Redis that is not there yet must not hold the boot, and a run
-    // that fails here is run again by the first request that needs the indexes.
-    this.ensureIndexed().catch(() => undefined);
+    // At boot (once the connection is ready: commands are not queued offline) rather than at the first
+    // request that needs it, so a request refused later writes no key, the flag included. Not awaited: a
+    // Redis that is not there yet must not hold the boot; a run that fails here is run again by the first
+    // request that needs the indexes.
+    const run = () => void this.ensureIndexed().catch(() => undefined);
+    if (this.redis.status === 'ready') run();
+    else this.redis.once('ready', run);
   }
 
   /**
