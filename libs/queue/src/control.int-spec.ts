@@ -4,6 +4,7 @@ import {
   deleteByPrefix,
   newTask,
   QueueHarness,
+  scanKeys,
   TestRedis,
   waitFor,
 } from '@app/testing';
@@ -178,7 +179,7 @@ describe('libs/queue control', () => {
       sameCall: { index: 2, earlier: 0, kind: 'unique' },
     });
     expect((await h.inspector.stats(queue)).counts.queued).toBe(0);
-    expect(await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`)).toEqual([]);
+    expect(await scanKeys(redis, `${queueKeys(h.prefix, queue).uniquePrefix}*`)).toEqual([]);
     // One by one: the first is written and holds the lock, the second is refused naming it.
     const first = await h.producer.enqueue(same());
     await expect(h.producer.enqueue(same())).rejects.toMatchObject({ existingId: first.id, sameCall: undefined });
@@ -191,7 +192,7 @@ describe('libs/queue control', () => {
     await h.consumer.ack(run, '');
     // Freed when it finished: the next one is written, and the lock names it (not a later copy).
     const next = await h.producer.enqueue(same());
-    const locks = await redis.keys(`${queueKeys(h.prefix, queue).uniquePrefix}*`);
+    const locks = await scanKeys(redis, `${queueKeys(h.prefix, queue).uniquePrefix}*`);
     expect(await Promise.all(locks.map((key) => redis.get(key)))).toEqual([next.id]);
     await h.admin.cancel(next.id);
   });
