@@ -2,7 +2,8 @@
 /**
  * `npm test`: the whole check a change must pass.
  *   0. the prerequisites (scripts/test-prerequisites.js): anything missing is named in one line before anything runs
- *   1. lint (eslint + prettier, including the app and lib boundaries), no import cycles (madge), typecheck
+ *   1. lint (eslint + prettier, including the app and lib boundaries) and typecheck at the same time, then no
+ *      import cycles (madge)
  *   2. build (the e2e and fault tests run the built apps as real processes)
  *   3. the jest projects unit, int, e2e and faults against REDIS_URL when a Redis answers there,
  *      else against a throwaway redis-server on a free port
@@ -264,20 +265,13 @@ async function main() {
   }
   treeBefore = treeStatus();
 
-  if (quick) {
-    await parallelSteps([
-      ['lint', 'npx', ['eslint', '.']],
-      ['format', 'npx', ['prettier', '--check', '.']],
-      ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
-    ]);
-    step('import cycles', 'npx', madgeArgs());
-  } else {
-    step('lint', 'npx', ['eslint', '.']);
-    step('format', 'npx', ['prettier', '--check', '.']);
-    step('import cycles', 'npx', madgeArgs());
-    step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-    if (!step('build', 'npm', ['run', 'build'])) return;
-  }
+  await parallelSteps([
+    ['lint', 'npx', ['eslint', '.']],
+    ['format', 'npx', ['prettier', '--check', '.']],
+    ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ]);
+  step('import cycles', 'npx', madgeArgs());
+  if (!quick && !step('build', 'npm', ['run', 'build'])) return;
 
   if (standalone.length || secondNode.length) {
     const redis = await redisUrlOrThrowaway({ persistent: false });
