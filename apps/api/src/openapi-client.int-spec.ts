@@ -33,7 +33,8 @@ describe('libs/client schema against the served OpenAPI document', () => {
     app = await createApiApp(validateEnv(ApiEnv)(process.env), { logger: false });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
-  });
+    // Booting the whole api in process (every module, the OpenAPI document) takes seconds on a busy machine.
+  }, 60_000);
 
   afterAll(async () => {
     await app?.close();

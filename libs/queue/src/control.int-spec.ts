@@ -292,7 +292,8 @@ describe('libs/queue control', () => {
     expect(seen).toHaveLength(10_002);
     await redis.del(queueKeys(h.prefix, queue).queued);
     await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
-  });
+    // 10,000 tasks written and read in 21 pages: seconds on a loaded machine or a cluster.
+  }, 60_000);
 
   it('searches a state by id prefix, last error and dead reason, case-insensitive, with the other filters', async () => {
     const tasks = await h.producer.enqueueMany([
