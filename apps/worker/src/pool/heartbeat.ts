@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { QueueConsumer, WorkerRegistry } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { ServiceLoop } from '../lifecycle/service-loop';
 import { LeaseLostError } from '../run/run-errors';
-import { BackgroundTask } from './background-task';
 import { RunRegistry } from './run-registry';
 
 /**
@@ -20,8 +20,10 @@ import { RunRegistry } from './run-registry';
 @Injectable()
 export class Heartbeat {
   private readonly logger = new Logger(Heartbeat.name);
-  private readonly renewal: BackgroundTask;
-  private readonly reporting: BackgroundTask;
+  /** The renewal timer: a fixed cadence, not a loop (a renewal never waits for the one before it). */
+  private renewalTimer?: NodeJS.Timeout;
+  private readonly renewals = new Set<Promise<void>>();
+  private readonly reporting: ServiceLoop;
 
   /** This worker, as the registry names it: host, pid and a random suffix (pids repeat across restarts). */
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -34,20 +36,22 @@ export class Heartbeat {
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
   ) {
     const every = options.heartbeatIntervalMs;
-    this.renewal = new BackgroundTask('lease renewal', every, () => this.extendLeases(), this.logger, {
-      cadence: 'fixed',
+    this.reporting = new ServiceLoop('worker report', () => this.report(), this.logger, {
+      firstDelayMs: every,
+      intervalMs: every,
+      backoff: { baseMs: every, maxMs: every },
     });
-    this.reporting = new BackgroundTask('worker report', every, () => this.report(), this.logger);
   }
 
   start(): void {
     void this.report().catch(() => undefined);
-    this.renewal.start();
+    this.renewalTimer = setInterval(() => this.renew(), this.options.heartbeatIntervalMs);
     this.reporting.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.renewal.stop(), this.reporting.stop()]);
+    clearInterval(this.renewalTimer);
+    await Promise.all([...this.renewals, this.reporting.stop()]);
     await this.workers.remove(this.workerId).catch(() => undefined);
   }
 
@@ -63,6 +67,13 @@ export class Heartbeat {
       startedAt: this.startedAt,
       lastSeen: Date.now(),
     });
+  }
+
+  private renew(): void {
+    const renewal = this.extendLeases()
+      .catch((error: Error) => this.logger.warn({ msg: `lease renewal failed: ${error.message}` }))
+      .finally(() => this.renewals.delete(renewal));
+    this.renewals.add(renewal);
   }
 
   /** One renewal per queue; each queue's renewal settles on its own, and the next beat does not wait for it. */

@@ -8,11 +8,10 @@ import { OutcomeWriter } from '../failure/outcome-writer';
 import { ActiveRun } from '../run/active-run';
 import { ShutdownError } from '../run/run-errors';
 import { RunOutcome } from '../run/task-context';
+import { ServiceLoop } from '../lifecycle/service-loop';
 import { ResultsBackpressure } from '../results/results-backpressure';
 import { RunRegistry } from './run-registry';
 import { weightedOrder } from './weighted-order';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The concurrency pool: claims up to its free slots in one script call per queue, runs each task
@@ -30,9 +29,11 @@ export class WorkerPool {
    */
   private handling = 0;
   private inFlightPending = false;
-  private stopping = false;
-  private loopDone?: Promise<void>;
   private slotFreed?: () => void;
+  private readonly queueNames: string[];
+  private readonly loop = new ServiceLoop('worker pool', () => this.claimRound(), this.logger, {
+    failureMessage: (error) => `cannot claim tasks: ${error.message}; retrying until Redis is back`,
+  });
 
   constructor(
     private readonly consumer: QueueConsumer,
@@ -45,10 +46,11 @@ export class WorkerPool {
     @InjectMetric(METRIC.concurrency) concurrency: Gauge<string>,
   ) {
     concurrency.set(options.concurrency);
+    this.queueNames = options.queues.map((q) => q.name);
   }
 
   start(): void {
-    this.loopDone = this.loop();
+    this.loop.start();
     const queues = this.options.queues.map((q) => `${q.name}:${q.weight}`).join(',');
     this.logger.log({ msg: `worker pool started: concurrency ${this.options.concurrency}, queues ${queues}` });
   }
@@ -57,58 +59,49 @@ export class WorkerPool {
     this.logger.log({
       msg: `pool stopping: ${this.runs.size} task(s) in flight, grace ${this.options.shutdownGraceMs} ms`,
     });
-    this.stopping = true;
+    // stop() marks the loop stopping at once; then what a round may be waiting on is cut short.
+    const stopped = this.loop.stop();
     this.consumer.interruptWaits();
     this.backpressure.release();
     this.slotFreed?.();
-    await this.loopDone;
+    await stopped;
     await this.drain(this.options.shutdownGraceMs);
     await this.releaseRemaining();
     this.logger.log({ msg: 'worker pool stopped' });
   }
 
-  private async loop(): Promise<void> {
-    const queueNames = this.options.queues.map((q) => q.name);
-    let failures = 0;
-    while (!this.stopping) {
-      const free = this.options.concurrency - this.handling;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotFreed = resolve));
-        continue;
-      }
-      // RESULTS_BUFFER_MAX: no new claims from a queue whose finished tasks wait for PostgreSQL en masse.
-      const order = weightedOrder(this.options.queues).filter((queue) => !this.backpressure.blocked(queue));
-      if (!order.length) {
-        await this.backpressure.waitForOpen(this.options.idleWaitMs);
-        continue;
-      }
-      try {
-        let claimed = 0;
-        let nextDueAt: number | null = null;
-        let now = 0;
-        for (const queue of order) {
-          const result = await this.consumer.claim(queue, free - claimed);
-          if (result.backlogged) this.backpressure.markBacklogged(queue);
-          now = result.now;
-          result.tasks.forEach((task) => this.begin(task));
-          claimed += result.tasks.length;
-          if (result.nextDueAt !== null && (nextDueAt === null || result.nextDueAt < nextDueAt))
-            nextDueAt = result.nextDueAt;
-          if (claimed >= free || this.stopping) break;
-        }
-        if (claimed === 0 && !this.stopping) {
-          const untilDue = nextDueAt === null ? Infinity : nextDueAt - now;
-          await this.consumer.waitForWork(queueNames, Math.max(10, Math.min(this.options.idleWaitMs, untilDue)));
-        }
-        failures = 0;
-      } catch (error) {
-        if (this.stopping) break;
-        failures++;
-        if (failures === 1) {
-          this.logger.warn({ msg: `cannot claim tasks: ${(error as Error).message}; retrying until Redis is back` });
-        }
-        await sleep(Math.min(100 * 2 ** Math.min(failures, 4), 1000));
-      }
+  /**
+   * One round: wait for a free slot, or claim up to the free slots over the queues in weighted order and,
+   * when nothing was there, block on Redis until work arrives (or the next delayed task is due).
+   */
+  private async claimRound(): Promise<void> {
+    const free = this.options.concurrency - this.handling;
+    if (free <= 0) {
+      await new Promise<void>((resolve) => (this.slotFreed = resolve));
+      return;
+    }
+    // RESULTS_BUFFER_MAX: no new claims from a queue whose finished tasks wait for PostgreSQL en masse.
+    const order = weightedOrder(this.options.queues).filter((queue) => !this.backpressure.blocked(queue));
+    if (!order.length) {
+      await this.backpressure.waitForOpen(this.options.idleWaitMs);
+      return;
+    }
+    let claimed = 0;
+    let nextDueAt: number | null = null;
+    let now = 0;
+    for (const queue of order) {
+      const result = await this.consumer.claim(queue, free - claimed);
+      if (result.backlogged) this.backpressure.markBacklogged(queue);
+      now = result.now;
+      result.tasks.forEach((task) => this.begin(task));
+      claimed += result.tasks.length;
+      if (result.nextDueAt !== null && (nextDueAt === null || result.nextDueAt < nextDueAt))
+        nextDueAt = result.nextDueAt;
+      if (claimed >= free || this.loop.stopping) break;
+    }
+    if (claimed === 0 && !this.loop.stopping) {
+      const untilDue = nextDueAt === null ? Infinity : nextDueAt - now;
+      await this.consumer.waitForWork(this.queueNames, Math.max(10, Math.min(this.options.idleWaitMs, untilDue)));
     }
   }
 

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { QueueConsumer } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { BackgroundTask } from '../pool/background-task';
+import { ServiceLoop } from '../lifecycle/service-loop';
 
 /**
  * Every RECOVERY_INTERVAL_MS, per queue this worker serves: puts back tasks whose lease expired
@@ -15,22 +15,27 @@ import { BackgroundTask } from '../pool/background-task';
 @Injectable()
 export class LeaseRecoverer {
   private readonly logger = new Logger(LeaseRecoverer.name);
-  private readonly task: BackgroundTask;
+  private readonly loop: ServiceLoop;
 
   constructor(
     private readonly consumer: QueueConsumer,
     @Inject(WORKER_OPTIONS) private readonly options: WorkerOptions,
     @InjectMetric(METRIC.recovered) private readonly recovered: Counter<string>,
   ) {
-    this.task = new BackgroundTask('lease recoverer', options.recoveryIntervalMs, () => this.runOnce(), this.logger);
+    const every = options.recoveryIntervalMs;
+    this.loop = new ServiceLoop('lease recoverer', () => this.runOnce(), this.logger, {
+      firstDelayMs: every,
+      intervalMs: every,
+      backoff: { baseMs: every, maxMs: every },
+    });
   }
 
   start(): void {
-    this.task.start();
+    this.loop.start();
   }
 
   stop(): Promise<void> {
-    return this.task.stop();
+    return this.loop.stop();
   }
 
   async runOnce(): Promise<void> {

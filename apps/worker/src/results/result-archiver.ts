@@ -4,6 +4,7 @@ import { InjectMetric, METRIC } from '@app/metrics';
 import { ArchivedTask, isFinishedStatus, QueueArchive } from '@app/queue';
 import { ResultStore, ResultStoreError } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { ServiceLoop } from '../lifecycle/service-loop';
 import { ResultsBackpressure } from './results-backpressure';
 
 /**
@@ -37,9 +38,10 @@ const PARALLEL_BATCHES = 3;
 @Injectable()
 export class ResultArchiver {
   private readonly logger = new Logger(ResultArchiver.name);
-  private stopping = false;
-  private loopDone?: Promise<void>;
-  private wake?: () => void;
+  private readonly loop = new ServiceLoop('result archiver', () => this.pass(), this.logger, {
+    onFailure: (error) => this.failed(error),
+  });
+  private started = false;
   private failures = 0;
   private failingSince = 0;
   private lastFailureLog = 0;
@@ -62,45 +64,26 @@ export class ResultArchiver {
     if (!this.options.results.postgres) return;
     this.limitGauge.set(this.options.results.bufferMax);
     for (const op of ['write', 'claim', 'settle', 'retention']) this.errors.inc({ op }, 0);
-    this.stopping = false;
-    this.loopDone = this.loop();
+    this.started = true;
+    this.loop.start();
   }
 
   /** Ends the loop, then one last pass (at most FINAL_PASS_MS) for what the pool's last acks archived. */
   async stop(): Promise<void> {
-    if (!this.loopDone) return;
-    this.stopping = true;
-    this.wake?.();
-    await this.loopDone;
-    this.loopDone = undefined;
+    if (!this.started) return;
+    this.started = false;
+    await this.loop.stop();
     const deadline = Date.now() + FINAL_PASS_MS;
     await this.runOnce(deadline).catch((error: Error) =>
       this.logger.warn({ msg: `last archive pass failed (the tasks wait in Redis): ${error.message}` }),
     );
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      let delay = this.options.results.flushIntervalMs;
-      try {
-        const { full } = await this.runOnce();
-        this.recovered();
-        if (full) delay = 0;
-      } catch (error) {
-        delay = this.failed(error);
-      }
-      if (delay > 0 && !this.stopping) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      } else {
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    }
+  /** One pass; a full batch means more is due now (no wait), else the next after RESULTS_FLUSH_INTERVAL_MS. */
+  private async pass(): Promise<number> {
+    const { full } = await this.runOnce();
+    this.recovered();
+    return full ? 0 : this.options.results.flushIntervalMs;
   }
 
   /**

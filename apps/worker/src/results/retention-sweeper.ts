@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { ResultStore } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { ServiceLoop } from '../lifecycle/service-loop';
 
 /** First sweep this long after start (workers that restart often still sweep), then every RETENTION_EVERY_MS. */
 const FIRST_SWEEP_MS = 60_000;
@@ -21,9 +22,17 @@ const DAY_MS = 86_400_000;
 @Injectable()
 export class RetentionSweeper {
   private readonly logger = new Logger(RetentionSweeper.name);
-  private timer?: NodeJS.Timeout;
-  private current?: Promise<void>;
-  private stopped = true;
+  private readonly loop = new ServiceLoop('retention sweep', () => this.runOnce().then(() => undefined), this.logger, {
+    firstDelayMs: FIRST_SWEEP_MS,
+    intervalMs: RETENTION_EVERY_MS,
+    onFailure: (error) => {
+      this.errors.inc({ op: 'retention' });
+      this.logger.warn({
+        msg: `retention sweep failed (tried again in ${RETENTION_EVERY_MS} ms): ${(error as Error).message}`,
+      });
+      return RETENTION_EVERY_MS;
+    },
+  });
 
   constructor(
     private readonly store: ResultStore,
@@ -35,14 +44,11 @@ export class RetentionSweeper {
   start(): void {
     if (!this.options.results.postgres) return;
     this.deleted.inc(0);
-    this.stopped = false;
-    this.schedule(FIRST_SWEEP_MS);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.current;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Deletes every row finished more than RESULTS_RETENTION_DAYS ago (returns how many), then the upkeep. */
@@ -60,23 +66,5 @@ export class RetentionSweeper {
     await this.store.pruneRevisions(RETENTION_BATCH);
     await this.store.compactCounts();
     return count;
-  }
-
-  private schedule(delay: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.current = this.runOnce()
-        .then(() => undefined)
-        .catch((error: Error) => {
-          this.errors.inc({ op: 'retention' });
-          this.logger.warn({
-            msg: `retention sweep failed (tried again in ${RETENTION_EVERY_MS} ms): ${error.message}`,
-          });
-        })
-        .finally(() => {
-          this.current = undefined;
-          this.schedule(RETENTION_EVERY_MS);
-        });
-    }, delay);
   }
 }

@@ -15,6 +15,7 @@ import {
   ScheduleTiming,
 } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
+import { ServiceLoop } from '../lifecycle/service-loop';
 import { ScheduleDeclarations } from './schedule-declarations';
 
 /** Where the scheduler reads the time; tests inject a fixed or stepped one. */
@@ -51,10 +52,9 @@ const ATTEMPTS_PER_LOOK = 3;
 @Injectable()
 export class Scheduler {
   private readonly logger = new Logger(Scheduler.name);
-  private stopped = true;
-  private loopDone?: Promise<void>;
-  private wakeUp?: () => void;
-  private woken = false;
+  private readonly loop = new ServiceLoop('scheduler', () => this.pass(), this.logger, {
+    failureMessage: (error) => `cannot reach Redis: ${error.message}; retrying`,
+  });
   /** Redis' clock minus ours, from the latest reply that carried Redis' time. */
   private offsetMs = 0;
   private declared = false;
@@ -81,23 +81,19 @@ export class Scheduler {
   }
 
   start(): void {
-    this.stopped = false;
-    this.loopDone = this.loop();
+    this.loop.start();
     this.logger.log({ msg: `scheduler started for queues ${[...this.served].join(',')}` });
   }
 
   /** Stops firing; a fire in progress completes (it is one atomic script call). */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.unsubscribe?.();
-    this.wakeUp?.();
-    await this.loopDone;
+    await this.loop.stop();
   }
 
   /** Looks again now (a schedule of a served queue was saved). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** Our clock's reading on Redis' clock. */
@@ -105,27 +101,14 @@ export class Scheduler {
     return this.clock.now() + this.offsetMs;
   }
 
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopped) {
-      let waitMs: number;
-      try {
-        await this.listen();
-        if (!this.declared) {
-          await this.declarations.upsertAll();
-          this.declared = true;
-        }
-        waitMs = await this.runOnce();
-        failures = 0;
-      } catch (error) {
-        if (this.stopped) break;
-        if (++failures === 1) {
-          this.logger.warn({ msg: `scheduler cannot reach Redis: ${(error as Error).message}; retrying` });
-        }
-        waitMs = Math.min(100 * 2 ** Math.min(failures, 4), 1000);
-      }
-      await this.sleep(waitMs);
+  /** One look: listening for changes, the declared schedules saved once, then runOnce; returns its wait. */
+  private async pass(): Promise<number> {
+    await this.listen();
+    if (!this.declared) {
+      await this.declarations.upsertAll();
+      this.declared = true;
     }
+    return this.runOnce();
   }
 
   /**
@@ -303,21 +286,5 @@ export class Scheduler {
       }
       this.listenWarned = true;
     }
-  }
-
-  private async sleep(ms: number): Promise<void> {
-    if (this.stopped) return;
-    if (this.woken) {
-      this.woken = false;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.wakeUp = resolve;
-      timer = setTimeout(resolve, ms);
-    });
-    clearTimeout(timer);
-    this.wakeUp = undefined;
-    this.woken = false;
   }
 }
