@@ -523,11 +523,13 @@ export class ScheduleStore implements OnApplicationBootstrap {
     if (await redisCall('indexSchedules', () => this.redis.exists(flag))) return;
     const names = scheduleNamesKey(this.options.prefix);
     let cursor = '0';
+    let seen = 0;
     do {
       const [nextCursor, flat] = await redisCall('indexSchedules', () => this.redis.hscan(names, cursor, 'COUNT', 500));
       cursor = nextCursor;
       const pairs: [string, string][] = [];
       for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
+      seen += pairs.length;
       await redisCall('indexSchedules', () =>
         Promise.all(
           pairs
@@ -536,6 +538,8 @@ export class ScheduleStore implements OnApplicationBootstrap {
         ),
       );
     } while (cursor !== '0');
+    // No schedule at all: nothing to remember (and a process that finds none writes no key).
+    if (seen === 0) return;
     await redisCall('indexSchedules', () => this.redis.set(flag, '1'));
   }
 
