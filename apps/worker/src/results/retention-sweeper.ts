@@ -22,6 +22,7 @@ const DAY_MS = 86_400_000;
 @Injectable()
 export class RetentionSweeper {
   private readonly logger = new Logger(RetentionSweeper.name);
+  // The pass drops runOnce's count: a number returned to the loop would be read as the wait before the next pass.
   private readonly loop = new ServiceLoop('retention sweep', () => this.runOnce().then(() => undefined), this.logger, {
     firstDelayMs: FIRST_SWEEP_MS,
     intervalMs: RETENTION_EVERY_MS,
