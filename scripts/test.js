@@ -73,6 +73,7 @@ const HTTP_LAYER_E2E = [
   'red-team',
   'renamed-config',
   'result-size',
+  'round-trips',
   'stack-traces',
   'thread-isolation',
 ];

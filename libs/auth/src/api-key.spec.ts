@@ -1,5 +1,5 @@
 import { API_KEY_PATTERN, generateApiKey, hashSecret, parseApiKey, secretMatches } from './api-key';
-import { authKeys, isCounterKey, rateLimitSuffix } from './keys/auth-keys';
+import { authKeys, isCounterKey } from './keys/auth-keys';
 import { ANONYMOUS, hasScope, Principal, visibleQueues } from './scopes';
 
 describe('API keys', () => {
@@ -44,13 +44,13 @@ describe('auth key layout (Redis Cluster)', () => {
   it('tags each counter by its subject, under the prefix, and names its window', () => {
     const keys = authKeys('taskq');
     expect(slotTag(keys.quota('key:0123456789ab', 3600))).toBe('key:0123456789ab');
-    expect(slotTag(keys.rateLimitNamespace + rateLimitSuffix('ip:10.0.0.1', 60_000))).toBe('ip:10.0.0.1');
+    expect(slotTag(keys.rate('ip:10.0.0.1', 60_000))).toBe('ip:10.0.0.1');
     expect(isCounterKey('taskq', keys.quota('key:x', 60))).toBe(true);
-    expect(isCounterKey('taskq', keys.rateLimitNamespace + rateLimitSuffix('ip:::1', 1000))).toBe(true);
+    expect(isCounterKey('taskq', keys.rate('ip:::1', 1000))).toBe(true);
     expect(isCounterKey('taskq', keys.apiKey('0123456789ab'))).toBe(false);
     // A new window length is a new counter: it never inherits the old window's expiry.
     expect(keys.quota('key:x', 60)).not.toBe(keys.quota('key:x', 3600));
-    expect(rateLimitSuffix('key:x', 1000)).not.toBe(rateLimitSuffix('key:x', 60_000));
+    expect(keys.rate('key:x', 1000)).not.toBe(keys.rate('key:x', 60_000));
   });
 });
 

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { deleteByPrefix, diffSnapshots, snapshotKeys, TEST_REDIS_URL, uniquePrefix, waitFor } from '@app/testing';
 import { API_KEY_CACHE_MS, ApiKeyStore } from './api-key.store';
+import { LEASE_SHARE } from './allowance';
 import { authKeys } from './keys/auth-keys';
 import { QuotaExceeded, QuotaKeeper } from './quota';
 import { Principal } from './scopes';
@@ -76,22 +77,23 @@ describe('libs/auth on a real Redis', () => {
     expect(await store.verify(key)).toBeUndefined();
   });
 
-  it('takes quotas atomically and refuses past them without writing; a refund restores the counter exactly', async () => {
+  it('takes quotas atomically and refuses past them without writing; a refund goes back to the replica for its next request', async () => {
     const redis = client();
-    const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 10, payloadBytes: 1000, windowSeconds: 60 } });
+    // Limits under MIN_LEASED_LIMIT are counted exactly, one request's need at a time.
+    const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 10, payloadBytes: 90, windowSeconds: 60 } });
     const subject = keyPrincipal('0123456789ab');
     const counter = authKeys(prefix).quota(subject.subject, 60);
 
-    // A refund of a first reservation leaves no counter behind.
-    const first = await quota.reserve(subject, 2, 100);
-    await quota.refund(first);
-    expect(await redis.exists(counter)).toBe(0);
-
-    await quota.reserve(subject, 4, 100);
+    // A refunded reservation is this replica's again: the next one of that size costs Redis nothing.
+    const first = await quota.reserve(subject, 2, 40);
+    quota.refund(first);
+    expect(quota.held(first)).toEqual({ tasks: 2, bytes: 40 });
     const before = await snapshotKeys(redis, prefix);
-    await quota.refund(await quota.reserve(subject, 3, 300));
+    await quota.reserve(subject, 2, 40);
     expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
+    expect(quota.held(first)).toEqual({ tasks: 0, bytes: 0 });
 
+    await quota.reserve(subject, 2, 0);
     // Ten concurrent reservations of 2 tasks: exactly 3 fit beside the 4 taken.
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => quota.reserve(subject, 2, 10)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
@@ -102,13 +104,13 @@ describe('libs/auth on a real Redis', () => {
     expect(refused.reason.retryAfterSeconds).toBeLessThanOrEqual(60);
 
     const full = await snapshotKeys(redis, prefix);
-    await expect(quota.reserve(keyPrincipal('bytes'), 1, 1001)).rejects.toMatchObject({
+    await expect(quota.reserve(keyPrincipal('bytes'), 1, 91)).rejects.toMatchObject({
       quota: 'payload bytes',
-      asked: 1001,
+      asked: 91,
     });
     await expect(quota.reserve(subject, 1, 1)).rejects.toBeInstanceOf(QuotaExceeded);
     expect(diffSnapshots(full, await snapshotKeys(redis, prefix))).toEqual([]);
-    expect(await redis.hgetall(counter)).toEqual({ tasks: '10', bytes: '130' });
+    expect(await redis.hgetall(counter)).toEqual({ tasks: '10', bytes: '70' });
     expect(await redis.pttl(counter)).toBeGreaterThan(0);
   });
 
@@ -116,7 +118,7 @@ describe('libs/auth on a real Redis', () => {
     const redis = client();
     const quota = new QuotaKeeper(redis, { prefix, quota: { tasks: 10, payloadBytes: 0, windowSeconds: 60 } });
     const before = await snapshotKeys(redis, prefix);
-    await expect(quota.reserve(keyPrincipal('nan'), Number.NaN, 0)).rejects.toThrow(/tasks must be an integer/);
+    await expect(quota.reserve(keyPrincipal('nan'), Number.NaN, 0)).rejects.toThrow(/need must be an integer/);
     expect(diffSnapshots(before, await snapshotKeys(redis, prefix))).toEqual([]);
   });
 
@@ -188,7 +190,8 @@ describe('libs/auth on a real Redis', () => {
     });
 
     await quota.reserve(own, 2, 10);
-    expect(await redis.hgetall(keys.quota(own.subject, 60))).toEqual({ tasks: '2', bytes: '10' });
+    // A quota of tasks only: the bytes are not counted.
+    expect(await redis.hgetall(keys.quota(own.subject, 60))).toEqual({ tasks: '2' });
     expect(await redis.pttl(keys.quota(own.subject, 60))).toBeLessThanOrEqual(60_000);
     expect(await redis.exists(keys.quota(own.subject, 3600))).toBe(0);
     await expect(quota.reserve(own, 2, 10)).rejects.toMatchObject({
@@ -203,8 +206,12 @@ describe('libs/auth on a real Redis', () => {
     const plain = keyPrincipal('0000000000aa');
     const taken = await quota.reserve(plain, 5, 0);
     expect(taken.counter).toBe(keys.quota(plain.subject, 3600));
-    await quota.refund(taken);
-    expect(await redis.exists(keys.quota(plain.subject, 3600))).toBe(0);
+    expect(await redis.hgetall(keys.quota(plain.subject, 3600))).toEqual({ tasks: '5' });
+    // A quota of 1,000,000 tasks is leased: the request's 5 and LEASE_SHARE of the quota, held for the next.
+    const big = new QuotaKeeper(redis, { prefix, quota: { tasks: 1_000_000, payloadBytes: 0, windowSeconds: 3600 } });
+    const leased = await big.reserve(keyPrincipal('0000000000cc'), 5, 0);
+    expect(await redis.hgetall(leased.counter!)).toEqual({ tasks: String(5 + 1_000_000 * LEASE_SHARE) });
+    expect(big.held(leased)).toEqual({ tasks: 1_000_000 * LEASE_SHARE });
 
     // A token's own quota is named by its claim; a quota of bytes only leaves tasks uncounted.
     const token: Principal = {

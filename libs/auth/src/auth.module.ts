@@ -5,6 +5,7 @@ import { AUTH_OPTIONS, ConfigurableAuthModule } from './auth.module-definition';
 import { AuthModuleOptions, BOOTSTRAP_SCOPES } from './auth.options';
 import { Authenticator } from './authenticator';
 import { QuotaKeeper } from './quota';
+import { RateLimiter } from './rate-limiter';
 
 /** While Redis is away at boot, the bootstrap admin key is tried again this often. */
 const BOOTSTRAP_RETRY_MS = 2000;
@@ -12,11 +13,11 @@ const BOOTSTRAP_RETRY_MS = 2000;
 /**
  * Authentication and quotas for the api: `AuthModule.forRootAsync({ useFactory, inject })`. Uses the
  * queue's Redis connection (QueueModule must be imported, it is global). Exports the authenticator,
- * the API key store and the quota keeper.
+ * the API key store, the quota keeper and the rate limiter.
  */
 @Module({
-  providers: [ApiKeyStore, Authenticator, QuotaKeeper],
-  exports: [ApiKeyStore, Authenticator, QuotaKeeper],
+  providers: [ApiKeyStore, Authenticator, QuotaKeeper, RateLimiter],
+  exports: [ApiKeyStore, Authenticator, QuotaKeeper, RateLimiter],
 })
 export class AuthModule extends ConfigurableAuthModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Auth');

@@ -1,9 +1,7 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  authKeys,
   Authenticator,
   AuthOutcome,
   defaultQuota,
@@ -11,9 +9,8 @@ import {
   ownLimitName,
   Principal,
   quotaToWire,
-  rateLimitSuffix,
+  RateLimiter,
 } from '@app/auth';
-import { REDIS_CLIENT, RedisClient } from '@app/queue';
 import { ApiEnv, isLoopback } from '../config/api.env';
 import { ACCESS_CONFIG, AccessRule, forbiddenScope, tooManyRequests, unauthorized } from './access';
 
@@ -23,8 +20,6 @@ import { ACCESS_CONFIG, AccessRule, forbiddenScope, tooManyRequests, unauthorize
  */
 const DOCS = /^\/(docs(-json|-yaml|\/|$)|ui(\/|$))/;
 
-const RATE = Symbol('taskq.rate');
-
 /** The rate limit a request is counted against: whose counter, its max and window, and the setting that holds it. */
 interface RequestRate {
   subject: string;
@@ -33,13 +28,11 @@ interface RequestRate {
   source: string;
 }
 
-type Limited = FastifyRequest & { [RATE]?: RequestRate };
-
 /**
  * Who may call what, checked in Fastify's onRequest, before the body is read or parsed (an
  * unauthenticated client cannot make the api buffer and parse a 16 MiB body):
  *   1. the credentials become a principal (Authenticator: API key, JWT, or AUTH_MODE=none);
- *   2. the rate limit, shared by every replica through Redis (@fastify/rate-limit's Redis store):
+ *   2. the rate limit, counted in Redis across every replica (RateLimiter, from a lease in memory):
  *      per credential (its own rate_limit, else RATE_LIMIT_MAX), or per client address for requests
  *      without a valid one; none at all for AUTH_MODE=none on a loopback HOST (one machine's own use);
  *   3. 401 without a valid credential, 403 without the route's scope.
@@ -52,7 +45,7 @@ export class AccessHook {
 
   constructor(
     private readonly authenticator: Authenticator,
-    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
+    private readonly rateLimiter: RateLimiter,
     private readonly config: ConfigService<ApiEnv, true>,
   ) {}
 
@@ -65,21 +58,6 @@ export class AccessHook {
       anonymousUnlimited: this.authenticator.mode === 'none' && isLoopback(this.env('HOST')),
     };
     this.logDefaults(limits);
-    await fastify.register(rateLimit, {
-      // No hooks of its own: the limiter is called below, after authentication, before authorization.
-      global: false,
-      redis: this.redis,
-      nameSpace: authKeys(this.env('QUEUE_PREFIX')).rateLimitNamespace,
-      keyGenerator: (request) => {
-        const rate = (request as Limited)[RATE]!;
-        return rateLimitSuffix(rate.subject, rate.perMs);
-      },
-      max: (request) => (request as Limited)[RATE]!.max,
-      timeWindow: (request) => (request as Limited)[RATE]!.perMs,
-      // Redis unreachable: requests go on (every route that does work answers 503 by itself then).
-      skipOnError: true,
-    });
-    const limiter = fastify.createRateLimit();
     fastify.decorateRequest('principal', null);
 
     fastify.addHook('onRoute', (route) => {
@@ -103,13 +81,12 @@ export class AccessHook {
 
       const rate = rateOf(principal, request.ip, limits);
       if (rate && rate.max > 0) {
-        (request as Limited)[RATE] = rate;
-        const result = await limiter(request);
-        if (!result.isAllowed && result.isExceeded) {
+        const result = await this.rateLimiter.take(rate.subject, rate);
+        if (!result.allowed) {
           const who = rate.subject.startsWith('ip:') ? `client ${request.ip}` : 'this credential';
           throw tooManyRequests(
-            `rate limit of ${rate.max} requests per ${rate.perMs / 1000} s (${rate.source}) reached for ${who}; retry after ${result.ttlInSeconds} s`,
-            result.ttlInSeconds,
+            `rate limit of ${rate.max} requests per ${rate.perMs / 1000} s (${rate.source}) reached for ${who}; retry after ${result.retryAfterSeconds} s`,
+            result.retryAfterSeconds,
           );
         }
       }

@@ -1,7 +1,7 @@
 import { ConflictException, HttpStatus, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
-import { Principal, QuotaKeeper, Reservation } from '@app/auth';
+import { Principal, QuotaKeeper } from '@app/auth';
 import { DEFAULT_QUEUE, TaskBackoff, TaskContractRegistry } from '@app/contracts';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { EnqueuedTask, NewTask, QueueError, QueueProducer, SameCallConflict } from '@app/queue';
@@ -61,8 +61,9 @@ export class SubmitService {
   }
 
   /**
-   * The quota is taken before the write (atomically, so replicas cannot overrun it together) and
-   * given back when nothing was written: a refusal, Redis down before the write, or replays of
+   * The quota is taken before the write (counted in Redis, so replicas cannot overrun it together;
+   * in the steady state from this replica's lease, without a Redis call) and given back when nothing
+   * was written: a refusal, Redis down before the write, or replays of
    * earlier tasks. A write that may have happened (a timeout) keeps it.
    */
   private async enqueue(principal: Principal, tasks: SizedTask[]): Promise<EnqueuedTask[]> {
@@ -75,12 +76,12 @@ export class SubmitService {
     } catch (error) {
       // Another queue's part of a batch may be stored even when this one was refused (a conflict).
       const written = error instanceof QueueError && (error.maybeApplied || !!error.written?.length);
-      if (reservation && !written) await this.refund(reservation);
+      if (reservation && !written) this.quota.refund(reservation);
       throw error;
     }
     if (reservation && enqueued.some((task) => task.replayed)) {
       const replayed = tasks.filter((_, i) => enqueued[i].replayed);
-      await this.refund({
+      this.quota.refund({
         ...reservation,
         tasks: replayed.length,
         bytes: replayed.reduce((sum, task) => sum + task.payloadBytes, 0),
@@ -101,11 +102,6 @@ export class SubmitService {
     }
     for (const { task_type, queue, n } of counts.values()) this.submitted.inc({ task_type, queue }, n);
     return enqueued;
-  }
-
-  /** A refund that fails leaves the quota charged: the caller still gets the write's own answer. */
-  private async refund(reservation: Reservation): Promise<void> {
-    await this.quota.refund(reservation).catch(() => undefined);
   }
 
   /** A submission the caller may make (its queue among the key's), as a sized queue task. */

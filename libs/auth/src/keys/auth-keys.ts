@@ -25,10 +25,10 @@ export interface AuthKeys {
    */
   quota(subject: string, windowSeconds: number): string;
   /**
-   * @fastify/rate-limit's namespace; its counter of a subject is
-   * `<namespace><rateLimitSuffix(subject, windowMs)>`.
+   * HASH `requests` counted for one subject (a credential, or `ip:<address>`) in the current rate-limit
+   * window of `windowMs` (the key expires with it); the window is part of the name, as for quotas.
    */
-  rateLimitNamespace: string;
+  rate(subject: string, windowMs: number): string;
 }
 
 export function authKeys(prefix: string): AuthKeys {
@@ -38,19 +38,11 @@ export function authKeys(prefix: string): AuthKeys {
     apiKeyIndex: `${base}:keys`,
     revokedApiKeys: `${base}:revoked`,
     quota: (subject, windowSeconds) => `${prefix}:quota:{${subject}}:${windowSeconds}s`,
-    rateLimitNamespace: `${prefix}:rl:`,
+    rate: (subject, windowMs) => `${prefix}:rate:{${subject}}:${windowMs}ms`,
   };
-}
-
-/**
- * The part of a rate-limit counter's key after the namespace: the subject as its own hash tag, then
- * the window (a new window length starts a new counter instead of keeping the old one's expiry).
- */
-export function rateLimitSuffix(subject: string, windowMs: number): string {
-  return `{${subject}}:${windowMs}ms`;
 }
 
 /** Every counter key under `prefix` (rate limits and quotas), for tests that tell them from other writes. */
 export function isCounterKey(prefix: string, key: string): boolean {
-  return key.startsWith(`${prefix}:rl:{`) || key.startsWith(`${prefix}:quota:{`);
+  return key.startsWith(`${prefix}:rate:{`) || key.startsWith(`${prefix}:quota:{`);
 }

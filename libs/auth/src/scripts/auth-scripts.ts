@@ -20,8 +20,7 @@ export interface AuthScripts {
   taskqAuthCreateApiKey(...args: Arg[]): Promise<number[]>;
   taskqAuthRevokeApiKey(...args: Arg[]): Promise<number>;
   taskqAuthSetApiKeyLimits(...args: Arg[]): Promise<string[]>;
-  taskqAuthReserveQuota(...args: Arg[]): Promise<number[]>;
-  taskqAuthRefundQuota(...args: Arg[]): Promise<number>;
+  taskqAuthLeaseAllowance(...args: Arg[]): Promise<number[]>;
 }
 
 export type AuthRedis = RedisClient & AuthScripts;

@@ -31,8 +31,7 @@ type Call = (...args: (string | number)[]) => Promise<unknown>;
 interface AuthCommands {
   taskqAuthCreateApiKey: Call;
   taskqAuthRevokeApiKey: Call;
-  taskqAuthReserveQuota: Call;
-  taskqAuthRefundQuota: Call;
+  taskqAuthLeaseAllowance: Call;
   taskqAuthSetApiKeyLimits: Call;
 }
 
@@ -260,11 +259,20 @@ const AUTH_GUARDS: Record<keyof AuthCommands, Guard> = {
     const a = authKeys(c.prefix);
     return [c.s.taskqAuthRevokeApiKey(a.apiKey('k1'), a.apiKeyIndex, a.revokedApiKeys, '')];
   },
-  taskqAuthReserveQuota: (c) => [
-    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc', 60), 1, 10, 'NaN', 0, 1000),
-    c.s.taskqAuthReserveQuota(authKeys(c.prefix).quota('svc', 60), 1, 10, 5, 0, 0),
-  ],
-  taskqAuthRefundQuota: (c) => [c.s.taskqAuthRefundQuota(authKeys(c.prefix).quota('svc', 60), -1, 0)],
+  taskqAuthLeaseAllowance: (c) => {
+    const counter = authKeys(c.prefix).quota('svc', 60);
+    const lease = (...argv: (string | number)[]) => c.s.taskqAuthLeaseAllowance(counter, ...argv);
+    return [
+      lease(0, 'tasks', 1, 1, 10),
+      lease(1000, 'tasks', 1, 5, 'NaN'),
+      lease(1000, 'tasks', 2, 1, 10),
+      lease(1000, 'tasks', 1, 1, 10, 'bytes', 1, 1),
+      lease(1000, 'tasks', 1, 1, 10, 'bytes', -1, 1, 10),
+      lease(1000, 'tasks', 1, 1, 10, 'bytes', 1, 1, 10, 'requests', 1, 1, 10),
+      lease(1000, 'nope', 1, 1, 10),
+      lease(1000, 'tasks', 1, 1, 0),
+    ];
+  },
   taskqAuthSetApiKeyLimits: (c) => {
     const key = authKeys(c.prefix).apiKey('k1');
     return [
