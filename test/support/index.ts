@@ -7,3 +7,5 @@ export * from './queue-options';
 export * from './postgres';
 export * from './tcp-proxy';
 export * from './own-postgres';
+export * from './key-fixture';
+export * from './every-state';
