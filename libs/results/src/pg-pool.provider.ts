@@ -1,5 +1,5 @@
 import { Logger, Provider } from '@nestjs/common';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { PG_POOL } from './results.constants';
 import { RESULTS_OPTIONS } from './results.module-definition';
 import { ResultsModuleOptions } from './results.options';
@@ -14,9 +14,13 @@ export function withPassword(databaseUrl: string, password: string | undefined):
   return url.toString();
 }
 
-/** A pool for the postgres backend, built from the options; none for redis (nothing to connect to). */
-export function createPool(options: ResultsModuleOptions): Pool | null {
+/**
+ * A pool for the postgres backend, built from the options; none for redis (nothing to connect to). `pg` is
+ * loaded only here, so a deployment on the redis backend (the default) never holds it in memory.
+ */
+export async function createPool(options: ResultsModuleOptions): Promise<Pool | null> {
   if (options.backend !== 'postgres') return null;
+  const { Pool } = await import('pg');
   const pool = new Pool({
     connectionString: withPassword(options.databaseUrl, options.databasePassword),
     max: options.poolMax,

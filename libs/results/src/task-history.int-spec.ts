@@ -52,13 +52,13 @@ describe('TaskHistory on 100k rows', () => {
        WHERE id = row_id`,
     );
     await db.sql.query('ANALYZE task_results');
-    pool = createPool({
+    pool = (await createPool({
       backend: 'postgres',
       databaseUrl: db.url,
       poolMax: 2,
       statementTimeoutMs: 10_000,
       applicationName: 'int-test',
-    })!;
+    }))!;
     history = new TaskHistory(pool);
   }, 120_000);
   afterAll(async () => {
