@@ -111,8 +111,9 @@ describe('ServiceLoop', () => {
     );
     loop.start();
     await until(() => starts.length >= 3, 'three passes');
-    expect(starts[0] - began).toBeGreaterThanOrEqual(40);
-    expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(25);
+    // Date.now() is in whole ms and a timer may fire within the ms it is due: one ms of slack.
+    expect(starts[0] - began).toBeGreaterThanOrEqual(39);
+    expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(24);
   });
 
   it('stop() waits for the pass in progress, and no pass starts after it', async () => {
