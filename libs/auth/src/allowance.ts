@@ -87,7 +87,7 @@ export class AllowanceLedger {
     }
   }
 
-  /** What this replica holds of a counter's window (tests, and the logs of a refusal). */
+  /** What this replica holds of a counter's window (tests). */
   held(counter: string): Partial<Record<AllowanceCount['field'], number>> {
     return Object.fromEntries(this.live(counter)?.left ?? []);
   }
