@@ -48,6 +48,31 @@ async function hmgetMany(redis: TestRedis, keys: string[], fields: string[]): Pr
 }
 
 /**
+ * HMGET of each `[member, key]`'s fields together with whether `member` is still in the sorted set `index`,
+ * one MULTI per chunk (the index and the hashes are one queue's: one slot). `'left'` for a member that
+ * has left the index since it was listed.
+ */
+async function hmgetWhileIn(
+  redis: TestRedis,
+  index: string,
+  members: [string, string][],
+  fields: string[],
+): Promise<((string | null)[] | 'left')[]> {
+  const out: ((string | null)[] | 'left')[] = [];
+  for (let i = 0; i < members.length; i += CHUNK) {
+    const multi = redis.multi();
+    members.slice(i, i + CHUNK).forEach(([member, key]) => multi.zscore(index, member).hmget(key, ...fields));
+    const replies = (await multi.exec()) ?? [];
+    for (let j = 0; j < replies.length; j += 2) {
+      const [[scoreError, score], [hashError, values]] = [replies[j], replies[j + 1]];
+      if (scoreError || hashError) throw scoreError ?? hashError;
+      out.push(score === null ? 'left' : (values as (string | null)[]));
+    }
+  }
+  return out;
+}
+
+/**
  * The queue's central invariant (docs/queue-invariants.md), strictly: every task id of the queue is
  * in exactly one home; every index entry has its hash (the one exception: a retained entry past its
  * expiry, see InvariantOptions); the hash's status names that home; a lease exactly when
@@ -93,12 +118,16 @@ export async function checkQueueInvariant(
   const problems: string[] = [];
   if (!postgres) for (const id of archived) problems.push(`${id} is in archive although RESULTS_BACKEND is redis`);
   const archivedOnly = [...archived].filter((id) => !seen.has(id));
-  const archivedHashes = await hmgetMany(
+  // Read with the entry in one MULTI: a running archiver settles a task (its row written, hash and entry
+  // removed together) between the ZRANGE above and a separate read of the hash.
+  const archivedHashes = await hmgetWhileIn(
     redis,
-    archivedOnly.map((id) => `${keys.taskPrefix}${id}`),
+    keys.archive,
+    archivedOnly.map((id) => [id, `${keys.taskPrefix}${id}`]),
     ['status', 'lease', 'rev'],
   );
   archivedOnly.forEach((id, i) => {
+    if (archivedHashes[i] === 'left') return;
     const [status, lease, rev] = archivedHashes[i];
     // A purged task whose row is still to be removed keeps only its revision.
     if (status === null && rev === null) problems.push(`${id} is in archive but has no hash`);
