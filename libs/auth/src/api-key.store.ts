@@ -17,6 +17,12 @@ export const API_KEY_CACHE_MS = 500;
 const MAX_CACHED_KEYS = 10_000;
 
 /** Names of keys: what listings and messages show. */
+/** createApiKey's refusal codes: AUTH_CODE in scripts/lua/_prelude.lua, held equal by script-codes.spec. */
+export const AUTH_SCRIPT_CODE = {
+  KeyIdTaken: -2,
+  KeyRevoked: -3,
+} as const;
+
 export const API_KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.:@/-]{0,63}$/;
 
 /** An API key as stored, without its secret (Redis holds only the secret's hash). */
@@ -83,8 +89,8 @@ export class ApiKeyStore {
     const parts = parseApiKey(key);
     if (!parts) throw new Error('not an API key (tq_<12 hex>_<64 hex>)');
     const [code] = await this.store(parts.id, parts.secret, input, 'ensure');
-    if (code === -3) return 'revoked';
-    if (code === -2) throw new Error(`key id ${parts.id} already holds another key`);
+    if (code === AUTH_SCRIPT_CODE.KeyRevoked) return 'revoked';
+    if (code === AUTH_SCRIPT_CODE.KeyIdTaken) throw new Error(`key id ${parts.id} already holds another key`);
     return code === 1 ? 'created' : 'exists';
   }
 

@@ -1,5 +1,11 @@
 -- libs/auth's helpers, prepended to its scripts after the queue's prelude (script-loader.ts).
 
+-- createApiKey's refusals, by name (api-key.store.ts: AUTH_SCRIPT_CODE, held equal by a test).
+local AUTH_CODE = {
+  KEY_ID_TAKEN = -2,
+  KEY_REVOKED = -3,
+}
+
 -- A credential's own limits as 7 arguments from ARGV[first]: the rate limit's mode ('keep', 'set',
 -- 'clear'), max and window ms; the quota's mode, tasks and payload bytes (0: not counted) and window
 -- seconds. Checked whole before the caller writes anything.

@@ -21,11 +21,11 @@ local queues = strArg(ARGV[5], 'queues')
 local mode = oneOfArg(ARGV[6], 'mode', { 'create', 'ensure' })
 local limits = ownLimitsArgs(7)
 if limits.rate == 'keep' or limits.quota == 'keep' then badArg('limit mode', 'keep', 'set or clear for a new key') end
-if redis.call('SISMEMBER', KEYS[3], id) == 1 then return { -3 } end
+if redis.call('SISMEMBER', KEYS[3], id) == 1 then return { AUTH_CODE.KEY_REVOKED } end
 local existing = redis.call('HMGET', KEYS[1], 'hash', 'created_at')
 if existing[1] then
   if mode == 'ensure' and existing[1] == hash then return { 0, tonumber(existing[2]) } end
-  return { -2 }
+  return { AUTH_CODE.KEY_ID_TAKEN }
 end
 local now = int(nowMs())
 redis.call('HSET', KEYS[1], 'hash', hash, 'name', name, 'scopes', scopes, 'queues', queues, 'created_at', now)

@@ -46,6 +46,19 @@ local DEAD_REASONS = {
   'result_too_large'
 }
 
+-- Refusal codes a script returns (a reply's first element, or one per task in a batch), by name:
+-- errors/queue-error.ts has the same table as SCRIPT_CODE, and a test holds the two equal.
+local CODE = {
+  NOT_FOUND = -1,
+  WRONG_STATE = -2,
+  LEASE_LOST = -3,
+  LIMIT_REACHED = -5,
+  IDEMPOTENCY_CONFLICT = -6,
+  UNIQUE_CONFLICT = -7,
+  NOT_DUE = -8,
+  UNREGISTERED = -9,
+}
+
 -- Redis server time in ms: every lease deadline and due time uses the server's clock,
 -- so workers with skewed clocks cannot steal each other's leases.
 local function nowMs()

@@ -42,7 +42,7 @@ for i = 4, #ARGV, 3 do
   local id = ARGV[i]
   local key = prefix .. id
   if redis.call('HGET', key, 'lease') ~= ARGV[i + 1] then
-    codes[#codes + 1] = -3
+    codes[#codes + 1] = CODE.LEASE_LOST
   else
     codes[#codes + 1] = 1
     done[#done + 1] = id

@@ -18,10 +18,10 @@ local id = strArg(ARGV[1], 'schedule id')
 local channel = strArg(ARGV[2], 'schedules channel')
 local max = intArg(ARGV[3], 'max schedules', 0)
 local f = redis.call('HMGET', KEYS[1], 'pending', 'enabled', 'next_run_at', 'queue', 'name')
-if not f[1] then return { -1 } end
-if redis.call('EXISTS', KEYS[3]) == 0 then return { -9 } end
+if not f[1] then return { CODE.NOT_FOUND } end
+if redis.call('EXISTS', KEYS[3]) == 0 then return { CODE.UNREGISTERED } end
 local count = redis.call('ZCARD', KEYS[4])
-if max > 0 and count >= max then return { -5, count } end
+if max > 0 and count >= max then return { CODE.LIMIT_REACHED, count } end
 redis.call('HDEL', KEYS[1], 'pending')
 redis.call('PERSIST', KEYS[1])
 redis.call('ZADD', KEYS[4], 0, f[5] .. ' ' .. id)

@@ -26,10 +26,10 @@ local archive = oneOfArg(ARGV[5], 'finished mode', FINISHED_MODES) == 'archive'
 
 local f = redis.call('HMGET', key, 'status', 'lease')
 local status = f[1]
-if not status then return { -1 } end
+if not status then return { CODE.NOT_FOUND } end
 local homes = { scheduled = KEYS[1], queued = KEYS[2], retrying = KEYS[3], active = KEYS[4] }
 local home = homes[status]
-if not home then return { -2, status } end
+if not home then return { CODE.WRONG_STATE, status } end
 
 local now = nowMs()
 redis.call('ZREM', home, id)

@@ -14,11 +14,11 @@
 local id = strArg(ARGV[2], 'id')
 local key = strArg(ARGV[1], 'task key prefix') .. id
 local status = redis.call('HGET', key, 'status')
-if not status then return { -1 } end
+if not status then return { CODE.NOT_FOUND } end
 if not redis.call('ZSCORE', KEYS[1], id) then
   -- Dead but out of the dead-letter queue: deleted, its hash kept only until its row is archived.
-  if status == 'dead' then return { -2, status, 'deleted' } end
-  return { -2, status }
+  if status == 'dead' then return { CODE.WRONG_STATE, status, 'deleted' } end
+  return { CODE.WRONG_STATE, status }
 end
 redis.call('ZREM', KEYS[1], id)
 dropDeadHash(KEYS[2], key, id)

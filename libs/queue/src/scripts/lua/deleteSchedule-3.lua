@@ -12,7 +12,7 @@
 local id = strArg(ARGV[1], 'schedule id')
 local name = redis.call('HGET', KEYS[1], 'name')
 redis.call('ZREM', KEYS[2], id)
-if not name then return { -1 } end
+if not name then return { CODE.NOT_FOUND } end
 redis.call('ZREM', KEYS[3], name .. ' ' .. id)
 redis.call('DEL', KEYS[1])
 return { 1, name }

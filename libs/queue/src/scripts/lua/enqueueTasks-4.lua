@@ -48,7 +48,7 @@ for i = 0, n - 1 do
   if ARGV[base + 7] ~= '' then strArg(ARGV[base + 8], 'body digest') end
   if ARGV[base + 9] ~= '' then intArg(ARGV[base + 10], 'unique_for_ms', 1) end
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then return { -9 } end
+if redis.call('EXISTS', KEYS[3]) == 0 then return { CODE.UNREGISTERED } end
 
 -- Resolve idempotency and uniqueness for the whole batch before writing anything.
 local out = { 0 }
@@ -70,7 +70,7 @@ for i = 0, n - 1 do
       end
     end
     if seen then
-      if seen[1] == digest then code, shown = 2, seen[2] else code, shown = -6, seen[2] end
+      if seen[1] == digest then code, shown = 2, seen[2] else code, shown = CODE.IDEMPOTENCY_CONFLICT, seen[2] end
     else
       replayedIn[idem] = { digest, id }
     end
@@ -83,7 +83,7 @@ for i = 0, n - 1 do
       if holder and isFinished(redis.call('HGET', prefix .. holder, 'status')) then holder = nil end
     end
     if holder then
-      code, shown = -7, holder
+      code, shown = CODE.UNIQUE_CONFLICT, holder
     else
       uniqueIn[unique] = id
     end

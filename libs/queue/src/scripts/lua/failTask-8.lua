@@ -37,7 +37,7 @@ local detail = ARGV[9]
 if detail == nil or detail == '' then detail = ARGV[4] end
 
 local key = prefix .. id
-if redis.call('HGET', key, 'lease') ~= ARGV[3] then return -3 end
+if redis.call('HGET', key, 'lease') ~= ARGV[3] then return CODE.LEASE_LOST end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', key, 'lease')

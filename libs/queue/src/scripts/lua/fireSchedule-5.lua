@@ -44,15 +44,15 @@ local f = redis.call('HMGET', KEYS[1], 'rev', 'next_run_at', 'enabled', 'pending
   'task_type', 'payload', 'priority', 'max_retries', 'timeout_ms')
 if not f[1] or f[4] then
   if not f[1] then redis.call('ZREM', KEYS[2], id) end
-  return { -1 }
+  return { CODE.NOT_FOUND }
 end
 if f[3] ~= '1' then
   redis.call('ZREM', KEYS[2], id)
-  return { -2 }
+  return { CODE.WRONG_STATE }
 end
-if tonumber(f[1]) ~= rev or tonumber(f[2]) ~= expected then return { -2 } end
+if tonumber(f[1]) ~= rev or tonumber(f[2]) ~= expected then return { CODE.WRONG_STATE } end
 local now = nowMs()
-if expected > now or (n > 0 and last > now) then return { -8, now } end
+if expected > now or (n > 0 and last > now) then return { CODE.NOT_DUE, now } end
 
 local nowArg = int(now)
 if n > 0 then

@@ -30,7 +30,7 @@ left = left + redis.call('ZCARD', KEYS[14])
 -- schedule written by a version without the index, until it is indexed).
 local schedules = math.max(redis.call('ZCARD', KEYS[17]), redis.call('ZCARD', KEYS[16]))
 if left > 0 or schedules > 0 then
-  local out = { -2, left, schedules }
+  local out = { CODE.WRONG_STATE, left, schedules }
   if shown > 0 then
     for _, member in ipairs(redis.call('ZRANGE', KEYS[17], 0, shown - 1)) do
       out[#out + 1] = string.match(member, '^(%S+)')

@@ -21,6 +21,6 @@ for i = 2, #ARGV do
 end
 if #fresh == 0 then return { 1 } end
 local count = redis.call('SCARD', KEYS[1])
-if max > 0 and count + #fresh > max then return { -5, count } end
+if max > 0 and count + #fresh > max then return { CODE.LIMIT_REACHED, count } end
 redis.call('SADD', KEYS[1], unpack(fresh))
 return { 1 }

@@ -44,14 +44,14 @@ if ARGV[13] ~= '' then intArg(ARGV[13], 'scheduled_at', 0) end
 local lock = ARGV[14]
 if lock ~= '' then intArg(ARGV[15], 'unique_for_ms', 1) end
 
-if redis.call('EXISTS', KEYS[2]) == 0 then return { -9 } end
+if redis.call('EXISTS', KEYS[2]) == 0 then return { CODE.UNREGISTERED } end
 if redis.call('EXISTS', key) == 1 then
   local status = redis.call('HGET', key, 'status')
-  if not status then return { -1 } end
-  return { -2, status }
+  if not status then return { CODE.NOT_FOUND } end
+  return { CODE.WRONG_STATE, status }
 end
 local holder = uniqueHolder(lock, id, prefix)
-if holder then return { -7, holder } end
+if holder then return { CODE.UNIQUE_CONFLICT, holder } end
 
 local now = nowMs()
 redis.call('HSET', key,

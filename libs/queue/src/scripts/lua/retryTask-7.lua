@@ -30,11 +30,11 @@ local only = oneOfArg(ARGV[4], 'only', { 'dead', 'finished' })
 
 local f = redis.call('HMGET', key, 'status', 'unique_key', 'unique_for_ms', 'priority')
 local status = f[1]
-if not status then return { -1 } end
-if not FINISHED[status] or (only == 'dead' and status ~= 'dead') then return { -2, status } end
-if only == 'dead' and not redis.call('ZSCORE', KEYS[1], id) then return { -2, status, 'deleted' } end
+if not status then return { CODE.NOT_FOUND } end
+if not FINISHED[status] or (only == 'dead' and status ~= 'dead') then return { CODE.WRONG_STATE, status } end
+if only == 'dead' and not redis.call('ZSCORE', KEYS[1], id) then return { CODE.WRONG_STATE, status, 'deleted' } end
 local holder = uniqueHolder(f[2], id, prefix)
-if holder then return { -7, holder } end
+if holder then return { CODE.UNIQUE_CONFLICT, holder } end
 
 local now = nowMs()
 redis.call('ZREM', KEYS[1], id)

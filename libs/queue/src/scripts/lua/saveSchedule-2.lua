@@ -45,10 +45,10 @@ local key = KEYS[1]
 local current = redis.call('HMGET', key, 'rev', 'pending')
 local rev = 1
 if mode == 'create' then
-  if current[1] then return { -2, tonumber(current[1]) } end
+  if current[1] then return { CODE.WRONG_STATE, tonumber(current[1]) } end
 else
-  if not current[1] or current[2] then return { -1 } end
-  if tonumber(current[1]) ~= expectedRev then return { -2, tonumber(current[1]) } end
+  if not current[1] or current[2] then return { CODE.NOT_FOUND } end
+  if tonumber(current[1]) ~= expectedRev then return { CODE.WRONG_STATE, tonumber(current[1]) } end
   rev = expectedRev + 1
 end
 

@@ -20,7 +20,7 @@ if action == 'limits' then
   end
   if ARGV[4] ~= '' then concurrency = intArg(ARGV[4], 'concurrency', 0) end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return { -9 } end
+if redis.call('EXISTS', KEYS[1]) == 0 then return { CODE.UNREGISTERED } end
 if action == 'pause' then
   redis.call('HSET', KEYS[2], 'paused', '1')
   return { 1 }

@@ -11,7 +11,7 @@
 ]]
 local channel = strArg(ARGV[1], 'channel')
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return { -1 } end
+if not status then return { CODE.NOT_FOUND } end
 if isFinished(status) then return { 0, status } end
 redis.call('HSET', KEYS[1], 'watched', channel)
 return { 1, status }
