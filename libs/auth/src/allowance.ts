@@ -1,5 +1,5 @@
 import { redisCall } from '@app/queue';
-import type { AuthRedis } from './scripts/auth-scripts';
+import { AuthRedis, leaseAllowance } from './scripts/auth-scripts';
 
 /**
  * One count of a fixed-window limit: `need` of it for this request, at most `limit` per window.
@@ -116,27 +116,33 @@ export class AllowanceLedger {
     counts.forEach((c, i) => fromHeld[i] > 0 && holding!.left.set(c.field, holding!.left.get(c.field)! - fromHeld[i]));
     const putBack = () => this.giveBack(counter, Object.fromEntries(counts.map((c, i) => [c.field, fromHeld[i]])));
     const shortfall = counts.map((c, i) => c.need - fromHeld[i]);
-    const argv = counts.flatMap((c, i) => [c.field, shortfall[i], shortfall[i] + this.extra(c.limit), c.limit]);
+    const asked = counts.map((c, i) => ({
+      field: c.field,
+      need: shortfall[i],
+      want: shortfall[i] + this.extra(c.limit),
+      limit: c.limit,
+    }));
     const askedAt = this.now();
-    let reply: number[];
+    let reply: Awaited<ReturnType<typeof leaseAllowance.run>>;
     try {
-      reply = (
-        await redisCall('leaseAllowance', () => this.redis.taskqAuthLeaseAllowance(counter, windowMs, ...argv))
-      ).map(Number);
+      reply = await redisCall('leaseAllowance', () =>
+        leaseAllowance.run(this.redis, { counter }, { windowMs, counts: asked }),
+      );
     } catch (error) {
       putBack();
       throw error;
     }
-    const [code, second, third] = reply;
-    if (code < 0) {
+    if (!reply.leased) {
       putBack();
-      return { taken: false, index: -code - 1, used: second, retryAfterSeconds: Math.max(1, Math.ceil(third / 1000)) };
+      const { index, used, msLeft } = reply;
+      return { taken: false, index, used, retryAfterSeconds: Math.max(1, Math.ceil(msLeft / 1000)) };
     }
+    const { msLeft, granted } = reply;
     // A holding alive here is of the same window in Redis; either end is no later than the window's.
     const current = this.live(counter) ?? { endsAt: 0, left: new Map<string, number>() };
-    current.endsAt = Math.max(current.endsAt, askedAt + second);
+    current.endsAt = Math.max(current.endsAt, askedAt + msLeft);
     counts.forEach((c, i) => {
-      current.left.set(c.field, (current.left.get(c.field) ?? 0) + reply[2 + i] - shortfall[i]);
+      current.left.set(c.field, (current.left.get(c.field) ?? 0) + granted[i] - shortfall[i]);
     });
     this.keep(counter, current);
     return { taken: true };

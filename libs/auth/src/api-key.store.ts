@@ -6,7 +6,7 @@ import { AuthModuleOptions } from './auth.options';
 import { authKeys, AuthKeys } from './keys/auth-keys';
 import { LimitShapeError, OwnLimits, Quota, quotaFromWire, RateLimit, rateLimitFromWire } from './limits';
 import { isScope, Principal, Scope } from './scopes';
-import { AuthRedis, withAuthScripts } from './scripts/auth-scripts';
+import { AuthRedis, createApiKey, revokeApiKey, setApiKeyLimits, withAuthScripts } from './scripts/auth-scripts';
 
 /**
  * How long an api process trusts what it read about a key: a revocation, a new key or a change of
@@ -124,13 +124,11 @@ export class ApiKeyStore {
    * this id (nothing written). Every replica applies the change within API_KEY_CACHE_MS.
    */
   async setLimits(id: string, change: ApiKeyLimitsChange): Promise<ApiKeyRecord | undefined> {
-    const reply = await redisCall('setApiKeyLimits', () =>
-      this.redis.taskqAuthSetApiKeyLimits(this.keys.apiKey(id), ...limitArgs(change, 'keep')),
+    const fields = await redisCall('setApiKeyLimits', () =>
+      setApiKeyLimits.run(this.redis, { record: this.keys.apiKey(id) }, { limits: limitArgs(change, 'keep') }),
     );
     this.cache.delete(id);
-    if (!reply.length) return undefined;
-    const fields: Record<string, string> = {};
-    for (let i = 0; i < reply.length; i += 2) fields[reply[i]] = reply[i + 1];
+    if (!fields) return undefined;
     const stored = toStored(id, fields);
     if (!stored) throw new Error(`API key ${id} has a malformed record in Redis`);
     return stored.record;
@@ -138,11 +136,9 @@ export class ApiKeyStore {
 
   /** Revokes a key: false when no live key has this id. Every replica refuses it within API_KEY_CACHE_MS. */
   async revoke(id: string): Promise<boolean> {
-    const revoked = await redisCall('revokeApiKey', () =>
-      this.redis.taskqAuthRevokeApiKey(this.keys.apiKey(id), this.keys.apiKeyIndex, this.keys.revokedApiKeys, id),
-    );
+    const revoked = await redisCall('revokeApiKey', () => revokeApiKey.run(this.redis, this.recordKeys(id), { id }));
     this.cache.delete(id);
-    return Number(revoked) === 1;
+    return revoked === 1;
   }
 
   private async store(
@@ -152,21 +148,22 @@ export class ApiKeyStore {
     mode: 'create' | 'ensure',
   ): Promise<[number, number]> {
     const reply = await redisCall('createApiKey', () =>
-      this.redis.taskqAuthCreateApiKey(
-        this.keys.apiKey(id),
-        this.keys.apiKeyIndex,
-        this.keys.revokedApiKeys,
+      createApiKey.run(this.redis, this.recordKeys(id), {
         id,
-        hashSecret(secret),
-        input.name,
-        input.scopes.join(','),
-        input.queues === null ? '*' : input.queues.join(','),
+        secretHash: hashSecret(secret),
+        name: input.name,
+        scopes: input.scopes.join(','),
+        queues: input.queues === null ? '*' : input.queues.join(','),
         mode,
-        ...limitArgs(input, 'clear'),
-      ),
+        limits: limitArgs(input, 'clear'),
+      }),
     );
     this.cache.delete(id);
-    return [Number(reply[0]), Number(reply[1] ?? 0)];
+    return [reply[0], reply[1] ?? 0];
+  }
+
+  private recordKeys(id: string) {
+    return { record: this.keys.apiKey(id), index: this.keys.apiKeyIndex, revoked: this.keys.revokedApiKeys };
   }
 
   private async lookup(id: string): Promise<Stored | null> {

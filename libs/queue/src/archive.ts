@@ -5,6 +5,7 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { claimArchive, settleArchive } from './scripts/queue-scripts';
 import { TaskRecord } from './task';
 import { toTaskRecordWithoutBodies } from './task-record';
 
@@ -82,25 +83,18 @@ export class QueueArchive {
   /** Up to `max` due entries of the queue's archive, leased for `leaseMs`, at most about `byteBudget` of hashes. */
   async claim(queue: string, max: number, leaseMs: number, byteBudget: number): Promise<ArchiveClaim> {
     const keys = queueKeys(this.options.prefix, queue);
-    const reply = await redisCall('claimArchive', () =>
-      this.redis.taskqClaimArchive(keys.archive, keys.taskPrefix, max, leaseMs, byteBudget),
+    const claimed = await redisCall('claimArchive', () =>
+      claimArchive.run(this.redis, keys, { taskPrefix: keys.taskPrefix, max, leaseMs, byteBudget }),
     );
-    const tasks: ArchivedTask[] = [];
-    for (let i = 2; i < reply.length; i += 2) {
-      const id = String(reply[i]);
-      const flat = reply[i + 1] as string[];
-      const hash: Record<string, string> = {};
-      for (let j = 0; j < flat.length; j += 2) hash[flat[j]] = flat[j + 1];
-      tasks.push({
-        record: toTaskRecordWithoutBodies(id, queue, hash),
-        rev: Number(hash.rev ?? 0),
-        payloadJson: hash.payload ?? 'null',
-        resultJson: hash.result ? hash.result : null,
-        uniqueLock: hash.unique_key || null,
-        uniqueForMs: hash.unique_for_ms ? Number(hash.unique_for_ms) : null,
-      });
-    }
-    return { now: Number(reply[0]), dropped: Number(reply[1]), tasks };
+    const tasks = claimed.tasks.map(({ id, hash }): ArchivedTask => ({
+      record: toTaskRecordWithoutBodies(id, queue, hash),
+      rev: Number(hash.rev ?? 0),
+      payloadJson: hash.payload ?? 'null',
+      resultJson: hash.result ? hash.result : null,
+      uniqueLock: hash.unique_key || null,
+      uniqueForMs: hash.unique_for_ms ? Number(hash.unique_for_ms) : null,
+    }));
+    return { now: claimed.now, dropped: claimed.dropped, tasks };
   }
 
   /** After the PostgreSQL transaction: 'written' drops what it committed, 'failed' makes it due again. */
@@ -111,11 +105,9 @@ export class QueueArchive {
   ): Promise<ArchiveSettled> {
     if (!tasks.length) return { settled: 0, deleted: 0, kept: 0 };
     const keys = queueKeys(this.options.prefix, queue);
-    const pairs = tasks.flatMap((task) => [task.id, task.rev]);
-    const [settled, deleted, kept] = await redisCall('settleArchive', () =>
-      this.redis.taskqSettleArchive(keys.archive, keys.dead, keys.taskPrefix, outcome, ...pairs),
+    return redisCall('settleArchive', () =>
+      settleArchive.run(this.redis, keys, { taskPrefix: keys.taskPrefix, outcome, tasks: [...tasks] }),
     );
-    return { settled: Number(settled), deleted: Number(deleted), kept: Number(kept) };
   }
 
   /** Entries waiting in each queue's archive index (claimed ones included). */

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { decodeBackoff } from './backoff-field';
 import { assertScriptInt, errorForScriptCode, redisCall, SCRIPT_CODE } from './errors/queue-error';
 import { queueKeys, queueRegistryKey } from './keys/queue-keys';
 import { PROMOTE_BATCH, RECOVER_BATCH } from './queue.constants';
@@ -10,6 +9,8 @@ import { finishedMode, QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { WakeListener } from './redis/wake-listener';
 import { QueueRedis } from './scripts/script-loader';
+import { registerQueues } from './scripts/queue-scripts';
+import { ackTasks, claimTasks, extendLeases, failTask, recoverExpired, releaseTask } from './scripts/worker-scripts';
 import { ClaimedTask, DeadReason } from './task';
 import { workerOfToken } from './task-record';
 import { TickBatch } from './tick-batch';
@@ -90,7 +91,7 @@ export class QueueConsumer {
    */
   async register(queues: string[]): Promise<void> {
     await redisCall('register', () =>
-      this.redis.taskqRegisterQueues(queueRegistryKey(this.options.prefix), 0, ...queues),
+      registerQueues.run(this.redis, { registry: queueRegistryKey(this.options.prefix) }, { maxQueues: 0, queues }),
     );
   }
 
@@ -98,44 +99,18 @@ export class QueueConsumer {
   async claim(queue: string, max: number): Promise<ClaimResult> {
     const keys = queueKeys(this.options.prefix, queue);
     const token = `${this.workerId}:${++this.calls}`;
-    const reply = await redisCall('claim', () =>
-      this.redis.taskqClaimTasks(
-        keys.queued,
-        keys.scheduled,
-        keys.retrying,
-        keys.active,
-        keys.seq,
-        keys.meta,
-        keys.rateLog,
-        keys.archive,
-        keys.taskPrefix,
-        assertScriptInt('claim', 'max', max),
-        this.options.leaseMs,
-        token,
-        PROMOTE_BATCH,
-        this.options.resultsBackend === 'postgres' ? (this.options.resultsBufferMax ?? 0) : 0,
-      ),
+    const claimed = await redisCall('claim', () =>
+      claimTasks.run(this.redis, keys, {
+        taskPrefix: keys.taskPrefix,
+        max: assertScriptInt('claim', 'max', max),
+        leaseMs: this.options.leaseMs,
+        tokenPrefix: token,
+        promoteBatch: PROMOTE_BATCH,
+        resultsBufferMax: this.options.resultsBackend === 'postgres' ? (this.options.resultsBufferMax ?? 0) : 0,
+      }),
     );
-    const nextDue = Number(reply[0]);
-    const now = Number(reply[1]);
-    const tasks: ClaimedTask[] = [];
-    for (let i = 3; i < reply.length; i += 10) {
-      tasks.push({
-        id: String(reply[i]),
-        leaseToken: String(reply[i + 1]),
-        type: String(reply[i + 2]),
-        payloadJson: String(reply[i + 3]),
-        attempt: Number(reply[i + 4]),
-        maxRetries: Number(reply[i + 5]),
-        timeoutMs: Number(reply[i + 6]),
-        dueAt: Number(reply[i + 7]),
-        priority: Number(reply[i + 8]),
-        queue,
-        claimedAt: now,
-        backoff: decodeBackoff(reply[i + 9] as string | null) ?? undefined,
-      });
-    }
-    return { tasks, nextDueAt: nextDue >= 0 ? nextDue : null, now, backlogged: Number(reply[2]) === 1 };
+    const tasks = claimed.tasks.map((row): ClaimedTask => ({ ...row, queue, claimedAt: claimed.now }));
+    return { tasks, nextDueAt: claimed.nextDueAt, now: claimed.now, backlogged: claimed.backlogged };
   }
 
   /**
@@ -172,23 +147,15 @@ export class QueueConsumer {
 
   private async sendAcks(queue: string, acks: PendingAck[]): Promise<void> {
     const keys = queueKeys(this.options.prefix, queue);
-    const args: string[] = [];
-    for (const ack of acks) args.push(ack.task.id, ack.task.leaseToken, ack.resultJson);
     let codes: number[];
     try {
       codes = await redisCall('ack', () =>
-        this.redis.taskqAckTasks(
-          keys.active,
-          keys.succeeded,
-          keys.archive,
-          keys.throughput,
-          keys.meta,
-          keys.wake,
-          keys.taskPrefix,
-          this.options.resultTtlSeconds,
-          finishedMode(this.options),
-          ...args,
-        ),
+        ackTasks.run(this.redis, keys, {
+          taskPrefix: keys.taskPrefix,
+          resultTtlSeconds: this.options.resultTtlSeconds,
+          finishedMode: finishedMode(this.options),
+          acks: acks.map((ack) => ({ id: ack.task.id, leaseToken: ack.task.leaseToken, resultJson: ack.resultJson })),
+        }),
       );
     } catch (error) {
       for (const ack of acks) ack.reject(error);
@@ -206,27 +173,22 @@ export class QueueConsumer {
   async fail(task: ClaimedTask, outcome: FailOutcome): Promise<number> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('fail', () =>
-      this.redis.taskqFailTask(
-        keys.active,
-        keys.retrying,
-        keys.dead,
-        keys.deadTrimmed,
-        keys.wake,
-        keys.archive,
-        keys.throughput,
-        keys.meta,
-        keys.taskPrefix,
-        task.id,
-        task.leaseToken,
-        outcome.error,
-        outcome.action,
-        outcome.action === 'retry'
-          ? assertScriptInt('fail', 'delayMs', Math.max(0, Math.floor(outcome.delayMs)))
-          : outcome.reason,
-        this.options.dlqMaxSize,
-        finishedMode(this.options),
-        truncate(outcome.detail ?? '', ATTEMPT_ERROR_MAX_CHARS),
-      ),
+      failTask.run(this.redis, keys, {
+        taskPrefix: keys.taskPrefix,
+        id: task.id,
+        leaseToken: task.leaseToken,
+        error: outcome.error,
+        outcome:
+          outcome.action === 'retry'
+            ? {
+                action: 'retry',
+                delayMs: assertScriptInt('fail', 'delayMs', Math.max(0, Math.floor(outcome.delayMs))),
+              }
+            : { action: 'dead', reason: outcome.reason },
+        dlqMaxSize: this.options.dlqMaxSize,
+        finishedMode: finishedMode(this.options),
+        detail: truncate(outcome.detail ?? '', ATTEMPT_ERROR_MAX_CHARS),
+      }),
     );
     this.check(code, 'fail', task.id);
     return code;
@@ -236,7 +198,7 @@ export class QueueConsumer {
   async release(task: ClaimedTask): Promise<void> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('release', () =>
-      this.redis.taskqReleaseTask(keys.active, keys.queued, keys.wake, keys.taskPrefix, task.id, task.leaseToken),
+      releaseTask.run(this.redis, keys, { taskPrefix: keys.taskPrefix, id: task.id, leaseToken: task.leaseToken }),
     );
     this.check(code, 'release', task.id);
   }
@@ -245,9 +207,8 @@ export class QueueConsumer {
   async heartbeat(queue: string, tasks: ClaimedTask[]): Promise<string[]> {
     if (!tasks.length) return [];
     const keys = queueKeys(this.options.prefix, queue);
-    const pairs = tasks.flatMap((task) => [task.id, task.leaseToken]);
     return redisCall('heartbeat', () =>
-      this.redis.taskqExtendLeases(keys.active, keys.taskPrefix, this.options.leaseMs, ...pairs),
+      extendLeases.run(this.redis, keys, { taskPrefix: keys.taskPrefix, leaseMs: this.options.leaseMs, leases: tasks }),
     );
   }
 
@@ -283,30 +244,19 @@ export class QueueConsumer {
     const keys = queueKeys(this.options.prefix, queue);
     const recovered: RecoveredTask[] = [];
     for (let lock = lockMs; ; lock = 0) {
-      const reply = await redisCall('recover', () =>
-        this.redis.taskqRecoverExpired(
-          keys.active,
-          keys.queued,
-          keys.dead,
-          keys.recoverLock,
-          keys.deadTrimmed,
-          keys.succeeded,
-          keys.archive,
-          keys.throughput,
-          keys.wake,
-          keys.taskPrefix,
-          RECOVER_BATCH,
-          this.options.maxRecoveries,
-          lock,
-          this.workerId,
-          this.options.dlqMaxSize,
-          finishedMode(this.options),
-        ),
+      const batch = await redisCall('recover', () =>
+        recoverExpired.run(this.redis, keys, {
+          taskPrefix: keys.taskPrefix,
+          batch: RECOVER_BATCH,
+          maxRecoveries: this.options.maxRecoveries,
+          lockMs: lock,
+          lockOwner: this.workerId,
+          dlqMaxSize: this.options.dlqMaxSize,
+          finishedMode: finishedMode(this.options),
+        }),
       );
-      for (let i = 0; i < reply.length; i += 3) {
-        recovered.push({ id: reply[i], type: reply[i + 1], outcome: reply[i + 2] as 'queued' | 'dead', queue });
-      }
-      if (reply.length / 3 < RECOVER_BATCH) return recovered;
+      recovered.push(...batch.map((task) => ({ ...task, queue })));
+      if (batch.length < RECOVER_BATCH) return recovered;
     }
   }
 

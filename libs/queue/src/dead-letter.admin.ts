@@ -6,6 +6,8 @@ import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { runAgain } from './retry-task';
 import { QueueRedis } from './scripts/script-loader';
+import { purgeDead } from './scripts/queue-scripts';
+import { deleteDead } from './scripts/task-scripts';
 
 const PURGE_BATCH = 1000;
 
@@ -29,11 +31,12 @@ export class DeadLetterAdmin {
   /** Deletes a dead task. NotFound / WrongState ("task X is queued, not dead", or deleted already). */
   async delete(id: string): Promise<void> {
     const keys = this.keysOf('deleteDead', id);
-    const [code, status, deleted] = await redisCall('deleteDead', () =>
-      this.redis.taskqDeleteDead(keys.dead, keys.archive, keys.taskPrefix, id),
-    );
-    if (Number(code) === SCRIPT_CODE.WrongState) throw refusedInState('deleteDead', id, status!, deleted === 'deleted');
-    const error = errorForScriptCode(Number(code), 'deleteDead', id);
+    const {
+      code,
+      details: [status, deleted],
+    } = await redisCall('deleteDead', () => deleteDead.run(this.redis, keys, { taskPrefix: keys.taskPrefix, id }));
+    if (code === SCRIPT_CODE.WrongState) throw refusedInState('deleteDead', id, status!, deleted === 'deleted');
+    const error = errorForScriptCode(code, 'deleteDead', id);
     if (error) throw error;
   }
 
@@ -43,7 +46,7 @@ export class DeadLetterAdmin {
     let total = 0;
     for (;;) {
       const deleted = await redisCall('purgeDead', () =>
-        this.redis.taskqPurgeDead(keys.dead, keys.archive, keys.taskPrefix, PURGE_BATCH),
+        purgeDead.run(this.redis, keys, { taskPrefix: keys.taskPrefix, limit: PURGE_BATCH }),
       );
       total += deleted;
       if (deleted < PURGE_BATCH) return total;

@@ -29,5 +29,7 @@ export type { QueueKeys } from './keys/queue-keys';
 export { InjectRedis } from './redis/inject-redis.decorator';
 export type { QueueRedis, ScriptDefinition } from './scripts/script-loader';
 export { defineScripts, loadScripts } from './scripts/script-loader';
+export { defineScript, scriptReply } from './scripts/script';
+export type { Script, ScriptArg } from './scripts/script';
 export type { RedisClient } from './redis/redis-client';
 export { createRedisClient } from './redis/redis-client';

@@ -5,6 +5,7 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { queueStats } from './scripts/queue-scripts';
 import { DeadTaskPage, QueueMinute, QueueStats, TaskRecord, TaskSummary } from './task';
 import { ListPage, ListQuery, listTasks, TASK_CURSOR_PATTERN } from './task-listing';
 import { toTaskRecord } from './task-record';
@@ -47,50 +48,26 @@ export class QueueInspector {
 
   async stats(queue: string): Promise<QueueStats> {
     const keys = queueKeys(this.options.prefix, queue);
-    const [reply, trimmed] = await redisCall('stats', () =>
+    const [stats, trimmed] = await redisCall('stats', () =>
       Promise.all([
-        this.redis.taskqQueueStats(
-          keys.scheduled,
-          keys.queued,
-          keys.active,
-          keys.retrying,
-          keys.succeeded,
-          keys.dead,
-          keys.cancelled,
-          keys.meta,
-          keys.taskPrefix,
-        ),
+        queueStats.run(this.redis, keys, { taskPrefix: keys.taskPrefix }),
         this.redis.get(keys.deadTrimmed),
       ]),
     );
-    const [
-      scheduled,
-      queued,
-      active,
-      retrying,
-      succeeded,
-      dead,
-      cancelled,
-      oldestAge,
-      paused,
-      rateMax,
-      ratePer,
-      cap,
-      servedAgo,
-      purged,
-    ] = reply.map(Number);
+    const { counts, oldestQueuedAgeMs: oldestAge, servedAgoMs: servedAgo, purged, paused } = stats;
+    const { rateMax, ratePerMs: ratePer, concurrency: cap } = stats;
     const unservedAfterMs = this.options.unservedAfterMs ?? DEFAULT_UNSERVED_AFTER_MS;
     return {
       queue,
-      counts: { scheduled, queued, active, retrying, succeeded, dead, cancelled },
+      counts,
       oldestQueuedAgeMs: oldestAge >= 0 ? oldestAge : null,
       lastServedAgoMs: servedAgo >= 0 ? servedAgo : null,
       // Tasks have waited longer than the threshold, and no worker served the queue within it.
-      unserved: queued > 0 && oldestAge > unservedAfterMs && (servedAgo < 0 || servedAgo > unservedAfterMs),
+      unserved: counts.queued > 0 && oldestAge > unservedAfterMs && (servedAgo < 0 || servedAgo > unservedAfterMs),
       deadTrimmed: Number(trimmed ?? 0),
       purged,
       controls: {
-        paused: paused === 1,
+        paused,
         rate: rateMax >= 0 && ratePer >= 0 ? { max: rateMax, perMs: ratePer } : null,
         concurrency: cap >= 0 ? cap : null,
       },

@@ -16,6 +16,7 @@ import { QueueModuleOptions } from './queue.options';
 import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { EnqueueRow, enqueueTasks } from './scripts/task-scripts';
 import { EnqueuedTask, NewTask } from './task';
 import { TickBatch } from './tick-batch';
 
@@ -30,7 +31,7 @@ const DEFAULT_IDEMPOTENCY_TTL_SECONDS = 86_400;
 
 /** One queue's part of an enqueue call: its script arguments and the tasks they carry. */
 interface QueuePart {
-  args: (string | number)[];
+  rows: EnqueueRow[];
   /** Indexes into the call's result list. */
   indexes: number[];
 }
@@ -83,7 +84,7 @@ export class QueueProducer {
     const result: EnqueuedTask[] = tasks.map((task, index) => {
       const id = `${task.queue}.${randomUUID()}`;
       let part = byQueue.get(task.queue);
-      if (!part) byQueue.set(task.queue, (part = { args: [], indexes: [] }));
+      if (!part) byQueue.set(task.queue, (part = { rows: [], indexes: [] }));
       part.indexes.push(index);
       const payloadJson = JSON.stringify(task.payload ?? null);
       const priority = assertScriptInt('enqueue', 'priority', task.priority);
@@ -94,20 +95,20 @@ export class QueueProducer {
       const idempotent = task.idempotencyKey !== undefined && task.idempotencyKey !== '';
       // A backoff takes part in the digest only when given, so earlier records keep matching.
       const body = [task.type, task.queue, payloadJson, priority, maxRetries, timeoutMs, delay];
-      part.args.push(
+      part.rows.push({
         id,
-        task.type,
+        type: task.type,
         payloadJson,
         priority,
         maxRetries,
         timeoutMs,
         delay,
-        idempotent ? task.idempotencyKey! : '',
-        idempotent ? digest(...body, ...(backoff ? [backoff] : [])) : '',
-        uniqueLock(task, payloadJson),
-        task.uniqueForMs ? assertScriptInt('enqueue', 'uniqueForMs', task.uniqueForMs) : 0,
+        idempotencyKey: idempotent ? task.idempotencyKey! : '',
+        digest: idempotent ? digest(...body, ...(backoff ? [backoff] : [])) : '',
+        uniqueLock: uniqueLock(task, payloadJson),
+        uniqueForMs: task.uniqueForMs ? assertScriptInt('enqueue', 'uniqueForMs', task.uniqueForMs) : 0,
         backoff,
-      );
+      });
       const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > now);
       return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued', replayed: false };
     });
@@ -183,18 +184,13 @@ export class QueueProducer {
       [...byQueue].map(([queue, part]) => {
         const keys = queueKeys(this.options.prefix, queue);
         const pipeline = pipelineFor(queue);
-        (pipeline as unknown as QueueRedis).taskqEnqueueTasks(
-          keys.queued,
-          keys.scheduled,
-          keys.seq,
-          keys.wake,
-          keys.taskPrefix,
-          keys.idemPrefix,
-          keys.uniquePrefix,
-          this.options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
-          part.indexes.length,
-          ...part.args,
-        );
+        enqueueTasks.queue(pipeline, keys, {
+          taskPrefix: keys.taskPrefix,
+          idemPrefix: keys.idemPrefix,
+          uniquePrefix: keys.uniquePrefix,
+          idempotencyTtlSeconds: this.options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+          tasks: part.rows,
+        });
         return [perQueue ? queue : '', pipeline.length - 1];
       }),
     );
@@ -227,11 +223,12 @@ export class QueueProducer {
           failure ??= error;
           return;
         }
-        if (Number((reply as (string | number)[])[0]) === SCRIPT_CODE.Unregistered) {
+        const enqueued = enqueueTasks.decode(reply);
+        if (enqueued.unregistered) {
           unregistered.push(queue);
           return;
         }
-        const conflict = applyReply(reply as (string | number)[], part, write.result, write.tasks);
+        const conflict = applyReply(enqueued.outcomes, part, write.result, write.tasks);
         if (conflict) failure ??= conflict;
         else if (waitReplicas > 0 && !replicated.get(group)) failure ??= notReplicated(waitReplicas);
         else written.push(...part.indexes.map((k) => write.result[k].id));
@@ -261,19 +258,18 @@ function uniqueLock(task: NewTask, payloadJson: string): string {
 }
 
 /**
- * Reads one queue's enqueue reply `{queuedCount, code, id, ...}` into the call's result: a replayed
- * task takes the original's id. Returns the Conflict error when the script refused the part; when
- * the task in the way is an earlier one of the same call (never written), it says which.
+ * Reads one queue's enqueue outcomes into the call's result: a replayed task takes the original's id.
+ * Returns the Conflict error when the script refused the part; when the task in the way is an earlier
+ * one of the same call (never written), it says which.
  */
 function applyReply(
-  reply: (string | number)[],
+  outcomes: { code: number; id: string }[],
   part: QueuePart,
   result: EnqueuedTask[],
   tasks: readonly NewTask[],
 ): QueueError | undefined {
   for (let j = 0; j < part.indexes.length; j++) {
-    const code = Number(reply[1 + j * 2]);
-    const id = String(reply[2 + j * 2]);
+    const { code, id } = outcomes[j];
     const index = part.indexes[j];
     if (code === SCRIPT_CODE.IdempotencyConflict || code === SCRIPT_CODE.UniqueConflict) {
       const idempotency = code === SCRIPT_CODE.IdempotencyConflict;

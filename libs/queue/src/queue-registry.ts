@@ -5,6 +5,7 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { registerQueues } from './scripts/queue-scripts';
 
 /** Calls a write makes when it finds its queue unregistered (each registers it again first). */
 export const REGISTER_ATTEMPTS = 5;
@@ -33,9 +34,9 @@ export class QueueRegistry {
   /** Registers and marks queues; a queue new to the registry counts against MAX_QUEUES (LimitReached, nothing added). */
   async register(queues: string[]): Promise<void> {
     const [code, count] = await redisCall('register', () =>
-      this.redis.taskqRegisterQueues(this.key, this.options.maxQueues, ...queues),
+      registerQueues.run(this.redis, { registry: this.key }, { maxQueues: this.options.maxQueues, queues }),
     );
-    if (Number(code) === SCRIPT_CODE.LimitReached) {
+    if (code === SCRIPT_CODE.LimitReached) {
       throw new QueueError(
         QueueErrorCode.LimitReached,
         'register',
@@ -69,7 +70,9 @@ export class QueueRegistry {
 
   /** Puts a name back (a forget that found the queue not empty); not held to MAX_QUEUES: it was counted. */
   async restore(queue: string): Promise<void> {
-    await redisCall('forgetQueue', () => this.redis.taskqRegisterQueues(this.key, 0, queue));
+    await redisCall('forgetQueue', () =>
+      registerQueues.run(this.redis, { registry: this.key }, { maxQueues: 0, queues: [queue] }),
+    );
   }
 
   /**
@@ -81,7 +84,7 @@ export class QueueRegistry {
     await redisCall('register', () =>
       Promise.all(queues.map((queue) => this.redis.set(queueKeys(this.options.prefix, queue).seq, '0', 'NX'))),
     );
-    await redisCall('register', () => this.redis.taskqRegisterQueues(this.key, 0, ...queues));
+    await redisCall('register', () => registerQueues.run(this.redis, { registry: this.key }, { maxQueues: 0, queues }));
   }
 
   private get key(): string {

@@ -16,6 +16,8 @@ import { finishedMode, QueueModuleOptions } from './queue.options';
 import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { forgetQueue, purgeTasks, setQueueControls } from './scripts/queue-scripts';
+import { cancelTask, restoreTask } from './scripts/task-scripts';
 import { RestorableTask } from './archive';
 import { runAgain } from './retry-task';
 import { PurgeableStatus, QueueControls, TaskStatus } from './task';
@@ -42,24 +44,20 @@ export class QueueAdmin {
     const queue = queueOfTaskId(id);
     if (queue === undefined) throw errorForScriptCode(SCRIPT_CODE.NotFound, 'cancel', id)!;
     const keys = queueKeys(this.options.prefix, queue);
-    const [code, status] = await redisCall('cancel', () =>
-      this.redis.taskqCancelTask(
-        keys.scheduled,
-        keys.queued,
-        keys.retrying,
-        keys.active,
-        keys.cancelled,
-        keys.archive,
-        keys.throughput,
-        keys.taskPrefix,
+    const {
+      code,
+      details: [status],
+    } = await redisCall('cancel', () =>
+      cancelTask.run(this.redis, keys, {
+        taskPrefix: keys.taskPrefix,
         id,
-        this.options.resultTtlSeconds,
-        queueChannels(this.options.prefix).cancel,
-        finishedMode(this.options),
-      ),
+        resultTtlSeconds: this.options.resultTtlSeconds,
+        cancelChannel: queueChannels(this.options.prefix).cancel,
+        finishedMode: finishedMode(this.options),
+      }),
     );
-    if (Number(code) === SCRIPT_CODE.WrongState) throw refusedInState('cancel', id, status!);
-    const error = errorForScriptCode(Number(code), 'cancel', id);
+    if (code === SCRIPT_CODE.WrongState) throw refusedInState('cancel', id, status!);
+    const error = errorForScriptCode(code, 'cancel', id);
     if (error) throw error;
     return status as TaskStatus;
   }
@@ -83,46 +81,50 @@ export class QueueAdmin {
    */
   async restore(task: RestorableTask): Promise<boolean> {
     const keys = this.keysOf('retry', task.id);
-    const optional = (value: string | number | null) => (value === null ? '' : value);
+    const optional = <T>(value: T | null) => (value === null ? '' : value);
     const call = () =>
-      this.redis.taskqRestoreTask(
-        keys.queued,
-        keys.seq,
-        keys.wake,
-        keys.archive,
-        keys.taskPrefix,
-        task.id,
-        assertScriptInt('retry', 'rev', task.rev),
-        task.type,
-        task.payloadJson,
-        assertScriptInt('retry', 'priority', task.priority),
-        assertScriptInt('retry', 'maxRetries', task.maxRetries),
-        assertScriptInt('retry', 'timeoutMs', task.timeoutMs),
-        assertScriptInt('retry', 'createdAt', task.createdAt),
-        task.historyJson,
-        optional(task.lastError),
-        optional(task.scheduleId),
-        optional(task.scheduledAt),
-        optional(task.uniqueLock),
-        optional(task.uniqueForMs),
-        optional(task.backoff),
-      );
-    let [code, detail] = await redisCall('retry', call);
+      restoreTask.run(this.redis, keys, {
+        taskPrefix: keys.taskPrefix,
+        task: {
+          id: task.id,
+          rev: assertScriptInt('retry', 'rev', task.rev),
+          type: task.type,
+          payloadJson: task.payloadJson,
+          priority: assertScriptInt('retry', 'priority', task.priority),
+          maxRetries: assertScriptInt('retry', 'maxRetries', task.maxRetries),
+          timeoutMs: assertScriptInt('retry', 'timeoutMs', task.timeoutMs),
+          createdAt: assertScriptInt('retry', 'createdAt', task.createdAt),
+          historyJson: task.historyJson,
+          lastError: optional(task.lastError),
+          scheduleId: optional(task.scheduleId),
+          scheduledAt: optional(task.scheduledAt),
+          uniqueLock: optional(task.uniqueLock),
+          uniqueForMs: optional(task.uniqueForMs),
+          backoff: optional(task.backoff),
+        },
+      });
+    let {
+      code,
+      details: [detail],
+    } = await redisCall('retry', call);
     // Its queue was forgotten since the task finished: list it again (held to MAX_QUEUES, as a submit is).
-    for (let attempt = 1; Number(code) === SCRIPT_CODE.Unregistered && attempt <= REGISTER_ATTEMPTS; attempt++) {
+    for (let attempt = 1; code === SCRIPT_CODE.Unregistered && attempt <= REGISTER_ATTEMPTS; attempt++) {
       await this.registry.register([queueOfTaskId(task.id)!]);
-      [code, detail] = await redisCall('retry', call);
+      ({
+        code,
+        details: [detail],
+      } = await redisCall('retry', call));
     }
-    if (Number(code) === SCRIPT_CODE.Unregistered) {
+    if (code === SCRIPT_CODE.Unregistered) {
       throw new QueueError(
         QueueErrorCode.Unavailable,
         'retry',
         `queue of ${task.id} was forgotten while this retry registered it again; try again`,
       );
     }
-    if (Number(code) === SCRIPT_CODE.WrongState) return false;
-    if (Number(code) === SCRIPT_CODE.UniqueConflict) throw uniqueLockHeld('retry', task.id, detail!);
-    const error = errorForScriptCode(Number(code), 'retry', task.id);
+    if (code === SCRIPT_CODE.WrongState) return false;
+    if (code === SCRIPT_CODE.UniqueConflict) throw uniqueLockHeld('retry', task.id, detail!);
+    const error = errorForScriptCode(code, 'retry', task.id);
     if (error) throw error;
     return true;
   }
@@ -141,7 +143,7 @@ export class QueueAdmin {
     while (total < target) {
       const batch = Math.min(PURGE_BATCH, target - total);
       const purged = await redisCall('purgeTasks', () =>
-        this.redis.taskqPurgeTasks(set, keys.archive, keys.meta, keys.taskPrefix, batch),
+        purgeTasks.run(this.redis, { ...keys, set }, { taskPrefix: keys.taskPrefix, limit: batch }),
       );
       total += purged;
       if (purged < batch) break;
@@ -154,11 +156,11 @@ export class QueueAdmin {
    * NotFound for a queue that does not exist: controls never create one.
    */
   async pause(queue: string): Promise<void> {
-    await this.control(queue, 'pause', ['pause']);
+    await this.control(queue, 'pause', { action: 'pause' });
   }
 
   async resume(queue: string): Promise<void> {
-    await this.control(queue, 'resume', ['resume']);
+    await this.control(queue, 'resume', { action: 'resume' });
   }
 
   /**
@@ -167,12 +169,12 @@ export class QueueAdmin {
    * that does not exist.
    */
   async setLimits(queue: string, limits: Pick<QueueControls, 'rate' | 'concurrency'>): Promise<void> {
-    await this.control(queue, 'setLimits', [
-      'limits',
-      limits.rate ? assertScriptInt('setLimits', 'rate.max', limits.rate.max) : '',
-      limits.rate ? assertScriptInt('setLimits', 'rate.perMs', limits.rate.perMs) : '',
-      limits.concurrency !== null ? assertScriptInt('setLimits', 'concurrency', limits.concurrency) : '',
-    ]);
+    await this.control(queue, 'setLimits', {
+      action: 'limits',
+      rateMax: limits.rate ? assertScriptInt('setLimits', 'rate.max', limits.rate.max) : '',
+      ratePerMs: limits.rate ? assertScriptInt('setLimits', 'rate.perMs', limits.rate.perMs) : '',
+      concurrency: limits.concurrency !== null ? assertScriptInt('setLimits', 'concurrency', limits.concurrency) : '',
+    });
   }
 
   /**
@@ -193,38 +195,19 @@ export class QueueAdmin {
     await this.schedules.ensureIndexed();
     const keys = queueKeys(this.options.prefix, queue);
     await this.registry.remove(queue);
-    let reply: (string | number)[];
+    let outcome: Awaited<ReturnType<typeof forgetQueue.run>>;
     try {
-      reply = await redisCall('forgetQueue', () =>
-        this.redis.taskqForgetQueue(
-          keys.scheduled,
-          keys.queued,
-          keys.active,
-          keys.retrying,
-          keys.succeeded,
-          keys.dead,
-          keys.cancelled,
-          keys.deadTrimmed,
-          keys.seq,
-          keys.wake,
-          keys.recoverLock,
-          keys.meta,
-          keys.rateLog,
-          keys.archive,
-          keys.throughput,
-          keys.schedules,
-          keys.scheduleIndex,
-          SCHEDULE_NAMES_SHOWN,
-        ),
+      outcome = await redisCall('forgetQueue', () =>
+        forgetQueue.run(this.redis, keys, { scheduleNamesShown: SCHEDULE_NAMES_SHOWN }),
       );
     } catch (error) {
       // The script may not have run: the queue stays listed (the next forget decides).
       await this.registry.restore(queue).catch(() => undefined);
       throw error;
     }
-    if (Number(reply[0]) === SCRIPT_CODE.WrongState) {
+    if (!outcome.forgotten) {
       await this.registry.restore(queue);
-      throw new QueueError(QueueErrorCode.WrongState, 'forgetQueue', notEmpty(queue, reply));
+      throw new QueueError(QueueErrorCode.WrongState, 'forgetQueue', notEmpty(queue, outcome));
     }
   }
 
@@ -238,13 +221,15 @@ export class QueueAdmin {
    * Runs setQueueControls; a queue without its registration mark is marked if the registry lists it
    * (NotFound otherwise) and the call made again.
    */
-  private async control(queue: string, op: string, args: (string | number)[]): Promise<void> {
+  private async control(
+    queue: string,
+    op: string,
+    control: Parameters<typeof setQueueControls.run>[2]['control'],
+  ): Promise<void> {
     const keys = queueKeys(this.options.prefix, queue);
     for (let attempt = 1; ; attempt++) {
-      const [code] = await redisCall(op, () =>
-        this.redis.taskqSetQueueControls(keys.seq, keys.meta, keys.rateLog, keys.wake, ...args),
-      );
-      if (Number(code) !== SCRIPT_CODE.Unregistered) return;
+      const [code] = await redisCall(op, () => setQueueControls.run(this.redis, keys, { control }));
+      if (code !== SCRIPT_CODE.Unregistered) return;
       if (attempt >= REGISTER_ATTEMPTS) {
         throw new QueueError(
           QueueErrorCode.Unavailable,
@@ -261,9 +246,10 @@ export class QueueAdmin {
 const SCHEDULE_NAMES_SHOWN = 5;
 
 /** Why forgetQueue refused: `{ -2, tasks left, schedules, up to SCHEDULE_NAMES_SHOWN names }`. */
-function notEmpty(queue: string, reply: (string | number)[]): string {
-  const [tasks, schedules] = [Number(reply[1]), Number(reply[2])];
-  const names = reply.slice(3).map(String);
+function notEmpty(
+  queue: string,
+  { tasks, schedules, names }: { tasks: number; schedules: number; names: string[] },
+): string {
   const parts: string[] = [];
   if (tasks > 0) {
     parts.push(`still holds ${tasks} task(s) (purge its dead-letter queue, wait for the rest to finish or expire)`);

@@ -95,6 +95,9 @@ export interface QueueModuleOptions {
 }
 
 /** How the scripts keep a finished task: a TTL'd hash (RESULTS_BACKEND=redis) or the archive index (postgres). */
-export function finishedMode(options: Pick<QueueModuleOptions, 'resultsBackend'>): 'expire' | 'archive' {
+/** What a finished task's hash waits for: its expiry (RESULTS_BACKEND=redis) or the archiver (postgres). */
+export type FinishedMode = 'expire' | 'archive';
+
+export function finishedMode(options: Pick<QueueModuleOptions, 'resultsBackend'>): FinishedMode {
   return options.resultsBackend === 'postgres' ? 'archive' : 'expire';
 }

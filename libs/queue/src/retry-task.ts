@@ -2,6 +2,7 @@ import { errorForScriptCode, redisCall, retryError, SCRIPT_CODE } from './errors
 import { queueKeys, queueOfTaskId } from './keys/queue-keys';
 import { finishedMode, QueueModuleOptions } from './queue.options';
 import { QueueRedis } from './scripts/script-loader';
+import { retryTask } from './scripts/task-scripts';
 
 /**
  * The one call of retryTask: the dead-letter requeue (`only` 'dead': a dead task in the dead-letter queue) and
@@ -17,21 +18,12 @@ export async function runAgain(
   const queue = queueOfTaskId(id);
   if (queue === undefined) throw errorForScriptCode(SCRIPT_CODE.NotFound, op, id)!;
   const keys = queueKeys(options.prefix, queue);
-  const reply = await redisCall(op, () =>
-    redis.taskqRetryTask(
-      keys.dead,
-      keys.succeeded,
-      keys.cancelled,
-      keys.queued,
-      keys.seq,
-      keys.wake,
-      keys.archive,
-      keys.taskPrefix,
-      id,
-      finishedMode(options),
-      only,
-    ),
+  const {
+    code,
+    details: [status, detail],
+  } = await redisCall(op, () =>
+    retryTask.run(redis, keys, { taskPrefix: keys.taskPrefix, id, finishedMode: finishedMode(options), only }),
   );
-  const error = retryError(op, id, reply);
+  const error = retryError(op, id, [code, status, detail]);
   if (error) throw error;
 }

@@ -6,6 +6,7 @@ import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
+import { watchTask } from './scripts/task-scripts';
 
 /**
  * Waits for tasks to finish (`GET /tasks/{id}?wait_ms`) without a Redis round trip per waiter per
@@ -48,9 +49,9 @@ export class TaskWaiter {
     let timer: NodeJS.Timeout | undefined;
     try {
       // Registered before watching: a finish right after the watch reaches this waiter.
-      const [code] = await redisCall('wait', () => this.redis.taskqWatchTask(key, channel));
-      if (Number(code) === SCRIPT_CODE.NotFound) throw errorForScriptCode(SCRIPT_CODE.NotFound, 'wait', id)!;
-      if (Number(code) === 0) return;
+      const { code } = await redisCall('wait', () => watchTask.run(this.redis, { task: key }, { channel }));
+      if (code === SCRIPT_CODE.NotFound) throw errorForScriptCode(SCRIPT_CODE.NotFound, 'wait', id)!;
+      if (code === 0) return;
       await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     } finally {
       clearTimeout(timer);

@@ -1,13 +1,29 @@
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { assertScriptInt, QueueError, QueueErrorCode, redisCall, SCRIPT_CODE } from '../errors/queue-error';
-import { queueChannels, queueKeys, queueOfScheduleId, scheduleNamesKey, schedulesIndexedKey } from '../keys/queue-keys';
+import {
+  queueChannels,
+  QueueKeys,
+  queueKeys,
+  queueOfScheduleId,
+  scheduleNamesKey,
+  schedulesIndexedKey,
+} from '../keys/queue-keys';
 import { QueueRegistry, REGISTER_ATTEMPTS } from '../queue-registry';
 import { QUEUE_OPTIONS } from '../queue.module-definition';
 import { QueueModuleOptions } from '../queue.options';
 import { InjectRedis } from '../redis/inject-redis.decorator';
 import { QueueRedis } from '../scripts/script-loader';
 import { TaskStatus } from '../task';
+import {
+  activateSchedule,
+  claimScheduleName,
+  deleteSchedule,
+  fireSchedule,
+  indexSchedule,
+  releaseScheduleName,
+  saveSchedule,
+} from './schedule-scripts';
 import { DueSchedule, FireResult, ScheduleDefinition, ScheduleRecord, ScheduleView } from './schedule';
 import { MissedPolicy, ScheduleSpec, scheduleTiming } from './schedule-timing';
 
@@ -203,12 +219,13 @@ export class ScheduleStore implements OnApplicationBootstrap {
   async remove(id: string): Promise<void> {
     const queue = queueOfScheduleId(id);
     if (queue === undefined) throw notFound('deleteSchedule', id);
-    const [code, name] = await redisCall('deleteSchedule', () =>
-      this.redis.taskqDeleteSchedule(...this.slotKeys(id), this.indexKey(id), id),
-    );
-    if (Number(code) !== 1) throw notFound('deleteSchedule', id);
+    const {
+      code,
+      details: [name],
+    } = await redisCall('deleteSchedule', () => deleteSchedule.run(this.redis, this.scheduleKeys(id), { id }));
+    if (code !== 1) throw notFound('deleteSchedule', id);
     await redisCall('deleteSchedule', () =>
-      this.redis.taskqReleaseScheduleName(scheduleNamesKey(this.options.prefix), String(name), id),
+      releaseScheduleName.run(this.redis, { names: scheduleNamesKey(this.options.prefix) }, { name: name!, id }),
     );
   }
 
@@ -337,25 +354,25 @@ export class ScheduleStore implements OnApplicationBootstrap {
     if (queue === undefined) throw notFound('fireSchedule', id);
     const keys = queueKeys(this.options.prefix, queue);
     const taskIds = plan.ticks.map(() => `${queue}.${randomUUID()}`);
-    const pairs = plan.ticks.flatMap((tick, i) => [assertScriptInt('fireSchedule', 'tick', tick), taskIds[i]]);
     const [code, now] = await redisCall('fireSchedule', () =>
-      this.redis.taskqFireSchedule(
-        `${keys.schedulePrefix}${id}`,
-        keys.schedules,
-        keys.queued,
-        keys.seq,
-        keys.wake,
-        keys.taskPrefix,
-        id,
-        assertScriptInt('fireSchedule', 'rev', plan.rev),
-        assertScriptInt('fireSchedule', 'expected', plan.expected),
-        assertScriptInt('fireSchedule', 'next', plan.next ?? 0),
-        plan.ticks.length,
-        ...pairs,
+      fireSchedule.run(
+        this.redis,
+        { ...keys, schedule: `${keys.schedulePrefix}${id}` },
+        {
+          taskPrefix: keys.taskPrefix,
+          id,
+          rev: assertScriptInt('fireSchedule', 'rev', plan.rev),
+          expectedTick: assertScriptInt('fireSchedule', 'expected', plan.expected),
+          nextRun: assertScriptInt('fireSchedule', 'next', plan.next ?? 0),
+          ticks: plan.ticks.map((tick, i) => ({
+            tick: assertScriptInt('fireSchedule', 'tick', tick),
+            taskId: taskIds[i],
+          })),
+        },
       ),
     );
-    if (Number(code) >= 0) return { outcome: 'fired', taskIds, now: Number(now) };
-    if (Number(code) === SCRIPT_CODE.NotDue) return { outcome: 'not_due', now: Number(now) };
+    if (code >= 0) return { outcome: 'fired', taskIds, now };
+    if (code === SCRIPT_CODE.NotDue) return { outcome: 'not_due', now };
     return { outcome: 'stale' };
   }
 
@@ -392,21 +409,20 @@ export class ScheduleStore implements OnApplicationBootstrap {
   ): Promise<[number, number]> {
     const op = mode === 'create' ? 'createSchedule' : 'updateSchedule';
     const [code, stored] = await redisCall(op, () =>
-      this.redis.taskqSaveSchedule(
-        ...this.slotKeys(id),
+      saveSchedule.run(this.redis, this.scheduleKeys(id), {
         id,
         mode,
         rev,
-        assertScriptInt(op, 'nextRun', next),
-        PENDING_TTL_MS,
-        queueChannels(this.options.prefix).schedules,
-        ...definitionArgs(def),
-      ),
+        nextRun: assertScriptInt(op, 'nextRun', next),
+        pendingTtlMs: PENDING_TTL_MS,
+        channel: queueChannels(this.options.prefix).schedules,
+        definition: definitionArgs(def),
+      }),
     );
-    if (mode === 'create' && Number(code) !== 1) {
+    if (mode === 'create' && code !== 1) {
       throw new QueueError(QueueErrorCode.Conflict, op, `schedule id ${id} exists already`);
     }
-    return [Number(code), Number(stored ?? 0)];
+    return [code, stored ?? 0];
   }
 
   /**
@@ -417,10 +433,13 @@ export class ScheduleStore implements OnApplicationBootstrap {
     const key = scheduleNamesKey(this.options.prefix);
     let seen = '';
     for (let attempt = 0; attempt < EDIT_ATTEMPTS; attempt++) {
-      const [code, current] = await redisCall('createSchedule', () =>
-        this.redis.taskqClaimScheduleName(key, name, id, seen),
+      const {
+        code,
+        details: [current],
+      } = await redisCall('createSchedule', () =>
+        claimScheduleName.run(this.redis, { names: key }, { name, id, seen }),
       );
-      if (Number(code) === 1) return;
+      if (code === 1) return;
       const holder = String(current);
       const hash = await this.readHash(holder);
       if (hash.name === name) {
@@ -439,8 +458,8 @@ export class ScheduleStore implements OnApplicationBootstrap {
 
   private async discardPending(id: string, name: string | undefined): Promise<void> {
     const hash = await this.readHash(id);
-    if (hash.pending) await this.redis.taskqDeleteSchedule(...this.slotKeys(id), this.indexKey(id), id);
-    if (name) await this.redis.taskqReleaseScheduleName(scheduleNamesKey(this.options.prefix), name, id);
+    if (hash.pending) await deleteSchedule.run(this.redis, this.scheduleKeys(id), { id });
+    if (name) await releaseScheduleName.run(this.redis, { names: scheduleNamesKey(this.options.prefix) }, { name, id });
   }
 
   /**
@@ -449,32 +468,28 @@ export class ScheduleStore implements OnApplicationBootstrap {
    */
   private async activate(id: string, name: string): Promise<void> {
     const queue = queueOfScheduleId(id)!;
-    const keys = queueKeys(this.options.prefix, queue);
     const max = this.options.maxSchedules ?? 0;
     for (let attempt = 1; ; attempt++) {
       const [code, count] = await redisCall('createSchedule', () =>
-        this.redis.taskqActivateSchedule(
-          ...this.slotKeys(id),
-          keys.seq,
-          keys.scheduleIndex,
+        activateSchedule.run(this.redis, this.scheduleKeys(id), {
           id,
-          queueChannels(this.options.prefix).schedules,
-          max,
-        ),
+          channel: queueChannels(this.options.prefix).schedules,
+          maxSchedules: max,
+        }),
       );
-      if (Number(code) === 1) return;
-      if (Number(code) === SCRIPT_CODE.LimitReached) {
+      if (code === 1) return;
+      if (code === SCRIPT_CODE.LimitReached) {
         throw new QueueError(
           QueueErrorCode.LimitReached,
           'createSchedule',
           `queue ${queue} holds ${Number(count)} schedules; at most ${max} per queue (MAX_SCHEDULES). Delete unused ones or raise MAX_SCHEDULES.`,
         );
       }
-      if (Number(code) !== SCRIPT_CODE.Unregistered || attempt >= REGISTER_ATTEMPTS) {
+      if (code !== SCRIPT_CODE.Unregistered || attempt >= REGISTER_ATTEMPTS) {
         throw new QueueError(
           QueueErrorCode.Unavailable,
           'createSchedule',
-          Number(code) === SCRIPT_CODE.Unregistered
+          code === SCRIPT_CODE.Unregistered
             ? `queue ${queue} was forgotten ${attempt} times while schedule ${name} was created; nothing was created, try again`
             : `schedule ${name} was not activated within ${PENDING_TTL_MS} ms of being written; nothing was created, try again`,
         );
@@ -534,17 +549,13 @@ export class ScheduleStore implements OnApplicationBootstrap {
         Promise.all(
           pairs
             .filter(([, id]) => queueOfScheduleId(id) !== undefined)
-            .map(([name, id]) => this.redis.taskqIndexSchedule(this.slotKeys(id)[0], this.indexKey(id), id, name)),
+            .map(([name, id]) => indexSchedule.run(this.redis, this.scheduleKeys(id), { id, name })),
         ),
       );
     } while (cursor !== '0');
     // No schedule at all: nothing to remember (and a process that finds none writes no key).
     if (seen === 0) return;
     await redisCall('indexSchedules', () => this.redis.set(flag, '1'));
-  }
-
-  private indexKey(id: string): string {
-    return queueKeys(this.options.prefix, queueOfScheduleId(id)!).scheduleIndex;
   }
 
   private revisionConflict(error: unknown, what: string): unknown {
@@ -556,9 +567,10 @@ export class ScheduleStore implements OnApplicationBootstrap {
     );
   }
 
-  private slotKeys(id: string): [string, string] {
+  /** The keys of the schedule's queue, with `schedule`: the schedule's own hash. */
+  private scheduleKeys(id: string): QueueKeys & { schedule: string } {
     const keys = queueKeys(this.options.prefix, queueOfScheduleId(id)!);
-    return [`${keys.schedulePrefix}${id}`, keys.schedules];
+    return { ...keys, schedule: `${keys.schedulePrefix}${id}` };
   }
 
   private async readHash(id: string): Promise<Record<string, string>> {

@@ -64,38 +64,41 @@ export function defineScripts(client: RedisClient, scripts: ScriptDefinition[] =
   return client as QueueRedis;
 }
 
-type Arg = string | number;
-type Reply<T> = Promise<T>;
+type Call = (...args: (string | number)[]) => Promise<unknown>;
 
-/** The scripts as typed ioredis commands (keys first, then ARGV; see each script's header). */
+/**
+ * The scripts as the raw ioredis commands defineScripts registers (KEYS, then ARGV, positional). Callers
+ * use the typed wrappers (worker-scripts, task-scripts, queue-scripts, schedules/schedule-scripts),
+ * which name every key and argument and decode the reply; the guard test calls these directly.
+ */
 export interface QueueScripts {
-  taskqEnqueueTasks(...args: Arg[]): Reply<(string | number)[]>;
-  taskqClaimTasks(...args: Arg[]): Reply<(string | number | null)[]>;
-  taskqAckTasks(...args: Arg[]): Reply<number[]>;
-  taskqFailTask(...args: Arg[]): Reply<number>;
-  taskqReleaseTask(...args: Arg[]): Reply<number>;
-  taskqExtendLeases(...args: Arg[]): Reply<string[]>;
-  taskqRecoverExpired(...args: Arg[]): Reply<string[]>;
-  taskqRetryTask(...args: Arg[]): Reply<[number, string?, string?]>;
-  taskqRestoreTask(...args: Arg[]): Reply<[number, string?]>;
-  taskqPurgeTasks(...args: Arg[]): Reply<number>;
-  taskqDeleteDead(...args: Arg[]): Reply<[number, string?, string?]>;
-  taskqPurgeDead(...args: Arg[]): Reply<number>;
-  taskqQueueStats(...args: Arg[]): Reply<number[]>;
-  taskqRegisterQueues(...args: Arg[]): Reply<[number, number?]>;
-  taskqForgetQueue(...args: Arg[]): Reply<(number | string)[]>;
-  taskqSetQueueControls(...args: Arg[]): Reply<[number]>;
-  taskqCancelTask(...args: Arg[]): Reply<[number, string?]>;
-  taskqWatchTask(...args: Arg[]): Reply<[number, string?]>;
-  taskqClaimArchive(...args: Arg[]): Reply<(number | string | string[])[]>;
-  taskqSettleArchive(...args: Arg[]): Reply<[number, number, number]>;
-  taskqSaveSchedule(...args: Arg[]): Reply<[number, number?]>;
-  taskqActivateSchedule(...args: Arg[]): Reply<[number, number?]>;
-  taskqIndexSchedule(...args: Arg[]): Reply<number>;
-  taskqDeleteSchedule(...args: Arg[]): Reply<[number, string?]>;
-  taskqFireSchedule(...args: Arg[]): Reply<[number, number?]>;
-  taskqClaimScheduleName(...args: Arg[]): Reply<[number, string?]>;
-  taskqReleaseScheduleName(...args: Arg[]): Reply<number>;
+  taskqEnqueueTasks: Call;
+  taskqClaimTasks: Call;
+  taskqAckTasks: Call;
+  taskqFailTask: Call;
+  taskqReleaseTask: Call;
+  taskqExtendLeases: Call;
+  taskqRecoverExpired: Call;
+  taskqRetryTask: Call;
+  taskqRestoreTask: Call;
+  taskqPurgeTasks: Call;
+  taskqDeleteDead: Call;
+  taskqPurgeDead: Call;
+  taskqQueueStats: Call;
+  taskqRegisterQueues: Call;
+  taskqForgetQueue: Call;
+  taskqSetQueueControls: Call;
+  taskqCancelTask: Call;
+  taskqWatchTask: Call;
+  taskqClaimArchive: Call;
+  taskqSettleArchive: Call;
+  taskqSaveSchedule: Call;
+  taskqActivateSchedule: Call;
+  taskqIndexSchedule: Call;
+  taskqDeleteSchedule: Call;
+  taskqFireSchedule: Call;
+  taskqClaimScheduleName: Call;
+  taskqReleaseScheduleName: Call;
 }
 
 export type QueueRedis = RedisClient & QueueScripts;
