@@ -13,9 +13,10 @@ function load() {
   const config = tsconfig.loadConfig(ROOT);
   tsconfig.register({ baseUrl: config.absoluteBaseUrl, paths: config.paths });
   const { QueueProducer } = require(path.join(ROOT, 'libs/queue/src/producer'));
+  const { QueueRegistry } = require(path.join(ROOT, 'libs/queue/src/queue-registry'));
   const { defineScripts } = require(path.join(ROOT, 'libs/queue/src/scripts/script-loader'));
   const { queueKeys } = require(path.join(ROOT, 'libs/queue/src/keys/queue-keys'));
-  loaded = { QueueProducer, defineScripts, queueKeys };
+  loaded = { QueueProducer, QueueRegistry, defineScripts, queueKeys };
   return loaded;
 }
 
@@ -25,7 +26,7 @@ function load() {
  */
 function createProducer(target, prefix, { autoPipelining = false } = {}) {
   const { default: Redis, Cluster } = require('ioredis');
-  const { QueueProducer, defineScripts } = load();
+  const { QueueProducer, QueueRegistry, defineScripts } = load();
   const cluster = typeof target !== 'string';
   const redis = defineScripts(
     cluster
@@ -43,7 +44,7 @@ function createProducer(target, prefix, { autoPipelining = false } = {}) {
     commandTimeoutMs: 10_000,
     connectionName: 'bench',
   };
-  const producer = new QueueProducer(redis, options);
+  const producer = new QueueProducer(redis, options, new QueueRegistry(redis, options));
   producer.close = () => redis.quit();
   return producer;
 }
