@@ -75,6 +75,31 @@ describe('libs/queue on a real Redis', () => {
     for (const t of tasks) await consumer.ack(t, '');
   });
 
+  it('stores no task field that holds its default, and every reader defaults it', async () => {
+    const [plain, urgent] = await producer.enqueueMany([task(), task({ priority: 7 })]);
+    const delayed = await producer.enqueue(task({ delayMs: 60_000 }));
+    const hashOf = (id: string) => redis.hgetall(`${queueKeys(prefix, queue).taskPrefix}${id}`);
+    const stored = await hashOf(plain.id);
+    for (const field of ['priority', 'attempts', 'recoveries', 'next_run_at']) expect(stored).not.toHaveProperty(field);
+    expect(await hashOf(urgent.id)).toMatchObject({ priority: '7' });
+    expect(Number((await hashOf(delayed.id)).next_run_at)).toBeGreaterThan(Number(stored.created_at));
+    expect(await inspector.getTask(plain.id)).toMatchObject({
+      priority: 0,
+      attempts: 0,
+      recoveries: 0,
+      nextRunAt: Number(stored.created_at),
+    });
+    expect((await inspector.stats(queue)).oldestQueuedAgeMs).toBeGreaterThanOrEqual(0);
+
+    const claimed = (await consumer.claim(queue, 2)).tasks;
+    expect(claimed.map((t) => [t.id, t.priority, t.attempt])).toEqual([
+      [urgent.id, 7, 1],
+      [plain.id, 0, 1],
+    ]);
+    expect(claimed[1].dueAt).toBe(Number(stored.created_at));
+    for (const t of claimed) await consumer.ack(t, '');
+  });
+
   it('keeps delayed tasks scheduled until due, then promotes them', async () => {
     const delayed = await producer.enqueue(task({ delayMs: 300 }));
     expect(delayed.status).toBe('scheduled');

@@ -120,7 +120,8 @@ export function toTaskSummary(id: string, queue: string, hash: Record<string, st
     startedAt: num(hash.started_at),
     finishedAt: num(hash.finished_at),
     cancelledAt: num(hash.cancelled_at),
-    nextRunAt: num(hash.next_run_at),
+    // Not stored while it equals created_at (a task queued at once); see the scripts' prelude.
+    nextRunAt: num(hash.next_run_at ?? hash.created_at),
     scheduleId: hash.schedule_id || null,
     scheduledAt: num(hash.scheduled_at),
   };

@@ -115,7 +115,6 @@ describe('libs/queue schedules', () => {
       max_retries: '2',
       timeout_ms: '5000',
       status: 'queued',
-      attempts: '0',
       schedule_id: schedule.id,
       scheduled_at: String(schedule.nextRunAt),
     });

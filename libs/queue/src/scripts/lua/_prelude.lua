@@ -74,6 +74,13 @@ local function queuedScore(priority, seq)
   return string.format('%.0f', (100 - priority) * BAND + seq)
 end
 
+-- A task hash does not store a field that holds its default: priority 0, attempts 0, recoveries 0,
+-- and next_run_at equal to created_at. Every reader defaults them (TypeScript: task-record.ts).
+-- Hashes written before stored them all, and read the same.
+local function priorityOf(stored)
+  return tonumber(stored) or 0
+end
+
 -- Integers as Redis arguments without Lua's %.14g rounding.
 local function int(n)
   return string.format('%.0f', n)

@@ -40,9 +40,9 @@ local function promote(source)
   local seq = redis.call('INCRBY', KEYS[5], #due) - #due
   for i, id in ipairs(due) do
     local key = prefix .. id
-    local priority = tonumber(redis.call('HGET', key, 'priority'))
-    if priority then
-      redis.call('ZADD', KEYS[1], queuedScore(priority, seq + i), id)
+    local f = redis.call('HMGET', key, 'status', 'priority')
+    if f[1] then
+      redis.call('ZADD', KEYS[1], queuedScore(priorityOf(f[2]), seq + i), id)
       redis.call('HSET', key, 'status', 'queued')
     end
   end
@@ -93,9 +93,9 @@ if k > 0 then
     local key = prefix .. id
     local token = tokenPrefix .. ':' .. i
     local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at',
-      'priority', 'backoff')
+      'priority', 'backoff', 'created_at')
     if f[1] then
-      local attempts = tonumber(f[3]) + 1
+      local attempts = (tonumber(f[3]) or 0) + 1
       redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', startedAt)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
@@ -103,7 +103,8 @@ if k > 0 then
       starts[#starts + 1] = token
       local n = #out
       out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
-      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6]; out[n + 9] = f[7]; out[n + 10] = f[8]
+      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6] or f[9]; out[n + 9] = priorityOf(f[7])
+      out[n + 10] = f[8]
     end
   end
   -- One ZADD for the whole claim, in chunks under Lua's unpack limit.

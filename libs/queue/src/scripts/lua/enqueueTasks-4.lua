@@ -127,11 +127,14 @@ for i = 0, n - 1 do
     local status = 'queued'
     if due > now then status = 'scheduled' end
     local key = prefix .. id
+    -- Defaults are not stored (see DEFAULTED_FIELDS in the prelude): priority 0, no attempts or
+    -- recoveries yet, and next_run_at only when it differs from created_at.
     redis.call('HSET', key,
-      'type', ARGV[base + 1], 'payload', ARGV[base + 2], 'priority', ARGV[base + 3],
+      'type', ARGV[base + 1], 'payload', ARGV[base + 2],
       'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
-      'attempts', '0', 'recoveries', '0', 'status', status,
-      'created_at', nowArg, 'next_run_at', dueArg)
+      'status', status, 'created_at', nowArg)
+    if ARGV[base + 3] ~= '0' then redis.call('HSET', key, 'priority', ARGV[base + 3]) end
+    if dueArg ~= nowArg then redis.call('HSET', key, 'next_run_at', dueArg) end
     local idem, unique = ARGV[base + 7], ARGV[base + 9]
     if idem ~= '' then
       redis.call('SET', idemPrefix .. idem, ARGV[base + 8] .. '\n' .. id, 'EX', idemTtl)

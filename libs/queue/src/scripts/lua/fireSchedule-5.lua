@@ -62,11 +62,9 @@ if n > 0 then
   for i = 0, n - 1 do
     local tick, taskId = ARGV[7 + i * 2], ARGV[8 + i * 2]
     redis.call('HSET', prefix .. taskId,
-      'type', f[5], 'payload', f[6], 'priority', f[7],
-      'max_retries', f[8], 'timeout_ms', f[9],
-      'attempts', '0', 'recoveries', '0', 'status', 'queued',
-      'created_at', nowArg, 'next_run_at', nowArg,
-      'schedule_id', id, 'scheduled_at', tick)
+      'type', f[5], 'payload', f[6], 'max_retries', f[8], 'timeout_ms', f[9],
+      'status', 'queued', 'created_at', nowArg, 'schedule_id', id, 'scheduled_at', tick)
+    if priority ~= 0 then redis.call('HSET', prefix .. taskId, 'priority', f[7]) end
     queued[#queued + 1] = queuedScore(priority, seq + i + 1)
     queued[#queued + 1] = taskId
   end

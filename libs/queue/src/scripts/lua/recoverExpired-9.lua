@@ -49,7 +49,7 @@ for _, id in ipairs(expired) do
       if archive then toArchive(KEYS[7], key, id, now) end
       out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'dead'
     else
-      redis.call('ZADD', KEYS[2], queuedScore(tonumber(f[2]), 0), id)
+      redis.call('ZADD', KEYS[2], queuedScore(priorityOf(f[2]), 0), id)
       redis.call('HINCRBY', key, 'attempts', -1)
       redis.call('HSET', key, 'status', 'queued')
       out[#out + 1] = id; out[#out + 1] = f[1]; out[#out + 1] = 'queued'

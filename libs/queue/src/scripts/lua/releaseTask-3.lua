@@ -13,7 +13,7 @@
 local key = strArg(ARGV[1], 'task key prefix') .. strArg(ARGV[2], 'id')
 strArg(ARGV[3], 'lease token')
 if redis.call('HGET', key, 'lease') ~= ARGV[3] then return CODE.LEASE_LOST end
-local priority = tonumber(redis.call('HGET', key, 'priority'))
+local priority = priorityOf(redis.call('HGET', key, 'priority'))
 appendAttempt(key, 'released', nowMs(), workerOf(ARGV[3]), nil)
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], queuedScore(priority, 0), ARGV[2])

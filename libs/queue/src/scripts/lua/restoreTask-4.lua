@@ -55,9 +55,9 @@ if holder then return { CODE.UNIQUE_CONFLICT, holder } end
 
 local now = nowMs()
 redis.call('HSET', key,
-  'type', taskType, 'payload', payload, 'priority', int(priority), 'max_retries', int(maxRetries),
-  'timeout_ms', int(timeoutMs), 'attempts', '0', 'recoveries', '0', 'status', 'queued',
-  'created_at', int(createdAt), 'next_run_at', int(now), 'rev', int(rev))
+  'type', taskType, 'payload', payload, 'max_retries', int(maxRetries), 'timeout_ms', int(timeoutMs),
+  'status', 'queued', 'created_at', int(createdAt), 'next_run_at', int(now), 'rev', int(rev))
+if priority ~= 0 then redis.call('HSET', key, 'priority', int(priority)) end
 if history ~= '' then redis.call('HSET', key, 'history', history) end
 if ARGV[11] ~= '' then redis.call('HSET', key, 'last_error', ARGV[11]) end
 if ARGV[12] ~= '' then redis.call('HSET', key, 'schedule_id', ARGV[12]) end

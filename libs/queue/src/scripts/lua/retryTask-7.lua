@@ -41,9 +41,10 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('ZREM', KEYS[3], id)
 if status == 'succeeded' then storeSucceededRun(key) end
-redis.call('ZADD', KEYS[4], queuedScore(tonumber(f[4]) or 0, redis.call('INCR', KEYS[5])), id)
-redis.call('HSET', key, 'status', 'queued', 'attempts', '0', 'recoveries', '0', 'next_run_at', int(now))
-redis.call('HDEL', key, 'dead_reason', 'finished_at', 'started_at', 'cancelled_at', 'result', 'worker')
+redis.call('ZADD', KEYS[4], queuedScore(priorityOf(f[4]), redis.call('INCR', KEYS[5])), id)
+redis.call('HSET', key, 'status', 'queued', 'next_run_at', int(now))
+redis.call('HDEL', key, 'attempts', 'recoveries', 'dead_reason', 'finished_at', 'started_at', 'cancelled_at',
+  'result', 'worker')
 -- Only a retained hash has a TTL (the ACL of an older deployment may not allow PERSIST: a requeue needs none).
 if redis.call('PTTL', key) > 0 then redis.call('PERSIST', key) end
 takeUniqueLock(f[2], f[3], id)
