@@ -46,7 +46,7 @@ describe('dead-letter queue over HTTP, across queues', () => {
   it('pages with a cursor: every task once, in the same order, while new tasks die meanwhile', async () => {
     const all = (await list()).body.tasks.map((t: { task_id: string }) => t.task_id);
     const first = await list('?limit=4');
-    expect(first.body.next_cursor).toMatch(/^\d+:(alpha|beta)\.[0-9a-f-]{36}$/);
+    expect(first.body.next_cursor).toMatch(/^\d+:(alpha|beta)\.[0-9a-z]{11,}$/);
     const newcomer = await stack.submitOk({ task_type: 'fail', payload: {}, max_retries: 0, queue: 'beta' });
     await stack.waitForStatus(newcomer, ['dead']);
     const second = await list(`?limit=4&cursor=${first.body.next_cursor}`);

@@ -19,7 +19,17 @@ export * from './workers';
 export * from './events/queue-events';
 export * from './errors/queue-error';
 export * from './health/redis.health';
-export { queueKeys, queueRegistryKey, queueChannels, queueOfTaskId, isTaskId, taskKey } from './keys/queue-keys';
+export {
+  queueKeys,
+  queueRegistryKey,
+  queueChannels,
+  queueOfTaskId,
+  isTaskId,
+  taskKey,
+  TASK_ID_SOURCE,
+  taskIdPrefix,
+  createdAtOfTaskId,
+} from './keys/queue-keys';
 export { workerRegistryKey } from './keys/queue-keys';
 export { scheduleNamesKey, schedulesIndexedKey, queueOfScheduleId, isScheduleId } from './keys/queue-keys';
 export * from './schedules/schedule';

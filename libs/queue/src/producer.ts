@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Cluster } from 'ioredis';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   assertScriptInt,
   QueueError,
@@ -10,7 +10,7 @@ import {
   wrapRedisError,
 } from './errors/queue-error';
 import { encodeBackoff } from './backoff-field';
-import { queueKeys, uniqueLockSuffix } from './keys/queue-keys';
+import { queueKeys, taskIdPrefix, uniqueLockSuffix } from './keys/queue-keys';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
@@ -82,7 +82,6 @@ export class QueueProducer {
     const byQueue = new Map<string, QueuePart>();
     const now = Date.now();
     const result: EnqueuedTask[] = tasks.map((task, index) => {
-      const id = `${task.queue}.${randomUUID()}`;
       let part = byQueue.get(task.queue);
       if (!part) byQueue.set(task.queue, (part = { rows: [], indexes: [] }));
       part.indexes.push(index);
@@ -96,7 +95,6 @@ export class QueueProducer {
       // A backoff takes part in the digest only when given, so earlier records keep matching.
       const body = [task.type, task.queue, payloadJson, priority, maxRetries, timeoutMs, delay];
       part.rows.push({
-        id,
         type: task.type,
         payloadJson,
         priority,
@@ -110,7 +108,8 @@ export class QueueProducer {
         backoff,
       });
       const scheduled = (task.delayMs ?? 0) > 0 || (task.runAt !== undefined && task.runAt > now);
-      return { id, queue: task.queue, status: scheduled ? 'scheduled' : 'queued', replayed: false };
+      // The script makes the id (taskIdPrefix + time + sequence); applyReply fills it in.
+      return { id: '', queue: task.queue, status: scheduled ? 'scheduled' : 'queued', replayed: false };
     });
 
     await this.register([...byQueue.keys()]);
@@ -189,6 +188,7 @@ export class QueueProducer {
           idemPrefix: keys.idemPrefix,
           uniquePrefix: keys.uniquePrefix,
           idempotencyTtlSeconds: this.options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+          idPrefix: taskIdPrefix(queue),
           tasks: part.rows,
         });
         return [perQueue ? queue : '', pipeline.length - 1];
@@ -258,9 +258,9 @@ function uniqueLock(task: NewTask, payloadJson: string): string {
 }
 
 /**
- * Reads one queue's enqueue outcomes into the call's result: a replayed task takes the original's id.
- * Returns the Conflict error when the script refused the part; when the task in the way is an earlier
- * one of the same call (never written), it says which.
+ * Reads one queue's enqueue outcomes into the call's result: each task's id (the one the script made,
+ * or the original's for a replayed task). Returns the Conflict error when the script refused the
+ * part; when the task in the way is an earlier one of the same call (never written), it says which.
  */
 function applyReply(
   outcomes: { code: number; id: string }[],
@@ -273,7 +273,9 @@ function applyReply(
     const index = part.indexes[j];
     if (code === SCRIPT_CODE.IdempotencyConflict || code === SCRIPT_CODE.UniqueConflict) {
       const idempotency = code === SCRIPT_CODE.IdempotencyConflict;
-      const earlier = part.indexes.find((k) => result[k].id === id);
+      // A task of this call that would have been written under that id (ids made for this call are new).
+      const earlierJ = outcomes.findIndex((o, k) => k < j && o.code === 1 && o.id === id);
+      const earlier = earlierJ >= 0 ? part.indexes[earlierJ] : undefined;
       if (earlier !== undefined) {
         const what = idempotency
           ? `tasks ${earlier} and ${index} of this call have the same idempotency key but differ; nothing was written: give them different keys`
@@ -289,7 +291,8 @@ function applyReply(
           : `a task of the same type and payload (${id}) is not finished yet (unique_for_ms)`;
       return new QueueError(QueueErrorCode.Conflict, 'enqueue', what, { existingId: id });
     }
-    if (code === 2) Object.assign(result[index], { id, replayed: true });
+    result[index].id = id;
+    if (code === 2) result[index].replayed = true;
   }
   return undefined;
 }

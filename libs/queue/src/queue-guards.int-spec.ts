@@ -7,7 +7,7 @@ import {
   TestRedis,
   waitFor,
 } from '@app/testing';
-import { ClaimedTask, NewTask, QueueErrorCode, queueKeys } from '@app/queue';
+import { ClaimedTask, NewTask, QueueErrorCode, queueKeys, taskIdPrefix } from '@app/queue';
 
 /**
  * Guards of libs/queue, on a real Redis: every script checks all its inputs before its first
@@ -97,10 +97,9 @@ describe('libs/queue guards', () => {
     await h.producer.enqueue(task()); // the queue exists: registry, seq and wake keys are there
     const before = await snapshotKeys(redis, h.prefix);
     const keys = queueKeys(h.prefix, queue);
-    const group = (id: string, priority: string, timeout = '1000', delay = '0') => [
-      `${queue}.${id}`,
+    const group = (name: string, priority: string, timeout = '1000', delay = '0') => [
       'echo',
-      '1',
+      JSON.stringify(name),
       priority,
       '3',
       timeout,
@@ -122,6 +121,7 @@ describe('libs/queue guards', () => {
         keys.uniquePrefix,
         60,
         count,
+        taskIdPrefix(queue),
         ...groups.flat(),
       );
     await expect(enqueue(3, group('a', '0'), group('b', 'NaN'), group('c', '0'))).rejects.toThrow(

@@ -75,19 +75,43 @@ describe('libs/queue on a real Redis', () => {
     for (const t of tasks) await consumer.ack(t, '');
   });
 
+  it('makes short ids that hold the creation time, in sequence, unique across calls', async () => {
+    const [before] = await redis.time();
+    const ids = (await producer.enqueueMany([task(), task(), task()])).map((t) => t.id);
+    ids.push((await producer.enqueue(task())).id);
+    const [after] = await redis.time();
+    expect(new Set(ids).size).toBe(4);
+    for (const id of ids) {
+      expect(id).toMatch(/^q1\.[0-9a-z]{11,14}$/);
+      const createdAt = (await inspector.getTask(id)).createdAt;
+      expect(createdAt).toBeGreaterThanOrEqual(Number(before) * 1000);
+      expect(createdAt).toBeLessThanOrEqual((Number(after) + 1) * 1000);
+    }
+    // The sequence part counts up within a queue: one call's tasks are consecutive; ids sort as text.
+    const seqOf = (id: string) => parseInt(id.slice('q1.'.length + 10), 36);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids.slice(0, 3).map(seqOf)).toEqual([seqOf(ids[0]), seqOf(ids[0]) + 1, seqOf(ids[0]) + 2]);
+    expect(seqOf(ids[3])).toBeGreaterThan(seqOf(ids[2]));
+    for (const t of (await consumer.claim(queue, 4)).tasks) await consumer.ack(t, '');
+  });
+
   it('stores no task field that holds its default, and every reader defaults it', async () => {
+    const [before] = await redis.time();
     const [plain, urgent] = await producer.enqueueMany([task(), task({ priority: 7 })]);
     const delayed = await producer.enqueue(task({ delayMs: 60_000 }));
     const hashOf = (id: string) => redis.hgetall(`${queueKeys(prefix, queue).taskPrefix}${id}`);
     const stored = await hashOf(plain.id);
-    for (const field of ['priority', 'attempts', 'recoveries', 'next_run_at']) expect(stored).not.toHaveProperty(field);
+    for (const field of ['priority', 'attempts', 'recoveries', 'next_run_at', 'created_at'])
+      expect(stored).not.toHaveProperty(field);
     expect(await hashOf(urgent.id)).toMatchObject({ priority: '7' });
-    expect(Number((await hashOf(delayed.id)).next_run_at)).toBeGreaterThan(Number(stored.created_at));
+    const createdAt = (await inspector.getTask(plain.id)).createdAt;
+    expect(createdAt).toBeGreaterThanOrEqual(Number(before) * 1000);
+    expect(Number((await hashOf(delayed.id)).next_run_at)).toBeGreaterThan(createdAt);
     expect(await inspector.getTask(plain.id)).toMatchObject({
       priority: 0,
       attempts: 0,
       recoveries: 0,
-      nextRunAt: Number(stored.created_at),
+      nextRunAt: createdAt,
     });
     expect((await inspector.stats(queue)).oldestQueuedAgeMs).toBeGreaterThanOrEqual(0);
 
@@ -96,7 +120,7 @@ describe('libs/queue on a real Redis', () => {
       [urgent.id, 7, 1],
       [plain.id, 0, 1],
     ]);
-    expect(claimed[1].dueAt).toBe(Number(stored.created_at));
+    expect(claimed[1].dueAt).toBe(createdAt);
     for (const t of claimed) await consumer.ack(t, '');
   });
 

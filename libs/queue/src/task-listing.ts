@@ -1,5 +1,5 @@
 import { redisCall } from './errors/queue-error';
-import { isTaskId, QueueKeys, queueKeys, queueOfTaskId } from './keys/queue-keys';
+import { isTaskId, QueueKeys, queueKeys, queueOfTaskId, TASK_ID_SOURCE } from './keys/queue-keys';
 import { QueueRedis } from './scripts/script-loader';
 import { FINISHED_STATUSES, TaskRecord, TaskStatus, TaskSummary } from './task';
 import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
@@ -9,7 +9,7 @@ import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
  * position, not an offset: tasks arriving or leaving meanwhile shift no page, so paging never shows
  * a task twice or skips one that stayed put.
  */
-export const TASK_CURSOR_PATTERN = /^(-?\d{1,17}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+export const TASK_CURSOR_PATTERN = new RegExp(`^(-?\\d{1,17}):(${TASK_ID_SOURCE})$`);
 
 /** Finished states list the newest first; waiting states in the order they run (or are due). */
 const NEWEST_FIRST = new Set<TaskStatus>(FINISHED_STATUSES);

@@ -1,5 +1,5 @@
 import { decodeBackoff } from './backoff-field';
-import { callerKeyOfUniqueLock } from './keys/queue-keys';
+import { callerKeyOfUniqueLock, createdAtOfTaskId } from './keys/queue-keys';
 import { AttemptOutcome, AttemptRecord, DeadReason, TaskRecord, TaskStatus, TaskSummary } from './task';
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
@@ -105,6 +105,8 @@ export function toTaskRecordWithoutBodies(
 
 /** A task hash (at least SUMMARY_FIELDS) as a listing shows it. */
 export function toTaskSummary(id: string, queue: string, hash: Record<string, string>): TaskSummary {
+  // Not stored when the id holds it (ids of the current form); see the scripts' prelude.
+  const createdAt = hash.created_at !== undefined ? Number(hash.created_at) : (createdAtOfTaskId(id) ?? Number.NaN);
   return {
     id,
     queue,
@@ -116,12 +118,12 @@ export function toTaskSummary(id: string, queue: string, hash: Record<string, st
     timeoutMs: Number(hash.timeout_ms ?? 0),
     recoveries: Number(hash.recoveries ?? 0),
     deadReason: (hash.dead_reason as DeadReason | undefined) ?? null,
-    createdAt: Number(hash.created_at),
+    createdAt,
     startedAt: num(hash.started_at),
     finishedAt: num(hash.finished_at),
     cancelledAt: num(hash.cancelled_at),
-    // Not stored while it equals created_at (a task queued at once); see the scripts' prelude.
-    nextRunAt: num(hash.next_run_at ?? hash.created_at),
+    // Not stored while it equals created_at (a task queued at once).
+    nextRunAt: hash.next_run_at !== undefined ? num(hash.next_run_at) : createdAt,
     scheduleId: hash.schedule_id || null,
     scheduledAt: num(hash.scheduled_at),
   };

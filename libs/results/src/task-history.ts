@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { FINISHED_STATUSES, FinishedStatus, isTaskId, TaskRecord } from '@app/queue';
+import { FINISHED_STATUSES, FinishedStatus, isTaskId, TASK_ID_SOURCE, TaskRecord } from '@app/queue';
 import { ResultStoreError, storeCall } from './errors';
 import { PG_POOL } from './results.constants';
 import { fromRow, READ_COLUMNS, ResultRow } from './rows';
@@ -9,7 +9,7 @@ import { fromRow, READ_COLUMNS, ResultRow } from './rows';
  * A position in the history order (newest finish first, then higher id): `<finished_at ms>:<task id>`
  * of the last task of the page before. At most 14 digits: a time PostgreSQL and ISO 8601 both take.
  */
-export const HISTORY_CURSOR_PATTERN = /^(\d{1,14}):([a-z0-9_-]{1,64}\.[0-9a-f-]{36})$/;
+export const HISTORY_CURSOR_PATTERN = new RegExp(`^(\\d{1,14}):(${TASK_ID_SOURCE})$`);
 
 export interface HistoryQuery {
   queue?: string;

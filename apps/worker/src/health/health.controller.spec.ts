@@ -7,7 +7,6 @@ jest.mock('@nestjs/swagger', () => {
   return jest.requireActual('@nestjs/swagger');
 });
 
-// eslint-disable-next-line import/first -- after the mock, which jest hoists anyway
 import { HealthController } from './health.controller';
 
 describe("the worker's HealthController", () => {

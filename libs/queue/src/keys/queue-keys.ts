@@ -166,10 +166,21 @@ export function taskKey(prefix: string, taskId: string): string | undefined {
 }
 
 /**
- * Task ids are `<queue>.<uuid>`: the queue name makes `GET /tasks/{id}` one lookup in the
- * right Cluster slot, and "." cannot occur in a queue name, so the split is unambiguous.
+ * Task ids are `<queue>.<t><l><s>`, made by the scripts that create tasks (newTaskId in their prelude):
+ * `t` the creation time in ms as 9 base-36 digits, `s` the task's sequence number in its queue in
+ * base 36 and `l` its length (one base-36 digit), so ids sort as text in creation order and none is
+ * a prefix of another. The queue name makes `GET /tasks/{id}` one lookup in the right Cluster slot ("." cannot
+ * occur in a queue name, so the split is unambiguous), and the time is the task's created_at, which
+ * its hash does not store. Ids made before are `<queue>.<uuid>` and stay valid.
  */
-const TASK_ID_PATTERN = /^([a-z0-9_-]{1,64})\.([0-9a-f-]{36})$/;
+const QUEUE_NAME_SOURCE = '[a-z0-9_-]{1,64}';
+const ID_TIME_DIGITS = 9;
+/** A sequence number below 2^53 has at most 11 base-36 digits; its length digit says how many follow. */
+const SHORT_ID_SOURCE = `[0-9a-z]{${ID_TIME_DIGITS}}(?:${Array.from({ length: 11 }, (_, i) => `${(i + 1).toString(36)}[0-9a-z]{${i + 1}}`).join('|')})`;
+const ID_TAIL_SOURCE = `(?:${SHORT_ID_SOURCE}|[0-9a-f-]{36})`;
+/** A task id as a regular expression's source, for patterns that embed one (listing cursors). */
+export const TASK_ID_SOURCE = `${QUEUE_NAME_SOURCE}\\.${ID_TAIL_SOURCE}`;
+const TASK_ID_PATTERN = new RegExp(`^(${QUEUE_NAME_SOURCE})\\.(${ID_TAIL_SOURCE})$`);
 
 export function queueOfTaskId(taskId: string): string | undefined {
   return TASK_ID_PATTERN.exec(taskId)?.[1];
@@ -177,6 +188,18 @@ export function queueOfTaskId(taskId: string): string | undefined {
 
 export function isTaskId(taskId: string): boolean {
   return TASK_ID_PATTERN.test(taskId);
+}
+
+/** What every id of a queue's tasks starts with; the scripts append the rest. */
+export function taskIdPrefix(queue: string): string {
+  return `${queue}.`;
+}
+
+/** The creation time (epoch ms) an id of the current form holds; null for the earlier uuid form. */
+export function createdAtOfTaskId(taskId: string): number | null {
+  const rest = TASK_ID_PATTERN.exec(taskId)?.[2];
+  if (rest === undefined || rest.includes('-')) return null;
+  return parseInt(rest.slice(0, ID_TIME_DIGITS), 36);
 }
 
 /**

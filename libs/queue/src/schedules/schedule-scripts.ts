@@ -50,7 +50,10 @@ export const deleteSchedule = defineScript({
   decode: scriptReply.coded,
 });
 
-/** lua/fireSchedule-5.lua: tasks enqueued (>= 0) and Redis' clock; NotFound; WrongState; NotDue and the clock. */
+/**
+ * lua/fireSchedule-5.lua: tasks enqueued (>= 0), Redis' clock and the tasks' ids; NotFound; WrongState;
+ * NotDue and the clock.
+ */
 export const fireSchedule = defineScript({
   command: 'taskqFireSchedule',
   keys: ['schedule', 'schedules', 'queued', 'seq', 'wake'],
@@ -61,17 +64,14 @@ export const fireSchedule = defineScript({
     expectedTick: number;
     /** 0 = none. */
     nextRun: number;
-    ticks: { tick: number; taskId: string }[];
-  }) => [
-    a.taskPrefix,
-    a.id,
-    a.rev,
-    a.expectedTick,
-    a.nextRun,
-    a.ticks.length,
-    ...a.ticks.flatMap((t) => [t.tick, t.taskId]),
-  ],
-  decode: scriptReply.numbers,
+    /** taskIdPrefix(queue) */
+    idPrefix: string;
+    ticks: number[];
+  }) => [a.taskPrefix, a.id, a.rev, a.expectedTick, a.nextRun, a.ticks.length, a.idPrefix, ...a.ticks],
+  decode: (raw) => {
+    const r = raw as (number | string)[];
+    return { code: Number(r[0]), now: Number(r[1] ?? 0), taskIds: r.slice(2).map(String) };
+  },
 });
 
 /** lua/claimScheduleName-1.lua: 1, or 0 and the id that holds the name. */

@@ -17,6 +17,7 @@ import {
   scheduleNamesKey,
   schedulesIndexedKey,
   scheduleTiming,
+  taskIdPrefix,
 } from '@app/queue';
 import { defineScripts } from '../scripts/script-loader';
 
@@ -102,7 +103,7 @@ describe('libs/queue schedules', () => {
       ticks: [schedule.nextRunAt!],
       next: schedule.nextRunAt! + 1000,
     });
-    expect(fired).toMatchObject({ outcome: 'fired', taskIds: [expect.stringMatching(/^sq\.[0-9a-f-]{36}$/)] });
+    expect(fired).toMatchObject({ outcome: 'fired', taskIds: [expect.stringMatching(/^sq\.[0-9a-z]{11,}$/)] });
     const taskId = fired.outcome === 'fired' ? fired.taskIds[0] : '';
     const [fromSchedule, fromSubmit] = [await taskHash(taskId), await taskHash(submitted.id)];
     expect(Object.keys(fromSchedule).sort()).toEqual(
@@ -204,21 +205,22 @@ describe('libs/queue schedules', () => {
     const fire = (...argv: (string | number)[]) =>
       s.taskqFireSchedule(hash(schedule.id), keys.schedules, keys.queued, keys.seq, keys.wake, ...argv);
     const base = [keys.taskPrefix, schedule.id, 1, t];
+    const ids = taskIdPrefix(queue);
     const def = ['n', queue, '', 1000, '', 'echo', '1', 0, 0, 1, '1', 'skip', 5];
     const save = (...argv: (string | number)[]) => s.taskqSaveSchedule(hash(schedule.id), keys.schedules, ...argv);
     const saveArgs = [schedule.id, 'update', 1, -1, 1000, 'ch'];
     const withDef = (i: number, value: string | number) => def.map((v, j) => (j === i ? value : v));
     const before = await snapshotKeys(redis, h.prefix);
     const refused: [Promise<unknown>, RegExp][] = [
-      [fire(...base, t + 1000, 1, 'x', `${queue}.a`), /TASKQ_BADARG tick must be an integer/],
-      [fire(...base, t + 1000, 2, t, `${queue}.a`), /TASKQ_BADARG tick count/],
-      [fire(...base, t + 2000, 2, t + 1000, 'a', t, 'b'), /TASKQ_BADARG tick .* ascending/],
-      [fire(...base, t + 1000, 1, t + 1000, 'a'), /TASKQ_BADARG tick .* before the next run/],
-      [fire(...base, t + 1000, 1, t - 1000, 'a'), /TASKQ_BADARG tick must be between/],
-      [fire(...base, t, 0), /TASKQ_BADARG next run .* after the expected tick/],
-      [fire(...base, t + 1000, 1, t, ''), /TASKQ_BADARG task id/],
-      [fire(keys.taskPrefix, schedule.id, 'nan', t, t + 1000, 0), /TASKQ_BADARG expected revision/],
-      [fire(...base, t + 1000, 1001), /TASKQ_BADARG tick count/],
+      [fire(...base, t + 1000, 1, ids, 'x'), /TASKQ_BADARG tick must be an integer/],
+      [fire(...base, t + 1000, 2, ids, t), /TASKQ_BADARG tick count/],
+      [fire(...base, t + 2000, 2, ids, t + 1000, t), /TASKQ_BADARG tick .* ascending/],
+      [fire(...base, t + 1000, 1, ids, t + 1000), /TASKQ_BADARG tick .* before the next run/],
+      [fire(...base, t + 1000, 1, ids, t - 1000), /TASKQ_BADARG tick must be between/],
+      [fire(...base, t, 0, ids), /TASKQ_BADARG next run .* after the expected tick/],
+      [fire(...base, t + 1000, 1, '', t), /TASKQ_BADARG task id prefix/],
+      [fire(keys.taskPrefix, schedule.id, 'nan', t, t + 1000, 0, ids), /TASKQ_BADARG expected revision/],
+      [fire(...base, t + 1000, 1001, ids), /TASKQ_BADARG tick count/],
       [save(...saveArgs, ...withDef(7, 101)), /TASKQ_BADARG priority/],
       [save(...saveArgs, ...withDef(8, -1)), /TASKQ_BADARG max_retries/],
       [save(...saveArgs, ...withDef(9, 0)), /TASKQ_BADARG timeout_ms/],

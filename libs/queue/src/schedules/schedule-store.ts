@@ -8,6 +8,7 @@ import {
   queueOfScheduleId,
   scheduleNamesKey,
   schedulesIndexedKey,
+  taskIdPrefix,
 } from '../keys/queue-keys';
 import { QueueRegistry, REGISTER_ATTEMPTS } from '../queue-registry';
 import { QUEUE_OPTIONS } from '../queue.module-definition';
@@ -353,8 +354,7 @@ export class ScheduleStore implements OnApplicationBootstrap {
     const queue = queueOfScheduleId(id);
     if (queue === undefined) throw notFound('fireSchedule', id);
     const keys = queueKeys(this.options.prefix, queue);
-    const taskIds = plan.ticks.map(() => `${queue}.${randomUUID()}`);
-    const [code, now] = await redisCall('fireSchedule', () =>
+    const { code, now, taskIds } = await redisCall('fireSchedule', () =>
       fireSchedule.run(
         this.redis,
         { ...keys, schedule: `${keys.schedulePrefix}${id}` },
@@ -364,10 +364,8 @@ export class ScheduleStore implements OnApplicationBootstrap {
           rev: assertScriptInt('fireSchedule', 'rev', plan.rev),
           expectedTick: assertScriptInt('fireSchedule', 'expected', plan.expected),
           nextRun: assertScriptInt('fireSchedule', 'next', plan.next ?? 0),
-          ticks: plan.ticks.map((tick, i) => ({
-            tick: assertScriptInt('fireSchedule', 'tick', tick),
-            taskId: taskIds[i],
-          })),
+          idPrefix: taskIdPrefix(queue),
+          ticks: plan.ticks.map((tick) => assertScriptInt('fireSchedule', 'tick', tick)),
         },
       ),
     );

@@ -4,9 +4,8 @@ import { defineScript, ScriptArg, scriptReply } from './script';
 
 /** The scripts that create a task or act on one by id: enqueue, cancel, retry, restore, watch, delete from the DLQ. */
 
-/** One task of an enqueue call, as the script stores it. */
+/** One task of an enqueue call, as the script stores it (the script makes its id). */
 export interface EnqueueRow {
-  id: string;
   type: string;
   payloadJson: string;
   priority: number;
@@ -34,20 +33,30 @@ export const enqueueTasks = defineScript({
     idemPrefix: string;
     uniquePrefix: string;
     idempotencyTtlSeconds: number;
+    /** taskIdPrefix(queue) */
+    idPrefix: string;
     tasks: EnqueueRow[];
   }) => {
-    // A loop, not flatMap: a bulk enqueue builds 12 arguments per task, on the submit path.
-    const argv: ScriptArg[] = [a.taskPrefix, a.idemPrefix, a.uniquePrefix, a.idempotencyTtlSeconds, a.tasks.length];
+    // A loop, not flatMap: a bulk enqueue builds 11 arguments per task, on the submit path.
+    const argv: ScriptArg[] = [
+      a.taskPrefix,
+      a.idemPrefix,
+      a.uniquePrefix,
+      a.idempotencyTtlSeconds,
+      a.tasks.length,
+      a.idPrefix,
+    ];
     for (const t of a.tasks) {
-      argv.push(t.id, t.type, t.payloadJson, t.priority, t.maxRetries, t.timeoutMs, t.delay);
+      argv.push(t.type, t.payloadJson, t.priority, t.maxRetries, t.timeoutMs, t.delay);
       argv.push(t.idempotencyKey, t.digest, t.uniqueLock, t.uniqueForMs, t.backoff);
     }
     return argv;
   },
   /**
-   * `unregistered`: the queue has no registration mark, nothing written. Else per task: code 1 written,
-   * 2 replayed (id = the original), IdempotencyConflict or UniqueConflict (id = the task in the way; then
-   * nothing of the call was written).
+   * `unregistered`: the queue has no registration mark, nothing written. Else per task: code 1 written
+   * (id = its new id), 2 replayed (id = the original), IdempotencyConflict or UniqueConflict (id = the
+   * task in the way). After a conflict nothing of the call was written, and the other codes say what
+   * would have been: a conflict naming a code-1 task's id names that task of the same call.
    */
   decode: (raw) => {
     const r = raw as (string | number)[];

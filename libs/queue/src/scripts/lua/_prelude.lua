@@ -75,10 +75,42 @@ local function queuedScore(priority, seq)
 end
 
 -- A task hash does not store a field that holds its default: priority 0, attempts 0, recoveries 0,
--- and next_run_at equal to created_at. Every reader defaults them (TypeScript: task-record.ts).
--- Hashes written before stored them all, and read the same.
+-- next_run_at equal to created_at, and created_at itself when the id says it (below). Every reader
+-- defaults them (TypeScript: task-record.ts). Hashes written before stored them all, and read the same.
 local function priorityOf(stored)
   return tonumber(stored) or 0
+end
+
+-- Task ids: `<queue>.<t><l><s>`, t = the creation time (Redis' clock, ms) in 9 base-36 digits, s = the
+-- task's enqueue sequence number in the queue (the seq key) in base 36, l = how many digits s has
+-- (one base-36 digit). Short; unique, because a sequence number is not reused while Redis keeps the
+-- counter, and when it loses it the clock has moved on; sorted as text in creation order, and no
+-- id is a prefix of another; and a task's creation time is read from its id. Ids of the earlier form
+-- (`<queue>.<uuid>`) stay valid and keep a stored created_at. TypeScript: keys/queue-keys.ts.
+local ID_TIME_DIGITS = 9
+local DIGITS36 = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function base36(n)
+  local out = ''
+  repeat
+    local d = n % 36
+    out = string.sub(DIGITS36, d + 1, d + 1) .. out
+    n = (n - d) / 36
+  until n == 0
+  return out
+end
+local function idTime(now)
+  local t = base36(now)
+  return string.rep('0', ID_TIME_DIGITS - #t) .. t
+end
+local function newTaskId(idPrefix, timePart, seq)
+  local s = base36(seq)
+  return idPrefix .. timePart .. base36(#s) .. s
+end
+-- The creation time of a task: its stored created_at, or the time in its id.
+local function createdAtOf(id, stored)
+  if stored then return tonumber(stored) end
+  local t = string.match(id, '%.(' .. string.rep('%w', ID_TIME_DIGITS) .. ')%w%w+$')
+  return t and tonumber(t, 36)
 end
 
 -- Integers as Redis arguments without Lua's %.14g rounding.

@@ -17,38 +17,48 @@
   KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter; the registration mark)     KEYS[4] wake list
   ARGV[1] task key prefix   ARGV[2] idempotency key prefix   ARGV[3] unique key prefix
   ARGV[4] idempotency record TTL seconds
-  ARGV[5] number of tasks n
-  ARGV[6..] n groups of 12: id, type, payload (JSON), priority, max_retries, timeout_ms,
+  ARGV[5] number of tasks n   ARGV[6] task id prefix (`<queue>.`)
+  ARGV[7..] n groups of 11: type, payload (JSON), priority, max_retries, timeout_ms,
             delay (ms from now, 0 = now; or a negative absolute epoch ms for run_at),
             idempotency key ('' = none), body digest, unique key ('' = none), unique_for_ms,
             backoff (the task's own, as stored; '' = none: its type's applies)
 
+  Ids are made here (newTaskId in the prelude): the i-th task of the call gets sequence number
+  seq + i, whether it is written or not.
+
   Returns { queuedCount, then per task: code, id }: code 1 written (id = its id), 2 replayed (id = the
   original task), -6 idempotency key reused with another body, -7 unique key held by an unfinished
-  task (id = that task, or the earlier task of this call that took the key). On any -6 or -7 nothing
-  is written (the other codes are then 0). { -9 } when the queue has no registration mark: nothing
-  written.
+  task (id = that task, or the id the earlier task of this call that took the key would have had). On
+  any -6 or -7 nothing is written and queuedCount is 0; the other codes say what would have been (a
+  code 1 whose id a conflict names is the task of this call in the way). { -9 } when the queue has no
+  registration mark: nothing written.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
-local FIELDS = 12
+local FIELDS = 11
+local FIRST = 7
 local prefix = strArg(ARGV[1], 'task key prefix')
 local idemPrefix = strArg(ARGV[2], 'idempotency key prefix')
 local uniquePrefix = strArg(ARGV[3], 'unique key prefix')
 local idemTtl = intArg(ARGV[4], 'idempotency TTL seconds', 1)
 local n = intArg(ARGV[5], 'task count', 1)
-if groupCount(6, FIELDS, 'task fields') ~= n then badArg('task count', n, 'the number of 12-field groups') end
+local idPrefix = strArg(ARGV[6], 'task id prefix')
+if groupCount(FIRST, FIELDS, 'task fields') ~= n then badArg('task count', n, 'the number of 11-field groups') end
 for i = 0, n - 1 do
-  local base = 6 + i * FIELDS
-  strArg(ARGV[base], 'id')
-  strArg(ARGV[base + 1], 'type')
-  intArg(ARGV[base + 3], 'priority', MIN_PRIORITY, MAX_PRIORITY)
-  intArg(ARGV[base + 4], 'max_retries', 0)
-  intArg(ARGV[base + 5], 'timeout_ms', 0)
-  intArg(ARGV[base + 6], 'delay')
-  if ARGV[base + 7] ~= '' then strArg(ARGV[base + 8], 'body digest') end
-  if ARGV[base + 9] ~= '' then intArg(ARGV[base + 10], 'unique_for_ms', 1) end
+  local base = FIRST + i * FIELDS
+  strArg(ARGV[base], 'type')
+  intArg(ARGV[base + 2], 'priority', MIN_PRIORITY, MAX_PRIORITY)
+  intArg(ARGV[base + 3], 'max_retries', 0)
+  intArg(ARGV[base + 4], 'timeout_ms', 0)
+  intArg(ARGV[base + 5], 'delay')
+  if ARGV[base + 6] ~= '' then strArg(ARGV[base + 7], 'body digest') end
+  if ARGV[base + 8] ~= '' then intArg(ARGV[base + 9], 'unique_for_ms', 1) end
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then return { CODE.UNREGISTERED } end
+local seqAt = redis.call('GET', KEYS[3])
+if not seqAt then return { CODE.UNREGISTERED } end
+seqAt = tonumber(seqAt)
+local now = nowMs()
+local nowArg = int(now)
+local timePart = idTime(now)
 
 -- Resolve idempotency and uniqueness for the whole batch before writing anything.
 local out = { 0 }
@@ -56,9 +66,12 @@ local conflict = false
 local replayedIn = {}  -- idempotency keys created earlier in this same call: key -> { digest, id }
 local uniqueIn = {}    -- unique keys claimed earlier in this same call: key -> id
 local write = {}
+local ids = {}
 for i = 0, n - 1 do
-  local base = 6 + i * FIELDS
-  local id, idem, digest, unique = ARGV[base], ARGV[base + 7], ARGV[base + 8], ARGV[base + 9]
+  local base = FIRST + i * FIELDS
+  local id = newTaskId(idPrefix, timePart, seqAt + i + 1)
+  ids[i] = id
+  local idem, digest, unique = ARGV[base + 6], ARGV[base + 7], ARGV[base + 8]
   local code, shown = 1, id
   if idem ~= '' then
     local seen = replayedIn[idem]
@@ -93,16 +106,9 @@ for i = 0, n - 1 do
   out[#out + 1] = code
   out[#out + 1] = shown
 end
-if conflict then
-  for j = 2, #out, 2 do
-    if out[j] > 0 then out[j] = 0 end
-  end
-  return out
-end
+if conflict then return out end
 
-local now = nowMs()
-local nowArg = int(now)
-local seq = redis.call('INCRBY', KEYS[3], n) - n
+redis.call('INCRBY', KEYS[3], n)
 -- Members go to ZADD in chunks (one call per chunk, not one per task), under Lua's unpack limit.
 local queued, scheduled = {}, {}
 local function add(key, list, score, id)
@@ -117,9 +123,9 @@ local queuedCount, writtenCount = 0, 0
 for i = 0, n - 1 do
   if write[i] then
     writtenCount = writtenCount + 1
-    local base = 6 + i * FIELDS
-    local id = ARGV[base]
-    local delay = tonumber(ARGV[base + 6])
+    local base = FIRST + i * FIELDS
+    local id = ids[i]
+    local delay = tonumber(ARGV[base + 5])
     local due = now
     if delay > 0 then due = now + delay elseif delay < 0 then due = -delay end
     local dueArg = nowArg
@@ -127,27 +133,26 @@ for i = 0, n - 1 do
     local status = 'queued'
     if due > now then status = 'scheduled' end
     local key = prefix .. id
-    -- Defaults are not stored (see DEFAULTED_FIELDS in the prelude): priority 0, no attempts or
-    -- recoveries yet, and next_run_at only when it differs from created_at.
+    -- Defaults are not stored (see priorityOf in the prelude): priority 0, no attempts or recoveries
+    -- yet, created_at (the id holds it), and next_run_at unless it is later.
     redis.call('HSET', key,
-      'type', ARGV[base + 1], 'payload', ARGV[base + 2],
-      'max_retries', ARGV[base + 4], 'timeout_ms', ARGV[base + 5],
-      'status', status, 'created_at', nowArg)
-    if ARGV[base + 3] ~= '0' then redis.call('HSET', key, 'priority', ARGV[base + 3]) end
+      'type', ARGV[base], 'payload', ARGV[base + 1],
+      'max_retries', ARGV[base + 3], 'timeout_ms', ARGV[base + 4], 'status', status)
+    if tonumber(ARGV[base + 2]) ~= 0 then redis.call('HSET', key, 'priority', ARGV[base + 2]) end
     if dueArg ~= nowArg then redis.call('HSET', key, 'next_run_at', dueArg) end
-    local idem, unique = ARGV[base + 7], ARGV[base + 9]
+    local idem, unique = ARGV[base + 6], ARGV[base + 8]
     if idem ~= '' then
-      redis.call('SET', idemPrefix .. idem, ARGV[base + 8] .. '\n' .. id, 'EX', idemTtl)
+      redis.call('SET', idemPrefix .. idem, ARGV[base + 7] .. '\n' .. id, 'EX', idemTtl)
     end
     if unique ~= '' then
-      redis.call('SET', uniquePrefix .. unique, id, 'PX', ARGV[base + 10])
+      redis.call('SET', uniquePrefix .. unique, id, 'PX', ARGV[base + 9])
       -- The whole lock key, so the scripts that finish the task can free it (onFinished), and its
       -- window, so a retry can take it again (retryTask).
-      redis.call('HSET', key, 'unique_key', uniquePrefix .. unique, 'unique_for_ms', ARGV[base + 10])
+      redis.call('HSET', key, 'unique_key', uniquePrefix .. unique, 'unique_for_ms', ARGV[base + 9])
     end
-    if ARGV[base + 11] ~= '' then redis.call('HSET', key, 'backoff', ARGV[base + 11]) end
+    if ARGV[base + 10] ~= '' then redis.call('HSET', key, 'backoff', ARGV[base + 10]) end
     if status == 'queued' then
-      add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 3]), seq + i + 1), id)
+      add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 2]), seqAt + i + 1), id)
       queuedCount = queuedCount + 1
     else
       add(KEYS[2], scheduled, dueArg, id)

@@ -14,10 +14,10 @@
   ARGV[1] task key prefix   ARGV[2] schedule id   ARGV[3] expected revision
   ARGV[4] expected tick (the schedule's stored next run, epoch ms)
   ARGV[5] next run after this fire (epoch ms; 0 = none: the schedule has no tick left)
-  ARGV[6] number of ticks n (0 = advance only: the due ticks are skipped)
-  ARGV[7..] n pairs: tick (epoch ms, ascending, from the expected tick on, before the next run), task id
+  ARGV[6] number of ticks n (0 = advance only: the due ticks are skipped)   ARGV[7] task id prefix
+  ARGV[8..] n ticks (epoch ms, ascending, from the expected tick on, before the next run)
 
-  Returns { n, now } when fired; { -1 } when the schedule is gone; { -2 } when it changed (revision,
+  Returns { n, now, task id per tick } when fired (ids made as enqueueTasks makes them); { -1 } when the schedule is gone; { -2 } when it changed (revision,
   next run or enabled differ: another replica fired it, or it was edited); { -8, now } when a tick
   is still in the future by Redis' clock. Only a fire writes anything (a stale ZSET entry of a
   schedule that is gone or disabled is dropped).
@@ -29,13 +29,13 @@ local rev = intArg(ARGV[3], 'expected revision', 1)
 local expected = intArg(ARGV[4], 'expected tick', 1)
 local nextRun = intArg(ARGV[5], 'next run', 0)
 local n = intArg(ARGV[6], 'tick count', 0, 1000)
-if groupCount(7, 2, 'ticks') ~= n then badArg('tick count', n, 'the number of tick/id pairs') end
+local idPrefix = strArg(ARGV[7], 'task id prefix')
+if groupCount(8, 1, 'ticks') ~= n then badArg('tick count', n, 'the number of ticks') end
 local last = expected - 1
 for i = 0, n - 1 do
-  local tick = intArg(ARGV[7 + i * 2], 'tick', expected)
+  local tick = intArg(ARGV[8 + i], 'tick', expected)
   if tick <= last then badArg('tick', tick, 'ascending') end
   if nextRun > 0 and tick >= nextRun then badArg('tick', tick, 'before the next run ' .. nextRun) end
-  strArg(ARGV[8 + i * 2], 'task id')
   last = tick
 end
 if nextRun > 0 and nextRun <= expected then badArg('next run', nextRun, 'after the expected tick ' .. expected) end
@@ -54,24 +54,25 @@ if tonumber(f[1]) ~= rev or tonumber(f[2]) ~= expected then return { CODE.WRONG_
 local now = nowMs()
 if expected > now or (n > 0 and last > now) then return { CODE.NOT_DUE, now } end
 
-local nowArg = int(now)
+local out = { n, now }
 if n > 0 then
   local priority = tonumber(f[7])
   local seq = redis.call('INCRBY', KEYS[4], n) - n
+  local timePart = idTime(now)
   local queued = {}
   for i = 0, n - 1 do
-    local tick, taskId = ARGV[7 + i * 2], ARGV[8 + i * 2]
+    local tick, taskId = ARGV[8 + i], newTaskId(idPrefix, timePart, seq + i + 1)
     redis.call('HSET', prefix .. taskId,
       'type', f[5], 'payload', f[6], 'max_retries', f[8], 'timeout_ms', f[9],
-      'status', 'queued', 'created_at', nowArg, 'schedule_id', id, 'scheduled_at', tick)
+      'status', 'queued', 'schedule_id', id, 'scheduled_at', tick)
     if priority ~= 0 then redis.call('HSET', prefix .. taskId, 'priority', f[7]) end
     queued[#queued + 1] = queuedScore(priority, seq + i + 1)
     queued[#queued + 1] = taskId
+    out[#out + 1] = taskId
   end
   redis.call('ZADD', KEYS[3], unpack(queued))
   wake(KEYS[5])
-  redis.call('HSET', KEYS[1], 'last_run_at', ARGV[7 + (n - 1) * 2], 'last_task_id', ARGV[8 + (n - 1) * 2],
-    'last_fired_at', nowArg)
+  redis.call('HSET', KEYS[1], 'last_run_at', ARGV[8 + n - 1], 'last_task_id', out[#out], 'last_fired_at', int(now))
   redis.call('HINCRBY', KEYS[1], 'runs', n)
 end
 if nextRun > 0 then
@@ -81,4 +82,4 @@ else
   redis.call('HDEL', KEYS[1], 'next_run_at')
   redis.call('ZREM', KEYS[2], id)
 end
-return { n, now }
+return out

@@ -20,7 +20,7 @@ while true do
   local head = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if not head[1] then break end
   local at = redis.call('HMGET', prefix .. head[1], 'next_run_at', 'created_at')
-  local since = tonumber(at[1] or at[2])
+  local since = tonumber(at[1]) or createdAtOf(head[1], at[2])
   if since and (oldest < 0 or since < oldest) then oldest = since end
   local band = math.floor(tonumber(head[2]) / BAND)
   from = int((band + 1) * BAND)
