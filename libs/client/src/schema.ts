@@ -511,7 +511,7 @@ export interface components {
       backoff?: components['schemas']['BackoffCurveDto'] | components['schemas']['BackoffScheduleDto'];
     };
     SubmitResponseDto: {
-      /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
+      /** @example default.0mirvqk4x3bkn */
       task_id: string;
       /**
        * @description What the submit did: queued, or scheduled when delayed (a replay: what the original submit did)
@@ -563,7 +563,7 @@ export interface components {
       replayed: number[];
     };
     TaskSummaryDto: {
-      /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
+      /** @example default.0mirvqk4x3bkn */
       task_id: string;
       /** @example email */
       task_type: string;
@@ -651,7 +651,7 @@ export interface components {
       error: string | null;
     };
     TaskDto: {
-      /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
+      /** @example default.0mirvqk4x3bkn */
       task_id: string;
       /** @example email */
       task_type: string;
@@ -804,7 +804,7 @@ export interface components {
       deleted: number;
     };
     DeadTaskSummaryDto: {
-      /** @example default.3b241101-e2bb-4255-8caf-4136c566a962 */
+      /** @example default.0mirvqk4x3bkn */
       task_id: string;
       /** @example email */
       task_type: string;

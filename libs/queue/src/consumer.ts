@@ -101,6 +101,7 @@ export class QueueConsumer {
     const token = `${this.workerId}:${++this.calls}`;
     const claimed = await redisCall('claim', () =>
       claimTasks.run(this.redis, keys, {
+        queue,
         taskPrefix: keys.taskPrefix,
         max: assertScriptInt('claim', 'max', max),
         leaseMs: this.options.leaseMs,
@@ -109,8 +110,7 @@ export class QueueConsumer {
         resultsBufferMax: this.options.resultsBackend === 'postgres' ? (this.options.resultsBufferMax ?? 0) : 0,
       }),
     );
-    const tasks = claimed.tasks.map((row): ClaimedTask => ({ ...row, queue, claimedAt: claimed.now }));
-    return { tasks, nextDueAt: claimed.nextDueAt, now: claimed.now, backlogged: claimed.backlogged };
+    return claimed;
   }
 
   /**

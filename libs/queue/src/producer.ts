@@ -178,20 +178,21 @@ export class QueueProducer {
       if (!pipeline) pipelines.set(group, (pipeline = this.redis.pipeline()));
       return pipeline;
     };
-    /** Per write and queue, where its reply is: [pipeline group, index]. */
-    const slots: [string, number][][] = writes.map(({ byQueue }) =>
+    /** Per write and queue, where its reply is (pipeline group, index) and the call's arguments. */
+    const slots = writes.map(({ byQueue }) =>
       [...byQueue].map(([queue, part]) => {
         const keys = queueKeys(this.options.prefix, queue);
         const pipeline = pipelineFor(queue);
-        enqueueTasks.queue(pipeline, keys, {
+        const args = {
           taskPrefix: keys.taskPrefix,
           idemPrefix: keys.idemPrefix,
           uniquePrefix: keys.uniquePrefix,
           idempotencyTtlSeconds: this.options.idempotencyTtlSeconds ?? DEFAULT_IDEMPOTENCY_TTL_SECONDS,
           idPrefix: taskIdPrefix(queue),
           tasks: part.rows,
-        });
-        return [perQueue ? queue : '', pipeline.length - 1];
+        };
+        enqueueTasks.queue(pipeline, keys, args);
+        return { group: perQueue ? queue : '', index: pipeline.length - 1, args };
       }),
     );
     const waitReplicas = this.options.waitReplicas ?? 0;
@@ -217,13 +218,13 @@ export class QueueProducer {
       const unregistered: string[] = [];
       let failure: unknown;
       [...write.byQueue].forEach(([queue, part], j) => {
-        const [group, index] = slots[i][j];
+        const { group, index, args } = slots[i][j];
         const [error, reply] = replies.get(group)?.[index] ?? [new Error('no reply from Redis'), null];
         if (error) {
           failure ??= error;
           return;
         }
-        const enqueued = enqueueTasks.decode(reply);
+        const enqueued = enqueueTasks.decode(reply, args);
         if (enqueued.unregistered) {
           unregistered.push(queue);
           return;

@@ -21,7 +21,7 @@ export interface Script<K extends string, A, R> {
   run(redis: RedisClient, keys: Record<K, string>, args: A): Promise<R>;
   /** Adds the call to a pipeline; decode its raw reply with `decode` after exec. */
   queue(pipeline: ChainableCommander, keys: Record<K, string>, args: A): void;
-  decode(reply: unknown): R;
+  decode(reply: unknown, args: A): R;
 }
 
 export interface ScriptSpec<K extends string, A, R> {
@@ -29,14 +29,13 @@ export interface ScriptSpec<K extends string, A, R> {
   keys: readonly K[];
   /** ARGV[1..] in the header's order. */
   argv: (args: A) => ScriptArg[];
-  decode: (reply: unknown) => R;
+  /** The reply as the caller uses it; the call's arguments may complete it (fields the script does not send). */
+  decode: (reply: unknown, args: A) => R;
 }
 
 export function defineScript<K extends string, A, R>(spec: ScriptSpec<K, A, R>): Script<K, A, R> {
-  const positional = (keys: Record<K, string>, args: A): ScriptArg[] => [
-    ...spec.keys.map((name) => keys[name]),
-    ...spec.argv(args),
-  ];
+  const positional = (keys: Record<K, string>, args: A): ScriptArg[] =>
+    (spec.keys.map((name) => keys[name]) as ScriptArg[]).concat(spec.argv(args));
   const call = (runner: Runner, keys: Record<K, string>, args: A) =>
     (runner as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[spec.command](
       ...positional(keys, args),
@@ -45,7 +44,7 @@ export function defineScript<K extends string, A, R>(spec: ScriptSpec<K, A, R>):
     command: spec.command,
     keys: spec.keys,
     async run(redis, keys, args) {
-      return spec.decode(await call(redis, keys, args));
+      return spec.decode(await call(redis, keys, args), args);
     },
     queue(pipeline, keys, args) {
       void call(pipeline, keys, args);

@@ -1,12 +1,10 @@
 import { decodeBackoff } from '../backoff-field';
 import type { FinishedMode } from '../queue.options';
 import type { ClaimedTask } from '../task';
-import { defineScript, scriptReply } from './script';
+import { defineScript, ScriptArg, scriptReply } from './script';
 
 /** The scripts of a claimed task's life in a worker: claim, then ack, fail or release, heartbeats, recovery. */
 
-/** A claimed task as claimTasks returns it; the caller adds its queue and the claim's time. */
-export type ClaimedRow = Omit<ClaimedTask, 'queue' | 'claimedAt'>;
 const CLAIM_ROW_FIELDS = 10;
 
 /** lua/claimTasks-8.lua */
@@ -14,6 +12,8 @@ export const claimTasks = defineScript({
   command: 'taskqClaimTasks',
   keys: ['queued', 'scheduled', 'retrying', 'active', 'seq', 'meta', 'rateLog', 'archive'],
   argv: (a: {
+    /** Not sent: the claimed tasks carry it. */
+    queue: string;
     taskPrefix: string;
     max: number;
     leaseMs: number;
@@ -22,10 +22,12 @@ export const claimTasks = defineScript({
     /** Most archive entries the queue may hold (RESULTS_BUFFER_MAX); 0 = no bound. */
     resultsBufferMax: number;
   }) => [a.taskPrefix, a.max, a.leaseMs, a.tokenPrefix, a.promoteBatch, a.resultsBufferMax],
-  decode: (raw) => {
+  // Each task is built whole in one literal (the worker's hot path: objects of one shape, no copies).
+  decode: (raw, a) => {
     const r = raw as (string | number | null)[];
     const nextDue = Number(r[0]);
-    const tasks: ClaimedRow[] = [];
+    const now = Number(r[1]);
+    const tasks: ClaimedTask[] = [];
     for (let i = 3; i < r.length; i += CLAIM_ROW_FIELDS) {
       tasks.push({
         id: String(r[i]),
@@ -38,9 +40,11 @@ export const claimTasks = defineScript({
         dueAt: Number(r[i + 7]),
         priority: Number(r[i + 8]),
         backoff: decodeBackoff(r[i + 9] as string | null) ?? undefined,
+        queue: a.queue,
+        claimedAt: now,
       });
     }
-    return { nextDueAt: nextDue >= 0 ? nextDue : null, now: Number(r[1]), backlogged: Number(r[2]) === 1, tasks };
+    return { nextDueAt: nextDue >= 0 ? nextDue : null, now, backlogged: Number(r[2]) === 1, tasks };
   },
 });
 
@@ -53,12 +57,12 @@ export const ackTasks = defineScript({
     resultTtlSeconds: number;
     finishedMode: FinishedMode;
     acks: { id: string; leaseToken: string; resultJson: string }[];
-  }) => [
-    a.taskPrefix,
-    a.resultTtlSeconds,
-    a.finishedMode,
-    ...a.acks.flatMap((ack) => [ack.id, ack.leaseToken, ack.resultJson]),
-  ],
+  }) => {
+    // A loop, not flatMap: one tick acks up to the worker's concurrency.
+    const argv: ScriptArg[] = [a.taskPrefix, a.resultTtlSeconds, a.finishedMode];
+    for (const ack of a.acks) argv.push(ack.id, ack.leaseToken, ack.resultJson);
+    return argv;
+  },
   decode: scriptReply.numbers,
 });
 

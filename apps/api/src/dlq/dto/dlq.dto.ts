@@ -30,7 +30,7 @@ export class DlqListQueryDto {
 
   @ApiPropertyOptional({
     pattern: DEAD_CURSOR_PATTERN.source,
-    example: '1796108400000:default.3b241101-e2bb-4255-8caf-4136c566a962',
+    example: '1796108400000:default.0mirvqk4x3bkn',
     description:
       'The next_cursor of the previous page: `<death time ms>:<task id>` of its last task, a position, not ' +
       'an offset. Pages stay put while tasks die or are requeued meanwhile: newer deaths sort before the ' +

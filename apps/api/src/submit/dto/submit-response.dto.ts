@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export class SubmitResponseDto {
-  @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
+  @ApiProperty({ example: 'default.0mirvqk4x3bkn' })
   task_id!: string;
 
   @ApiProperty({

@@ -74,7 +74,7 @@ export class AttemptDto {
 }
 
 export class TaskDto {
-  @ApiProperty({ example: 'default.3b241101-e2bb-4255-8caf-4136c566a962' })
+  @ApiProperty({ example: 'default.0mirvqk4x3bkn' })
   task_id!: string;
 
   @ApiProperty({ example: 'email' })
