@@ -292,6 +292,12 @@ describe('bad input: a clear error, the right status, nothing written', () => {
       error: {},
       details: { redis: { status: 'up' } },
     });
+    // A probe or a proxy never gets a cached answer.
+    for (const route of ['live', 'ready'])
+      expect([route, (await http('GET', `${stack.api.url}/health/${route}`)).headers.get('cache-control')]).toEqual([
+        route,
+        'no-cache, no-store, must-revalidate',
+      ]);
     expect(await http('GET', `${stack.api.url}/nowhere`)).toMatchObject({
       status: 404,
       body: { statusCode: 404, error: 'Not Found', message: 'Cannot GET /nowhere' },

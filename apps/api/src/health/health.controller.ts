@@ -2,7 +2,7 @@ import { Controller, Get, HttpStatus, Res, ServiceUnavailableException } from '@
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import { RedisHealthIndicator } from '@app/queue';
+import { HEALTH_CHECK_OPTIONS, RedisHealthIndicator } from '@app/queue';
 import { Public } from '../auth/access';
 import { NoQueryParameters } from '../filters/error-responses';
 import { HealthDownDto, HealthUpDto } from './dto/health.dto';
@@ -18,7 +18,7 @@ export class HealthController {
 
   @Get('live')
   @Public()
-  @HealthCheck({ swaggerDocumentation: false })
+  @HealthCheck(HEALTH_CHECK_OPTIONS)
   @ApiOperation({ operationId: 'live', summary: 'Liveness: the process answers' })
   @ApiOkResponse({ type: HealthUpDto })
   live() {
@@ -27,7 +27,7 @@ export class HealthController {
 
   @Get('ready')
   @Public()
-  @HealthCheck({ swaggerDocumentation: false })
+  @HealthCheck(HEALTH_CHECK_OPTIONS)
   @ApiOperation({ operationId: 'ready', summary: 'Readiness: Redis answers and accepts writes' })
   @ApiOkResponse({ type: HealthUpDto, description: 'Redis answers and accepts writes' })
   @ApiServiceUnavailableResponse({
