@@ -1,4 +1,4 @@
-import { queueKeys, taskKey } from '@app/queue';
+import { queueKeys } from '@app/queue';
 import { AppProcess, http, OwnRedis, scanKeys, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
@@ -206,7 +206,7 @@ describe('schedules across a Redis restart (its own redis-server, AOF fsync alwa
     // Some ticks were enqueued only after Redis was back: the downtime really spanned ticks.
     const late = await Promise.all(
       tasks.map(
-        async (t) => Number((await stack.redis.hget(taskKey(stack.prefix, t.id)!, 'created_at')) ?? 0) - t.scheduledAt,
+        async (t) => Date.parse((await http('GET', `${stack.api.url}/tasks/${t.id}`)).body.created_at) - t.scheduledAt,
       ),
     );
     expect(late.filter((lag) => lag >= 1000).length).toBeGreaterThanOrEqual(2);
