@@ -233,7 +233,11 @@ describe('control over HTTP', () => {
     };
     expect(await ids('status=dead&queue=searched&q=PLANNED%20failure')).toEqual([dead, other].sort());
     expect(await ids('status=dead&q=max_retries&queue=searched&task_type=fail')).toEqual([dead, other].sort());
-    expect(await ids(`status=dead&q=${dead.slice(0, 18)}`)).toEqual([dead]);
+    // An id prefix (all but the last digit: ids made in the same ms may share it).
+    const deadPrefix = dead.slice(0, -1);
+    expect(await ids(`status=dead&q=${deadPrefix}`)).toEqual(
+      [dead, other].filter((id) => id.startsWith(deadPrefix)).sort(),
+    );
     expect(await ids(`status=dead&q=${other.toUpperCase()}`)).toEqual([other]);
     expect(await ids('status=dead&q=no%20such%20error')).toEqual([]);
     expect(await ids(`status=queued&q=${dead}`)).toEqual([]);

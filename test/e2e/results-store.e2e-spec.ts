@@ -347,7 +347,11 @@ describe('the PostgreSQL result store over HTTP', () => {
     };
     expect(await ids('q=Planned%20FAILURE')).toEqual([dead]);
     expect(await ids('q=max_retr&queue=default&status=dead')).toEqual([dead]);
-    expect(await ids(`q=${ok.slice(0, 15)}&task_type=echo`)).toEqual([ok]);
+    // An id prefix: all but the last digit, which the ids of tasks made in the same ms may share.
+    const okPrefix = ok.slice(0, -1);
+    expect((await ids(`q=${okPrefix}&task_type=echo`)).sort()).toEqual(
+      [ok, keyed].filter((id) => id.startsWith(okPrefix)).sort(),
+    );
     expect(await ids(`q=${ok.toUpperCase()}`)).toEqual([ok]);
     expect(await ids('q=100%25%20sure')).toEqual([]);
     // The submit options come back from the history too.
