@@ -211,44 +211,62 @@ describe('libs/queue schedules', () => {
     const saveArgs = [schedule.id, 'update', 1, -1, 1000, 'ch'];
     const withDef = (i: number, value: string | number) => def.map((v, j) => (j === i ? value : v));
     const before = await snapshotKeys(redis, h.prefix);
-    const refused: [Promise<unknown>, RegExp][] = [
-      [fire(...base, t + 1000, 1, ids, 'x'), /TASKQ_BADARG tick must be an integer/],
-      [fire(...base, t + 1000, 2, ids, t), /TASKQ_BADARG tick count/],
-      [fire(...base, t + 2000, 2, ids, t + 1000, t), /TASKQ_BADARG tick .* ascending/],
-      [fire(...base, t + 1000, 1, ids, t + 1000), /TASKQ_BADARG tick .* before the next run/],
-      [fire(...base, t + 1000, 1, ids, t - 1000), /TASKQ_BADARG tick must be between/],
-      [fire(...base, t, 0, ids), /TASKQ_BADARG next run .* after the expected tick/],
-      [fire(...base, t + 1000, 1, '', t), /TASKQ_BADARG task id prefix/],
-      [fire(keys.taskPrefix, schedule.id, 'nan', t, t + 1000, 0, ids), /TASKQ_BADARG expected revision/],
-      [fire(...base, t + 1000, 1001, ids), /TASKQ_BADARG tick count/],
-      [save(...saveArgs, ...withDef(7, 101)), /TASKQ_BADARG priority/],
-      [save(...saveArgs, ...withDef(8, -1)), /TASKQ_BADARG max_retries/],
-      [save(...saveArgs, ...withDef(9, 0)), /TASKQ_BADARG timeout_ms/],
-      [save(...saveArgs, ...withDef(11, 'later')), /TASKQ_BADARG missed/],
-      [save(...saveArgs, ...withDef(12, 0)), /TASKQ_BADARG catch_up_limit/],
-      [save(...saveArgs, ...withDef(10, 'yes')), /TASKQ_BADARG enabled/],
-      [save(...saveArgs, ...withDef(2, '* * * * *')), /TASKQ_BADARG cron\/every_ms/],
-      [save(...saveArgs, ...withDef(3, 999)), /TASKQ_BADARG every_ms/],
-      [save(...saveArgs, ...withDef(4, 'UTC')), /TASKQ_BADARG tz/],
-      [save(...saveArgs, ...withDef(5, '')), /TASKQ_BADARG task_type/],
-      [save(...saveArgs, ...def.slice(1)), /TASKQ_BADARG definition/],
-      [save(schedule.id, 'replace', 1, -1, 1000, 'ch', ...def), /TASKQ_BADARG mode/],
-      [save(schedule.id, 'create', 0, -1, 1000, 'ch', ...def), /TASKQ_BADARG next run/],
+    // Thunks, called one at a time: on a Cluster a reply from another node could settle (and be reported as
+    // unhandled) while an earlier call is still awaited.
+    const refused: [() => Promise<unknown>, RegExp][] = [
+      [() => fire(...base, t + 1000, 1, ids, 'x'), /TASKQ_BADARG tick must be an integer/],
+      [() => fire(...base, t + 1000, 2, ids, t), /TASKQ_BADARG tick count/],
+      [() => fire(...base, t + 2000, 2, ids, t + 1000, t), /TASKQ_BADARG tick .* ascending/],
+      [() => fire(...base, t + 1000, 1, ids, t + 1000), /TASKQ_BADARG tick .* before the next run/],
+      [() => fire(...base, t + 1000, 1, ids, t - 1000), /TASKQ_BADARG tick must be between/],
+      [() => fire(...base, t, 0, ids), /TASKQ_BADARG next run .* after the expected tick/],
+      [() => fire(...base, t + 1000, 1, '', t), /TASKQ_BADARG task id prefix/],
+      [() => fire(keys.taskPrefix, schedule.id, 'nan', t, t + 1000, 0, ids), /TASKQ_BADARG expected revision/],
+      [() => fire(...base, t + 1000, 1001, ids), /TASKQ_BADARG tick count/],
+      [() => save(...saveArgs, ...withDef(7, 101)), /TASKQ_BADARG priority/],
+      [() => save(...saveArgs, ...withDef(8, -1)), /TASKQ_BADARG max_retries/],
+      [() => save(...saveArgs, ...withDef(9, 0)), /TASKQ_BADARG timeout_ms/],
+      [() => save(...saveArgs, ...withDef(11, 'later')), /TASKQ_BADARG missed/],
+      [() => save(...saveArgs, ...withDef(12, 0)), /TASKQ_BADARG catch_up_limit/],
+      [() => save(...saveArgs, ...withDef(10, 'yes')), /TASKQ_BADARG enabled/],
+      [() => save(...saveArgs, ...withDef(2, '* * * * *')), /TASKQ_BADARG cron\/every_ms/],
+      [() => save(...saveArgs, ...withDef(3, 999)), /TASKQ_BADARG every_ms/],
+      [() => save(...saveArgs, ...withDef(4, 'UTC')), /TASKQ_BADARG tz/],
+      [() => save(...saveArgs, ...withDef(5, '')), /TASKQ_BADARG task_type/],
+      [() => save(...saveArgs, ...def.slice(1)), /TASKQ_BADARG definition/],
+      [() => save(schedule.id, 'replace', 1, -1, 1000, 'ch', ...def), /TASKQ_BADARG mode/],
+      [() => save(schedule.id, 'create', 0, -1, 1000, 'ch', ...def), /TASKQ_BADARG next run/],
       [
-        s.taskqActivateSchedule(hash(schedule.id), keys.schedules, keys.seq, keys.scheduleIndex, schedule.id, '', 0),
+        () =>
+          s.taskqActivateSchedule(hash(schedule.id), keys.schedules, keys.seq, keys.scheduleIndex, schedule.id, '', 0),
         /TASKQ_BADARG schedules channel/,
       ],
       [
-        s.taskqActivateSchedule(hash(schedule.id), keys.schedules, keys.seq, keys.scheduleIndex, schedule.id, 'ch', -1),
+        () =>
+          s.taskqActivateSchedule(
+            hash(schedule.id),
+            keys.schedules,
+            keys.seq,
+            keys.scheduleIndex,
+            schedule.id,
+            'ch',
+            -1,
+          ),
         /TASKQ_BADARG max schedules/,
       ],
-      [s.taskqDeleteSchedule(hash(schedule.id), keys.schedules, keys.scheduleIndex, ''), /TASKQ_BADARG schedule id/],
-      [s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, schedule.id, ''), /TASKQ_BADARG name/],
-      [s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, '', 'every-second'), /TASKQ_BADARG schedule id/],
-      [s.taskqClaimScheduleName(scheduleNamesKey(h.prefix), '', 'x', ''), /TASKQ_BADARG name/],
-      [s.taskqReleaseScheduleName(scheduleNamesKey(h.prefix), 'every-second', ''), /TASKQ_BADARG schedule id/],
+      [
+        () => s.taskqDeleteSchedule(hash(schedule.id), keys.schedules, keys.scheduleIndex, ''),
+        /TASKQ_BADARG schedule id/,
+      ],
+      [() => s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, schedule.id, ''), /TASKQ_BADARG name/],
+      [
+        () => s.taskqIndexSchedule(hash(schedule.id), keys.scheduleIndex, '', 'every-second'),
+        /TASKQ_BADARG schedule id/,
+      ],
+      [() => s.taskqClaimScheduleName(scheduleNamesKey(h.prefix), '', 'x', ''), /TASKQ_BADARG name/],
+      [() => s.taskqReleaseScheduleName(scheduleNamesKey(h.prefix), 'every-second', ''), /TASKQ_BADARG schedule id/],
     ];
-    for (const [call, error] of refused) await expect(call).rejects.toThrow(error);
+    for (const [call, error] of refused) await expect(call()).rejects.toThrow(error);
     expect(diffSnapshots(before, await snapshotKeys(redis, h.prefix))).toEqual([]);
   });
 
