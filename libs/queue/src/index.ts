@@ -28,7 +28,6 @@ export {
   taskKey,
   TASK_ID_SOURCE,
   taskIdPrefix,
-  createdAtOfTaskId,
 } from './keys/queue-keys';
 export { workerRegistryKey } from './keys/queue-keys';
 export { scheduleNamesKey, schedulesIndexedKey, queueOfScheduleId, isScheduleId } from './keys/queue-keys';

@@ -17,8 +17,9 @@
   ARGV[6] number of ticks n (0 = advance only: the due ticks are skipped)   ARGV[7] task id prefix
   ARGV[8..] n ticks (epoch ms, ascending, from the expected tick on, before the next run)
 
-  Returns { n, now, task id per tick } when fired (ids made as enqueueTasks makes them); { -1 } when the schedule is gone; { -2 } when it changed (revision,
-  next run or enabled differ: another replica fired it, or it was edited); { -8, now } when a tick
+  Returns { n, now, task id per tick } when fired (ids made as enqueueTasks makes them); { -1 } when
+  the schedule is gone; { -2 } when it changed (revision, next run or enabled differ: another replica
+  fired it, or it was edited); { -8, now } when a tick
   is still in the future by Redis' clock. Only a fire writes anything (a stale ZSET entry of a
   schedule that is gone or disabled is dropped).
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
