@@ -3,7 +3,7 @@
 /**
  * `node bench/bounds.js`: the floors under the two rows whose targets need a different design, not
  * faster code, measured rather than argued:
- *   1. Redis bytes per waiting task: what one task hash and its `queued` entry take (MEMORY USAGE),
+ *   1. Redis bytes per waiting task: what one task hash and its `ready` list entry take (MEMORY USAGE),
  *      against the floor of any one-key-per-task layout with ids that name their queue: a one-field
  *      hash with a key of the same length, and a sorted-set member of the same id.
  *   2. Worker RSS: a Node process after requiring the worker's module graph (Nest and what the worker
@@ -42,10 +42,10 @@ async function bytesPerWaiting() {
     const after = await usedMemory(redis.client);
     await producer.close();
     const keys = load().queueKeys('bench', 'default');
-    const [taskKey] = await redis.client.zrange(keys.queued, 0, 0).then(([id]) => [`${keys.taskPrefix}${id}`]);
+    const [taskKey] = await redis.client.lrange(keys.ready, 0, 0).then(([id]) => [`${keys.taskPrefix}${id}`]);
     const id = taskKey.slice(keys.taskPrefix.length);
     const taskBytes = await redis.client.memory('USAGE', taskKey);
-    const queuedBytes = (await redis.client.memory('USAGE', keys.queued, 'SAMPLES', 0)) / N;
+    const queuedBytes = (await redis.client.memory('USAGE', keys.ready, 'SAMPLES', 0)) / N;
     await redis.client.hset('x'.repeat(taskKey.length), 'a', '1');
     const floorKey = await redis.client.memory('USAGE', 'x'.repeat(taskKey.length));
     await redis.client.rpush('floor:list', ...Array.from({ length: N }, (_, i) => String(i + 1)));
@@ -67,7 +67,7 @@ async function main() {
 | --- | ---: |
 | Redis bytes per waiting task (INFO memory over ${N.toLocaleString('en-US')} enqueued) | ${f(b.perWaiting)} |
 | one task hash (MEMORY USAGE; key of ${b.taskKey.length} chars, id of ${b.id.length}) | ${f(b.taskBytes)} |
-| its entry in the \`queued\` sorted set (skiplist, per member) | ${f(b.queuedBytes)} |
+| its entry in the \`ready\` list (priority 0; quicklist, per entry) | ${f(b.queuedBytes)} |
 | floor: a one-field hash under a key of the same length | ${f(b.floorKey)} |
 | floor: one entry of a list of integer ids (BullMQ's wait list) | ${f(b.listEntry)} |
 | Node process, nothing required (RSS, MiB) | ${bare.toFixed(1)} |

@@ -232,10 +232,12 @@ export class FaultStack extends AppStack {
       const keys = queueKeys(this.prefix, queue);
       const pipe = this.redis.pipeline();
       for (const key of [keys.queued, keys.scheduled, keys.retrying, keys.active]) pipe.zcard(key);
-      for (const [error, n] of (await pipe.exec()) ?? []) {
-        if (error) throw error;
-        pending += n as number;
-      }
+      // The ready list's entries less its tombstones (cancelled tasks' entries left in place).
+      pipe.llen(keys.ready).hget(keys.meta, 'ready_stale');
+      const replies = (await pipe.exec()) ?? [];
+      for (const [error] of replies) if (error) throw error;
+      const counts = replies.map(([, n]) => Number(n ?? 0));
+      pending += counts[0] + counts[1] + counts[2] + counts[3] + Math.max(0, counts[4] - counts[5]);
     }
     return pending;
   }

@@ -85,7 +85,7 @@ describe('checkQueueInvariant / checkPrefixInvariant', () => {
 
   it('reports an orphan hash: a task hash in no home', async () => {
     const ids = await seed();
-    await redis.zrem(queueKeys(prefix, 'q1').queued, ids.queued);
+    await redis.lrem(queueKeys(prefix, 'q1').ready, 0, ids.queued);
     expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([
       `${ids.queued} has a hash (status queued) but no home`,
     ]);
@@ -127,6 +127,8 @@ describe('checkQueueInvariant / checkPrefixInvariant', () => {
   it('reports a status that names another home, two homes, and a lease outside active', async () => {
     const ids = await seed();
     const keys = queueKeys(prefix, 'q1');
+    // Priority 5 waits in the queued set (priority 0 in the ready list, below).
+    ids.queued = (await producer.enqueue(task('q1', { priority: 5 }))).id;
     await redis.hset(hashKey('q1', ids.queued), 'status', 'dead');
     await redis.zadd(keys.retrying, 0, ids.scheduled);
     await redis.hset(hashKey('q1', ids.dead), 'lease', 'stale-token');
@@ -138,6 +140,26 @@ describe('checkQueueInvariant / checkPrefixInvariant', () => {
         `${ids.dead} is dead but still has a lease`,
       ].sort(),
     );
+  });
+
+  it('counts the ready list as the home of queued priority-0 tasks, and its tombstones against ready_stale', async () => {
+    const ids = await seed();
+    const keys = queueKeys(prefix, 'q1');
+    const cancelled = await producer.enqueue(task('q1'));
+    expect(await harness.admin.cancel(cancelled.id)).toBe('queued');
+    expect(await redis.lrange(keys.ready, 0, -1)).toEqual([ids.queued, cancelled.id]);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([]);
+
+    await redis.hset(keys.meta, 'ready_stale', 0);
+    await redis.rpush(keys.ready, ids.scheduled);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([
+      'ready list of q1 holds 2 tombstones but ready_stale says 0',
+    ]);
+    await redis.hset(keys.meta, 'ready_stale', 2);
+    await redis.lrem(keys.ready, 0, ids.queued);
+    expect(await checkQueueInvariant(redis, prefix, 'q1', { resultTtlSeconds: RETENTION_S })).toEqual([
+      `${ids.queued} has a hash (status queued) but no home`,
+    ]);
   });
 
   describe('with RESULTS_BACKEND=postgres (the archive index is a home)', () => {
@@ -168,7 +190,7 @@ describe('checkQueueInvariant / checkPrefixInvariant', () => {
       await redis.del(hashKey('q1', ids.succeeded));
       await redis.zrem(keys.dead, ids.dead);
       await redis.zrem(keys.archive, ids.dead);
-      await redis.zrem(keys.queued, ids.requeued);
+      await redis.lrem(keys.ready, 0, ids.requeued);
       expect((await checkQueueInvariant(redis, prefix, 'q1', pg)).sort()).toEqual(
         [
           `${ids.succeeded} is in archive but has no hash`,

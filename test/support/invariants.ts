@@ -113,9 +113,47 @@ export async function checkQueueInvariant(
     }
   }
 
+  // The ready list (priority 0) is the other home of queued tasks. A task cancelled there leaves its
+  // entries as tombstones (its hash's `tombstones` counts them; a gone hash's entries are all stale);
+  // an entry past those, of a queued task in no queued-set entry, is its home. Meta's ready_stale counts
+  // every other entry.
+  const [[listError, readyReply], [staleError, staleCount]] = ((await redis
+    .multi()
+    .lrange(keys.ready, 0, -1)
+    .hget(keys.meta, 'ready_stale')
+    .exec()) ?? []) as [Error | null, unknown][];
+  if (listError || staleError) throw listError ?? staleError;
+  const readyIds = readyReply as string[];
+  const occurrences = new Map<string, number>();
+  for (const id of readyIds) occurrences.set(id, (occurrences.get(id) ?? 0) + 1);
+  const distinct = [...occurrences.keys()];
+  const readyHashes = await hmgetMany(
+    redis,
+    distinct.map((id) => `${keys.taskPrefix}${id}`),
+    ['status', 'tombstones'],
+  );
+  const readyProblems: string[] = [];
+  let tombstones = 0;
+  distinct.forEach((id, i) => {
+    const [status, marked] = readyHashes[i];
+    const count = occurrences.get(id)!;
+    const marks = Number(marked ?? 0);
+    if (marks > count)
+      readyProblems.push(`${id} counts ${marks} tombstones but the ready list holds ${count} entries of it`);
+    const home = status === 'queued' && count > marks && !seen.get(id)?.statuses.includes('queued');
+    tombstones += count - (home ? 1 : 0);
+    if (!home) return;
+    const entry = seen.get(id) ?? { statuses: [] };
+    entry.statuses.push('queued');
+    seen.set(id, entry);
+  });
+  if (tombstones !== Number(staleCount ?? 0)) {
+    readyProblems.push(`ready list of ${queue} holds ${tombstones} tombstones but ready_stale says ${staleCount ?? 0}`);
+  }
+
   const postgres = options.resultsBackend === 'postgres';
   const archived = new Set(await redis.zrange(keys.archive, 0, -1));
-  const problems: string[] = [];
+  const problems: string[] = [...readyProblems];
   if (!postgres) for (const id of archived) problems.push(`${id} is in archive although RESULTS_BACKEND is redis`);
   const archivedOnly = [...archived].filter((id) => !seen.has(id));
   // Read with the entry in one MULTI: a running archiver settles a task (its row written, hash and entry

@@ -7,7 +7,7 @@ import { createTestRedis, deleteByPrefix, TEST_REDIS_URL, testRedisConnection, T
 const ours = require('../../bench/lib/ours') as {
   createProducer(target: string | { nodes: { host: string; port: number }[] }, prefix: string): BenchProducer;
   echoTask(payload: unknown): unknown;
-  load(): { queueKeys(prefix: string, queue: string): { queued: string } };
+  load(): { queueKeys(prefix: string, queue: string): { ready: string } };
 };
 interface BenchProducer {
   enqueueMany(tasks: unknown[]): Promise<{ id: string }[]>;
@@ -34,7 +34,7 @@ describe("the benchmark's producer (bench/lib/ours.js)", () => {
       const tasks = Array.from({ length: 100 }, (_, n) => ours.echoTask({ n }));
       const written = await producer.enqueueMany(tasks);
       expect(written).toHaveLength(100);
-      expect(await redis.zcard(ours.load().queueKeys(prefix, 'default').queued)).toBe(100);
+      expect(await redis.llen(ours.load().queueKeys(prefix, 'default').ready)).toBe(100);
     } finally {
       await producer.close();
     }

@@ -290,7 +290,7 @@ describe('libs/queue control', () => {
     expect(seen.slice(0, 10_000)).toEqual(ids);
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toHaveLength(10_002);
-    await redis.del(queueKeys(h.prefix, queue).queued);
+    await redis.del(queueKeys(h.prefix, queue).queued, queueKeys(h.prefix, queue).ready);
     await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
     // 10,000 tasks written and read in 21 pages: seconds on a loaded machine or a cluster.
   }, 60_000);
@@ -366,7 +366,7 @@ describe('libs/queue control', () => {
     });
     expect(second.tasks.map((t) => t.id)).toEqual(wanted);
     expect(second.nextCursor).toBeNull();
-    await redis.del(queueKeys(h.prefix, queue).queued);
+    await redis.del(queueKeys(h.prefix, queue).queued, queueKeys(h.prefix, queue).ready);
     await deleteByPrefix(redis, `${h.prefix}:{${queue}}:t`);
   });
 

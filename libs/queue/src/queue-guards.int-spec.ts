@@ -116,6 +116,7 @@ describe('libs/queue guards', () => {
         keys.scheduled,
         keys.seq,
         keys.wake,
+        keys.ready,
         keys.taskPrefix,
         keys.idemPrefix,
         keys.uniquePrefix,
@@ -219,7 +220,7 @@ describe('libs/queue guards', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.written).toHaveLength(2);
     for (const id of error.written!) expect((await h.inspector.getTask(id)).status).toBe('queued');
-    expect(await redis.zcard(broken.queued)).toBe(0);
+    expect((await redis.zcard(broken.queued)) + (await redis.llen(broken.ready))).toBe(0);
     expect(await checkQueueInvariant(redis, h.prefix, 'broken')).toEqual([]);
     for (const run of (await h.consumer.claim(queue, 2)).tasks) await h.consumer.ack(run, '');
   });

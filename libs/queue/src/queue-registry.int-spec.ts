@@ -63,7 +63,7 @@ describe('forgetting a queue while tasks are submitted to it', () => {
       const keys = queueKeys(h.prefix, queue);
       const [listed, queued, marked, status] = await Promise.all([
         redis.sismember(registry, queue),
-        redis.zcard(keys.queued),
+        redis.zcard(keys.queued).then(async (n) => n + (await redis.llen(keys.ready))),
         redis.exists(keys.seq),
         redis.hget(`${keys.taskPrefix}${submit.value.id}`, 'status'),
       ]);

@@ -16,7 +16,7 @@ import { finishedMode, QueueModuleOptions } from './queue.options';
 import { QueueRegistry, REGISTER_ATTEMPTS } from './queue-registry';
 import { InjectRedis } from './redis/inject-redis.decorator';
 import { QueueRedis } from './scripts/script-loader';
-import { forgetQueue, purgeTasks, setQueueControls } from './scripts/queue-scripts';
+import { forgetQueue, purgeTasks, queueStats, setQueueControls } from './scripts/queue-scripts';
 import { cancelTask, restoreTask } from './scripts/task-scripts';
 import { RestorableTask } from './archive';
 import { runAgain } from './retry-task';
@@ -138,12 +138,17 @@ export class QueueAdmin {
   async purge(queue: string, state: PurgeableStatus): Promise<number> {
     const keys = queueKeys(this.options.prefix, queue);
     const set = keys[state];
-    const target = await redisCall('purgeTasks', () => this.redis.zcard(set));
+    const withReady = state === 'queued';
+    const target = await redisCall('purgeTasks', async () =>
+      withReady
+        ? (await queueStats.run(this.redis, keys, { taskPrefix: keys.taskPrefix })).counts.queued
+        : this.redis.zcard(set),
+    );
     let total = 0;
     while (total < target) {
       const batch = Math.min(PURGE_BATCH, target - total);
       const purged = await redisCall('purgeTasks', () =>
-        purgeTasks.run(this.redis, { ...keys, set }, { taskPrefix: keys.taskPrefix, limit: batch }),
+        purgeTasks.run(this.redis, { ...keys, set }, { taskPrefix: keys.taskPrefix, limit: batch, withReady }),
       );
       total += purged;
       if (purged < batch) break;
@@ -198,7 +203,7 @@ export class QueueAdmin {
     let outcome: Awaited<ReturnType<typeof forgetQueue.run>>;
     try {
       outcome = await redisCall('forgetQueue', () =>
-        forgetQueue.run(this.redis, keys, { scheduleNamesShown: SCHEDULE_NAMES_SHOWN }),
+        forgetQueue.run(this.redis, keys, { scheduleNamesShown: SCHEDULE_NAMES_SHOWN, taskPrefix: keys.taskPrefix }),
       );
     } catch (error) {
       // The script may not have run: the queue stays listed (the next forget decides).

@@ -67,8 +67,9 @@ describe('libs/queue retry and purge', () => {
     }
     expect((await h.inspector.getTask(dead.id)).lastError).toBe('Error: no');
 
-    // They run again; the history keeps the earlier runs, the succeeded one included.
-    for (const { id } of [done, dead, cancelled]) await h.consumer.ack(await claim(id), '"again"');
+    // They run again; the history keeps the earlier runs, the succeeded one included. The cancelled task
+    // never left its place in line (its entry in the ready list was still waiting): it goes first.
+    for (const { id } of [cancelled, done, dead]) await h.consumer.ack(await claim(id), '"again"');
     expect((await h.inspector.getTask(done.id)).attemptsHistory).toEqual([
       expect.objectContaining({ attempt: 1, outcome: 'succeeded', worker: h.consumer.workerId }),
       expect.objectContaining({ attempt: 1, outcome: 'succeeded' }),

@@ -1,5 +1,6 @@
 import { redisCall } from './errors/queue-error';
 import { isTaskId, QueueKeys, queueKeys, queueOfTaskId, TASK_ID_SOURCE } from './keys/queue-keys';
+import { readyRange } from './scripts/queue-scripts';
 import { QueueRedis } from './scripts/script-loader';
 import { FINISHED_STATUSES, TaskRecord, TaskStatus, TaskSummary } from './task';
 import { SUMMARY_FIELDS, toTaskRecord, toTaskSummary } from './task-record';
@@ -94,6 +95,7 @@ export async function listTasks<Full extends boolean>(
   let scanned = 0;
   let last: Entry | undefined;
   let more = false;
+  const seen = new Set<string>();
   while (page.length < query.limit && scanned < MAX_SCANNED_PER_PAGE) {
     const batch = Math.min(
       filtered ? Math.max(query.limit, FILTERED_BATCH) : query.limit,
@@ -101,9 +103,13 @@ export async function listTasks<Full extends boolean>(
     );
     const candidates = (
       await Promise.all(
-        query.queues.map((queue) =>
-          entriesAfter(redis, queue, queueKeys(prefix, queue)[HOME[query.status]], batch + 1, descending, after),
-        ),
+        query.queues.flatMap((queue) => {
+          const keys = queueKeys(prefix, queue);
+          const reads = [entriesAfter(redis, queue, keys[HOME[query.status]], batch + 1, descending, after)];
+          // Queued priority-0 tasks wait in the ready list, listed by scores that merge with the set's.
+          if (query.status === 'queued') reads.push(readyEntriesAfter(redis, queue, keys, batch + 1, after));
+          return reads;
+        }),
       )
     ).flat();
     candidates.sort((a, b) => compare(a, b, descending));
@@ -115,6 +121,9 @@ export async function listTasks<Full extends boolean>(
       scanned++;
       const hash = hashes[i];
       if (!hash?.status || hash.status !== query.status) continue;
+      // A task cancelled and queued again may have a second ready entry: shown once a page.
+      if (seen.has(last.id)) continue;
+      seen.add(last.id);
       if (query.taskType !== undefined && hash.type !== query.taskType) continue;
       if (query.search !== undefined && !matchesSearch(query.search, last.id, hash.last_error, hash.dead_reason)) {
         continue;
@@ -200,6 +209,20 @@ async function entriesAfter(
     }
     if (reply.length < count * 2) return out;
   }
+}
+
+/** Up to `count` entries of a queue's ready list strictly after `after` (ascending: queued only). */
+async function readyEntriesAfter(
+  redis: QueueRedis,
+  queue: string,
+  keys: QueueKeys,
+  count: number,
+  after?: Entry,
+): Promise<Entry[]> {
+  const entries = await redisCall('listTasks', () =>
+    readyRange.run(redis, keys, { after: after ? Math.max(-1, after.score) : -1, count }),
+  );
+  return entries.map((entry) => ({ queue, ...entry }));
 }
 
 /** The entries' hashes (whole, or the summary fields), one pipeline per queue. */

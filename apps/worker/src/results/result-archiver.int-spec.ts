@@ -144,7 +144,8 @@ describe('result archiver in process (RESULTS_BACKEND=postgres)', () => {
     const backlog = await pending();
     expect(backlog).toBeGreaterThanOrEqual(bufferMax);
     expect(backlog).toBeLessThanOrEqual(bufferMax + 4);
-    expect((await redis.zcard(queueKeys(prefix, queue).queued)) + backlog).toBe(150);
+    const keys = queueKeys(prefix, queue);
+    expect((await redis.zcard(keys.queued)) + (await redis.llen(keys.ready)) + backlog).toBe(150);
     expect(await metric(METRIC.resultsPending, { queue })).toBe(backlog);
     // A finished task is readable from Redis meanwhile.
     const waiting = (await redis.zrange(queueKeys(prefix, queue).archive, 0, 0))[0];

@@ -119,7 +119,11 @@ describe('the worker scheduler, on a real Redis', () => {
   let redis: TestRedis;
   let prefix: string;
   let moduleRef: TestingModule | undefined;
-  const queued = () => redis.zrange(queueKeys(prefix, queue).queued, 0, -1);
+  /** Queued ids in claim order (no negative priorities here): the queued set, then the ready list. */
+  const queued = async () => [
+    ...(await redis.zrange(queueKeys(prefix, queue).queued, 0, -1)),
+    ...(await redis.lrange(queueKeys(prefix, queue).ready, 0, -1)),
+  ];
   const scheduledAt = async (ids: string[]) =>
     Promise.all(
       ids.map(async (id) => Number(await redis.hget(`${queueKeys(prefix, queue).taskPrefix}${id}`, 'scheduled_at'))),

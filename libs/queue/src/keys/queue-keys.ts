@@ -4,8 +4,18 @@
  * Redis Cluster slot, so every Lua script's keys are co-located.
  */
 export interface QueueKeys {
-  /** ZSET, score = priority band + enqueue sequence. */
+  /**
+   * ZSET, score = priority band + enqueue sequence: tasks of non-zero priority, and priority-0 tasks put
+   * back at the front (released, recovered) or written before the ready list existed.
+   */
   queued: string;
+  /**
+   * LIST of priority-0 queued task ids (the common lane: a few bytes per task where a ZSET entry takes
+   * over a hundred), claimed after the queued set's priority >= 0 and before its negative priorities.
+   * A cancelled task's entry stays as a tombstone, counted in meta's `ready_stale`; meta's `ready_head`
+   * counts the entries popped from its head, so an entry's position stays put (listing cursors).
+   */
+  ready: string;
   /** ZSET, score = due time (ms). */
   scheduled: string;
   /** ZSET, score = retry due time (ms). */
@@ -27,7 +37,8 @@ export interface QueueKeys {
   archive: string;
   /**
    * HASH of the queue's controls (paused, rate_max, rate_per_ms, concurrency) and bookkeeping: served_at
-   * (a worker's last sweep), purged (tasks purged from its waiting states).
+   * (a worker's last sweep), purged (tasks purged from its waiting states), ready_head and ready_stale
+   * (the ready list's popped entries and tombstones).
    */
   meta: string;
   /** HASH of per-minute outcome counts, `<kind>:<minute>` (s, d, r, c), for the last two hours. */
@@ -68,6 +79,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}`;
   return {
     queued: `${base}:queued`,
+    ready: `${base}:ready`,
     scheduled: `${base}:scheduled`,
     retrying: `${base}:retrying`,
     active: `${base}:active`,

@@ -51,12 +51,12 @@ export const deleteSchedule = defineScript({
 });
 
 /**
- * lua/fireSchedule-5.lua: tasks enqueued (>= 0), Redis' clock and the tasks' ids; NotFound; WrongState;
+ * lua/fireSchedule-6.lua: tasks enqueued (>= 0), Redis' clock and the tasks' ids; NotFound; WrongState;
  * NotDue and the clock.
  */
 export const fireSchedule = defineScript({
   command: 'taskqFireSchedule',
-  keys: ['schedule', 'schedules', 'queued', 'seq', 'wake'],
+  keys: ['schedule', 'schedules', 'queued', 'seq', 'wake', 'ready'],
   argv: (a: {
     taskPrefix: string;
     id: string;

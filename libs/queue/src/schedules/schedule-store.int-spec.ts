@@ -42,7 +42,11 @@ describe('libs/queue schedules', () => {
   let store: ScheduleStore;
   const hash = (id: string) => `${queueKeys(h.prefix, queue).schedulePrefix}${id}`;
   const taskHash = (id: string) => redis.hgetall(`${queueKeys(h.prefix, queue).taskPrefix}${id}`);
-  const queuedIds = () => redis.zrange(queueKeys(h.prefix, queue).queued, 0, -1);
+  /** Queued ids in claim order (no negative priorities here): the queued set, then the ready list. */
+  const queuedIds = async () => [
+    ...(await redis.zrange(queueKeys(h.prefix, queue).queued, 0, -1)),
+    ...(await redis.lrange(queueKeys(h.prefix, queue).ready, 0, -1)),
+  ];
   const redisNow = async () => {
     const [s, us] = await redis.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
@@ -203,7 +207,7 @@ describe('libs/queue schedules', () => {
     const keys = queueKeys(h.prefix, queue);
     const t = schedule.nextRunAt!;
     const fire = (...argv: (string | number)[]) =>
-      s.taskqFireSchedule(hash(schedule.id), keys.schedules, keys.queued, keys.seq, keys.wake, ...argv);
+      s.taskqFireSchedule(hash(schedule.id), keys.schedules, keys.queued, keys.seq, keys.wake, keys.ready, ...argv);
     const base = [keys.taskPrefix, schedule.id, 1, t];
     const ids = taskIdPrefix(queue);
     const def = ['n', queue, '', 1000, '', 'echo', '1', 0, 0, 1, '1', 'skip', 5];

@@ -127,7 +127,7 @@ const notFound = (op: string, what: string) =>
  * Schedules in Redis: each one a hash in its queue's slot (`{queue}:sched:<id>`), listed while enabled
  * in the queue's schedules ZSET by next run, and named in one name index (the only key outside a
  * queue's slot, always used alone). Every write is a script with a compare-and-set where a race is
- * possible; firing is fireSchedule-5.lua (one task per tick, whatever the number of replicas).
+ * possible; firing is fireSchedule-6.lua (one task per tick, whatever the number of replicas).
  *
  * Creating spans two slots (the schedule, then its name), so it goes: write the schedule pending
  * (it expires unless activated, and never fires while pending) → claim the name (compare-and-set) →
@@ -344,7 +344,7 @@ export class ScheduleStore implements OnApplicationBootstrap {
 
   /**
    * Enqueues one task per tick and moves the schedule's next run on, if the schedule is still at
-   * revision `rev` and waits for `expected` (see fireSchedule-5.lua). `ticks` may be empty: the
+   * revision `rev` and waits for `expected` (see fireSchedule-6.lua). `ticks` may be empty: the
    * due ticks are skipped and only the next run moves.
    */
   async fire(

@@ -27,10 +27,10 @@ export const setQueueControls = defineScript({
   decode: scriptReply.numbers,
 });
 
-/** lua/queueStats-8.lua */
+/** lua/queueStats-9.lua */
 export const queueStats = defineScript({
   command: 'taskqQueueStats',
-  keys: ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled', 'meta'],
+  keys: ['scheduled', 'queued', 'active', 'retrying', 'succeeded', 'dead', 'cancelled', 'meta', 'ready'],
   argv: (a: { taskPrefix: string }) => [a.taskPrefix],
   decode: (raw) => {
     const [scheduled, queued, active, retrying, succeeded, dead, cancelled, ...rest] = scriptReply.numbers(raw);
@@ -51,11 +51,12 @@ export const queueStats = defineScript({
   },
 });
 
-/** lua/purgeTasks-3.lua: how many tasks of `set` (queued, scheduled or retrying) went. */
+/** lua/purgeTasks-4.lua: how many tasks of `set` (queued, scheduled or retrying) went. */
 export const purgeTasks = defineScript({
   command: 'taskqPurgeTasks',
-  keys: ['set', 'archive', 'meta'],
-  argv: (a: { taskPrefix: string; limit: number }) => [a.taskPrefix, a.limit],
+  keys: ['set', 'archive', 'meta', 'ready'],
+  /** `withReady`: the state is queued, whose priority-0 tasks wait in the ready list. */
+  argv: (a: { taskPrefix: string; limit: number; withReady: boolean }) => [a.taskPrefix, a.limit, a.withReady ? 1 : 0],
   decode: scriptReply.number,
 });
 
@@ -67,7 +68,7 @@ export const purgeDead = defineScript({
   decode: scriptReply.number,
 });
 
-/** lua/forgetQueue-17.lua */
+/** lua/forgetQueue-18.lua */
 export const forgetQueue = defineScript({
   command: 'taskqForgetQueue',
   keys: [
@@ -88,8 +89,9 @@ export const forgetQueue = defineScript({
     'throughput',
     'schedules',
     'scheduleIndex',
+    'ready',
   ],
-  argv: (a: { scheduleNamesShown: number }) => [a.scheduleNamesShown],
+  argv: (a: { scheduleNamesShown: number; taskPrefix: string }) => [a.scheduleNamesShown, a.taskPrefix],
   /** Forgotten, or refused (WrongState): the tasks and schedules left, and some of the schedules' names. */
   decode: (raw) => {
     const [code, tasks, schedules, ...names] = raw as (string | number)[];
@@ -134,5 +136,19 @@ export const settleArchive = defineScript({
   decode: (raw) => {
     const [settled, deleted, kept] = scriptReply.numbers(raw);
     return { settled, deleted, kept };
+  },
+});
+
+/**
+ * lua/readyRange-2.lua (read-only): up to `count` entries of the ready list after the listing score
+ * `after` (-1 = from the start), with their listing scores (the queued set's order, see the script).
+ */
+export const readyRange = defineScript({
+  command: 'taskqReadyRange',
+  keys: ['ready', 'meta'],
+  argv: (a: { after: number; count: number }) => [a.after, a.count],
+  decode: (raw) => {
+    const [first, ...ids] = raw as (string | number)[];
+    return ids.map((id, i) => ({ id: String(id), score: Number(first) + i }));
   },
 });

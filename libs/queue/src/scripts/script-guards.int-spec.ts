@@ -35,7 +35,17 @@ interface AuthCommands {
   taskqAuthSetApiKeyLimits: Call;
 }
 
-const claimKeys = (k: QueueKeys) => [k.queued, k.scheduled, k.retrying, k.active, k.seq, k.meta, k.rateLog, k.archive];
+const claimKeys = (k: QueueKeys) => [
+  k.queued,
+  k.scheduled,
+  k.retrying,
+  k.active,
+  k.seq,
+  k.meta,
+  k.rateLog,
+  k.archive,
+  k.ready,
+];
 const scheduleHash = (c: GuardContext) => `${c.keys.schedulePrefix}${c.queue}~guard`;
 /** A schedule definition (ARGV 7..19 of saveSchedule) with field `i` replaced. */
 const definition = (c: GuardContext, i = -1, value: string | number = '') =>
@@ -49,7 +59,10 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
   taskqEnqueueTasks: (c) => {
     const { keys: k } = c;
     const enqueue = (...argv: (string | number)[]) =>
-      c.s.taskqEnqueueTasks(k.queued, k.scheduled, k.seq, k.wake, k.taskPrefix, k.idemPrefix, k.uniquePrefix, ...argv);
+      c.s.taskqEnqueueTasks(
+        ...[k.queued, k.scheduled, k.seq, k.wake, k.ready],
+        ...[k.taskPrefix, k.idemPrefix, k.uniquePrefix, ...argv],
+      );
     return [
       enqueue(60, 1, ...enqueueGroup(c, { 3: 'NaN' })),
       enqueue(60, 1, ...enqueueGroup(c, { 5: 'inf' })),
@@ -101,7 +114,7 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
     const { keys: k } = c;
     const retry = (mode: string, only: string) =>
       c.s.taskqRetryTask(
-        ...[k.dead, k.succeeded, k.cancelled, k.queued, k.seq, k.wake, k.archive],
+        ...[k.dead, k.succeeded, k.cancelled, k.queued, k.seq, k.wake, k.archive, k.ready, k.meta],
         ...[k.taskPrefix, c.run.id, mode, only],
       );
     return [retry('keep', 'finished'), retry('', 'dead'), retry('expire', 'any')];
@@ -112,7 +125,7 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
     const good = [`${c.queue}.guard`, 2, 'echo', '1', 0, 3, 1000, 1, '[]', '', '', '', `${k.uniquePrefix}x`, 1000, ''];
     const restore = (at: number, value: string | number) =>
       c.s.taskqRestoreTask(
-        ...[k.queued, k.seq, k.wake, k.archive, k.taskPrefix],
+        ...[k.queued, k.seq, k.wake, k.archive, k.ready, k.taskPrefix],
         ...good.map((arg, i) => (i === at ? value : arg)),
       );
     return [
@@ -129,17 +142,26 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
   },
   taskqPurgeTasks: (c) => {
     const { keys: k } = c;
-    const purge = (limit: string | number) => c.s.taskqPurgeTasks(k.queued, k.archive, k.meta, k.taskPrefix, limit);
-    return [purge('NaN'), purge(0), purge(1001)];
+    const purge = (limit: string | number, withReady: string | number = 1) =>
+      c.s.taskqPurgeTasks(k.queued, k.archive, k.meta, k.ready, k.taskPrefix, limit, withReady);
+    return [purge('NaN'), purge(0), purge(1001), purge(10, 2), purge(10, '')];
   },
   taskqDeleteDead: (c) => [c.s.taskqDeleteDead(c.keys.dead, c.keys.archive, c.keys.taskPrefix, '')],
   taskqPurgeDead: (c) => [c.s.taskqPurgeDead(c.keys.dead, c.keys.archive, c.keys.taskPrefix, 'nan')],
   taskqQueueStats: (c) => {
     const { keys: k } = c;
     return [
-      c.s.taskqQueueStats(k.scheduled, k.queued, k.active, k.retrying, k.succeeded, k.dead, k.cancelled, k.meta, ''),
+      c.s.taskqQueueStats(
+        ...[k.scheduled, k.queued, k.active, k.retrying, k.succeeded, k.dead, k.cancelled, k.meta, k.ready],
+        '',
+      ),
     ];
   },
+  taskqReadyRange: (c) => [
+    c.s.taskqReadyRange(c.keys.ready, c.keys.meta, 'NaN', 10),
+    c.s.taskqReadyRange(c.keys.ready, c.keys.meta, -2, 10),
+    c.s.taskqReadyRange(c.keys.ready, c.keys.meta, -1, 0),
+  ],
   taskqRegisterQueues: (c) => [
     c.s.taskqRegisterQueues(queueRegistryKey(c.prefix), 'NaN', 'other'),
     c.s.taskqRegisterQueues(queueRegistryKey(c.prefix), 0),
@@ -148,7 +170,8 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
     const k = c.keys;
     const keys = [k.scheduled, k.queued, k.active, k.retrying, k.succeeded, k.dead, k.cancelled, k.deadTrimmed, k.seq];
     const more = [k.wake, k.recoverLock, k.meta, k.rateLog, k.archive, k.throughput, k.schedules, k.scheduleIndex];
-    return [c.s.taskqForgetQueue(...keys, ...more, 'NaN'), c.s.taskqForgetQueue(...keys, ...more, 101)];
+    const forget = (...argv: (string | number)[]) => c.s.taskqForgetQueue(...keys, ...more, k.ready, ...argv);
+    return [forget('NaN', k.taskPrefix), forget(101, k.taskPrefix), forget(10, '')];
   },
   taskqSetQueueControls: (c) => {
     const k = c.keys;
@@ -164,7 +187,10 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
   taskqCancelTask: (c) => {
     const { keys: k } = c;
     const cancel = (...argv: (string | number)[]) =>
-      c.s.taskqCancelTask(k.scheduled, k.queued, k.retrying, k.active, k.cancelled, k.archive, k.throughput, ...argv);
+      c.s.taskqCancelTask(
+        ...[k.scheduled, k.queued, k.retrying, k.active, k.cancelled, k.archive, k.throughput, k.meta],
+        ...argv,
+      );
     return [
       cancel(k.taskPrefix, c.run.id, 'nan', 'channel', 'expire'),
       cancel(k.taskPrefix, c.run.id, 10, '', 'expire'),
@@ -213,6 +239,7 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
         k.queued,
         k.seq,
         k.wake,
+        k.ready,
         k.taskPrefix,
         `${c.queue}~guard`,
         ...argv,

@@ -85,6 +85,7 @@ export interface QueueScripts {
   taskqDeleteDead: Call;
   taskqPurgeDead: Call;
   taskqQueueStats: Call;
+  taskqReadyRange: Call;
   taskqRegisterQueues: Call;
   taskqForgetQueue: Call;
   taskqSetQueueControls: Call;

@@ -24,10 +24,10 @@ export interface EnqueueRow {
   backoff: string;
 }
 
-/** lua/enqueueTasks-4.lua */
+/** lua/enqueueTasks-5.lua */
 export const enqueueTasks = defineScript({
   command: 'taskqEnqueueTasks',
-  keys: ['queued', 'scheduled', 'seq', 'wake'],
+  keys: ['queued', 'scheduled', 'seq', 'wake', 'ready'],
   argv: (a: {
     taskPrefix: string;
     idemPrefix: string;
@@ -67,10 +67,10 @@ export const enqueueTasks = defineScript({
   },
 });
 
-/** lua/cancelTask-7.lua: code 1 and the status it left, NotFound, or WrongState and the status. */
+/** lua/cancelTask-8.lua: code 1 and the status it left, NotFound, or WrongState and the status. */
 export const cancelTask = defineScript({
   command: 'taskqCancelTask',
-  keys: ['scheduled', 'queued', 'retrying', 'active', 'cancelled', 'archive', 'throughput'],
+  keys: ['scheduled', 'queued', 'retrying', 'active', 'cancelled', 'archive', 'throughput', 'meta'],
   argv: (a: {
     taskPrefix: string;
     id: string;
@@ -81,10 +81,10 @@ export const cancelTask = defineScript({
   decode: scriptReply.coded,
 });
 
-/** lua/retryTask-7.lua: 1; NotFound; WrongState, status[, 'deleted']; UniqueConflict, holder. */
+/** lua/retryTask-9.lua: 1; NotFound; WrongState, status[, 'deleted']; UniqueConflict, holder. */
 export const retryTask = defineScript({
   command: 'taskqRetryTask',
-  keys: ['dead', 'succeeded', 'cancelled', 'queued', 'seq', 'wake', 'archive'],
+  keys: ['dead', 'succeeded', 'cancelled', 'queued', 'seq', 'wake', 'archive', 'ready', 'meta'],
   argv: (a: { taskPrefix: string; id: string; finishedMode: FinishedMode; only: 'dead' | 'finished' }) => [
     a.taskPrefix,
     a.id,
@@ -113,10 +113,10 @@ export interface RestoreRow {
   backoff: string;
 }
 
-/** lua/restoreTask-4.lua: 1; NotFound; WrongState, status; UniqueConflict, holder; Unregistered. */
+/** lua/restoreTask-5.lua: 1; NotFound; WrongState, status; UniqueConflict, holder; Unregistered. */
 export const restoreTask = defineScript({
   command: 'taskqRestoreTask',
-  keys: ['queued', 'seq', 'wake', 'archive'],
+  keys: ['queued', 'seq', 'wake', 'archive', 'ready'],
   argv: (a: { taskPrefix: string; task: RestoreRow }) => [
     a.taskPrefix,
     a.task.id,

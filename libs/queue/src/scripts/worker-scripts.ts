@@ -7,10 +7,10 @@ import { defineScript, ScriptArg, scriptReply } from './script';
 
 const CLAIM_ROW_FIELDS = 10;
 
-/** lua/claimTasks-8.lua */
+/** lua/claimTasks-9.lua */
 export const claimTasks = defineScript({
   command: 'taskqClaimTasks',
-  keys: ['queued', 'scheduled', 'retrying', 'active', 'seq', 'meta', 'rateLog', 'archive'],
+  keys: ['queued', 'scheduled', 'retrying', 'active', 'seq', 'meta', 'rateLog', 'archive', 'ready'],
   argv: (a: {
     /** Not sent: the claimed tasks carry it. */
     queue: string;

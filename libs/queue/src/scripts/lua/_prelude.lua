@@ -74,6 +74,77 @@ local function queuedScore(priority, seq)
   return string.format('%.0f', (100 - priority) * BAND + seq)
 end
 
+-- The ready lane: a priority-0 task waits in the queue's `ready` LIST (RPUSH; claimed by LPOP), which
+-- takes a few bytes per task where a sorted-set entry takes over a hundred. The `queued` sorted set
+-- holds every other priority, and a priority-0 task put back at the front (released, recovered) or
+-- written by the earlier schema. A claim takes, in order: queued entries of priority >= 0, the ready
+-- list, queued entries of negative priority (scores from NEGATIVE_SCORES on).
+-- Cancelling a task in the list leaves its entry (LREM is O(n)): a tombstone, counted in the meta
+-- hash's `ready_stale` and marked in the task hash (`tombstones`). Whoever pops a tombstone, or an
+-- entry whose hash is gone or not `queued`, drops it and counts it off. A retry of a cancelled task
+-- whose tombstone still waits revives it (reviveReady): the task takes its old place in line again,
+-- and the list never holds a task twice.
+-- `ready_head` counts the entries ever popped from the list's head, so an entry's position
+-- (ready_head + its index) stays put while it waits: the listing's cursor (READY_SCORES + position,
+-- a score between the priority-0 and priority -1 bands).
+local NEGATIVE_SCORES = 101 * BAND
+local READY_SCORES = 100 * BAND + 17592186044416 -- + 2^44: after every stored priority-0 score
+-- Tombstones one claim may pop beyond the tasks it takes (cancelled tasks' entries are rare; a
+-- mass cancel leaves many, which claims then clear a bounded slice at a time).
+local READY_POP_SLACK = 1000
+local function pushReady(readyKey, ids)
+  for first = 1, #ids, 1000 do
+    redis.call('RPUSH', readyKey, unpack(ids, first, math.min(first + 999, #ids)))
+  end
+end
+-- A task joins the back of its queue: the ready list for priority 0, else the queued set.
+local function addQueued(queuedKey, readyKey, priority, seq, id)
+  if priority == 0 then
+    redis.call('RPUSH', readyKey, id)
+  else
+    redis.call('ZADD', queuedKey, queuedScore(priority, seq), id)
+  end
+end
+-- Pops up to `want` queued tasks from the ready list's head (at most `budget` entries, tombstones
+-- included, so one call stays short); returns their ids. Keeps ready_head and ready_stale.
+local function popReady(readyKey, metaKey, prefix, want, budget)
+  local ids, popped, stale = {}, 0, 0
+  while #ids < want and popped < budget do
+    local batch = redis.call('LPOP', readyKey, math.min(want - #ids, budget - popped))
+    if not batch then break end
+    popped = popped + #batch
+    for _, id in ipairs(batch) do
+      local key = prefix .. id
+      local f = redis.call('HMGET', key, 'status', 'tombstones')
+      if f[2] then
+        stale = stale + 1
+        redis.call('HDEL', key, 'tombstones')
+      elseif f[1] == 'queued' then
+        ids[#ids + 1] = id
+      else
+        stale = stale + 1
+      end
+    end
+  end
+  if popped > 0 then redis.call('HINCRBY', metaKey, 'ready_head', popped) end
+  if stale > 0 then
+    if redis.call('HINCRBY', metaKey, 'ready_stale', -stale) < 0 then redis.call('HSET', metaKey, 'ready_stale', 0) end
+  end
+  return ids
+end
+-- A retried task cancelled from the ready list whose entry is still there gets that entry back
+-- (true), instead of a second one at the back.
+local function reviveReady(metaKey, key)
+  if not redis.call('HGET', key, 'tombstones') then return false end
+  redis.call('HDEL', key, 'tombstones')
+  if redis.call('HINCRBY', metaKey, 'ready_stale', -1) < 0 then redis.call('HSET', metaKey, 'ready_stale', 0) end
+  return true
+end
+-- Queued tasks in the ready list: its length less its tombstones.
+local function readyCount(readyKey, metaKey)
+  return math.max(0, redis.call('LLEN', readyKey) - (tonumber(redis.call('HGET', metaKey, 'ready_stale')) or 0))
+end
+
 -- A task hash does not store a field that holds its default: priority 0, attempts 0, recoveries 0,
 -- next_run_at equal to created_at, and created_at itself when the id says it (below). Every reader
 -- defaults them (TypeScript: task-record.ts). Hashes written before stored them all, and read the same.

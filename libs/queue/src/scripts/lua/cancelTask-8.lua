@@ -9,7 +9,7 @@
   postgres) keeps it, without a TTL, in `archive` until the archiver has written it.
 
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] retrying   KEYS[4] active   KEYS[5] cancelled index
-  KEYS[6] archive   KEYS[7] throughput (per-minute outcome counts)
+  KEYS[6] archive   KEYS[7] throughput (per-minute outcome counts)   KEYS[8] meta (ready_stale)
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] retention seconds (0 = delete now; 'expire' only)
   ARGV[4] cancel channel (PUBLISH '<id> <lease token>' when the task was active)
   ARGV[5] finished mode: 'expire' or 'archive'
@@ -32,7 +32,12 @@ local home = homes[status]
 if not home then return { CODE.WRONG_STATE, status } end
 
 local now = nowMs()
-redis.call('ZREM', home, id)
+-- A queued task not in the queued set waits in the ready list: its entry stays there, a tombstone
+-- (see the prelude's ready lane).
+if redis.call('ZREM', home, id) == 0 and status == 'queued' then
+  redis.call('HINCRBY', KEYS[8], 'ready_stale', 1)
+  redis.call('HSET', key, 'tombstones', 1)
+end
 onFinished(key, id)
 if status == 'active' and f[2] then
   redis.call('PUBLISH', channel, id .. ' ' .. f[2])

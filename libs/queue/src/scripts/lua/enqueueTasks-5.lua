@@ -15,6 +15,7 @@
   again, so no task lands in a queue that was forgotten meanwhile (see queue-registry.ts).
 
   KEYS[1] queued     KEYS[2] scheduled     KEYS[3] seq (enqueue counter; the registration mark)     KEYS[4] wake list
+  KEYS[5] ready (LIST: the priority-0 lane, see the prelude)
   ARGV[1] task key prefix   ARGV[2] idempotency key prefix   ARGV[3] unique key prefix
   ARGV[4] idempotency record TTL seconds
   ARGV[5] number of tasks n   ARGV[6] task id prefix (`<queue>.`)
@@ -110,7 +111,7 @@ if conflict then return out end
 
 redis.call('INCRBY', KEYS[3], n)
 -- Members go to ZADD in chunks (one call per chunk, not one per task), under Lua's unpack limit.
-local queued, scheduled = {}, {}
+local queued, scheduled, ready = {}, {}, {}
 local function add(key, list, score, id)
   list[#list + 1] = score
   list[#list + 1] = id
@@ -152,7 +153,12 @@ for i = 0, n - 1 do
     end
     if ARGV[base + 10] ~= '' then redis.call('HSET', key, 'backoff', ARGV[base + 10]) end
     if status == 'queued' then
-      add(KEYS[1], queued, queuedScore(tonumber(ARGV[base + 2]), seqAt + i + 1), id)
+      local priority = tonumber(ARGV[base + 2])
+      if priority == 0 then
+        ready[#ready + 1] = id
+      else
+        add(KEYS[1], queued, queuedScore(priority, seqAt + i + 1), id)
+      end
       queuedCount = queuedCount + 1
     else
       add(KEYS[2], scheduled, dueArg, id)
@@ -161,6 +167,7 @@ for i = 0, n - 1 do
 end
 if #queued > 0 then redis.call('ZADD', KEYS[1], unpack(queued)) end
 if #scheduled > 0 then redis.call('ZADD', KEYS[2], unpack(scheduled)) end
+pushReady(KEYS[5], ready)
 if writtenCount > 0 then wake(KEYS[4]) end
 out[1] = queuedCount
 return out

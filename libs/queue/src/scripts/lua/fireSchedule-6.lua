@@ -10,7 +10,7 @@
   `scheduled_at` (the tick), into `queued`, and idle workers are woken.
 
   KEYS[1] schedule hash   KEYS[2] the queue's schedules ZSET   KEYS[3] queued   KEYS[4] seq
-  KEYS[5] wake list
+  KEYS[5] wake list   KEYS[6] ready (LIST: the priority-0 lane, see the prelude)
   ARGV[1] task key prefix   ARGV[2] schedule id   ARGV[3] expected revision
   ARGV[4] expected tick (the schedule's stored next run, epoch ms)
   ARGV[5] next run after this fire (epoch ms; 0 = none: the schedule has no tick left)
@@ -57,21 +57,26 @@ if expected > now or (n > 0 and last > now) then return { CODE.NOT_DUE, now } en
 
 local out = { n, now }
 if n > 0 then
-  local priority = tonumber(f[7])
+  local priority = priorityOf(f[7])
   local seq = redis.call('INCRBY', KEYS[4], n) - n
   local timePart = idTime(now)
-  local queued = {}
+  local queued, ready = {}, {}
   for i = 0, n - 1 do
     local tick, taskId = ARGV[8 + i], newTaskId(idPrefix, timePart, seq + i + 1)
     redis.call('HSET', prefix .. taskId,
       'type', f[5], 'payload', f[6], 'max_retries', f[8], 'timeout_ms', f[9],
       'status', 'queued', 'schedule_id', id, 'scheduled_at', tick)
-    if priority ~= 0 then redis.call('HSET', prefix .. taskId, 'priority', f[7]) end
-    queued[#queued + 1] = queuedScore(priority, seq + i + 1)
-    queued[#queued + 1] = taskId
+    if priority ~= 0 then redis.call('HSET', prefix .. taskId, 'priority', int(priority)) end
+    if priority == 0 then
+      ready[#ready + 1] = taskId
+    else
+      queued[#queued + 1] = queuedScore(priority, seq + i + 1)
+      queued[#queued + 1] = taskId
+    end
     out[#out + 1] = taskId
   end
-  redis.call('ZADD', KEYS[3], unpack(queued))
+  if #queued > 0 then redis.call('ZADD', KEYS[3], unpack(queued)) end
+  pushReady(KEYS[6], ready)
   wake(KEYS[5])
   redis.call('HSET', KEYS[1], 'last_run_at', ARGV[8 + n - 1], 'last_task_id', out[#out], 'last_fired_at', int(now))
   redis.call('HINCRBY', KEYS[1], 'runs', n)

@@ -12,6 +12,7 @@
   an unlisted queue.
 
   KEYS[1] queued   KEYS[2] seq (the registration mark)   KEYS[3] wake list   KEYS[4] archive
+  KEYS[5] ready (LIST: the priority-0 lane, see the prelude)
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] revision   ARGV[4] type   ARGV[5] payload (JSON)
   ARGV[6] priority   ARGV[7] max_retries   ARGV[8] timeout_ms   ARGV[9] created_at (epoch ms)
   ARGV[10] attempt history (JSON array, '' = none)   ARGV[11] last error ('' = none)
@@ -67,7 +68,7 @@ if lock ~= '' then
   redis.call('HSET', key, 'unique_key', lock, 'unique_for_ms', ARGV[15])
   takeUniqueLock(lock, ARGV[15], id)
 end
-redis.call('ZADD', KEYS[1], queuedScore(priority, redis.call('INCR', KEYS[2])), id)
+addQueued(KEYS[1], KEYS[5], priority, redis.call('INCR', KEYS[2]), id)
 redis.call('ZADD', KEYS[4], int(now), id)
 wake(KEYS[3])
 return { 1 }

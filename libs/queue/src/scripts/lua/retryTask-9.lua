@@ -13,7 +13,8 @@
   see libs/results). It is written again when it finishes again.
 
   KEYS[1] dead   KEYS[2] succeeded index   KEYS[3] cancelled index   KEYS[4] queued   KEYS[5] seq
-  KEYS[6] wake list   KEYS[7] archive
+  KEYS[6] wake list   KEYS[7] archive   KEYS[8] ready (LIST: the priority-0 lane, see the prelude)
+  KEYS[9] meta (ready_stale: a cancelled task's tombstone still in the ready list is revived)
   ARGV[1] task key prefix   ARGV[2] id   ARGV[3] finished mode: 'expire' or 'archive'
   ARGV[4] only: 'dead' or 'finished'
 
@@ -41,7 +42,9 @@ redis.call('ZREM', KEYS[1], id)
 redis.call('ZREM', KEYS[2], id)
 redis.call('ZREM', KEYS[3], id)
 if status == 'succeeded' then storeSucceededRun(key) end
-redis.call('ZADD', KEYS[4], queuedScore(priorityOf(f[4]), redis.call('INCR', KEYS[5])), id)
+if not (status == 'cancelled' and reviveReady(KEYS[9], key)) then
+  addQueued(KEYS[4], KEYS[8], priorityOf(f[4]), redis.call('INCR', KEYS[5]), id)
+end
 redis.call('HSET', key, 'status', 'queued', 'next_run_at', int(now))
 redis.call('HDEL', key, 'attempts', 'recoveries', 'dead_reason', 'finished_at', 'started_at', 'cancelled_at',
   'result', 'worker')

@@ -13,19 +13,31 @@
   KEYS[10] wake list   KEYS[11] recover lock   KEYS[12] meta   KEYS[13] rate log   KEYS[14] archive (tasks
   PostgreSQL has yet to get count as left in the queue)   KEYS[15] throughput
   KEYS[16] schedules (enabled, by next run)   KEYS[17] schedule index (every schedule, by name)
-  ARGV[1] how many schedule names to report when there are schedules
+  KEYS[18] ready (LIST: the priority-0 lane; only tombstones left in it do not count)
+  ARGV[1] how many schedule names to report when there are schedules   ARGV[2] task key prefix
   (expired entries of the succeeded index do not count)
 
   Returns { 1 }, or { -2, tasks still in the queue, schedules of the queue, up to ARGV[1] of their names }.
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
 local shown = intArg(ARGV[1], 'schedule names shown', 0, 100)
+local prefix = strArg(ARGV[2], 'task key prefix')
 local now = nowMs()
 trimFinished(KEYS[5], now)
 trimFinished(KEYS[7], now)
 local left = 0
 for i = 1, 7 do left = left + redis.call('ZCARD', KEYS[i]) end
 left = left + redis.call('ZCARD', KEYS[14])
+-- The ready list counts its tasks, not its tombstones; a short list is read entry by entry rather than
+-- trusting the tombstone count, and a long one counts at least one, so no waiting task is deleted.
+local readyLength = redis.call('LLEN', KEYS[18])
+if readyLength > 0 and readyLength <= 1000 then
+  for _, id in ipairs(redis.call('LRANGE', KEYS[18], 0, -1)) do
+    if redis.call('HGET', prefix .. id, 'status') == 'queued' then left = left + 1 end
+  end
+elseif readyLength > 0 then
+  left = left + math.max(1, readyCount(KEYS[18], KEYS[12]))
+end
 -- The index lists every schedule; the enabled ones are in KEYS[16] too (and there alone for a
 -- schedule written by a version without the index, until it is indexed).
 local schedules = math.max(redis.call('ZCARD', KEYS[17]), redis.call('ZCARD', KEYS[16]))
@@ -38,5 +50,5 @@ if left > 0 or schedules > 0 then
   end
   return out
 end
-redis.call('DEL', KEYS[5], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[15])
+redis.call('DEL', KEYS[5], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[15], KEYS[18])
 return { 1 }

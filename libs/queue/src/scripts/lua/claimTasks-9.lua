@@ -9,7 +9,7 @@
 
   KEYS[1] queued   KEYS[2] scheduled   KEYS[3] retrying   KEYS[4] active   KEYS[5] seq
   KEYS[6] meta (HASH: paused, rate_max, rate_per_ms, concurrency, served_at)   KEYS[7] rate log (ZSET of starts)
-  KEYS[8] archive
+  KEYS[8] archive   KEYS[9] ready (LIST: the priority-0 lane, see the prelude)
   ARGV[1] task key prefix
   ARGV[2] k, the most tasks to claim (may be 0: promote only)
   ARGV[3] lease ms
@@ -42,7 +42,7 @@ local function promote(source)
     local key = prefix .. id
     local f = redis.call('HMGET', key, 'status', 'priority')
     if f[1] then
-      redis.call('ZADD', KEYS[1], queuedScore(priorityOf(f[2]), seq + i), id)
+      addQueued(KEYS[1], KEYS[9], priorityOf(f[2]), seq + i, id)
       redis.call('HSET', key, 'status', 'queued')
     end
   end
@@ -65,7 +65,7 @@ if k > 0 then
     rateLimited = true
     redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', int(now - ratePer))
     local allowed = math.max(0, rateMax - redis.call('ZCARD', KEYS[7]))
-    if allowed < k and redis.call('ZCARD', KEYS[1]) > allowed then
+    if allowed < k and redis.call('ZCARD', KEYS[1]) + readyCount(KEYS[9], KEYS[6]) > allowed then
       -- Work is waiting on the limit: the worker should look again when the oldest start leaves the window.
       local oldest = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
       if oldest[2] then limitedUntil = tonumber(oldest[2]) + ratePer end
@@ -87,14 +87,24 @@ if k > 0 then
   local startedAt = int(now)
   local leased = {}
   local starts = {}
-  local popped = redis.call('ZPOPMIN', KEYS[1], k)
-  for i = 1, #popped, 2 do
-    local id = popped[i]
+  -- Priority >= 0 from the queued set, then the ready list, then negative priorities.
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. int(NEGATIVE_SCORES), 'LIMIT', 0, k)
+  if #ids > 0 then redis.call('ZREM', KEYS[1], unpack(ids)) end
+  if #ids < k then
+    for _, id in ipairs(popReady(KEYS[9], KEYS[6], prefix, k - #ids, k + READY_POP_SLACK)) do ids[#ids + 1] = id end
+    -- Tombstones used the budget up: the worker calls again at once instead of idling.
+    if #ids < k and redis.call('LLEN', KEYS[9]) > 0 then limitedUntil = now end
+  end
+  if #ids < k then
+    local popped = redis.call('ZPOPMIN', KEYS[1], k - #ids)
+    for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+  end
+  for i, id in ipairs(ids) do
     local key = prefix .. id
     local token = tokenPrefix .. ':' .. i
     local f = redis.call('HMGET', key, 'type', 'payload', 'attempts', 'max_retries', 'timeout_ms', 'next_run_at',
-      'priority', 'backoff', 'created_at')
-    if f[1] then
+      'priority', 'backoff', 'created_at', 'status')
+    if f[1] and f[10] == 'queued' then
       local attempts = (tonumber(f[3]) or 0) + 1
       redis.call('HSET', key, 'status', 'active', 'lease', token, 'attempts', attempts, 'started_at', startedAt)
       leased[#leased + 1] = deadline
