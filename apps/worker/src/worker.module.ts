@@ -29,6 +29,7 @@ import { Heartbeat } from './pool/heartbeat';
 import { RunRegistry } from './pool/run-registry';
 import { WorkerPool } from './pool/worker-pool';
 import { LeaseRecoverer } from './recovery/lease-recoverer';
+import { SchemaUpgrader } from './recovery/schema-upgrader';
 import { ResultArchiver } from './results/result-archiver';
 import { ResultsBackpressure } from './results/results-backpressure';
 import { RetentionSweeper } from './results/retention-sweeper';
@@ -114,6 +115,7 @@ const workerModuleMetadata = (options: WorkerModuleOptions) => ({
     Heartbeat,
     CancelListener,
     LeaseRecoverer,
+    SchemaUpgrader,
     ResultsBackpressure,
     ResultArchiver,
     RetentionSweeper,

@@ -14,6 +14,8 @@ export * from './dead-letter.admin';
 export * from './archive';
 export * from './queue.admin';
 export { QueueRegistry } from './queue-registry';
+export { SchemaMigration, KEY_SCHEMA_VERSION, MIGRATION_LOCK_MS } from './migration/schema-migration';
+export type { MigrationOutcome } from './migration/schema-migration';
 export * from './task-waiter';
 export * from './workers';
 export * from './events/queue-events';
@@ -31,6 +33,7 @@ export {
 } from './keys/queue-keys';
 export { workerRegistryKey } from './keys/queue-keys';
 export { scheduleNamesKey, schedulesIndexedKey, queueOfScheduleId, isScheduleId } from './keys/queue-keys';
+export { schemaVersionKey, schemaMigrationLockKey } from './keys/queue-keys';
 export * from './schedules/schedule';
 export * from './schedules/schedule-timing';
 export { ScheduleStore, sameDefinition } from './schedules/schedule-store';

@@ -9,6 +9,7 @@ import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
 import { ScheduleStore } from './schedules/schedule-store';
+import { SchemaMigration } from './migration/schema-migration';
 import { QueueRegistry } from './queue-registry';
 import { TaskWaiter } from './task-waiter';
 import { WorkerRegistry } from './workers';
@@ -40,6 +41,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     WorkerRegistry,
     ScheduleStore,
     QueueRegistry,
+    SchemaMigration,
     RedisHealthIndicator,
   ],
   // REDIS_CLIENT too, so `@InjectRedis()` works outside this module (e.g. the worker's fault-injection handler).
@@ -56,6 +58,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     WorkerRegistry,
     ScheduleStore,
     QueueRegistry,
+    SchemaMigration,
     RedisHealthIndicator,
   ],
 })

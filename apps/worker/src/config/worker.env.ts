@@ -97,6 +97,13 @@ export class WorkerEnv extends SharedEnv {
   @IsInt()
   RECOVERY_INTERVAL_MS = 5000;
 
+  /** Entries per step of the key schema migration (each step one short script; smaller holds Redis for less). */
+  @Transform(toInt)
+  @Max(1000)
+  @Min(1)
+  @IsInt()
+  KEY_MIGRATION_BATCH = 500;
+
   /** Longest an idle worker blocks waiting for a wake-up before checking again. */
   @Transform(toInt)
   @Max(60_000)

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   /** How often leases are renewed: a third of the lease (see leaseProblem in worker.env.ts). */
   heartbeatIntervalMs: number;
   recoveryIntervalMs: number;
+  /** Entries per step of the key schema migration (KEY_MIGRATION_BATCH). */
+  keyMigrationBatch: number;
   idleWaitMs: number;
   /** How late a `missed: skip` schedule's tick may still run (SCHEDULE_MISFIRE_GRACE_MS). */
   scheduleMisfireGraceMs: number;
@@ -59,6 +61,7 @@ export function workerOptionsFrom(config: ConfigService<WorkerEnv, true>): Worke
     shutdownGraceMs: config.get('SHUTDOWN_GRACE_MS', { infer: true }),
     heartbeatIntervalMs: leaseRenewalIntervalMs(config.get('TASK_LEASE_MS', { infer: true })),
     recoveryIntervalMs: config.get('RECOVERY_INTERVAL_MS', { infer: true }),
+    keyMigrationBatch: config.get('KEY_MIGRATION_BATCH', { infer: true }),
     idleWaitMs: config.get('WORKER_IDLE_WAIT_MS', { infer: true }),
     scheduleMisfireGraceMs: config.get('SCHEDULE_MISFIRE_GRACE_MS', { infer: true }),
     backoff: {

@@ -5,6 +5,7 @@ import { CancelListener } from '../pool/cancel-listener';
 import { Heartbeat } from '../pool/heartbeat';
 import { WorkerPool } from '../pool/worker-pool';
 import { LeaseRecoverer } from '../recovery/lease-recoverer';
+import { SchemaUpgrader } from '../recovery/schema-upgrader';
 import { ResultArchiver } from '../results/result-archiver';
 import { RetentionSweeper } from '../results/retention-sweeper';
 import { Scheduler } from '../schedules/scheduler';
@@ -16,13 +17,14 @@ import { TaskThreadPool } from '../threads/task-thread-pool';
  *
  *   start: worker threads (when a task type is thread-isolated; a module that does not load refuses the
  *          boot before anything else starts) → register the served queues, apply QUEUE_LIMITS → cancel
- *          listener → heartbeat → recoverer → result archiver, retention (RESULTS_BACKEND=postgres) →
- *          scheduler (upserts the @TaskSchedule declarations, then fires due schedules) → pool (claiming last)
+ *          listener → heartbeat → recoverer → key schema migration (in the background, until done) →
+ *          result archiver, retention (RESULTS_BACKEND=postgres) → scheduler (upserts the @TaskSchedule
+ *          declarations, then fires due schedules) → pool (claiming last)
  *   stop:  scheduler (no new scheduled tasks; the other replicas fire the next ticks) → pool (stop
  *          claiming at once, drain up to SHUTDOWN_GRACE_MS, release the rest, which terminates their
  *          threads) → worker threads → result archiver (a last pass for the pool's last acks) → retention
- *          → recoverer → heartbeat (it kept the draining runs' leases alive) → cancel listener →
- *          QueueModule closes Redis, ResultsModule PostgreSQL
+ *          → key schema migration → recoverer → heartbeat (it kept the draining runs' leases alive) →
+ *          cancel listener → QueueModule closes Redis, ResultsModule PostgreSQL
  */
 @Injectable()
 export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -34,6 +36,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     private readonly cancels: CancelListener,
     private readonly heartbeat: Heartbeat,
     private readonly recoverer: LeaseRecoverer,
+    private readonly upgrader: SchemaUpgrader,
     private readonly archiver: ResultArchiver,
     private readonly retention: RetentionSweeper,
     private readonly pool: WorkerPool,
@@ -55,6 +58,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.cancels.start();
     this.heartbeat.start();
     this.recoverer.start();
+    this.upgrader.start();
     this.archiver.start();
     this.retention.start();
     this.scheduler.start();
@@ -68,6 +72,7 @@ export class WorkerLifecycle implements OnApplicationBootstrap, BeforeApplicatio
     await this.threads.stop();
     await this.archiver.stop();
     await this.retention.stop();
+    await this.upgrader.stop();
     await this.recoverer.stop();
     await this.heartbeat.stop();
     await this.cancels.stop();

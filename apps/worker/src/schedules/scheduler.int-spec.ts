@@ -30,6 +30,7 @@ const options: WorkerOptions = {
   shutdownGraceMs: 100,
   heartbeatIntervalMs: 1000,
   recoveryIntervalMs: 1000,
+  keyMigrationBatch: 500,
   idleWaitMs: 100,
   scheduleMisfireGraceMs: 60_000,
   backoff: { baseMs: 10, maxMs: 20 },

@@ -154,6 +154,19 @@ export function schedulesIndexedKey(prefix: string): string {
 }
 
 /**
+ * STRING: the key schema version the data under the prefix is in (absent: 1, or a deployment never
+ * migrated). The migration (SchemaMigration) writes it last. One key, used alone.
+ */
+export function schemaVersionKey(prefix: string): string {
+  return `${prefix}:schema`;
+}
+
+/** STRING with a PX: held by the one process migrating the key schema (SchemaMigration). One key, used alone. */
+export function schemaMigrationLockKey(prefix: string): string {
+  return `${prefix}:schema-migration-lock`;
+}
+
+/**
  * A key that never exists: readiness sends `SET <it> 1 XX`, which writes nothing, yet Redis refuses
  * it like any write while it is out of memory (noeviction) or a read-only replica.
  */

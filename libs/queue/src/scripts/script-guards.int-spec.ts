@@ -157,6 +157,11 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
       ),
     ];
   },
+  taskqMoveToReady: (c) => [
+    c.s.taskqMoveToReady(c.keys.queued, c.keys.ready, c.keys.meta, c.keys.taskPrefix, 0),
+    c.s.taskqMoveToReady(c.keys.queued, c.keys.ready, c.keys.meta, '', 10),
+  ],
+  taskqCompactTask: (c) => [c.s.taskqCompactTask(`${c.keys.taskPrefix}${c.run.id}`, '')],
   taskqReadyRange: (c) => [
     c.s.taskqReadyRange(c.keys.ready, c.keys.meta, 'NaN', 10),
     c.s.taskqReadyRange(c.keys.ready, c.keys.meta, -2, 10),

@@ -86,6 +86,8 @@ export interface QueueScripts {
   taskqPurgeDead: Call;
   taskqQueueStats: Call;
   taskqReadyRange: Call;
+  taskqMoveToReady: Call;
+  taskqCompactTask: Call;
   taskqRegisterQueues: Call;
   taskqForgetQueue: Call;
   taskqSetQueueControls: Call;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as authScripts from '../../../auth/src/scripts/auth-scripts';
 import * as scheduleScripts from '../schedules/schedule-scripts';
+import * as migrationScripts from './migration-scripts';
 import * as queueScripts from './queue-scripts';
 import { Script } from './script';
 import { loadScripts } from './script-loader';
@@ -15,7 +16,7 @@ import * as workerScripts from './worker-scripts';
 type AnyScript = Script<string, never, unknown>;
 const isScript = (value: unknown): value is AnyScript =>
   typeof value === 'object' && value !== null && 'command' in value && 'keys' in value && 'run' in value;
-const wrappers = [workerScripts, taskScripts, queueScripts, scheduleScripts, authScripts]
+const wrappers = [workerScripts, taskScripts, queueScripts, scheduleScripts, authScripts, migrationScripts]
   .flatMap((module) => Object.values(module))
   .filter(isScript);
 const files = [

@@ -89,6 +89,9 @@ end
 -- a score between the priority-0 and priority -1 bands).
 local NEGATIVE_SCORES = 101 * BAND
 local READY_SCORES = 100 * BAND + 17592186044416 -- + 2^44: after every stored priority-0 score
+-- Positions go below 0 when the migration pushes earlier tasks at the head: listing scores from
+-- READY_FLOOR (position -2^43) on are the list's; a stored priority-0 sequence stays below 2^43.
+local READY_FLOOR = 100 * BAND + 8796093022208
 -- Tombstones one claim may pop beyond the tasks it takes (cancelled tasks' entries are rare; a
 -- mass cancel leaves many, which claims then clear a bounded slice at a time).
 local READY_POP_SLACK = 1000
@@ -187,6 +190,21 @@ end
 -- Integers as Redis arguments without Lua's %.14g rounding.
 local function int(n)
   return string.format('%.0f', n)
+end
+
+-- Drops the fields of a task hash that hold their default (the migration to key schema v2; the
+-- scripts of v2 never write them). Returns how many went.
+local function compactTaskHash(key, id)
+  local f = redis.call('HMGET', key, 'priority', 'attempts', 'recoveries', 'next_run_at', 'created_at')
+  local drop = {}
+  if f[1] == '0' then drop[#drop + 1] = 'priority' end
+  if f[2] == '0' then drop[#drop + 1] = 'attempts' end
+  if f[3] == '0' then drop[#drop + 1] = 'recoveries' end
+  local created = createdAtOf(id, f[5])
+  if f[4] and created and tonumber(f[4]) == created then drop[#drop + 1] = 'next_run_at' end
+  if f[5] and createdAtOf(id, nil) == tonumber(f[5]) then drop[#drop + 1] = 'created_at' end
+  if #drop > 0 then redis.call('HDEL', key, unpack(drop)) end
+  return #drop
 end
 
 -- Enforces DLQ_MAX_SIZE (0 = unlimited): drops the oldest dead tasks and counts them. A dead task

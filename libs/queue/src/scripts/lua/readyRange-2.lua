@@ -17,7 +17,7 @@ local count = intArg(ARGV[2], 'count', 1, 10000)
 if after >= NEGATIVE_SCORES then return {} end
 local head = tonumber(redis.call('HGET', KEYS[2], 'ready_head')) or 0
 local start = 0
-if after >= READY_SCORES then start = math.max(0, after - READY_SCORES + 1 - head) end
+if after >= READY_FLOOR then start = math.max(0, after - READY_SCORES + 1 - head) end
 local out = { int(READY_SCORES + head + start) }
 for _, id in ipairs(redis.call('LRANGE', KEYS[1], start, start + count - 1)) do out[#out + 1] = id end
 return out
