@@ -151,16 +151,24 @@ describe('libs/queue guards', () => {
     await h.producer.enqueueMany([task(), task(), task()]);
     const { tasks } = await h.consumer.claim(queue, 3);
     await Promise.all(tasks.map((t) => h.consumer.ack(t, '')));
+    const cancelled = await h.producer.enqueue(task());
+    await h.admin.cancel(cancelled.id);
+    const hashes = [...tasks.map((t) => t.id), cancelled.id].map((id) => `${keys.taskPrefix}${id}`);
     expect(await redis.zcard(keys.succeeded)).toBe(3);
-    // Redis expires the hashes after RESULT_TTL_SECONDS...
-    await waitFor(async () => (await redis.exists(...tasks.map((t) => `${keys.taskPrefix}${t.id}`))) === 0, {
-      timeoutMs: 10_000,
-      what: 'the retained hashes to expire',
-    });
-    expect((await h.inspector.stats(queue)).counts.succeeded).toBe(0);
-    // ...and the recoverer's periodic pass drops their index entries.
+    // Past RESULT_TTL_SECONDS they no longer count...
+    await waitFor(
+      async () => {
+        const { counts } = await h.inspector.stats(queue);
+        return counts.succeeded === 0 && counts.cancelled === 0;
+      },
+      { timeoutMs: 10_000, what: 'the retained tasks to expire' },
+    );
+    expect(await redis.exists(...hashes)).toBe(4);
+    // ...and the recoverer's periodic pass deletes them with their index entries (no TTL per hash).
     await h.consumer.recoverExpired(queue, 0);
+    expect(await redis.exists(...hashes)).toBe(0);
     expect(await redis.zcard(keys.succeeded)).toBe(0);
+    expect(await redis.zcard(keys.cancelled)).toBe(0);
   });
 
   it('with RESULT_TTL_SECONDS 0 an ack still sweeps entries left by an earlier retention', async () => {

@@ -63,7 +63,10 @@ describe('libs/queue on a real Redis', () => {
     const record = await inspector.getTask(enqueued.id);
     expect(record).toMatchObject({ status: 'succeeded', result: { ok: true }, attempts: 1 });
     expect(record.finishedAt).not.toBeNull();
-    expect(await redis.ttl(`${queueKeys(prefix, queue).taskPrefix}${enqueued.id}`)).toBeGreaterThan(3000);
+    // Retained by its index entry's score (RESULT_TTL_SECONDS on), not a TTL on the hash.
+    expect(await redis.ttl(`${queueKeys(prefix, queue).taskPrefix}${enqueued.id}`)).toBe(-1);
+    const expiresAt = Number(await redis.zscore(queueKeys(prefix, queue).succeeded, enqueued.id));
+    expect(expiresAt - record.finishedAt!).toBe(3_600_000);
   });
 
   it('claims higher priority first and FIFO within a priority', async () => {

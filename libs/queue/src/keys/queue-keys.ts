@@ -22,11 +22,14 @@ export interface QueueKeys {
   retrying: string;
   /** ZSET, score = lease deadline (ms). */
   active: string;
-  /** ZSET index of retained succeeded tasks, score = when the hash expires (ms); the hashes carry the TTL. */
+  /**
+   * ZSET index of retained succeeded tasks, score = when the task expires (ms). The hashes have no TTL (an
+   * expiry entry per key costs Redis memory): acks, cancels and the recoverer delete the ones due.
+   */
   succeeded: string;
   /** ZSET, score = death time (ms). */
   dead: string;
-  /** ZSET index of retained cancelled tasks, score = when the hash expires (ms). */
+  /** ZSET index of retained cancelled tasks, score = when the task expires (ms); see `succeeded`. */
   cancelled: string;
   /**
    * ZSET of finished tasks whose record PostgreSQL has yet to get (RESULTS_BACKEND=postgres), score =

@@ -105,6 +105,7 @@ const QUEUE_GUARDS: Record<keyof QueueScripts, Guard> = {
     const recover = (...argv: (string | number)[]) =>
       c.s.taskqRecoverExpired(
         ...[k.active, k.queued, k.dead, k.recoverLock, k.deadTrimmed, k.succeeded, k.archive, k.throughput, k.wake],
+        k.cancelled,
         k.taskPrefix,
         ...argv,
       );

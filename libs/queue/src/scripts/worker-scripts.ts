@@ -115,10 +115,21 @@ export const extendLeases = defineScript({
   decode: scriptReply.strings,
 });
 
-/** lua/recoverExpired-9.lua: the tasks put back or dead-lettered. */
+/** lua/recoverExpired-10.lua: the tasks put back or dead-lettered. */
 export const recoverExpired = defineScript({
   command: 'taskqRecoverExpired',
-  keys: ['active', 'queued', 'dead', 'recoverLock', 'deadTrimmed', 'succeeded', 'archive', 'throughput', 'wake'],
+  keys: [
+    'active',
+    'queued',
+    'dead',
+    'recoverLock',
+    'deadTrimmed',
+    'succeeded',
+    'archive',
+    'throughput',
+    'wake',
+    'cancelled',
+  ],
   argv: (a: {
     taskPrefix: string;
     batch: number;

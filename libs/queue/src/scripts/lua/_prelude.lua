@@ -221,12 +221,20 @@ local function trimDead(deadKey, trimmedKey, taskPrefix, maxSize, archiveKey)
   return excess
 end
 
--- The succeeded index is scored by each hash's expiry time (finish + retention), so dropping the
--- entries due by now keeps the index exactly as large as the hashes it indexes, whatever retention
--- was configured when each task finished.
-local function trimFinished(indexKey, now)
-  redis.call('ZREMRANGEBYSCORE', indexKey, '-inf', int(now))
+-- A retained finished task (succeeded, cancelled) has no TTL of its own, which would cost Redis an
+-- expiry entry per key: its index (`succeeded`, `cancelled`) is scored by when it expires (finish +
+-- retention), and whoever passes deletes up to `limit` of the hashes due by now with their entries
+-- (acks, cancels, the recoverer's pass; forgetting a queue). A hash written with a TTL by an earlier
+-- release may have gone already: its DEL is a no-op. Returns how many entries went.
+local function sweepFinished(indexKey, prefix, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', indexKey, '-inf', int(now), 'LIMIT', 0, limit)
+  if #due == 0 then return 0 end
+  for _, id in ipairs(due) do redis.call('DEL', prefix .. id) end
+  redis.call('ZREM', indexKey, unpack(due))
+  return #due
 end
+-- Expired retained tasks one pass deletes at most: a short script, and more than one ack adds.
+local SWEEP_LIMIT = 1000
 
 -- Terminal states: a task in one of them never runs again.
 local FINISHED = { succeeded = true, dead = true, cancelled = true }

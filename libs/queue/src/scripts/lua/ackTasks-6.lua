@@ -4,7 +4,7 @@
   transition is checked and applied on its own, so one lost lease does not affect the others.
 
   Finished mode 'expire' (RESULTS_BACKEND=redis): the hash is kept `retention` seconds, indexed in
-  `succeeded`. 'archive' (postgres): the hash is kept, without a TTL, in `archive` until the archiver
+  `succeeded` by its expiry (no TTL on the hash; see sweepFinished, which this call runs too). 'archive' (postgres): the hash is kept, without a TTL, in `archive` until the archiver
   has written it to PostgreSQL. Either way the hash records the worker of the succeeded run.
 
   A queue with a concurrency cap gets a wake marker when tasks were acked: each freed a slot, and idle
@@ -54,7 +54,7 @@ for i = 4, #ARGV, 3 do
         'worker', workerOf(ARGV[i + 1]) or '')
       redis.call('HDEL', key, 'lease', 'watched')
       -- Archived: no TTL, and a new revision for the archiver (see toArchive; the ZADD is batched below).
-      if archive then redis.call('HINCRBY', key, 'rev', 1) else redis.call('EXPIRE', key, ttl) end
+      if archive then redis.call('HINCRBY', key, 'rev', 1) end
     end
   end
 end
@@ -75,6 +75,6 @@ if #done > 0 then
 end
 countOutcome(KEYS[4], 's', now, #done)
 if #done > 0 and redis.call('HGET', KEYS[5], 'concurrency') then wake(KEYS[6]) end
--- The index forgets what the hashes' TTL already dropped.
-trimFinished(KEYS[2], now)
+-- Retained tasks past their retention go, more of them than this call added.
+sweepFinished(KEYS[2], prefix, now, #codes + 100)
 return codes

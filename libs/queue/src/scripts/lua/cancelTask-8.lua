@@ -5,7 +5,7 @@
   run's signal; its heartbeat would notice the lost lease too).
 
   An active task's run is appended to its attempt history (outcome 'cancelled'). Finished mode
-  'expire' keeps the hash `retention` seconds in the cancelled index; 'archive' (RESULTS_BACKEND=
+  'expire' keeps the hash `retention` seconds in the cancelled index (by its expiry, see sweepFinished); 'archive' (RESULTS_BACKEND=
   postgres) keeps it, without a TTL, in `archive` until the archiver has written it.
 
   KEYS[1] scheduled   KEYS[2] queued   KEYS[3] retrying   KEYS[4] active   KEYS[5] cancelled index
@@ -52,9 +52,8 @@ elseif ttl <= 0 then
 else
   redis.call('HSET', key, 'status', 'cancelled', 'cancelled_at', int(now), 'finished_at', int(now))
   redis.call('HDEL', key, 'lease', 'watched')
-  redis.call('EXPIRE', key, ttl)
   redis.call('ZADD', KEYS[5], int(now + ttl * 1000), id)
 end
-trimFinished(KEYS[5], now)
+sweepFinished(KEYS[5], strArg(ARGV[1], 'task key prefix'), now, 100)
 countOutcome(KEYS[7], 'c', now, 1)
 return { 1, status }

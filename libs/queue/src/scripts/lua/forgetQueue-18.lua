@@ -23,8 +23,8 @@
 local shown = intArg(ARGV[1], 'schedule names shown', 0, 100)
 local prefix = strArg(ARGV[2], 'task key prefix')
 local now = nowMs()
-trimFinished(KEYS[5], now)
-trimFinished(KEYS[7], now)
+sweepFinished(KEYS[5], prefix, now, SWEEP_LIMIT)
+sweepFinished(KEYS[7], prefix, now, SWEEP_LIMIT)
 local left = 0
 for i = 1, 7 do left = left + redis.call('ZCARD', KEYS[i]) end
 left = left + redis.call('ZCARD', KEYS[14])

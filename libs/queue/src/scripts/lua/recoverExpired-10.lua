@@ -3,15 +3,15 @@
   puts them back at the front of `queued` without burning an attempt, or, once a task has been
   recovered more than max_recoveries times, moves it to `dead` with reason lease_expired.
   A short lock lets any number of workers call this without all doing the work. The same pass
-  sweeps the succeeded index of entries whose hashes have expired, and the throughput counts of old
-  minutes.
+  deletes retained succeeded and cancelled tasks past their retention (sweepFinished), and the
+  throughput counts of old minutes.
 
   Each expired run is appended to the attempt history (outcome 'lease_expired', with the worker that
   held the lease). A task dead-lettered here waits in `archive` too in finished mode 'archive'.
 
   KEYS[1] active   KEYS[2] queued   KEYS[3] dead   KEYS[4] recover lock   KEYS[5] dead-trimmed counter
   KEYS[6] succeeded index   KEYS[7] archive   KEYS[8] throughput (per-minute outcome counts)
-  KEYS[9] wake list (idle workers are woken when tasks were put back)
+  KEYS[9] wake list (idle workers are woken when tasks were put back)   KEYS[10] cancelled index
   ARGV[1] task key prefix   ARGV[2] batch limit   ARGV[3] max recoveries
   ARGV[4] lock ms (0 = ignore the lock)   ARGV[5] lock owner   ARGV[6] DLQ max size
   ARGV[7] finished mode: 'expire' or 'archive'
@@ -57,7 +57,8 @@ for _, id in ipairs(expired) do
   end
 end
 trimDead(KEYS[3], KEYS[5], prefix, dlqMax, KEYS[7])
-trimFinished(KEYS[6], now)
+sweepFinished(KEYS[6], prefix, now, SWEEP_LIMIT)
+sweepFinished(KEYS[10], prefix, now, SWEEP_LIMIT)
 local dead = 0
 for j = 3, #out, 3 do
   if out[j] == 'dead' then dead = dead + 1 end
