@@ -18,8 +18,9 @@
   finished already (succeeded, dead or cancelled).
   Errors: TASKQ_BADARG (nothing written) when an argument is malformed.
 ]]
+local prefix = strArg(ARGV[1], 'task key prefix')
 local id = strArg(ARGV[2], 'id')
-local key = strArg(ARGV[1], 'task key prefix') .. id
+local key = prefix .. id
 local ttl = intArg(ARGV[3], 'retention seconds', 0)
 local channel = strArg(ARGV[4], 'cancel channel')
 local archive = oneOfArg(ARGV[5], 'finished mode', FINISHED_MODES) == 'archive'
@@ -54,6 +55,6 @@ else
   redis.call('HDEL', key, 'lease', 'watched')
   redis.call('ZADD', KEYS[5], int(now + ttl * 1000), id)
 end
-sweepFinished(KEYS[5], strArg(ARGV[1], 'task key prefix'), now, 100)
+sweepFinished(KEYS[5], prefix, now, 100)
 countOutcome(KEYS[7], 'c', now, 1)
 return { 1, status }
