@@ -54,4 +54,26 @@ function echoTask(payload) {
   return { type: 'echo', queue: 'default', payload, priority: 0, maxRetries: 3, timeoutMs: 60_000 };
 }
 
-module.exports = { load, createProducer, echoTask };
+/**
+ * A queue's tasks by where they are, in one pipeline (one slot): waiting (the queued set and the ready
+ * list: the bench writes no tombstones), running, retained succeeded, dead, and waiting for PostgreSQL.
+ */
+async function queueCounts(client, prefix, queue) {
+  const keys = load().queueKeys(prefix, queue);
+  const replies = await client
+    .pipeline()
+    .zcard(keys.queued)
+    .llen(keys.ready)
+    .zcard(keys.active)
+    .zcard(keys.succeeded)
+    .zcard(keys.dead)
+    .zcard(keys.archive)
+    .exec();
+  const [queued, ready, active, succeeded, dead, archive] = replies.map(([error, n]) => {
+    if (error) throw error;
+    return n;
+  });
+  return { waiting: queued + ready, active, succeeded, dead, archive };
+}
+
+module.exports = { load, createProducer, echoTask, queueCounts };

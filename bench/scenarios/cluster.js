@@ -7,7 +7,7 @@ const path = require('node:path');
 const autocannon = require('autocannon');
 const { startCluster, ask } = require('../../scripts/redis-topologies');
 const { DIST, freePort, sleep, spawnNode, startRedis, stopProcess, waitFor } = require('../lib/util');
-const { createProducer, echoTask, load } = require('../lib/ours');
+const { createProducer, echoTask, queueCounts } = require('../lib/ours');
 
 const QUEUES = Array.from({ length: 12 }, (_, i) => `q${i}`);
 const WORKERS = 2;
@@ -63,17 +63,12 @@ async function redisCpuMs(side) {
 
 /** Tasks not finished yet (queued + active) over the 12 queues. */
 function counter(producer, prefix) {
-  const { queueKeys } = load();
   const redis = producer.redis;
   return async () => {
     const counts = await Promise.all(
       QUEUES.map(async (queue) => {
-        const keys = queueKeys(prefix, queue);
-        const replies = await redis.pipeline().zcard(keys.queued).zcard(keys.active).exec();
-        return replies.reduce((sum, [error, n]) => {
-          if (error) throw error;
-          return sum + n;
-        }, 0);
+        const c = await queueCounts(redis, prefix, queue);
+        return c.waiting + c.active;
       }),
     );
     return counts.reduce((a, b) => a + b, 0);

@@ -15,7 +15,7 @@ const {
   stopProcess,
   usedMemory,
 } = require('../lib/util');
-const { createProducer, echoTask, load } = require('../lib/ours');
+const { createProducer, echoTask, queueCounts } = require('../lib/ours');
 
 const POLL_MS = 2;
 const TIMEOUT_MS = 180_000;
@@ -48,10 +48,9 @@ async function prefill(system, redis, n) {
 /** Counts in Redis: [not yet started, running, finished-and-retained]. */
 function counter(system, client) {
   if (system === 'ours') {
-    const keys = load().queueKeys('bench', 'default');
     return async () => {
-      const r = await client.pipeline().zcard(keys.queued).zcard(keys.active).zcard(keys.succeeded).exec();
-      return r.map(([, v]) => v);
+      const c = await queueCounts(client, 'bench', 'default');
+      return [c.waiting, c.active, c.succeeded];
     };
   }
   return async () => {

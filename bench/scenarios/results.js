@@ -22,7 +22,7 @@ const {
   stopProcess,
   usedMemory,
 } = require('../lib/util');
-const { createProducer, echoTask, load } = require('../lib/ours');
+const { createProducer, echoTask, queueCounts } = require('../lib/ours');
 
 const POLL_MS = 2;
 const TIMEOUT_MS = 300_000;
@@ -78,10 +78,9 @@ async function resultsDrainOnce(backend, redis, db, { n, concurrency, env = {} }
     await producer.enqueueMany(batch);
   }
   await producer.close();
-  const keys = load().queueKeys('bench', 'default');
   const counts = async () => {
-    const r = await redis.client.pipeline().zcard(keys.queued).zcard(keys.active).zcard(keys.archive).exec();
-    return r.map(([, v]) => v);
+    const c = await queueCounts(redis.client, 'bench', 'default');
+    return [c.waiting, c.active, c.archive];
   };
   const worker = spawnNode(path.join(DIST, 'apps/worker/main.js'), {
     env: {

@@ -6,7 +6,7 @@
 // to the last task finished (queued and active empty, every task in succeeded or dead), and the worker's CPU.
 const path = require('node:path');
 const { DIST, freePort, procCpuMs, sleep, spawnNode, stopProcess } = require('../lib/util');
-const { createProducer, load } = require('../lib/ours');
+const { createProducer, load, queueCounts } = require('../lib/ours');
 
 const POLL_MS = 2;
 const TIMEOUT_MS = 180_000;
@@ -53,14 +53,8 @@ async function sourceMapsDrainOnce(redis, { kind, sourceMaps, n, concurrency }) 
     for (;;) {
       if (worker.exitCode !== null) throw new Error(`worker exited: ${worker.stderrTail()}`);
       if (Date.now() - begun > TIMEOUT_MS) throw new Error(`${kind} drain timed out`);
-      const r = await redis.client
-        .pipeline()
-        .zcard(keys.queued)
-        .zcard(keys.active)
-        .zcard(keys.succeeded)
-        .zcard(keys.dead)
-        .exec();
-      const [waiting, running, succeeded, dead] = r.map(([, v]) => v);
+      const c = await queueCounts(redis.client, 'bench', 'default');
+      const [waiting, running, succeeded, dead] = [c.waiting, c.active, c.succeeded, c.dead];
       const now = performance.now();
       if (!startAt && waiting < n) {
         startAt = now;

@@ -8,6 +8,7 @@ const ours = require('../../bench/lib/ours') as {
   createProducer(target: string | { nodes: { host: string; port: number }[] }, prefix: string): BenchProducer;
   echoTask(payload: unknown): unknown;
   load(): { queueKeys(prefix: string, queue: string): { ready: string } };
+  queueCounts(client: TestRedis, prefix: string, queue: string): Promise<Record<string, number>>;
 };
 interface BenchProducer {
   enqueueMany(tasks: unknown[]): Promise<{ id: string }[]>;
@@ -35,6 +36,14 @@ describe("the benchmark's producer (bench/lib/ours.js)", () => {
       const written = await producer.enqueueMany(tasks);
       expect(written).toHaveLength(100);
       expect(await redis.llen(ours.load().queueKeys(prefix, 'default').ready)).toBe(100);
+      // What the drain scenarios wait on: every prefilled task counts as waiting, wherever it waits.
+      expect(await ours.queueCounts(redis, prefix, 'default')).toEqual({
+        waiting: 100,
+        active: 0,
+        succeeded: 0,
+        dead: 0,
+        archive: 0,
+      });
     } finally {
       await producer.close();
     }
