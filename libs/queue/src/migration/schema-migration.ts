@@ -18,7 +18,10 @@ export const MIGRATION_LOCK_MS = 10_000;
 /** Entries per script call: each is one short atomic step. */
 const BATCH = 500;
 
-/** The states whose index entries name the hashes to compact (the ready list is read after the move). */
+/**
+ * The indexes whose entries name the hashes to compact. Not the ready list: only this release writes it, and
+ * the move compacts what it moves (a fresh deployment's first worker does not read a backlog it wrote itself).
+ */
 const INDEXED_STATES = ['scheduled', 'queued', 'retrying', 'active', 'succeeded', 'dead', 'cancelled'] as const;
 
 export type MigrationOutcome =
@@ -98,7 +101,7 @@ export class SchemaMigration {
   }
 
   /**
-   * Compacts the hashes every index of the queue names, page by page (a task that moves between states
+   * Compacts the hashes the queue's sorted-set indexes name, page by page (a task that moves between states
    * meanwhile may be read twice or not at all: compacting is idempotent, and a hash left as it was reads
    * the same). Returns the fields dropped.
    */
@@ -122,12 +125,6 @@ export class SchemaMigration {
         await compactPage(ids);
         if (ids.length < batch) break;
       }
-    }
-    for (let offset = 0; ; offset += batch) {
-      await renew();
-      const ids = await redisCall('schemaMigration', () => this.redis.lrange(keys.ready, offset, offset + batch - 1));
-      await compactPage(ids);
-      if (ids.length < batch) break;
     }
     return dropped;
   }
