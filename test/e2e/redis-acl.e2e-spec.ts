@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { KEY_SCHEMA_VERSION, queueKeys, queueRegistryKey, schemaVersionKey } from '@app/queue';
 import { http, OwnRedis, waitFor } from '@app/testing';
 import { Stack } from './harness';
 
@@ -55,6 +56,7 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     writeFileSync(aclFile, acl.replace('user default off', 'user default on nopass ~* &* +@all'));
     await redis.start();
     inspector = new Redis(redis.url);
+    await seedV1Task();
     await stack.startApi();
     await stack.startWorker({ WORKER_QUEUES: 'default,acl', WORKER_CONCURRENCY: '4' });
   });
@@ -65,12 +67,31 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A waiting task as the earlier key schema wrote it, for the worker's migration to move (ADR 12). */
+  const legacyId = `acl.${randomUUID()}`;
+  async function seedV1Task() {
+    const keys = queueKeys(stack.prefix, 'acl');
+    const at = String(Date.now());
+    await inspector.hset(`${keys.taskPrefix}${legacyId}`, {
+      ...{ type: 'echo', payload: '"legacy"', priority: '0', max_retries: '3', timeout_ms: '30000' },
+      ...{ attempts: '0', recoveries: '0', status: 'queued', created_at: at, next_run_at: at },
+    });
+    await inspector.zadd(keys.queued, 100 * 2 ** 45 + 1, legacyId);
+    await inspector.set(keys.seq, 1);
+    await inspector.sadd(queueRegistryKey(stack.prefix), 'acl');
+  }
+
   const as = { headers: { authorization: `Bearer ${admin}` } };
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     http(method, `${stack.api.url}${path}`, body, { headers: { ...as.headers, ...headers } });
 
   it('runs every api and worker path with nothing denied', async () => {
     await waitFor(async () => (await call('GET', '/queues')).status === 200, { what: 'the bootstrap key' });
+    // The key schema migration the worker runs at boot, and the task it moved.
+    await waitFor(async () => (await inspector.get(schemaVersionKey(stack.prefix))) === String(KEY_SCHEMA_VERSION), {
+      what: 'the key schema migration',
+    });
+    expect((await call('GET', `/tasks/${legacyId}?wait_ms=10000`)).body.status).toBe('succeeded');
     // API keys: the CLI, the endpoints, a revocation.
     const cli = spawnSync(
       process.execPath,

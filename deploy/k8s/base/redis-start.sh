@@ -25,7 +25,7 @@ strings='+get +set +del +exists +incr +incrby +expire +pexpire +persist +ttl +pt
 hashes='+hget +hmget +hgetall +hkeys +hscan +hset +hdel +hincrby'
 sets='+sadd +srem +sismember +smembers +scard'
 zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebylex +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
-lists='+rpush +lpop +lrange +ltrim +llen +blpop'
+lists='+rpush +lpush +lpop +lrange +ltrim +llen +blpop'
 other='+multi +exec +discard +wait +publish +subscribe +unsubscribe'
 acl="user default off
 user $user on #$hash resetkeys ~$prefix:* resetchannels &$prefix:* -@all $connection $scripts $strings $hashes $sets $zsets $lists $other"
