@@ -68,8 +68,9 @@ describe('the key schema migration across a kill -9 of the worker running it', (
     // The worker serves another queue: only the migration touches this one.
     const victim = await stack.startWorker({ WORKER_QUEUES: 'default', KEY_MIGRATION_BATCH: '1' });
     await waitFor(async () => (await stack.redis.llen(keys.ready)) > 0, {
+      timeoutMs: 30_000,
       intervalMs: 2,
-      what: 'the migration to start moving tasks',
+      what: 'the worker to boot and its migration to start moving tasks',
     });
     expect(await victim.stop('SIGKILL')).toBeNull();
 
