@@ -108,6 +108,11 @@ local function addQueued(queuedKey, readyKey, priority, seq, id)
     redis.call('ZADD', queuedKey, queuedScore(priority, seq), id)
   end
 end
+-- Counts `n` tombstones into (or, negative, out of) the queue's ready_stale, never below zero (an
+-- entry an earlier release's cancel left is dropped without having been counted).
+local function addReadyStale(metaKey, n)
+  if n ~= 0 and redis.call('HINCRBY', metaKey, 'ready_stale', n) < 0 then redis.call('HSET', metaKey, 'ready_stale', 0) end
+end
 -- Pops up to `want` queued tasks from the ready list's head (at most `budget` entries, tombstones
 -- included, so one call stays short); returns their ids. Keeps ready_head and ready_stale.
 local function popReady(readyKey, metaKey, prefix, want, budget)
@@ -130,9 +135,7 @@ local function popReady(readyKey, metaKey, prefix, want, budget)
     end
   end
   if popped > 0 then redis.call('HINCRBY', metaKey, 'ready_head', popped) end
-  if stale > 0 then
-    if redis.call('HINCRBY', metaKey, 'ready_stale', -stale) < 0 then redis.call('HSET', metaKey, 'ready_stale', 0) end
-  end
+  addReadyStale(metaKey, -stale)
   return ids
 end
 -- A retried task cancelled from the ready list whose entry is still there gets that entry back
@@ -140,7 +143,7 @@ end
 local function reviveReady(metaKey, key)
   if not redis.call('HGET', key, 'tombstones') then return false end
   redis.call('HDEL', key, 'tombstones')
-  if redis.call('HINCRBY', metaKey, 'ready_stale', -1) < 0 then redis.call('HSET', metaKey, 'ready_stale', 0) end
+  addReadyStale(metaKey, -1)
   return true
 end
 -- Queued tasks in the ready list: its length less its tombstones.

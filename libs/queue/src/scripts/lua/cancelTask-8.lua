@@ -36,7 +36,7 @@ local now = nowMs()
 -- A queued task not in the queued set waits in the ready list: its entry stays there, a tombstone
 -- (see the prelude's ready lane).
 if redis.call('ZREM', home, id) == 0 and status == 'queued' then
-  redis.call('HINCRBY', KEYS[8], 'ready_stale', 1)
+  addReadyStale(KEYS[8], 1)
   redis.call('HSET', key, 'tombstones', 1)
 end
 onFinished(key, id)

@@ -66,10 +66,10 @@ if n > 0 then
     redis.call('HSET', prefix .. taskId,
       'type', f[5], 'payload', f[6], 'max_retries', f[8], 'timeout_ms', f[9],
       'status', 'queued', 'schedule_id', id, 'scheduled_at', tick)
-    if priority ~= 0 then redis.call('HSET', prefix .. taskId, 'priority', int(priority)) end
     if priority == 0 then
       ready[#ready + 1] = taskId
     else
+      redis.call('HSET', prefix .. taskId, 'priority', int(priority))
       queued[#queued + 1] = queuedScore(priority, seq + i + 1)
       queued[#queued + 1] = taskId
     end

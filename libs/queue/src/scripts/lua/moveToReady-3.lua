@@ -26,5 +26,5 @@ for _, id in ipairs(entries) do
   if redis.call('HGET', prefix .. id, 'status') == 'queued' then compactTaskHash(prefix .. id, id) else stale = stale + 1 end
 end
 redis.call('HINCRBY', KEYS[3], 'ready_head', -#entries)
-if stale > 0 then redis.call('HINCRBY', KEYS[3], 'ready_stale', stale) end
+addReadyStale(KEYS[3], stale)
 return #entries
