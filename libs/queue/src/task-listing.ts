@@ -121,7 +121,7 @@ export async function listTasks<Full extends boolean>(
       scanned++;
       const hash = hashes[i];
       if (!hash?.status || hash.status !== query.status) continue;
-      // A task cancelled and queued again may have a second ready entry: shown once a page.
+      // A cancelled task restored from PostgreSQL while its tombstone still waits has two ready entries: shown once.
       if (seen.has(last.id)) continue;
       seen.add(last.id);
       if (query.taskType !== undefined && hash.type !== query.taskType) continue;
