@@ -3,7 +3,7 @@ export * from './queue.options';
 export { QUEUE_OPTIONS, QUEUE_OPTIONS_TYPE, QUEUE_ASYNC_OPTIONS_TYPE } from './queue.module-definition';
 export * from './queue.constants';
 export * from './task';
-export { toTaskRecord, workerOfToken } from './task-record';
+export { toTaskRecord, UNSTORED_SETTINGS, workerOfToken } from './task-record';
 export { encodeBackoff, decodeBackoff } from './backoff-field';
 export * from './producer';
 export * from './consumer';

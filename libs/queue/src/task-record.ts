@@ -13,6 +13,12 @@ const json = (value: string | undefined): unknown => {
   }
 };
 
+/**
+ * The run settings a task hash stores only when they differ from these (the schema's values, not the
+ * deployment's defaults). The Lua prelude has the same table as UNSTORED, and a test holds the two equal.
+ */
+export const UNSTORED_SETTINGS = { maxRetries: 3, timeoutMs: 60_000 } as const;
+
 /** The hash fields a listing reads (HMGET): all but payload, result and last error. */
 export const SUMMARY_FIELDS = [
   'type',
@@ -114,8 +120,8 @@ export function toTaskSummary(id: string, queue: string, hash: Record<string, st
     status: hash.status as TaskStatus,
     priority: Number(hash.priority ?? 0),
     attempts: Number(hash.attempts ?? 0),
-    maxRetries: Number(hash.max_retries ?? 0),
-    timeoutMs: Number(hash.timeout_ms ?? 0),
+    maxRetries: Number(hash.max_retries ?? UNSTORED_SETTINGS.maxRetries),
+    timeoutMs: Number(hash.timeout_ms ?? UNSTORED_SETTINGS.timeoutMs),
     recoveries: Number(hash.recoveries ?? 0),
     deadReason: (hash.dead_reason as DeadReason | undefined) ?? null,
     createdAt,

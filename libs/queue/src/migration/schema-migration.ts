@@ -9,8 +9,11 @@ import { InjectRedis } from '../redis/inject-redis.decorator';
 import { compactTask, moveToReady } from '../scripts/migration-scripts';
 import { QueueRedis } from '../scripts/script-loader';
 
-/** The key schema this release writes (ADR 12). */
-export const KEY_SCHEMA_VERSION = 2;
+/**
+ * The key schema this release writes (ADR 12): 2 added the ready list and dropped stored defaults; 3 drops
+ * the run settings equal to the schema's (max_retries 3, timeout_ms 60000) too.
+ */
+export const KEY_SCHEMA_VERSION = 3;
 
 /** How long the lock outlives its holder's last batch: a process killed mid-migration is taken over after this. */
 export const MIGRATION_LOCK_MS = 10_000;
@@ -19,8 +22,9 @@ export const MIGRATION_LOCK_MS = 10_000;
 const BATCH = 500;
 
 /**
- * The indexes whose entries name the hashes to compact. Not the ready list: only this release writes it, and
- * the move compacts what it moves (a fresh deployment's first worker does not read a backlog it wrote itself).
+ * The indexes whose entries name the hashes to compact. The ready list only when the data is in schema 2,
+ * whose release wrote it with stored run settings: before that only the move fills it, and it compacts what
+ * it moves (a fresh deployment's first worker does not read a backlog it wrote itself).
  */
 const INDEXED_STATES = ['scheduled', 'queued', 'retrying', 'active', 'succeeded', 'dead', 'cancelled'] as const;
 
@@ -59,7 +63,8 @@ export class SchemaMigration {
 
   /** `batch`: entries per script call (tests pass 1 to stretch a run out). */
   async migrate(batch = BATCH): Promise<MigrationOutcome> {
-    if ((await this.version()) >= KEY_SCHEMA_VERSION) return { outcome: 'current' };
+    const from = await this.version();
+    if (from >= KEY_SCHEMA_VERSION) return { outcome: 'current' };
     const lockKey = schemaMigrationLockKey(this.options.prefix);
     const owner = randomUUID();
     const locked = await redisCall('schemaMigration', () =>
@@ -86,7 +91,7 @@ export class SchemaMigration {
           moved += n;
           if (n === 0) break;
         }
-        compacted += await this.compactQueue(keys, batch, renew);
+        compacted += await this.compactQueue(keys, batch, renew, from >= 2);
       }
       await renew();
       await redisCall('schemaMigration', () =>
@@ -105,7 +110,12 @@ export class SchemaMigration {
    * meanwhile may be read twice or not at all: compacting is idempotent, and a hash left as it was reads
    * the same). Returns the fields dropped.
    */
-  private async compactQueue(keys: QueueKeys, batch: number, renew: () => Promise<void>): Promise<number> {
+  private async compactQueue(
+    keys: QueueKeys,
+    batch: number,
+    renew: () => Promise<void>,
+    withReadyList: boolean,
+  ): Promise<number> {
     let dropped = 0;
     const compactPage = async (ids: string[]) => {
       if (ids.length === 0) return;
@@ -125,6 +135,13 @@ export class SchemaMigration {
         await compactPage(ids);
         if (ids.length < batch) break;
       }
+    }
+    // Claims pop the list's head meanwhile, so a page may skip a few entries: a hash left as it was reads the same.
+    for (let offset = 0; withReadyList; offset += batch) {
+      await renew();
+      const ids = await redisCall('schemaMigration', () => this.redis.lrange(keys.ready, offset, offset + batch - 1));
+      await compactPage(ids);
+      if (ids.length < batch) break;
     }
     return dropped;
   }

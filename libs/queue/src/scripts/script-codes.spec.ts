@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUTH_SCRIPT_CODE } from '@app/auth';
 import { SCRIPT_CODE } from '../errors/queue-error';
+import { UNSTORED_SETTINGS } from '../task-record';
 
 /**
  * A script's refusal codes have one name on each side: a table in the Lua prelude (CODE, AUTH_CODE) and
@@ -56,5 +57,14 @@ describe('script refusal codes', () => {
     expect(NEGATIVE_LITERAL.test('if lease ~= ARGV[3] then return -3 end')).toBe(true);
     expect(NEGATIVE_LITERAL.test('if not status then return { CODE.NOT_FOUND } end')).toBe(false);
     expect(NEGATIVE_LITERAL.test('local out = { -1, now, 0 }')).toBe(false);
+  });
+});
+
+describe('unstored run settings', () => {
+  it('are the same table in the queue prelude (UNSTORED) and in UNSTORED_SETTINGS, which readers default to', () => {
+    expect(luaCodeTable(QUEUE_LUA, 'UNSTORED')).toEqual({
+      MaxRetries: UNSTORED_SETTINGS.maxRetries,
+      TimeoutMs: UNSTORED_SETTINGS.timeoutMs,
+    });
   });
 });

@@ -152,10 +152,24 @@ local function readyCount(readyKey, metaKey)
 end
 
 -- A task hash does not store a field that holds its default: priority 0, attempts 0, recoveries 0,
--- next_run_at equal to created_at, and created_at itself when the id says it (below). Every reader
+-- next_run_at equal to created_at, created_at itself when the id says it, and the run settings in
+-- UNSTORED (below). Every reader
 -- defaults them (TypeScript: task-record.ts). Hashes written before stored them all, and read the same.
 local function priorityOf(stored)
   return tonumber(stored) or 0
+end
+
+-- The run settings a task hash stores only when they differ from these: the schema's own values (equal
+-- to the built-in DEFAULT_MAX_RETRIES and DEFAULT_TIMEOUT_MS, so a deployment on those stores neither),
+-- never the deployment's configuration, so a hash reads the same whatever the apps are configured with. task-record.ts has the
+-- same table as UNSTORED_SETTINGS, and a test holds the two equal.
+local UNSTORED = {
+  MAX_RETRIES = 3,
+  TIMEOUT_MS = 60000,
+}
+local function storeRunSettings(key, maxRetries, timeoutMs)
+  if tonumber(maxRetries) ~= UNSTORED.MAX_RETRIES then redis.call('HSET', key, 'max_retries', maxRetries) end
+  if tonumber(timeoutMs) ~= UNSTORED.TIMEOUT_MS then redis.call('HSET', key, 'timeout_ms', timeoutMs) end
 end
 
 -- Task ids: `<queue>.<t><l><s>`, t = the creation time (Redis' clock, ms) in 9 base-36 digits, s = the
@@ -195,14 +209,17 @@ local function int(n)
   return string.format('%.0f', n)
 end
 
--- Drops the fields of a task hash that hold their default (the migration to key schema v2; the
--- scripts of v2 never write them). Returns how many went.
+-- Drops the fields of a task hash that hold their default (the key schema migration; this release's
+-- scripts never write them). Returns how many went.
 local function compactTaskHash(key, id)
-  local f = redis.call('HMGET', key, 'priority', 'attempts', 'recoveries', 'next_run_at', 'created_at')
+  local f = redis.call('HMGET', key, 'priority', 'attempts', 'recoveries', 'next_run_at', 'created_at',
+    'max_retries', 'timeout_ms')
   local drop = {}
   if f[1] == '0' then drop[#drop + 1] = 'priority' end
   if f[2] == '0' then drop[#drop + 1] = 'attempts' end
   if f[3] == '0' then drop[#drop + 1] = 'recoveries' end
+  if tonumber(f[6]) == UNSTORED.MAX_RETRIES then drop[#drop + 1] = 'max_retries' end
+  if tonumber(f[7]) == UNSTORED.TIMEOUT_MS then drop[#drop + 1] = 'timeout_ms' end
   local created = createdAtOf(id, f[5])
   if f[4] and created and tonumber(f[4]) == created then drop[#drop + 1] = 'next_run_at' end
   if f[5] and createdAtOf(id, nil) == tonumber(f[5]) then drop[#drop + 1] = 'created_at' end

@@ -113,7 +113,7 @@ if k > 0 then
       starts[#starts + 1] = token
       local n = #out
       out[n + 1] = id; out[n + 2] = token; out[n + 3] = f[1]; out[n + 4] = f[2]; out[n + 5] = attempts
-      out[n + 6] = f[4]; out[n + 7] = f[5]; out[n + 8] = f[6] or createdAtOf(id, f[9])
+      out[n + 6] = f[4] or UNSTORED.MAX_RETRIES; out[n + 7] = f[5] or UNSTORED.TIMEOUT_MS; out[n + 8] = f[6] or createdAtOf(id, f[9])
       out[n + 9] = priorityOf(f[7])
       out[n + 10] = f[8]
     end

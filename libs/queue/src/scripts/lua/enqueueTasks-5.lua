@@ -135,10 +135,9 @@ for i = 0, n - 1 do
     if due > now then status = 'scheduled' end
     local key = prefix .. id
     -- Defaults are not stored (see priorityOf in the prelude): priority 0, no attempts or recoveries
-    -- yet, created_at (the id holds it), and next_run_at unless it is later.
-    redis.call('HSET', key,
-      'type', ARGV[base], 'payload', ARGV[base + 1],
-      'max_retries', ARGV[base + 3], 'timeout_ms', ARGV[base + 4], 'status', status)
+    -- yet, created_at (the id holds it), next_run_at unless it is later, and the UNSTORED settings.
+    redis.call('HSET', key, 'type', ARGV[base], 'payload', ARGV[base + 1], 'status', status)
+    storeRunSettings(key, ARGV[base + 3], ARGV[base + 4])
     if tonumber(ARGV[base + 2]) ~= 0 then redis.call('HSET', key, 'priority', ARGV[base + 2]) end
     if dueArg ~= nowArg then redis.call('HSET', key, 'next_run_at', dueArg) end
     local idem, unique = ARGV[base + 6], ARGV[base + 8]

@@ -64,8 +64,8 @@ if n > 0 then
   for i = 0, n - 1 do
     local tick, taskId = ARGV[8 + i], newTaskId(idPrefix, timePart, seq + i + 1)
     redis.call('HSET', prefix .. taskId,
-      'type', f[5], 'payload', f[6], 'max_retries', f[8], 'timeout_ms', f[9],
-      'status', 'queued', 'schedule_id', id, 'scheduled_at', tick)
+      'type', f[5], 'payload', f[6], 'status', 'queued', 'schedule_id', id, 'scheduled_at', tick)
+    storeRunSettings(prefix .. taskId, f[8], f[9])
     if priority == 0 then
       ready[#ready + 1] = taskId
     else

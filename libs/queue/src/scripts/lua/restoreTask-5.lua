@@ -56,8 +56,9 @@ if holder then return { CODE.UNIQUE_CONFLICT, holder } end
 
 local now = nowMs()
 redis.call('HSET', key,
-  'type', taskType, 'payload', payload, 'max_retries', int(maxRetries), 'timeout_ms', int(timeoutMs),
+  'type', taskType, 'payload', payload,
   'status', 'queued', 'created_at', int(createdAt), 'next_run_at', int(now), 'rev', int(rev))
+storeRunSettings(key, int(maxRetries), int(timeoutMs))
 if priority ~= 0 then redis.call('HSET', key, 'priority', int(priority)) end
 if history ~= '' then redis.call('HSET', key, 'history', history) end
 if ARGV[11] ~= '' then redis.call('HSET', key, 'last_error', ARGV[11]) end
