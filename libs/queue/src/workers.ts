@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { redisCall } from './errors/queue-error';
 import { workerRegistryKey } from './keys/queue-keys';
+import { KEY_SCHEMA_VERSION } from './migration/schema-migration';
 import { QUEUE_OPTIONS } from './queue.module-definition';
 import { QueueModuleOptions } from './queue.options';
 import { InjectRedis } from './redis/inject-redis.decorator';
@@ -19,6 +20,11 @@ export interface WorkerReport {
    * earlier version.
    */
   inFlightByQueue?: Record<string, number>;
+  /**
+   * The key schema the worker's scripts write (KEY_SCHEMA_VERSION). Missing in the reports of workers of
+   * a release before schema 3: they cannot read what this release writes (earlierReleases).
+   */
+  schema?: number;
   /** Epoch ms. */
   startedAt: number;
   /** Epoch ms of this report (the worker's clock). */
@@ -66,5 +72,15 @@ export class WorkerRegistry {
     }
     if (gone.length) await redisCall('listWorkers', () => this.redis.hdel(key, ...gone));
     return live.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Live workers of a release with an earlier key schema than this one's. Their claim scripts need the
+   * fields this release no longer stores (an earlier claim pops a task, then fails on a missing
+   * `attempts`, and the popped task is in no index), so a worker of this release starts nothing while
+   * one of them runs (WorkerLifecycle).
+   */
+  async earlierReleases(staleAfterMs: number): Promise<WorkerReport[]> {
+    return (await this.list(staleAfterMs)).filter((report) => (report.schema ?? 0) < KEY_SCHEMA_VERSION);
   }
 }

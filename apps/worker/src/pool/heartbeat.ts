@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { QueueConsumer, WorkerRegistry } from '@app/queue';
+import { KEY_SCHEMA_VERSION, QueueConsumer, WorkerRegistry } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
 import { ServiceLoop } from '../lifecycle/service-loop';
 import { LeaseLostError } from '../run/run-errors';
@@ -64,6 +64,7 @@ export class Heartbeat {
       concurrency: this.options.concurrency,
       inFlight: this.runs.size,
       inFlightByQueue: this.runs.countByQueue(),
+      schema: KEY_SCHEMA_VERSION,
       startedAt: this.startedAt,
       lastSeen: Date.now(),
     });
