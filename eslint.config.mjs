@@ -30,7 +30,8 @@ const APP_ZONES = [
  * Libraries depend downward only (docs/architecture.md): config and contracts import no lib, queue
  * imports contracts only, metrics may read the queue's inspector, results (the PostgreSQL result
  * store) reads the queue's task types, auth keeps its keys on the queue's Redis connection, and the
- * client (generated from the api's OpenAPI document, used by the CLI and other programs) speaks HTTP only.
+ * client (generated from the api's OpenAPI document, used by the CLI and other programs) speaks HTTP only,
+ * and task-types (runtime task types: their store is the queue's, their contracts the registry's) sits on both.
  * The apps sit on top of all seven.
  */
 const LIB_MAY_IMPORT = {
@@ -41,6 +42,7 @@ const LIB_MAY_IMPORT = {
   results: ['queue'],
   auth: ['queue', 'contracts'],
   client: [],
+  'task-types': ['queue', 'contracts'],
 };
 const LIBS = Object.keys(LIB_MAY_IMPORT);
 const libLayers = Object.entries(LIB_MAY_IMPORT).map(([lib, allowed]) => ({

@@ -11,6 +11,7 @@ const common = {
     '^@app/results$': '<rootDir>/libs/results/src',
     '^@app/auth$': '<rootDir>/libs/auth/src',
     '^@app/client$': '<rootDir>/libs/client/src',
+    '^@app/task-types$': '<rootDir>/libs/task-types/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };

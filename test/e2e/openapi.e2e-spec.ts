@@ -154,6 +154,17 @@ describe('the served OpenAPI document', () => {
     await call('GET', '/auth/keys?limit=10');
     await call('DELETE', `/auth/keys/${key.body.id}`);
     await call('DELETE', `/auth/keys/${key.body.id}`);
+    const upper = { payload_schema: { type: 'object', properties: { text: { type: 'string' } } }, queue: 'oa' };
+    await call('PUT', '/task-types/oa.upper', upper);
+    await call('PUT', '/task-types/oa.upper', { ...upper, backoff: { base_ms: 10 } });
+    await call('PUT', '/task-types/oa.bad', { payload_schema: { $ref: 'https://example.com/s.json' } });
+    await call('PUT', '/task-types/email', { payload_schema: true });
+    await call('GET', '/task-types');
+    await call('GET', '/task-types/email');
+    await call('GET', '/task-types/oa.upper');
+    await call('GET', '/task-types/oa.nothing');
+    await call('DELETE', '/task-types/oa.upper');
+    await call('DELETE', '/task-types/oa.upper');
     await call('GET', '/health/live');
     await call('GET', '/health/ready');
     await call('GET', '/health/ready?verbose=1');
@@ -181,6 +192,8 @@ describe('the served OpenAPI document', () => {
       '/schedules/{schedule}',
       '/submit',
       '/submit/batch',
+      '/task-types',
+      '/task-types/{name}',
       '/tasks',
       '/tasks/{id}',
       '/tasks/{id}/cancel',

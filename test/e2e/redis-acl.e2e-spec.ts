@@ -195,6 +195,13 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     expect((await call('GET', `/tasks/${one.body.task_id}?wait_ms=10000`)).body.status).toBe('succeeded');
     expect((await call('POST', `/tasks/${gone}/retry`)).status).toBe(200);
     expect((await call('DELETE', '/queues/gone/tasks?status=queued')).body).toEqual({ deleted: 1 });
+    // Task types at run time (the store's MULTI, the replicas' poll of its change count).
+    const upper = { payload_schema: { type: 'object', required: ['text'] }, queue: 'acl' };
+    expect((await call('PUT', '/task-types/acl.upper', upper)).status).toBe(201);
+    expect((await call('PUT', '/task-types/acl.upper', { ...upper, description: 'v2' })).status).toBe(200);
+    expect((await call('POST', '/submit', { task_type: 'acl.upper', payload: { text: 'a' } })).status).toBe(202);
+    expect((await call('GET', '/task-types')).status).toBe(200);
+    expect((await call('DELETE', '/task-types/acl.upper')).status).toBe(204);
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);

@@ -8,6 +8,7 @@ import { BUILT_IN_DEFAULTS, ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
 import { ResultsModule } from '@app/results';
+import { TaskTypesModule } from '@app/task-types';
 import { AccessHook } from './auth/access.hook';
 import { authOptionsFrom } from './auth/auth-options';
 import { KeysController } from './auth/keys.controller';
@@ -20,6 +21,7 @@ import { SchedulesController } from './schedules/schedules.controller';
 import { SchedulesService } from './schedules/schedules.service';
 import { SubmitController } from './submit/submit.controller';
 import { SubmitService } from './submit/submit.service';
+import { TaskTypesController } from './task-types/task-types.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { WorkersController } from './workers/workers.controller';
 
@@ -56,6 +58,7 @@ import { WorkersController } from './workers/workers.controller';
       useFactory: (config: ConfigService<ApiEnv, true>) => authOptionsFrom(config),
     }),
     MetricsModule.forApi(),
+    TaskTypesModule,
     TerminusModule,
   ],
   controllers: [
@@ -67,6 +70,7 @@ import { WorkersController } from './workers/workers.controller';
     WorkersController,
     SchedulesController,
     KeysController,
+    TaskTypesController,
   ],
   providers: [SubmitService, HttpMetricsHook, SchedulesService, AccessHook],
 })

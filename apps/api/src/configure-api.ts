@@ -7,6 +7,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyStatic from '@fastify/static';
 import helmet, { HelmetOptions } from 'helmet';
+import { TaskContractRegistry } from '@app/contracts';
+import { RuntimeTaskTypes } from '@app/task-types';
 import { ApiModule } from './api.module';
 import { AccessHook } from './auth/access.hook';
 import { ApiEnv } from './config/api.env';
@@ -17,6 +19,7 @@ import { HttpMetricsHook } from './metrics/http-metrics.hook';
 import { setUpOpenApi } from './openapi';
 import { scheduleBodyChecks } from './schedules/schedule-body.checks';
 import { submitBodyChecks } from './submit/submit-body.checks';
+import { taskTypeList } from './task-types/dto/task-type.dto';
 import { ApiValidationPipe } from './validation/api-validation.pipe';
 import { installJsonBodyParser } from './validation/json-body.parser';
 
@@ -157,7 +160,9 @@ export async function createApiApp(env: ApiEnv, options: NestApplicationOptions 
   app.get(HttpMetricsHook).register(fastify);
   const openApiLimits = { maxBatchSize: env.MAX_BATCH_SIZE };
   // The submit and schedule bodies' fast checks are compiled from the document served at /docs-json.
-  const document = setUpOpenApi(app, openApiLimits);
+  // The task types (those defined at run time change) are listed under x-task-types at each request.
+  const taskTypes = () => ({ 'x-task-types': taskTypeList(app.get(TaskContractRegistry), app.get(RuntimeTaskTypes)) });
+  const document = setUpOpenApi(app, openApiLimits, taskTypes);
   app.useGlobalPipes(
     new ApiValidationPipe(new Map([...submitBodyChecks(document, openApiLimits), ...scheduleBodyChecks(document)])),
   );

@@ -131,11 +131,17 @@ function addServerAnswers(document: OpenAPIObject): void {
 }
 
 /** Swagger UI at /docs (its Authorize button takes a key or token), the OpenAPI JSON at /docs-json; returns the document served. */
-export function setUpOpenApi(app: INestApplication, limits: OpenApiLimits): OpenAPIObject {
+export function setUpOpenApi(
+  app: INestApplication,
+  limits: OpenApiLimits,
+  /** Root extensions (`x-…`) read at each request: what changes at run time, such as the task types. */
+  extensions: () => Record<`x-${string}`, unknown> = () => ({}),
+): OpenAPIObject {
   const document = buildOpenApiDocument(app, limits);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: false },
+    patchDocumentOnRequest: (_request, _reply, served) => ({ ...served, ...extensions() }),
   });
   return document;
 }

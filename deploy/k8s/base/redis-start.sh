@@ -22,7 +22,7 @@ connection='+auth +hello +ping +echo +select +quit +info +client|setname'
 # Scripts, and what the scripts call.
 scripts='+eval +evalsha +time'
 strings='+get +set +del +exists +incr +incrby +expire +pexpire +persist +ttl +pttl'
-hashes='+hget +hmget +hgetall +hkeys +hscan +hset +hdel +hincrby'
+hashes='+hget +hmget +hgetall +hkeys +hscan +hlen +hset +hdel +hincrby'
 sets='+sadd +srem +sismember +smembers +scard'
 zsets='+zadd +zrem +zcard +zcount +zscore +zrange +zrangebylex +zrangebyscore +zrevrangebyscore +zremrangebyscore +zpopmin'
 lists='+rpush +lpush +lpop +lrange +ltrim +llen +blpop'

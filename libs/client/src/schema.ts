@@ -438,6 +438,45 @@ export interface paths {
     patch: operations['updateApiKey'];
     trace?: never;
   };
+  '/task-types': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every task type this api accepts: those defined in code, then those defined at run time */
+    get: operations['listTaskTypes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/task-types/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One task type, with its payload schema when defined at run time */
+    get: operations['getTaskType'];
+    /**
+     * Define or replace a task type at run time: its payload schema (JSON Schema 2020-12) and defaults
+     * @description Submits of the type are checked against the schema (errors name payload.<field> and the keyword) by every api replica within 500 ms, this one before it answers. Its tasks go to its queue unless a submit names another; a native worker dead-letters a type it has no handler for (unknown_task_type), so give runtime types a queue of their own. Tasks already submitted keep the settings they were submitted with.
+     */
+    put: operations['putTaskType'];
+    post?: never;
+    /** Delete a task type defined at run time: submits of it are refused from then on (its tasks stay) */
+    delete: operations['deleteTaskType'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1260,6 +1299,79 @@ export interface components {
         /** @description The window, seconds; it opens with the first submit counted */
         per_seconds: number;
       } | null;
+    };
+    TaskTypeBackoffViewDto: {
+      base_ms: number;
+      max_ms: number;
+    };
+    TaskTypeDto: {
+      /** @example py.upper */
+      name: string;
+      /**
+       * @description code: a contract of this build (payload checked by its class); runtime: PUT /task-types/{name}
+       * @enum {string}
+       */
+      source: 'code' | 'runtime';
+      description: string;
+      /** @description The payload schema (runtime types only) */
+      payload_schema?: unknown;
+      /** @description The type's, else the deployment's default */
+      max_retries: number;
+      /** @description The type's, else the deployment's default */
+      timeout_ms: number;
+      /** @description The type's own retry curve (exponential, full jitter); absent: the workers' RETRY_BACKOFF_* apply */
+      backoff?: components['schemas']['TaskTypeBackoffViewDto'];
+      /**
+       * @description Where its tasks go when a submit names no queue
+       * @example default
+       */
+      queue: string;
+      /**
+       * Format: date-time
+       * @description Runtime types only
+       */
+      created_at?: string;
+      /**
+       * Format: date-time
+       * @description Runtime types only
+       */
+      updated_at?: string;
+    };
+    TaskTypeListDto: {
+      /** @description Types defined in code first, then those defined at run time, by name */
+      task_types: components['schemas']['TaskTypeDto'][];
+    };
+    TaskTypeBackoffDto: {
+      base_ms: number;
+      /** @description Caps every delay. Default: the deployment's RETRY_BACKOFF_MAX_MS */
+      max_ms?: number;
+    };
+    PutTaskTypeDto: {
+      /**
+       * @description A JSON Schema (2020-12) for the payload: an object or a boolean, at most 65536 bytes serialized and 32 levels deep, references only within itself (#/$defs/…), no $id; $schema, when given, https://json-schema.org/draft/2020-12/schema. Unknown keywords and formats are refused
+       * @example {
+       *       "type": "object",
+       *       "properties": {
+       *         "text": {
+       *           "type": "string",
+       *           "maxLength": 1000
+       *         }
+       *       },
+       *       "required": [
+       *         "text"
+       *       ],
+       *       "additionalProperties": false
+       *     }
+       */
+      payload_schema: unknown;
+      /** @description Default: the deployment's DEFAULT_MAX_RETRIES */
+      max_retries?: number;
+      /** @description Default: the deployment's DEFAULT_TIMEOUT_MS */
+      timeout_ms?: number;
+      backoff?: components['schemas']['TaskTypeBackoffDto'];
+      /** @description The queue its tasks go to when a submit names none. Default: default */
+      queue?: string;
+      description?: string;
     };
   };
   responses: never;
@@ -4804,6 +4916,491 @@ export interface operations {
       };
       /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
       408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body larger than this route's limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  listTaskTypes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TaskTypeListDto'];
+        };
+      };
+      /** @description An unknown query parameter (this route takes none) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope read (held by read or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  getTaskType: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A task type: 1-128 characters of [A-Za-z0-9_.:-] */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TaskTypeDto'];
+        };
+      };
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     A name that is not a task type name
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope read (held by read or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No task type of that name */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  putTaskType: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A task type: 1-128 characters of [A-Za-z0-9_.:-] */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['PutTaskTypeDto'];
+      };
+    };
+    responses: {
+      /** @description Replaced */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TaskTypeDto'];
+        };
+      };
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TaskTypeDto'];
+        };
+      };
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     Malformed JSON, a missing, unknown or out-of-range field, or a payload_schema that is not a JSON Schema 2020-12, does not compile, refers outside itself, or passes the size or depth limit (field payload_schema…)
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The type is defined in code (a contract of this build), or 1000 types are defined at run time */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Body over MAX_BODY_BYTES */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  deleteTaskType: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description A task type: 1-128 characters of [A-Za-z0-9_.:-] */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description An unknown query parameter (this route takes none)
+       *
+       *     A name that is not a task type name
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope admin (held by admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No task type of that name is defined at run time */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The type is defined in code; it cannot be deleted */
+      409: {
         headers: {
           [name: string]: unknown;
         };

@@ -55,4 +55,30 @@ describe('TaskContractRegistry.settingsFor (the registry merge)', () => {
       types([...DEMO_CONTRACTS, ...FAULT_CONTRACTS]),
     );
   });
+
+  describe('types defined at run time (setRuntimeTypes)', () => {
+    it('resolves them like code types, after the code types, and replaces them whole', () => {
+      const r = registry(contract('email'));
+      r.setRuntimeTypes([contract('py.upper', { maxRetries: 7 }), contract('py.lower')]);
+      expect(r.types()).toEqual(['email', 'py.upper', 'py.lower']);
+      expect(r.codeTypes()).toEqual(['email']);
+      expect(r.sourceOf('py.upper')).toBe('runtime');
+      expect(r.sourceOf('email')).toBe('code');
+      expect(r.settingsFor('py.upper').maxRetries).toBe(7);
+      r.setRuntimeTypes([contract('py.lower')]);
+      expect(r.get('py.upper')).toBeUndefined();
+      expect(r.sourceOf('py.upper')).toBeUndefined();
+      expect(r.settingsFor('py.upper')).toEqual(deployment);
+      expect(r.types()).toEqual(['email', 'py.lower']);
+    });
+
+    it('never lets a runtime type take the name of a code type', () => {
+      const code = contract('email', { maxRetries: 5 });
+      const r = registry(code);
+      r.setRuntimeTypes([contract('email', { maxRetries: 0 })]);
+      expect(r.get('email')).toBe(code);
+      expect(r.settingsFor('email').maxRetries).toBe(5);
+      expect(r.types()).toEqual(['email']);
+    });
+  });
 });

@@ -8,6 +8,9 @@ import { BackoffOptions, TaskContract } from './task-contract';
  */
 export const APP_CONTRACTS: readonly TaskContract<unknown>[] = [];
 
+/** Where a task type is defined: a contract in code, or PUT /task-types/{name} at run time. */
+export type TaskTypeSource = 'code' | 'runtime';
+
 /** What a task of a type gets when neither the submitter nor its contract says otherwise. */
 export interface TaskSettingsDefaults {
   maxRetries: number;
@@ -37,6 +40,9 @@ export const BUILT_IN_DEFAULTS: TaskSettingsDefaults = {
 export class TaskContractRegistry {
   private readonly byType = new Map<string, TaskContract<unknown>>();
   private readonly settings = new Map<string, TaskSettings>();
+  /** Types defined at run time (the api's PUT /task-types), replaced whole by setRuntimeTypes. */
+  private runtime = new Map<string, TaskContract<unknown>>();
+  private runtimeSettings = new Map<string, TaskSettings>();
 
   constructor(
     contracts: readonly TaskContract<unknown>[],
@@ -45,12 +51,32 @@ export class TaskContractRegistry {
     for (const contract of contracts) {
       if (this.byType.has(contract.type)) throw new Error(`task type "${contract.type}" has two contracts`);
       this.byType.set(contract.type, contract);
-      this.settings.set(contract.type, {
-        maxRetries: contract.defaults?.maxRetries ?? defaults.maxRetries,
-        timeoutMs: contract.defaults?.timeoutMs ?? defaults.timeoutMs,
-        backoff: { ...defaults.backoff, ...definedOnly(contract.defaults?.backoff) },
-      });
+      this.settings.set(contract.type, this.resolve(contract));
     }
+  }
+
+  private resolve(contract: TaskContract<unknown>): TaskSettings {
+    return {
+      maxRetries: contract.defaults?.maxRetries ?? this.defaults.maxRetries,
+      timeoutMs: contract.defaults?.timeoutMs ?? this.defaults.timeoutMs,
+      backoff: { ...this.defaults.backoff, ...definedOnly(contract.defaults?.backoff) },
+    };
+  }
+
+  /**
+   * Replaces every type defined at run time with `contracts`, in one step. A type defined in code keeps
+   * its name: a runtime type of the same name is left out (the api refuses to define one, 409).
+   */
+  setRuntimeTypes(contracts: readonly TaskContract<unknown>[]): void {
+    const runtime = new Map<string, TaskContract<unknown>>();
+    const settings = new Map<string, TaskSettings>();
+    for (const contract of contracts) {
+      if (this.byType.has(contract.type)) continue;
+      runtime.set(contract.type, contract);
+      settings.set(contract.type, this.resolve(contract));
+    }
+    this.runtime = runtime;
+    this.runtimeSettings = settings;
   }
 
   static forDeployment(demoTasks: boolean, faultTasks = false, defaults?: TaskSettingsDefaults): TaskContractRegistry {
@@ -61,20 +87,31 @@ export class TaskContractRegistry {
   }
 
   get(type: string): TaskContract<unknown> | undefined {
-    return this.byType.get(type);
+    return this.byType.get(type) ?? this.runtime.get(type);
+  }
+
+  /** Where a type is defined: in code (a contract of this build), at run time, or nowhere (undefined). */
+  sourceOf(type: string): TaskTypeSource | undefined {
+    return this.byType.has(type) ? 'code' : this.runtime.has(type) ? 'runtime' : undefined;
   }
 
   /** The type's max_retries, timeout_ms and backoff; the deployment's defaults for an unknown type. */
   settingsFor(type: string): TaskSettings {
-    return this.settings.get(type) ?? this.defaults;
+    return this.settings.get(type) ?? this.runtimeSettings.get(type) ?? this.defaults;
   }
 
+  /** Every type's name: those defined in code first, then those defined at run time. */
   types(): string[] {
+    return [...this.byType.keys(), ...this.runtime.keys()];
+  }
+
+  /** The types defined in code (the worker checks each has one handler). */
+  codeTypes(): string[] {
     return [...this.byType.keys()];
   }
 
   all(): TaskContract<unknown>[] {
-    return [...this.byType.values()];
+    return [...this.byType.values(), ...this.runtime.values()];
   }
 }
 

@@ -33,6 +33,8 @@ export interface TaskContract<T = unknown> {
   readonly type: string;
   readonly description: string;
   readonly defaults?: TaskDefaults;
+  /** The queue its tasks go to when a submit names none (the default queue when absent). */
+  readonly queue?: string;
   /** Example payload, shown in the OpenAPI docs. */
   readonly example: unknown;
   check(payload: unknown): PayloadCheck<T>;

@@ -37,6 +37,8 @@ export { schemaVersionKey, schemaMigrationLockKey } from './keys/queue-keys';
 export * from './schedules/schedule';
 export * from './schedules/schedule-timing';
 export { ScheduleStore, sameDefinition } from './schedules/schedule-store';
+export * from './task-types/task-type-store';
+export { taskTypesKey } from './keys/queue-keys';
 export type { QueueKeys } from './keys/queue-keys';
 export { InjectRedis } from './redis/inject-redis.decorator';
 export type { QueueRedis, ScriptDefinition } from './scripts/script-loader';

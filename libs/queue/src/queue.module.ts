@@ -9,6 +9,7 @@ import { QueueProducer } from './producer';
 import { QueueAdmin } from './queue.admin';
 import { QueueEvents } from './events/queue-events';
 import { ScheduleStore } from './schedules/schedule-store';
+import { TaskTypeStore } from './task-types/task-type-store';
 import { SchemaMigration } from './migration/schema-migration';
 import { QueueRegistry } from './queue-registry';
 import { TaskWaiter } from './task-waiter';
@@ -40,6 +41,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     TaskWaiter,
     WorkerRegistry,
     ScheduleStore,
+    TaskTypeStore,
     QueueRegistry,
     SchemaMigration,
     RedisHealthIndicator,
@@ -57,6 +59,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     TaskWaiter,
     WorkerRegistry,
     ScheduleStore,
+    TaskTypeStore,
     QueueRegistry,
     SchemaMigration,
     RedisHealthIndicator,

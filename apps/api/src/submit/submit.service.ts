@@ -106,7 +106,11 @@ export class SubmitService {
 
   /** A submission the caller may make (its queue among the key's), as a sized queue task. */
   private toTaskFor(principal: Principal, dto: SubmitTaskDto, path: string): SizedTask {
-    assertQueueAccess(principal, dto.queue ?? DEFAULT_QUEUE, `${path}queue`);
+    assertQueueAccess(
+      principal,
+      dto.queue ?? this.contracts.get(dto.task_type)?.queue ?? DEFAULT_QUEUE,
+      `${path}queue`,
+    );
     return this.toTask(dto, path);
   }
 
@@ -147,7 +151,7 @@ export class SubmitService {
     }
     return {
       type: dto.task_type,
-      queue: dto.queue ?? DEFAULT_QUEUE,
+      queue: dto.queue ?? contract.queue ?? DEFAULT_QUEUE,
       payload: dto.payload,
       priority: dto.priority ?? 0,
       maxRetries: dto.max_retries ?? settings.maxRetries,
@@ -157,9 +161,21 @@ export class SubmitService {
       idempotencyKey: dto.idempotency_key,
       uniqueForMs: dto.unique_for_ms,
       uniqueKey: dto.unique_key,
-      backoff: dto.backoff === undefined ? undefined : toBackoff(dto.backoff, path),
+      backoff: dto.backoff === undefined ? this.runtimeBackoff(dto.task_type) : toBackoff(dto.backoff, path),
       payloadBytes: size,
     };
+  }
+
+  /**
+   * The backoff a runtime type defines, stored with each of its tasks: workers resolve a code type's
+   * backoff from their own contracts, but know nothing of types defined at run time. It is the curve
+   * of every type's default (exponential with full jitter) with the type's base and cap.
+   */
+  private runtimeBackoff(type: string): TaskBackoff | undefined {
+    const contract = this.contracts.get(type);
+    if (this.contracts.sourceOf(type) !== 'runtime' || !contract?.defaults?.backoff) return undefined;
+    const { baseMs, maxMs } = this.contracts.settingsFor(type).backoff;
+    return { type: 'exponential', baseMs, maxMs, jitter: true };
   }
 }
 

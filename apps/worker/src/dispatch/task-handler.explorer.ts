@@ -122,7 +122,7 @@ export function checkHandlers(contracts: TaskContractRegistry, handlers: { type:
   const problems: string[] = [];
   const byType = new Map<string, string[]>();
   for (const handler of handlers) byType.set(handler.type, [...(byType.get(handler.type) ?? []), handler.name]);
-  for (const type of contracts.types()) {
+  for (const type of contracts.codeTypes()) {
     const names = byType.get(type) ?? [];
     if (names.length === 0) problems.push(`task type "${type}" has a contract but no @TaskHandler`);
     if (names.length > 1) problems.push(`task type "${type}" has ${names.length} handlers: ${names.join(', ')}`);

@@ -170,6 +170,14 @@ export function schemaMigrationLockKey(prefix: string): string {
 }
 
 /**
+ * Task types defined at run time (PUT /task-types/{name}): a HASH of name -> definition (JSON), and
+ * the field `#version` (a name never holds `#`) counting every change, which api replicas poll.
+ */
+export function taskTypesKey(prefix: string): string {
+  return `${prefix}:task-types`;
+}
+
+/**
  * A key that never exists: readiness sends `SET <it> 1 XX`, which writes nothing, yet Redis refuses
  * it like any write while it is out of memory (noeviction) or a read-only replica.
  */

@@ -1,0 +1,3 @@
+export * from './json-schema-contract';
+export * from './runtime-task-types';
+export * from './task-types.module';
