@@ -174,5 +174,33 @@ describe('task types defined at run time (PUT /task-types/{name}) over the built
     const seen = await http('GET', `${api.url}/task-types/py.upper`, undefined, bearer(reader));
     expect(seen).toMatchObject({ status: 200, body: { source: 'runtime' } });
     expect((await http('DELETE', `${api.url}/task-types/py.upper`, undefined, bearer(reader))).status).toBe(403);
+
+    // Its queue (py) is where a submit or a schedule that names none goes: a credential kept to another
+    // queue may neither submit it there nor schedule it, nor define a type for a queue it may not use.
+    const emailsOnly = createKeyFromShell(stack, [
+      '--name',
+      'emails',
+      '--scopes',
+      'submit,admin',
+      '--queues',
+      'emails',
+    ]);
+    const submitted = await http('POST', `${api.url}/submit`, upper({ text: 'a' }), bearer(emailsOnly));
+    expect(submitted).toMatchObject({ status: 403, body: { queue: 'py', message: expect.stringMatching(/^queue: /) } });
+    const toEmails = await http(
+      'POST',
+      `${api.url}/submit`,
+      { ...upper({ text: 'a' }), queue: 'emails' },
+      bearer(emailsOnly),
+    );
+    expect(toEmails.status).toBe(202);
+    const schedule = { every_ms: 3_600_000, task: upper({ text: 'a' }) };
+    const scheduled = await http('PUT', `${api.url}/schedules/py-hourly`, schedule, bearer(emailsOnly));
+    expect(scheduled).toMatchObject({
+      status: 403,
+      body: { queue: 'py', message: expect.stringMatching(/^task\.queue: /) },
+    });
+    const elsewhere = await http('PUT', `${api.url}/task-types/py.lower`, UPPER, bearer(emailsOnly));
+    expect(elsewhere.status).toBe(403);
   });
 });

@@ -105,7 +105,7 @@ export class SchedulesController {
     @Body() body: CreateScheduleDto,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ScheduleDto> {
-    assertQueueAccess(principal, body.task.queue ?? 'default', 'task.queue');
+    assertQueueAccess(principal, this.schedules.queueOf(body.task), 'task.queue');
     const { name, ...definition } = body;
     const schedule = await this.schedules.create(name, definition, visibleTo(principal));
     reply.header('Location', `/schedules/${schedule.schedule_id}`);
@@ -178,7 +178,7 @@ export class SchedulesController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     // Its queue cannot change (409), so checking the new one checks the old one too.
-    assertQueueAccess(principal, body.task.queue ?? 'default', 'task.queue');
+    assertQueueAccess(principal, this.schedules.queueOf(body.task), 'task.queue');
     const { schedule, created } = await this.schedules.put(name, body, visibleTo(principal));
     // The status depends on the outcome, so this route sends its own reply.
     await reply

@@ -175,6 +175,11 @@ export class SchedulesService {
     return spec;
   }
 
+  /** The queue a template's tasks go to (a runtime type names its own), as a submit's. */
+  queueOf(task: ScheduleTaskDto): string {
+    return this.submit.queueOf(task);
+  }
+
   /** The template, checked and completed exactly as a POST /submit body is. */
   private task(dto: ScheduleTaskDto): ScheduleTask {
     const task = this.submit.toTask(dto as SubmitTaskDto, 'task.');

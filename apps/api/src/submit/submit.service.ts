@@ -106,12 +106,13 @@ export class SubmitService {
 
   /** A submission the caller may make (its queue among the key's), as a sized queue task. */
   private toTaskFor(principal: Principal, dto: SubmitTaskDto, path: string): SizedTask {
-    assertQueueAccess(
-      principal,
-      dto.queue ?? this.contracts.get(dto.task_type)?.queue ?? DEFAULT_QUEUE,
-      `${path}queue`,
-    );
+    assertQueueAccess(principal, this.queueOf(dto), `${path}queue`);
     return this.toTask(dto, path);
+  }
+
+  /** The queue a submission goes to: its own, else its type's (a runtime type names one), else the default. */
+  queueOf(dto: { task_type: string; queue?: string }): string {
+    return dto.queue ?? this.contracts.get(dto.task_type)?.queue ?? DEFAULT_QUEUE;
   }
 
   /**
@@ -151,7 +152,7 @@ export class SubmitService {
     }
     return {
       type: dto.task_type,
-      queue: dto.queue ?? contract.queue ?? DEFAULT_QUEUE,
+      queue: this.queueOf(dto),
       payload: dto.payload,
       priority: dto.priority ?? 0,
       maxRetries: dto.max_retries ?? settings.maxRetries,
