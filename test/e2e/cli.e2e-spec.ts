@@ -85,6 +85,7 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
       'resume',
       'purge',
       'schedules',
+      'types',
       'keys',
     ]) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
@@ -313,5 +314,36 @@ describe('taskq CLI against the real apps (AUTH_MODE=api-key)', () => {
     expect([revoked.code, revoked.stderr]).toEqual([1, expect.stringMatching(/^taskq: 401 /)]);
     const anonymous = await taskq(['queues'], { apiKey: '' });
     expect([anonymous.code, anonymous.stderr]).toEqual([1, expect.stringMatching(/^taskq: 401 /)]);
+  });
+
+  it('types put, ls, show and rm: a task type defined at run time, submitted through the CLI', async () => {
+    const schema = '{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}';
+    const put = await taskq([
+      'types',
+      'put',
+      'cli.upper',
+      '--schema',
+      schema,
+      '--queue',
+      'cli-py',
+      '--max-retries',
+      '1',
+    ]);
+    expect(put).toMatchObject({ code: 0, stdout: 'defined cli.upper (queue cli-py)\n' });
+    const listed = await taskq(['types', 'ls']);
+    expect(listed.stdout).toMatch(/^email\s+code\s+default\s+5\s+/m);
+    expect(listed.stdout).toMatch(/^cli\.upper\s+runtime\s+cli-py\s+1\s+/m);
+    expect(json(await taskq(['types', 'show', 'cli.upper', '--json']))).toMatchObject({
+      source: 'runtime',
+      payload_schema: JSON.parse(schema),
+    });
+    const submitted = await taskq(['submit', 'cli.upper', '{"text":"a"}', '--json']);
+    expect([submitted.code, json(submitted).queue]).toEqual([0, 'cli-py']);
+    const refused = await taskq(['submit', 'cli.upper', '{}']);
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining('payload.text')]);
+    const badSchema = await taskq(['types', 'put', 'cli.bad', '--schema', '{"$ref":"https://example.com/s.json"}']);
+    expect([badSchema.code, badSchema.stderr]).toEqual([2, expect.stringContaining('payload_schema.$ref')]);
+    expect(await taskq(['types', 'rm', 'cli.upper'])).toMatchObject({ code: 0, stdout: 'deleted cli.upper\n' });
+    expect((await taskq(['types', 'rm', 'cli.upper'])).code).toBe(3);
   });
 });

@@ -7,6 +7,7 @@ import {
   TaskqClient,
   TaskqClientOptions,
   TaskSummary,
+  TaskType,
   Worker,
 } from '@app/client';
 
@@ -183,6 +184,21 @@ export function sampleKey(fields: Partial<ApiKey> = {}): ApiKey {
     created_at: CREATED_AT,
     rate_limit: null,
     quota: null,
+    ...fields,
+  };
+}
+
+export function sampleTaskType(fields: Partial<TaskType> = {}): TaskType {
+  return {
+    name: 'py.upper',
+    source: 'runtime',
+    description: 'Upper-cases text',
+    payload_schema: { type: 'object', required: ['text'] },
+    max_retries: 3,
+    timeout_ms: 60_000,
+    queue: 'py',
+    created_at: CREATED_AT,
+    updated_at: CREATED_AT,
     ...fields,
   };
 }

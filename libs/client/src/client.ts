@@ -17,6 +17,8 @@ export type CreateSchedule = Schemas['CreateScheduleDto'];
 export type PutSchedule = Schemas['PutScheduleDto'];
 export type PatchSchedule = Schemas['PatchScheduleDto'];
 export type Worker = Schemas['WorkerDto'];
+export type TaskType = Schemas['TaskTypeDto'];
+export type PutTaskType = Schemas['PutTaskTypeDto'];
 export type ApiKey = Schemas['ApiKeyDto'];
 export type CreatedApiKey = Schemas['CreatedApiKeyDto'];
 export type CreateApiKey = Schemas['CreateApiKeyDto'];
@@ -369,6 +371,34 @@ export class TaskqClient {
       'DELETE',
       `/schedules/${schedule}`,
       this.raw.DELETE('/schedules/{schedule}', { params: { path: { schedule } } }),
+    );
+  }
+
+  /** GET /task-types: every type the api accepts, those defined in code first. */
+  async taskTypes(): Promise<TaskType[]> {
+    return (await this.call('GET', '/task-types', this.raw.GET('/task-types'))).task_types;
+  }
+
+  /** GET /task-types/{name}. */
+  taskType(name: string): Promise<TaskType> {
+    return this.call('GET', `/task-types/${name}`, this.raw.GET('/task-types/{name}', { params: { path: { name } } }));
+  }
+
+  /** PUT /task-types/{name}: defines or replaces a type at run time (admin). */
+  putTaskType(name: string, body: PutTaskType): Promise<TaskType> {
+    return this.call(
+      'PUT',
+      `/task-types/${name}`,
+      this.raw.PUT('/task-types/{name}', { params: { path: { name } }, body }),
+    );
+  }
+
+  /** DELETE /task-types/{name}: a type defined at run time (admin). */
+  async deleteTaskType(name: string): Promise<void> {
+    await this.call(
+      'DELETE',
+      `/task-types/${name}`,
+      this.raw.DELETE('/task-types/{name}', { params: { path: { name } } }),
     );
   }
 

@@ -9,6 +9,7 @@ import * as queues from './queues';
 import * as retry from './retry';
 import * as schedules from './schedules';
 import * as submit from './submit';
+import * as types from './types';
 import * as workers from './workers';
 
 /** Every command module, in the order `taskq --help` lists them. A new command adds its module here. */
@@ -23,5 +24,6 @@ export const COMMANDS: RegisterCommand[] = [
   purge.register,
   workers.register,
   schedules.register,
+  types.register,
   keys.register,
 ];
