@@ -40,6 +40,37 @@ export interface TaskContract<T = unknown> {
   check(payload: unknown): PayloadCheck<T>;
 }
 
+/** What names an ajv error's place (the fields of ajv's ErrorObject used here; ajv itself is not loaded). */
+export interface AjvErrorPlace {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+/** Keywords whose error names a property of the object at instancePath (the missing or unexpected one). */
+const PROPERTY_PARAM: Record<string, string> = {
+  required: 'missingProperty',
+  additionalProperties: 'additionalProperty',
+  unevaluatedProperties: 'unevaluatedProperty',
+};
+
+/**
+ * The dotted field an ajv error names under `base` (`/tasks/3/priority` → `tasks.3.priority`, JSON Pointer
+ * unescaped): the object at instancePath (`parent`), and the property a `required` or `additionalProperties`
+ * error is about. The api's body checks and the runtime task types' payload checks both name fields with it.
+ */
+export function ajvErrorField(error: AjvErrorPlace, base = ''): { field: string; parent: string; property?: string } {
+  const pointer = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .join('.');
+  const parent = [base, pointer].filter(Boolean).join('.');
+  const param = PROPERTY_PARAM[error.keyword];
+  const property = param === undefined ? undefined : (error.params[param] as string | undefined);
+  return { field: [parent, property].filter(Boolean).join('.'), parent, property };
+}
+
 /** Flattens class-validator's nested errors into `payload.a.b` paths. */
 export function toViolations(errors: ValidationError[], parent = 'payload'): PayloadViolation[] {
   const out: PayloadViolation[] = [];

@@ -1,6 +1,6 @@
 import Ajv2020, { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { PayloadCheck, PayloadViolation, TaskContract, TaskDefaults } from '@app/contracts';
+import { ajvErrorField, PayloadCheck, PayloadViolation, TaskContract, TaskDefaults } from '@app/contracts';
 
 /** The one dialect a runtime schema may declare in `$schema` (or leave out). */
 export const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
@@ -22,17 +22,6 @@ const REFERENCE_KEYWORDS = new Set(['$ref', '$dynamicRef', '$recursiveRef']);
 /** A schema problem, named by its place in the request body (`payload_schema.properties.to.format`). */
 export type SchemaCompile =
   { ok: true; validate: ValidateFunction; release: () => void } | { ok: false; violations: PayloadViolation[] };
-
-/** `/properties/a~1b` → `properties.a/b` (JSON Pointer unescaped, dotted like the api's field names). */
-function dotted(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .join('.');
-}
-
-const join = (base: string, rest: string) => (rest ? `${base}.${rest}` : base);
 
 /**
  * What a schema must not hold before ajv sees it: a reference outside itself, an `$id` (a runtime
@@ -89,21 +78,12 @@ function structuralProblem(schema: unknown, field: string): PayloadViolation | u
 /** ajv's errors for a payload as the api's field errors (`/to` → `payload.to`, rule `format`). */
 export function payloadViolations(errors: ErrorObject[] | null | undefined): PayloadViolation[] {
   return (errors ?? []).map((error) => {
-    const base = join('payload', dotted(error.instancePath));
-    const named =
-      error.keyword === 'required'
-        ? (error.params as { missingProperty?: string }).missingProperty
-        : error.keyword === 'additionalProperties'
-          ? (error.params as { additionalProperty?: string }).additionalProperty
-          : error.keyword === 'unevaluatedProperties'
-            ? (error.params as { unevaluatedProperty?: string }).unevaluatedProperty
-            : undefined;
-    const field = named === undefined ? base : `${base}.${named}`;
+    const { field, parent, property } = ajvErrorField(error, 'payload');
     const message =
       error.keyword === 'required'
         ? `${field} is required`
-        : named !== undefined
-          ? `${field} is not allowed (${error.keyword} of ${base})`
+        : property !== undefined
+          ? `${field} is not allowed (${error.keyword} of ${parent})`
           : `${field} ${error.message ?? 'is invalid'}`;
     return { field, rule: error.keyword, message };
   });
@@ -157,7 +137,7 @@ export class TaskTypeSchemaCompiler {
     if (problem) return { ok: false, violations: [problem] };
     if (!this.ajv.validateSchema(schema as object)) {
       const [error] = this.ajv.errors ?? [];
-      const at = join(field, dotted(error?.instancePath ?? ''));
+      const at = error ? ajvErrorField(error, field).parent : field;
       return {
         ok: false,
         violations: [

@@ -2,7 +2,7 @@ import { ConflictException, HttpStatus, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { Principal, QuotaKeeper } from '@app/auth';
-import { DEFAULT_QUEUE, TaskBackoff, TaskContractRegistry } from '@app/contracts';
+import { DEFAULT_QUEUE, TaskBackoff, TaskContract, TaskContractRegistry, TaskSettings } from '@app/contracts';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { EnqueuedTask, NewTask, QueueError, QueueProducer, SameCallConflict } from '@app/queue';
 import { assertQueueAccess } from '../auth/access';
@@ -162,7 +162,7 @@ export class SubmitService {
       idempotencyKey: dto.idempotency_key,
       uniqueForMs: dto.unique_for_ms,
       uniqueKey: dto.unique_key,
-      backoff: dto.backoff === undefined ? this.runtimeBackoff(dto.task_type) : toBackoff(dto.backoff, path),
+      backoff: dto.backoff === undefined ? this.runtimeBackoff(contract, settings) : toBackoff(dto.backoff, path),
       payloadBytes: size,
     };
   }
@@ -172,11 +172,9 @@ export class SubmitService {
    * backoff from their own contracts, but know nothing of types defined at run time. It is the curve
    * of every type's default (exponential with full jitter) with the type's base and cap.
    */
-  private runtimeBackoff(type: string): TaskBackoff | undefined {
-    const contract = this.contracts.get(type);
-    if (this.contracts.sourceOf(type) !== 'runtime' || !contract?.defaults?.backoff) return undefined;
-    const { baseMs, maxMs } = this.contracts.settingsFor(type).backoff;
-    return { type: 'exponential', baseMs, maxMs, jitter: true };
+  private runtimeBackoff(contract: TaskContract<unknown>, settings: TaskSettings): TaskBackoff | undefined {
+    if (!contract.defaults?.backoff || this.contracts.sourceOf(contract.type) !== 'runtime') return undefined;
+    return { type: 'exponential', baseMs: settings.backoff.baseMs, maxMs: settings.backoff.maxMs, jitter: true };
   }
 }
 

@@ -1,6 +1,7 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { ajvErrorField } from '@app/contracts';
 import { FieldError } from '../filters/api-errors';
 
 const DOCUMENT_ID = 'openapi.json';
@@ -31,11 +32,7 @@ export function openApiSchemaCompiler(document: OpenAPIObject): (schemaName: str
 /** ajv's errors as the api's field errors (`/tasks/3/priority` → `tasks.3.priority`). */
 export function fieldErrorsFromAjv(errors: ErrorObject[] | null | undefined): FieldError[] {
   return (errors ?? []).map((error) => {
-    const path = error.instancePath.split('/').slice(1).join('.');
-    const field =
-      error.keyword === 'required' || error.keyword === 'additionalProperties'
-        ? [path, error.params.missingProperty ?? error.params.additionalProperty].filter(Boolean).join('.')
-        : path || 'body';
+    const field = ajvErrorField(error).field || 'body';
     return { field, rule: error.keyword, message: `${field} ${error.message ?? 'is invalid'}` };
   });
 }

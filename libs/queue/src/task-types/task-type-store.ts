@@ -93,35 +93,46 @@ export class TaskTypeStore {
     definition: TaskTypeDefinition,
     now = Date.now(),
   ): Promise<{ type: StoredTaskType; created: boolean }> {
-    const existing = await this.get(name);
-    if (!existing) {
-      const count = await redisCall('countTaskTypes', () => this.redis.hlen(this.key));
-      // The version field is one of the hash's fields once anything was written.
-      if (count - (count > 0 ? 1 : 0) >= MAX_RUNTIME_TASK_TYPES) {
-        throw new QueueError(
-          QueueErrorCode.LimitReached,
-          'putTaskType',
-          `${MAX_RUNTIME_TASK_TYPES} task types are defined at run time, the most a deployment may hold; delete one first`,
-        );
-      }
+    // One round trip for both reads: the type as it is (its created_at) and how many there are.
+    const [json, count] = repliesOf(
+      'putTaskType',
+      await redisCall('putTaskType', () => this.redis.pipeline().hget(this.key, name).hlen(this.key).exec()),
+    ) as [string | null, number];
+    const existing = json === null ? undefined : parseStored(name, json);
+    // The version field is one of the hash's fields once anything was written.
+    if (!existing && count - (count > 0 ? 1 : 0) >= MAX_RUNTIME_TASK_TYPES) {
+      throw new QueueError(
+        QueueErrorCode.LimitReached,
+        'putTaskType',
+        `${MAX_RUNTIME_TASK_TYPES} task types are defined at run time, the most a deployment may hold; delete one first`,
+      );
     }
     const stored = { ...definition, created_at: existing?.created_at ?? now, updated_at: now };
-    const type: StoredTaskType = { name, ...stored };
-    const replies = await redisCall('putTaskType', () =>
-      this.redis.multi().hset(this.key, name, JSON.stringify(stored)).hincrby(this.key, VERSION_FIELD, 1).exec(),
+    const [added] = repliesOf(
+      'putTaskType',
+      await redisCall('putTaskType', () =>
+        this.redis.multi().hset(this.key, name, JSON.stringify(stored)).hincrby(this.key, VERSION_FIELD, 1).exec(),
+      ),
     );
-    const [hsetError, added] = replies?.[0] ?? [new Error('the transaction was discarded'), 0];
-    if (hsetError) throw new QueueError(QueueErrorCode.Unavailable, 'putTaskType', hsetError.message);
-    return { type, created: added === 1 };
+    return { type: { name, ...stored }, created: added === 1 };
   }
 
   /** false when no runtime type has this name. */
   async remove(name: string): Promise<boolean> {
-    const replies = await redisCall('deleteTaskType', () =>
-      this.redis.multi().hdel(this.key, name).hincrby(this.key, VERSION_FIELD, 1).exec(),
+    const [removed] = repliesOf(
+      'deleteTaskType',
+      await redisCall('deleteTaskType', () =>
+        this.redis.multi().hdel(this.key, name).hincrby(this.key, VERSION_FIELD, 1).exec(),
+      ),
     );
-    const [hdelError, removed] = replies?.[0] ?? [new Error('the transaction was discarded'), 0];
-    if (hdelError) throw new QueueError(QueueErrorCode.Unavailable, 'deleteTaskType', hdelError.message);
     return removed === 1;
   }
+}
+
+/** The replies of a pipeline or MULTI; Unavailable when it was discarded or a command in it failed. */
+function repliesOf(op: string, replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new QueueError(QueueErrorCode.Unavailable, op, 'the transaction was discarded');
+  const failed = replies.find(([error]) => error);
+  if (failed) throw new QueueError(QueueErrorCode.Unavailable, op, failed[0]!.message);
+  return replies.map(([, value]) => value);
 }
