@@ -1343,7 +1343,7 @@ export interface components {
     };
     TaskTypeBackoffDto: {
       base_ms: number;
-      /** @description Caps every delay. Default: the deployment's RETRY_BACKOFF_MAX_MS */
+      /** @description Caps every delay. Default: 3600000 (1 hour) */
       max_ms?: number;
     };
     PutTaskTypeDto: {

@@ -80,7 +80,10 @@ export class RuntimeTaskTypes implements OnApplicationBootstrap, OnApplicationSh
     await this.refresh();
   }
 
-  /** Reads every runtime type and installs them (one refresh at a time; a caller joins a running one). */
+  /**
+   * Reads every runtime type and installs them, one refresh at a time: a caller waits for a running one
+   * and then reads again, since that one may have read before the caller's write.
+   */
   async refresh(): Promise<void> {
     while (this.refreshing) await this.refreshing;
     this.refreshing = this.store
@@ -90,11 +93,11 @@ export class RuntimeTaskTypes implements OnApplicationBootstrap, OnApplicationSh
     await this.refreshing;
   }
 
-  private refuseCodeType(name: string, verb: string): void {
+  private refuseCodeType(name: string, verb: 'define' | 'delete'): void {
     if (this.registry.sourceOf(name) === 'code') {
       throw new QueueError(
         QueueErrorCode.Conflict,
-        'putTaskType',
+        verb === 'define' ? 'putTaskType' : 'deleteTaskType',
         `task type "${name}" is defined in code (a contract of this build); it cannot be ${verb}d at run time. Pick another name`,
       );
     }

@@ -24,7 +24,11 @@ import { ErrorBodyDto } from '../filters/error-body.dto';
 import { ApiRedisUnavailableResponse, NoQueryParameters } from '../filters/error-responses';
 import { PutTaskTypeDto, TaskTypeDto, TaskTypeListDto, taskTypeList } from './dto/task-type.dto';
 
-const NAME_PARAM = { name: 'name', description: 'A task type: 1-128 characters of [A-Za-z0-9_.:-]' };
+const NAME_PARAM = {
+  name: 'name',
+  description: 'A task type: 1-128 characters of [A-Za-z0-9_.:-]',
+  schema: { type: 'string' as const, pattern: TASK_TYPE_PATTERN.source },
+};
 const NOT_FOUND = 'No task type of that name';
 
 /** The path's name, held to the task type pattern (a submit could never name another). */

@@ -25,7 +25,7 @@ export class TaskTypeBackoffDto {
     type: 'integer',
     minimum: BACKOFF_LIMITS.maxMs.min,
     maximum: BACKOFF_LIMITS.maxMs.max,
-    description: "Caps every delay. Default: the deployment's RETRY_BACKOFF_MAX_MS",
+    description: 'Caps every delay. Default: 3600000 (1 hour)',
   })
   @Omittable()
   @IsInt()
