@@ -200,6 +200,9 @@ describe('task types defined at run time (PUT /task-types/{name}) over the built
       status: 403,
       body: { queue: 'py', message: expect.stringMatching(/^task\.queue: /) },
     });
+    // The same template from an admin of every queue: its tasks go to the type's queue with its settings.
+    const ownQueue = await http('PUT', `${api.url}/schedules/py-hourly`, schedule, bearer(admin));
+    expect(ownQueue).toMatchObject({ status: 201, body: { task: { queue: 'py', max_retries: 2, timeout_ms: 5000 } } });
     const elsewhere = await http('PUT', `${api.url}/task-types/py.lower`, UPPER, bearer(emailsOnly));
     expect(elsewhere.status).toBe(403);
   });
