@@ -4,7 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from '@app/auth';
 import { loggerParams, queueOptionsFrom, resultsOptionsFrom, validateEnv } from '@app/config';
-import { BUILT_IN_DEFAULTS, ContractsModule } from '@app/contracts';
+import { ContractsModule } from '@app/contracts';
 import { MetricsModule } from '@app/metrics';
 import { QueueModule } from '@app/queue';
 import { ResultsModule } from '@app/results';
@@ -25,6 +25,8 @@ import { TaskTypesController } from './task-types/task-types.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { WorkersController } from './workers/workers.controller';
 
+import { RemoteWorkRecovery } from './work/remote-work-recovery';
+import { WorkController } from './work/work.controller';
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnv(ApiEnv) }),
@@ -47,9 +49,13 @@ import { WorkersController } from './workers/workers.controller';
         demoTasks: config.get('DEMO_TASKS', { infer: true }),
         faultTasks: config.get('FAULT_TASKS', { infer: true }),
         defaults: {
-          ...BUILT_IN_DEFAULTS,
           maxRetries: config.get('DEFAULT_MAX_RETRIES', { infer: true }),
           timeoutMs: config.get('DEFAULT_TIMEOUT_MS', { infer: true }),
+          // What an HTTP worker's failed run waits (the api decides its retries).
+          backoff: {
+            baseMs: config.get('RETRY_BACKOFF_BASE_MS', { infer: true }),
+            maxMs: config.get('RETRY_BACKOFF_MAX_MS', { infer: true }),
+          },
         },
       }),
     }),
@@ -71,7 +77,8 @@ import { WorkersController } from './workers/workers.controller';
     SchedulesController,
     KeysController,
     TaskTypesController,
+    WorkController,
   ],
-  providers: [SubmitService, HttpMetricsHook, SchedulesService, AccessHook],
+  providers: [SubmitService, HttpMetricsHook, SchedulesService, AccessHook, RemoteWorkRecovery],
 })
 export class ApiModule {}

@@ -2,10 +2,11 @@ import type { OwnLimits } from './limits';
 
 /**
  * What a credential may do. `submit`: POST /submit, /submit/batch and cancelling tasks; `read`: GET
- * tasks, queues and the dead-letter listing; `admin`: everything, including DLQ actions, queue
- * controls, API keys and schedules.
+ * tasks, queues and the dead-letter listing; `work`: the HTTP worker protocol (claim tasks, heartbeat,
+ * complete, fail: /work/*); `admin`: everything, including DLQ actions, queue controls, API keys and
+ * schedules.
  */
-export const SCOPES = ['submit', 'read', 'admin'] as const;
+export const SCOPES = ['submit', 'read', 'work', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function isScope(value: unknown): value is Scope {

@@ -183,6 +183,39 @@ export class SharedEnv {
   @IsInt()
   MAX_RECOVERIES = 5;
 
+  /**
+   * How often expired leases are looked for: by each worker for its queues (it also promotes due tasks when
+   * its pool is full), by the api for the queues HTTP workers claim from.
+   */
+  @Transform(toInt)
+  @Max(600_000)
+  @Min(100)
+  @IsInt()
+  RECOVERY_INTERVAL_MS = 5000;
+
+  /** Retry backoff of a type without its own (exponential, full jitter): native and HTTP workers' retries. */
+  @Transform(toInt)
+  @Max(86_400_000)
+  @Min(1)
+  @IsInt()
+  RETRY_BACKOFF_BASE_MS = 1000;
+
+  @Transform(toInt)
+  @Max(7 * 86_400_000)
+  @Min(1)
+  @IsInt()
+  RETRY_BACKOFF_MAX_MS = 3_600_000;
+
+  /**
+   * Largest result a handler (or an HTTP worker's complete) may return, in bytes of its JSON: a run whose
+   * result is larger is dead-lettered `result_too_large` (not retried: it would return the same), never stored cut short.
+   */
+  @Transform(toInt)
+  @Max(64 * 1024 * 1024)
+  @Min(16)
+  @IsInt()
+  MAX_RESULT_BYTES = 1024 * 1024;
+
   @Transform(toInt)
   @Min(0)
   @IsInt()

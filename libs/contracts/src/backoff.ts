@@ -35,3 +35,15 @@ export function backoffDelayMs(backoff: TaskBackoff, attempt: number, random: ()
   const delay = Math.min(cap, backoff.baseMs * growth);
   return backoff.jitter ? Math.floor(random() * delay) : Math.floor(delay);
 }
+
+/**
+ * A task type's retry curve (its BackoffOptions over RETRY_BACKOFF_*): exponential with full jitter. The
+ * native worker's backoff strategy and the api's HTTP worker protocol both wait this.
+ */
+export function typeBackoffDelayMs(
+  { baseMs, maxMs }: { baseMs: number; maxMs: number },
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  return backoffDelayMs({ type: 'exponential', baseMs, maxMs, jitter: true }, attempt, random);
+}

@@ -16,6 +16,8 @@ export const METRIC = {
   httpRequestDuration: 'http_request_duration_seconds',
   scheduleNextRun: 'schedule_next_run_timestamp_seconds',
   schedulePeriod: 'schedule_period_seconds',
+  // api, the HTTP worker protocol: {queue, outcome: claimed|succeeded|retried|dead|recovered}
+  httpWorkerTasks: 'http_worker_tasks_total',
   // worker
   processed: 'tasks_processed_total',
   failed: 'tasks_failed_total',

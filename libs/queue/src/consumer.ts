@@ -32,8 +32,11 @@ export interface RecoveredTask {
   outcome: 'queued' | 'dead';
 }
 
+/** What names one run of a task: enough to fence a transition by its lease. */
+export type LeaseRef = Pick<ClaimedTask, 'id' | 'queue' | 'leaseToken'>;
+
 interface PendingAck {
-  task: ClaimedTask;
+  task: LeaseRef;
   resultJson: string;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -95,10 +98,14 @@ export class QueueConsumer {
     );
   }
 
-  /** Promotes due tasks, then claims up to `max` (0 = promote only). */
-  async claim(queue: string, max: number): Promise<ClaimResult> {
+  /**
+   * Promotes due tasks, then claims up to `max` (0 = promote only). `tokenPrefix` names another holder
+   * of the leases (an HTTP worker: `<its id>:<random digits>`); it must end with `:<digits>` and be
+   * unique per call, as this consumer's own `<workerId>:<call>` is.
+   */
+  async claim(queue: string, max: number, tokenPrefix?: string): Promise<ClaimResult> {
     const keys = queueKeys(this.options.prefix, queue);
-    const token = `${this.workerId}:${++this.calls}`;
+    const token = tokenPrefix ?? `${this.workerId}:${++this.calls}`;
     const claimed = await redisCall('claim', () =>
       claimTasks.run(this.redis, keys, {
         queue,
@@ -131,7 +138,7 @@ export class QueueConsumer {
    * is gone. Acks made in the same tick (tasks of one claim finish together) are coalesced into one
    * script call per queue; each task is still fenced by its own token and settles on its own.
    */
-  ack(task: ClaimedTask, resultJson: string): Promise<void> {
+  ack(task: LeaseRef, resultJson: string): Promise<void> {
     return new Promise<void>((resolve, reject) => this.acks.add({ task, resultJson, resolve, reject }));
   }
 
@@ -170,7 +177,7 @@ export class QueueConsumer {
   }
 
   /** Retry later or dead-letter; returns how many old dead tasks DLQ_MAX_SIZE trimmed. */
-  async fail(task: ClaimedTask, outcome: FailOutcome): Promise<number> {
+  async fail(task: LeaseRef, outcome: FailOutcome): Promise<number> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('fail', () =>
       failTask.run(this.redis, keys, {
@@ -195,7 +202,7 @@ export class QueueConsumer {
   }
 
   /** Shutdown: back to the front of the queue, attempt not burned; idle workers are woken to take it. */
-  async release(task: ClaimedTask): Promise<void> {
+  async release(task: LeaseRef): Promise<void> {
     const keys = queueKeys(this.options.prefix, task.queue);
     const code = await redisCall('release', () =>
       releaseTask.run(this.redis, keys, { taskPrefix: keys.taskPrefix, id: task.id, leaseToken: task.leaseToken }),
@@ -204,7 +211,7 @@ export class QueueConsumer {
   }
 
   /** Extends the leases of the given tasks of one queue; returns the lease tokens that were lost. */
-  async heartbeat(queue: string, tasks: ClaimedTask[]): Promise<string[]> {
+  async heartbeat(queue: string, tasks: Pick<ClaimedTask, 'id' | 'leaseToken'>[]): Promise<string[]> {
     if (!tasks.length) return [];
     const keys = queueKeys(this.options.prefix, queue);
     return redisCall('heartbeat', () =>

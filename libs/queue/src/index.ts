@@ -7,6 +7,7 @@ export { toTaskRecord, UNSTORED_SETTINGS, workerOfToken } from './task-record';
 export { encodeBackoff, decodeBackoff } from './backoff-field';
 export * from './producer';
 export * from './consumer';
+export * from './outcomes/run-outcome-rules';
 export * from './inspector';
 export { TASK_CURSOR_PATTERN, MAX_SCANNED_PER_PAGE, SEARCH_LIMITS, matchesSearch } from './task-listing';
 export type { ListPage } from './task-listing';
@@ -18,6 +19,8 @@ export { SchemaMigration, KEY_SCHEMA_VERSION, MIGRATION_LOCK_MS } from './migrat
 export type { MigrationOutcome } from './migration/schema-migration';
 export * from './task-waiter';
 export * from './workers';
+export * from './remote-work/remote-work';
+export * from './lifecycle/service-loop';
 export * from './events/queue-events';
 export * from './errors/queue-error';
 export * from './health/redis.health';

@@ -17,6 +17,7 @@ import { WorkerRegistry } from './workers';
 import { REDIS_CLIENT } from './queue.constants';
 import { ConfigurableQueueModule } from './queue.module-definition';
 import { RedisClient } from './redis/redis-client';
+import { RemoteWork } from './remote-work/remote-work';
 import { redisProviders } from './redis/redis.providers';
 import { WakeListener } from './redis/wake-listener';
 
@@ -40,6 +41,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,
+    RemoteWork,
     ScheduleStore,
     TaskTypeStore,
     QueueRegistry,
@@ -58,6 +60,7 @@ const BOOT_CONNECT_WAIT_MS = 5000;
     QueueEvents,
     TaskWaiter,
     WorkerRegistry,
+    RemoteWork,
     ScheduleStore,
     TaskTypeStore,
     QueueRegistry,

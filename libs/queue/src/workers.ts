@@ -10,6 +10,11 @@ import { QueueRedis } from './scripts/script-loader';
 /** What a worker says about itself at each heartbeat. */
 export interface WorkerReport {
   id: string;
+  /**
+   * `native`: a taskq worker process (absent in the reports of workers of an earlier version); `http`: a
+   * worker of any language on the api's HTTP protocol, reported by the api at its claims and heartbeats.
+   */
+  kind?: 'native' | 'http';
   host: string;
   pid: number;
   queues: string[];

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { SCOPES } from '@app/auth';
 
 export class FieldErrorDto {
   @ApiProperty({ example: 'priority' })
@@ -39,7 +40,7 @@ export class ErrorBodyDto {
   written_task_ids?: string[];
 
   @ApiPropertyOptional({
-    enum: ['submit', 'read', 'admin'],
+    enum: [...SCOPES],
     description: '403 only: the scope the credential lacks',
   })
   missing_scope?: string;
@@ -49,4 +50,10 @@ export class ErrorBodyDto {
     description: '403 only: the queue the credential may not use',
   })
   queue?: string;
+
+  @ApiPropertyOptional({
+    description:
+      '409 of the HTTP worker protocol (/work/{task_id}/…) only: true when the lease ended because the task was cancelled; stop working on it and report nothing',
+  })
+  cancelled?: boolean;
 }

@@ -51,7 +51,7 @@ export function register(program: Command, deps: CliDeps): void {
       .command('create')
       .description('create a key; prints it (stdout) this once')
       .requiredOption('--name <name>', 'what the key is for')
-      .requiredOption('--scopes <scopes>', 'comma-separated: submit, read, admin', list)
+      .requiredOption('--scopes <scopes>', 'comma-separated: submit, read, work, admin', list)
       .option('--queues <queues>', 'comma-separated queues it is restricted to (default: every queue)', list),
     'default: RATE_LIMIT_MAX / QUOTA_* of the api',
   ).action(async (options, command: Command) => {

@@ -78,25 +78,6 @@ export class WorkerEnv extends SharedEnv {
   @IsInt()
   SHUTDOWN_GRACE_MS = 15_000;
 
-  @Transform(toInt)
-  @Max(86_400_000)
-  @Min(1)
-  @IsInt()
-  RETRY_BACKOFF_BASE_MS = 1000;
-
-  @Transform(toInt)
-  @Max(7 * 86_400_000)
-  @Min(1)
-  @IsInt()
-  RETRY_BACKOFF_MAX_MS = 3_600_000;
-
-  /** How often the recoverer looks for expired leases (and promotes due tasks when the pool is full). */
-  @Transform(toInt)
-  @Max(600_000)
-  @Min(100)
-  @IsInt()
-  RECOVERY_INTERVAL_MS = 5000;
-
   /** Entries per step of the key schema migration (each step one short script; smaller holds Redis for less). */
   @Transform(toInt)
   @Max(1000)
@@ -165,16 +146,6 @@ export class WorkerEnv extends SharedEnv {
   @Min(1000)
   @IsInt()
   RESULTS_LEASE_MS = 30_000;
-
-  /**
-   * Largest result a handler may return, in bytes of its JSON: a run whose result is larger is
-   * dead-lettered `result_too_large` (not retried: it would return the same), never stored cut short.
-   */
-  @Transform(toInt)
-  @Max(64 * 1024 * 1024)
-  @Min(16)
-  @IsInt()
-  MAX_RESULT_BYTES = 1024 * 1024;
 
   /** A `missed: skip` schedule still runs a tick up to this late; a later tick is skipped as missed. */
   @Transform(toInt)

@@ -1,4 +1,4 @@
-import { BackoffOptions, backoffDelayMs } from '@app/contracts';
+import { BackoffOptions, typeBackoffDelayMs } from '@app/contracts';
 
 /** Decides how long a failed run waits before its retry. Injected (BACKOFF_STRATEGY), so tests can swap it. */
 export interface BackoffStrategy {
@@ -16,7 +16,7 @@ export const BACKOFF_STRATEGY = Symbol('taskq:backoff-strategy');
 export class ExponentialJitterBackoff implements BackoffStrategy {
   constructor(private readonly random: () => number = Math.random) {}
 
-  delayMs(attempt: number, { baseMs, maxMs }: Required<BackoffOptions>): number {
-    return backoffDelayMs({ type: 'exponential', baseMs, maxMs, jitter: true }, attempt, this.random);
+  delayMs(attempt: number, options: Required<BackoffOptions>): number {
+    return typeBackoffDelayMs(options, attempt, this.random);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { backoffDelayMs, NonRetryableError, TaskContractRegistry } from '@app/contracts';
-import { DeadReason } from '@app/queue';
+import { NonRetryableError, TaskContractRegistry } from '@app/contracts';
+import { DeadReason, decideFailure } from '@app/queue';
 import { TaskInterceptor } from '../interceptors/task-interceptor.interface';
 import {
   describeError,
@@ -19,7 +19,8 @@ import { DeadLetterLog } from './dead-letter-log';
  * - a run the worker gave up (released at shutdown, lease lost) has no outcome: nothing to decide;
  * - a permanent error (NonRetryableError, unknown type, invalid payload) is dead at once;
  * - otherwise the run is retried after the task's own backoff, else its type's (scheduled in Redis, never slept
- *   in-process) while attempts remain, then dead (`timeout` or `max_retries`).
+ *   in-process) while attempts remain, then dead (`timeout` or `max_retries`): decideFailure, the rule the
+ *   api's HTTP workers share.
  */
 @Injectable()
 export class FailurePolicy implements TaskInterceptor {
@@ -41,18 +42,14 @@ export class FailurePolicy implements TaskInterceptor {
     if (run.abandoned) return { kind: 'abandoned', reason: run.abandoned };
     const message = describeError(error);
     const detail = errorDetail(error);
-    const permanent = permanentReason(error);
-    if (permanent) return this.deadLetter.record(run, permanent, message, detail);
     const { task } = run;
-    if (task.attempt > task.maxRetries) {
-      const reason = error instanceof TaskTimeoutError ? 'timeout' : 'max_retries';
-      return this.deadLetter.record(run, reason, message, detail);
-    }
-    // The task's own backoff, given at submit, wins over its type's.
-    const delayMs = task.backoff
-      ? backoffDelayMs(task.backoff, task.attempt)
-      : this.backoff.delayMs(task.attempt, this.contracts.settingsFor(task.type).backoff);
-    return { kind: 'retry', delayMs, error: message, detail };
+    const decision = decideFailure(
+      task,
+      { permanent: permanentReason(error), timedOut: error instanceof TaskTimeoutError },
+      (attempt) => this.backoff.delayMs(attempt, this.contracts.settingsFor(task.type).backoff),
+    );
+    if (decision.action === 'dead') return this.deadLetter.record(run, decision.reason, message, detail);
+    return { kind: 'retry', delayMs: decision.delayMs, error: message, detail };
   }
 }
 

@@ -5,7 +5,7 @@ import { AppliedOutcome, ClaimedTask, FailOutcome, QueueConsumer, QueueError, Qu
 import { WorkerEnv } from '../config/worker.env';
 import { ActiveRun } from '../run/active-run';
 import { RunOutcome } from '../run/task-context';
-import { encodeResult, OutcomeWriter } from './outcome-writer';
+import { OutcomeWriter } from './outcome-writer';
 
 const unavailable = (maybeApplied: boolean) =>
   new QueueError(QueueErrorCode.Unavailable, 'ack', 'Redis unavailable during ack', { maybeApplied });
@@ -169,36 +169,5 @@ describe('OutcomeWriter', () => {
     queue.answers = [unavailable(false)];
     await writer.release(new ActiveRun(task, 30_000));
     expect(await total('released')).toBe(1);
-  });
-});
-
-describe('encodeResult', () => {
-  it('encodes any JSON value, undefined as null', () => {
-    expect(encodeResult({ a: [1, 'b'] }, 100)).toEqual({ json: '{"a":[1,"b"]}' });
-    expect(encodeResult(undefined, 100)).toEqual({ json: 'null' });
-  });
-
-  it('measures bytes of UTF-8, not characters', () => {
-    // '€' is 3 bytes: 32 of them and the quotes are 98 bytes, 33 are 101.
-    expect(encodeResult('€'.repeat(32), 100)).toEqual({ json: `"${'€'.repeat(32)}"` });
-    expect(encodeResult('€'.repeat(33), 100)).toEqual({
-      dead: expect.objectContaining({
-        reason: 'result_too_large',
-        error: expect.stringMatching(/^result is 101 bytes of JSON, over MAX_RESULT_BYTES \(100\)/),
-      }),
-    });
-  });
-
-  it('refuses what JSON cannot hold as non_retryable', () => {
-    const cycle: Record<string, unknown> = {};
-    cycle.self = cycle;
-    for (const value of [{ n: 1n }, cycle]) {
-      expect(encodeResult(value, 1000)).toEqual({
-        dead: expect.objectContaining({
-          reason: 'non_retryable',
-          error: expect.stringContaining('result is not JSON-serializable'),
-        }),
-      });
-    }
   });
 });

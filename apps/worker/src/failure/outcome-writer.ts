@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Counter } from 'prom-client';
 import { logsDebug } from '@app/config';
 import { InjectMetric, METRIC } from '@app/metrics';
-import { AppliedOutcome, QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
+import { AppliedOutcome, encodeResult, QueueConsumer, QueueError, QueueErrorCode } from '@app/queue';
 import { ActiveRun } from '../run/active-run';
 import { RunOutcome } from '../run/task-context';
 import { WorkerEnv } from '../config/worker.env';
@@ -12,37 +12,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An outcome the writer applies (an abandoned run has none). */
 type AppliedRunOutcome = Exclude<RunOutcome, { kind: 'abandoned' }>;
-
-/**
- * A handler's result as the JSON the ack stores, or the dead outcome it earns instead: a result
- * JSON.stringify refuses (BigInt, cycles) is `non_retryable`, one over MAX_RESULT_BYTES is
- * `result_too_large` (neither is transient: a retry would return the same). Nothing is stored cut short.
- */
-export function encodeResult(
-  result: unknown,
-  maxBytes: number,
-): { json: string } | { dead: Extract<RunOutcome, { kind: 'dead' }> } {
-  let json: string;
-  try {
-    json = JSON.stringify(result ?? null);
-  } catch (error) {
-    if (!(error instanceof TypeError)) throw error;
-    return {
-      dead: { kind: 'dead', reason: 'non_retryable', error: `result is not JSON-serializable: ${error.message}` },
-    };
-  }
-  // A UTF-16 code unit is at most 3 bytes of UTF-8: most results are measured without a pass over them.
-  if (json.length * 3 <= maxBytes) return { json };
-  const bytes = Buffer.byteLength(json);
-  if (bytes <= maxBytes) return { json };
-  return {
-    dead: {
-      kind: 'dead',
-      reason: 'result_too_large',
-      error: `result is ${bytes} bytes of JSON, over MAX_RESULT_BYTES (${maxBytes}): keep large results elsewhere (object storage, a database) and return a reference to them`,
-    },
-  };
-}
 
 /**
  * The one place a run's outcome becomes a queue transition (ack with result, retry, dead, or the
@@ -85,7 +54,7 @@ export class OutcomeWriter {
     if (outcome.kind === 'succeeded') {
       const encoded = encodeResult(outcome.result, this.maxResultBytes);
       if ('dead' in encoded) {
-        outcome = encoded.dead;
+        outcome = { kind: 'dead', ...encoded.dead };
         this.logger.error({ msg: `task dead-lettered (${outcome.reason}): ${outcome.error}`, ...detail });
       } else {
         resultJson = encoded.json;

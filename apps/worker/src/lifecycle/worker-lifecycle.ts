@@ -10,7 +10,7 @@ import { ResultArchiver } from '../results/result-archiver';
 import { RetentionSweeper } from '../results/retention-sweeper';
 import { Scheduler } from '../schedules/scheduler';
 import { TaskThreadPool } from '../threads/task-thread-pool';
-import { ServiceLoop } from './service-loop';
+import { ServiceLoop } from '@app/queue';
 
 /**
  * The one owner of the worker's background components (each with `start()` / `stop()`), started

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KEY_SCHEMA_VERSION, QueueConsumer, WorkerRegistry } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 import { LeaseLostError } from '../run/run-errors';
 import { RunRegistry } from './run-registry';
 
@@ -65,6 +65,7 @@ export class Heartbeat {
       inFlight: this.runs.size,
       inFlightByQueue: this.runs.countByQueue(),
       schema: KEY_SCHEMA_VERSION,
+      kind: 'native',
       startedAt: this.startedAt,
       lastSeen: Date.now(),
     });

@@ -8,7 +8,7 @@ import { OutcomeWriter } from '../failure/outcome-writer';
 import { ActiveRun } from '../run/active-run';
 import { ShutdownError } from '../run/run-errors';
 import { RunOutcome } from '../run/task-context';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 import { ResultsBackpressure } from '../results/results-backpressure';
 import { RunRegistry } from './run-registry';
 import { weightedOrder } from './weighted-order';

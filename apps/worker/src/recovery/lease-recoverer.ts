@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { QueueConsumer } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 
 /**
  * Every RECOVERY_INTERVAL_MS, per queue this worker serves: puts back tasks whose lease expired

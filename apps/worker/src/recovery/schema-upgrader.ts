@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MIGRATION_LOCK_MS, SchemaMigration } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 
 /**
  * Runs the key schema migration (SchemaMigration, ADR 12) in the background from boot until the data

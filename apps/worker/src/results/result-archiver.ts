@@ -4,7 +4,7 @@ import { InjectMetric, METRIC } from '@app/metrics';
 import { ArchivedTask, isFinishedStatus, QueueArchive } from '@app/queue';
 import { ResultStore, ResultStoreError } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 import { ResultsBackpressure } from './results-backpressure';
 
 /**

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import { InjectMetric, METRIC } from '@app/metrics';
 import { ResultStore } from '@app/results';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 
 /** First sweep this long after start (workers that restart often still sweep), then every RETENTION_EVERY_MS. */
 const FIRST_SWEEP_MS = 60_000;

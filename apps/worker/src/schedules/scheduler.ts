@@ -15,7 +15,7 @@ import {
   ScheduleTiming,
 } from '@app/queue';
 import { WORKER_OPTIONS, WorkerOptions } from '../config/worker.options';
-import { ServiceLoop } from '../lifecycle/service-loop';
+import { ServiceLoop } from '@app/queue';
 import { ScheduleDeclarations } from './schedule-declarations';
 
 /** Where the scheduler reads the time; tests inject a fixed or stepped one. */

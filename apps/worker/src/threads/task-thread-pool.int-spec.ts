@@ -4,7 +4,7 @@ import { NonRetryableError } from '@app/contracts';
 import { ClaimedTask } from '@app/queue';
 import { WorkerOptions } from '../config/worker.options';
 import { TaskHandlerExplorer, ThreadHandler } from '../dispatch/task-handler.explorer';
-import { encodeResult } from '../failure/outcome-writer';
+import { encodeResult } from '@app/queue';
 import { ActiveRun } from '../run/active-run';
 import { CancelledError, describeError, errorDetail, TaskTimeoutError } from '../run/run-errors';
 import { ThreadCrashError } from './thread-crash.error';
@@ -89,7 +89,6 @@ describe('TaskThreadPool (real worker threads)', () => {
       const result = await pool.run(chaos, { behaviour: 'bad_result' }, runOf('thread_chaos'));
       expect(encodeResult(result, 1024)).toEqual({
         dead: {
-          kind: 'dead',
           reason: 'non_retryable',
           error: 'result is not JSON-serializable: Do not know how to serialize a BigInt',
         },

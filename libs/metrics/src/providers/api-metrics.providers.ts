@@ -78,6 +78,11 @@ export const apiMetricProviders: Provider[] = [
     help: 'Tasks cancelled by POST /tasks/{id}/cancel (by this api process)',
     labelNames: ['task_type', 'queue'],
   }),
+  makeCounterProvider({
+    name: METRIC.httpWorkerTasks,
+    help: 'Runs of HTTP workers through this api process, by outcome: claimed, succeeded, retried, dead (reported or decided here), recovered (lease expired and put back or dead-lettered)',
+    labelNames: ['queue', 'outcome'],
+  }),
   makeGaugeProvider({
     name: METRIC.queuePaused,
     help: '1 while a queue is paused (workers claim nothing from it), else 0',

@@ -139,6 +139,14 @@ export function workerRegistryKey(prefix: string): string {
 }
 
 /**
+ * HASH queue → epoch ms of an HTTP worker's latest claim from it: the queues whose expired leases the
+ * api recovers (no native worker may serve them). One key, used alone.
+ */
+export function remoteQueuesKey(prefix: string): string {
+  return `${prefix}:remote-queues`;
+}
+
+/**
  * HASH schedule name → schedule id, over every queue: names are unique per deployment. The one
  * schedule key outside a queue's slot, so it is always used alone (never with a queue's keys in
  * one script). An entry whose schedule hash is gone, or names another schedule, is stale: readers

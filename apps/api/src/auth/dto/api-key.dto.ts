@@ -190,7 +190,8 @@ export class CreateApiKeyDto {
     maxItems: SCOPES.length,
     uniqueItems: true,
     example: ['submit', 'read'],
-    description: 'submit: POST /submit*, cancel; read: GET tasks, queues, DLQ; admin: everything',
+    description:
+      'submit: POST /submit*, cancel; read: GET tasks, queues, DLQ; work: the HTTP worker protocol (/work/*); admin: everything',
   })
   @IsPresent()
   @IsArray()

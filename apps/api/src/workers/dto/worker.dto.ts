@@ -2,8 +2,18 @@ import { ApiProperty } from '@nestjs/swagger';
 import { WorkerReport } from '@app/queue';
 
 export class WorkerDto {
-  @ApiProperty({ example: 'worker-7f9c:41:a1b2c3', description: 'host:pid:random, stable for the life of the process' })
+  @ApiProperty({
+    example: 'worker-7f9c:41:a1b2c3',
+    description: 'host:pid:random, stable for the life of the process (an HTTP worker: its worker_id)',
+  })
   worker_id!: string;
+
+  @ApiProperty({
+    enum: ['native', 'http'],
+    description:
+      'native: a taskq worker process; http: a worker on the HTTP protocol (/work/*), reported at its claims, heartbeats and reports (its pid is 0, its host the address it calls from, its concurrency the max of its last claim, in_flight 0: the api does not follow its runs)',
+  })
+  kind!: 'native' | 'http';
 
   @ApiProperty({ example: 'worker-7f9c' })
   host!: string;
@@ -33,6 +43,7 @@ export class WorkerDto {
   static from(report: WorkerReport): WorkerDto {
     return {
       worker_id: report.id,
+      kind: report.kind ?? 'native',
       host: report.host,
       pid: report.pid,
       queues: report.queues,
