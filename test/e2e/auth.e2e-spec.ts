@@ -276,7 +276,7 @@ describe('authentication and authorization (AUTH_MODE=both, two api replicas on 
     expect(keysCli(stack, ['revoke', id])).toMatchObject({ status: 1 });
     const usage = keysCli(stack, ['create', '--name', 'x', '--scopes', 'everything']);
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toContain('--scopes must list submit, read and/or admin');
+    expect(usage.stderr).toContain('--scopes must list some of submit, read, work, admin');
   });
 
   it('refuses a client without credentials before reading its body: a request announcing 16 MiB gets its 401 with none sent', async () => {

@@ -165,6 +165,25 @@ describe('the served OpenAPI document', () => {
     await call('GET', '/task-types/oa.nothing');
     await call('DELETE', '/task-types/oa.upper');
     await call('DELETE', '/task-types/oa.upper');
+    // The HTTP worker protocol, on a queue no native worker serves.
+    await call('PUT', '/task-types/oa.remote', { payload_schema: { type: 'object' }, queue: 'oaw', max_retries: 1 });
+    await call('POST', '/submit', { task_type: 'oa.remote', payload: {} });
+    const claimWork = (wait_ms: number) => call('POST', '/work/claim', { worker_id: 'oa-1', queues: ['oaw'], wait_ms });
+    const first = (await claimWork(5000)).body.tasks[0];
+    await call('POST', '/work/claim', { worker_id: 'oa-1', queues: [] });
+    await call('POST', '/work/claim', undefined, { raw: 'a=1', headers: { 'content-type': 'text/plain' } });
+    await call('POST', `/work/${first.task_id}/heartbeat`, { lease_token: first.lease_token, progress: 10 });
+    await call('POST', `/work/${first.task_id}/heartbeat`, { lease_token: 'oa-1:1:1' });
+    await call('POST', '/work/oaw.0mxnothere11/heartbeat', { lease_token: 'oa-1:1:1' });
+    await call('POST', `/work/${first.task_id}/fail`, { lease_token: first.lease_token, error: { message: 'once' } });
+    await call('POST', `/work/${first.task_id}/fail`, { lease_token: first.lease_token, error: {} });
+    const second = (await claimWork(5000)).body.tasks[0];
+    await call('POST', `/work/${second.task_id}/complete`, { lease_token: second.lease_token, result: { ok: true } });
+    await call('POST', `/work/${second.task_id}/complete`, { lease_token: second.lease_token, result: 1 });
+    await call('POST', '/work/oaw.0mxnothere11/complete', { lease_token: 'oa-1:1:1' });
+    await call('POST', '/work/oaw.0mxnothere11/fail', { lease_token: 'oa-1:1:1', error: { message: 'x' } });
+    await call('POST', `/work/${second.task_id}/complete`, { lease_token: 1 });
+    await claimWork(0);
     await call('GET', '/health/live');
     await call('GET', '/health/ready');
     await call('GET', '/health/ready?verbose=1');
@@ -198,6 +217,10 @@ describe('the served OpenAPI document', () => {
       '/tasks/{id}',
       '/tasks/{id}/cancel',
       '/tasks/{id}/retry',
+      '/work/claim',
+      '/work/{id}/complete',
+      '/work/{id}/fail',
+      '/work/{id}/heartbeat',
       '/workers',
     ]);
     expect(Object.keys(document.paths['/submit'].post.responses).sort()).toEqual([

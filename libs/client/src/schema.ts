@@ -477,6 +477,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/work/claim': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Claim tasks for an HTTP worker: up to max, from the queues in order, waiting up to wait_ms for one
+     * @description Each task comes with a lease (TASK_LEASE_MS): heartbeat before lease_expires_at to keep it, then complete or fail with its lease_token. A lease that ends is recovered (the task runs again, MAX_RECOVERIES times at most). Queue limits (rate, concurrency) and pauses hold as for native workers. wait_ms is at most 30000.
+     */
+    post: operations['claimWork'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/work/{id}/heartbeat': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Extend a claimed task's lease by TASK_LEASE_MS
+     * @description Send one every third of the lease at least. A run past its timeout_ms is ended as timed out instead (409): retried after its backoff, or dead-lettered timeout on its last attempt.
+     */
+    post: operations['heartbeatWork'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/work/{id}/complete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Report a run succeeded, with its result
+     * @description The task becomes succeeded and its result is stored as a native run's is; a result over MAX_RESULT_BYTES dead-letters it result_too_large instead (status dead).
+     */
+    post: operations['completeWork'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/work/{id}/fail': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Report a run failed: retried after its backoff while attempts remain, else dead-lettered
+     * @description The backoff is the task's own (given at submit), else its type's, else RETRY_BACKOFF_*; retryable false dead-letters it non_retryable at once.
+     */
+    post: operations['failWork'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -584,12 +664,14 @@ export interface components {
        * @description 403 only: the scope the credential lacks
        * @enum {string}
        */
-      missing_scope?: 'submit' | 'read' | 'admin';
+      missing_scope?: 'submit' | 'read' | 'work' | 'admin';
       /**
        * @description 403 only: the queue the credential may not use
        * @example default
        */
       queue?: string;
+      /** @description 409 of the HTTP worker protocol (/work/{task_id}/…) only: true when the lease ended because the task was cancelled; stop working on it and report nothing */
+      cancelled?: boolean;
     };
     SubmitBatchDto: {
       /** @description Up to MAX_BATCH_SIZE tasks (default 1000); all valid, or none written */
@@ -958,10 +1040,15 @@ export interface components {
     };
     WorkerDto: {
       /**
-       * @description host:pid:random, stable for the life of the process
+       * @description host:pid:random, stable for the life of the process (an HTTP worker: its worker_id)
        * @example worker-7f9c:41:a1b2c3
        */
       worker_id: string;
+      /**
+       * @description native: a taskq worker process; http: a worker on the HTTP protocol (/work/*), reported at its claims, heartbeats and reports (its pid is 0, its host the address it calls from, its concurrency the max of its last claim, in_flight 0: the api does not follow its runs)
+       * @enum {string}
+       */
+      kind: 'native' | 'http';
       /** @example worker-7f9c */
       host: string;
       pid: number;
@@ -1186,13 +1273,13 @@ export interface components {
        */
       name: string;
       /**
-       * @description submit: POST /submit*, cancel; read: GET tasks, queues, DLQ; admin: everything
+       * @description submit: POST /submit*, cancel; read: GET tasks, queues, DLQ; work: the HTTP worker protocol (/work/*); admin: everything
        * @example [
        *       "submit",
        *       "read"
        *     ]
        */
-      scopes: ('submit' | 'read' | 'admin')[];
+      scopes: ('submit' | 'read' | 'work' | 'admin')[];
       /**
        * @description The only queues the key may see and use; left out or null: every queue
        * @example [
@@ -1222,7 +1309,7 @@ export interface components {
       id: string;
       /** @example ci */
       name: string;
-      scopes: ('submit' | 'read' | 'admin')[];
+      scopes: ('submit' | 'read' | 'work' | 'admin')[];
       /** @description null: every queue */
       queues: string[] | null;
       /** Format: date-time */
@@ -1254,7 +1341,7 @@ export interface components {
       id: string;
       /** @example ci */
       name: string;
-      scopes: ('submit' | 'read' | 'admin')[];
+      scopes: ('submit' | 'read' | 'work' | 'admin')[];
       /** @description null: every queue */
       queues: string[] | null;
       /** Format: date-time */
@@ -1372,6 +1459,138 @@ export interface components {
       /** @description The queue its tasks go to when a submit names none. Default: default */
       queue?: string;
       description?: string;
+    };
+    ClaimWorkDto: {
+      /**
+       * @description Names the worker in GET /workers and in the attempt history; keep it stable for the life of the process and unique among workers
+       * @example py-host-7:4121
+       */
+      worker_id: string;
+      /**
+       * @description The queues to claim from, in order: a claim takes from the first until it is empty, then the next
+       * @example [
+       *       "py"
+       *     ]
+       */
+      queues: string[];
+      /**
+       * @description The task types this worker handles. A claimed task of another type is dead-lettered unknown_task_type, as a native worker does with a type it has no handler for: give each kind of worker queues of its own. Left out: every type.
+       * @example [
+       *       "py.upper"
+       *     ]
+       */
+      task_types?: string[];
+      /**
+       * @description Most tasks to take (the free slots of the worker)
+       * @default 1
+       */
+      max: number;
+      /**
+       * @description Long-poll: with no task there, wait up to this long for one (answering as soon as one is claimed)
+       * @default 0
+       */
+      wait_ms: number;
+    };
+    WorkTaskDto: {
+      /** @example py.k3x9q2m1a21 */
+      task_id: string;
+      /** @example py.upper */
+      task_type: string;
+      /** @example py */
+      queue: string;
+      /**
+       * @description The payload as submitted
+       * @example {
+       *       "text": "hello"
+       *     }
+       */
+      payload: unknown;
+      /** @description This run: 1 for the first */
+      attempt: number;
+      /** @description Retries after the first run; a failure of run max_retries + 1 is dead */
+      max_retries: number;
+      /** @description Fences this run: send it with every heartbeat, complete and fail. A call with another run's token (this one's lease expired and the task was recovered) gets 409 and writes nothing */
+      lease_token: string;
+      /**
+       * Format: date-time
+       * @description The lease ends then unless a heartbeat extends it; after that the task is recovered and runs again
+       */
+      lease_expires_at: string;
+      /** @description Longest the run may take; a heartbeat after that ends the run as timed out (retried, or dead-lettered timeout on its last attempt) */
+      timeout_ms: number;
+    };
+    ClaimedWorkDto: {
+      /** @description Empty when no task came within wait_ms */
+      tasks: components['schemas']['WorkTaskDto'][];
+    };
+    HeartbeatDto: {
+      /** @description The lease_token of the claim */
+      lease_token: string;
+      /**
+       * @description How far the run has come (accepted and not stored yet: reserved for task progress)
+       * @example 40
+       */
+      progress?: unknown;
+    };
+    HeartbeatAnswerDto: {
+      task_id: string;
+      /**
+       * Format: date-time
+       * @description The lease now ends then
+       */
+      lease_expires_at: string;
+    };
+    CompleteWorkDto: {
+      /** @description The lease_token of the claim */
+      lease_token: string;
+      /**
+       * @description The run's result, any JSON (left out: null); over MAX_RESULT_BYTES the task is dead-lettered result_too_large
+       * @example {
+       *       "upper": "HELLO"
+       *     }
+       */
+      result?: unknown;
+    };
+    WorkOutcomeDto: {
+      task_id: string;
+      /** @enum {string} */
+      status: 'succeeded' | 'retrying' | 'dead';
+      /**
+       * Format: date-time
+       * @description retrying only: when the next run is due
+       */
+      next_run_at?: string;
+      /**
+       * @description dead only: why
+       * @enum {string}
+       */
+      dead_reason?:
+        | 'max_retries'
+        | 'non_retryable'
+        | 'unknown_task_type'
+        | 'invalid_payload'
+        | 'timeout'
+        | 'lease_expired'
+        | 'result_too_large';
+    };
+    WorkErrorDto: {
+      /**
+       * @description Shown as last_error
+       * @example ValueError: text is empty
+       */
+      message: string;
+      /** @description Kept in the run's entry of the attempt history */
+      stack?: string;
+    };
+    FailWorkDto: {
+      /** @description The lease_token of the claim */
+      lease_token: string;
+      error: components['schemas']['WorkErrorDto'];
+      /**
+       * @description false: no retry can mend it (dead-lettered non_retryable at once); true: retried after the backoff while attempts remain
+       * @default true
+       */
+      retryable: boolean;
     };
   };
   responses: never;
@@ -5427,6 +5646,536 @@ export interface operations {
         };
       };
       /** @description A body whose Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  claimWork: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ClaimWorkDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClaimedWorkDto'];
+        };
+      };
+      /** @description Malformed JSON, or a missing, unknown or out-of-range field (named in errors) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope work (held by work or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Body over MAX_BODY_BYTES */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  heartbeatWork: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The task_id of the claim */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['HeartbeatDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['HeartbeatAnswerDto'];
+        };
+      };
+      /** @description Malformed JSON, or a missing, unknown or out-of-range field (named in errors) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope work (held by work or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such task (unknown id, or finished and expired) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The lease is not this token's (it expired and the task was recovered, or the token is another run's), or the task was cancelled (`cancelled: true`): stop working on it. Nothing was written; or the run passed its timeout_ms */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Body over MAX_BODY_BYTES */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  completeWork: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The task_id of the claim */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CompleteWorkDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkOutcomeDto'];
+        };
+      };
+      /** @description Malformed JSON, or a missing, unknown or out-of-range field (named in errors) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope work (held by work or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such task (unknown id, or finished and expired) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The lease is not this token's (it expired and the task was recovered, or the token is another run's), or the task was cancelled (`cancelled: true`): stop working on it. Nothing was written */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Body over MAX_BODY_BYTES */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Content-Type is not application/json */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Past the rate limit of this credential (or, without one, of this client address); retry after Retry-After seconds */
+      429: {
+        headers: {
+          /** @description Seconds until the window ends */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Request headers larger than 16 KiB; the connection is closed */
+      431: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Redis unavailable; retry after Retry-After seconds */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After': number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+    };
+  };
+  failWork: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The task_id of the claim */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['FailWorkDto'];
+      };
+    };
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkOutcomeDto'];
+        };
+      };
+      /** @description Malformed JSON, or a missing, unknown or out-of-range field (named in errors) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No credential, or an unknown, revoked, expired or malformed one; WWW-Authenticate says so */
+      401: {
+        headers: {
+          /** @description Bearer realm="taskq", with error="invalid_token" for a bad credential */
+          'WWW-Authenticate': string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Needs scope work (held by work or admin credentials; missing_scope names it), or the credential may not use this queue (queue names it) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description No such task (unknown id, or finished and expired) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The request did not arrive in time (headers within 10 s or REQUEST_TIMEOUT_MS if shorter, the whole request within REQUEST_TIMEOUT_MS); the connection is closed */
+      408: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description The lease is not this token's (it expired and the task was recovered, or the token is another run's), or the task was cancelled (`cancelled: true`): stop working on it. Nothing was written */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Body over MAX_BODY_BYTES */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description A path parameter longer than 200 characters */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ErrorBodyDto'];
+        };
+      };
+      /** @description Content-Type is not application/json */
       415: {
         headers: {
           [name: string]: unknown;

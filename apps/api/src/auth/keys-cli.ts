@@ -6,6 +6,7 @@ import {
   ApiKeyRecord,
   ApiKeyStore,
   isScope,
+  SCOPES,
   LimitShapeError,
   quotaFromWire,
   quotaToWire,
@@ -152,7 +153,7 @@ function createArgs({ flags, positional }: Flags): {
     throw new UsageError('--name must be 1-64 characters of [A-Za-z0-9 _.:@/-], starting with a letter or digit');
   }
   const scopes = (flags.scopes ?? '').split(',').filter(Boolean);
-  if (!scopes.length || !scopes.every(isScope)) throw new UsageError('--scopes must list submit, read and/or admin');
+  if (!scopes.length || !scopes.every(isScope)) throw new UsageError(`--scopes must list some of ${SCOPES.join(', ')}`);
   const queues = flags.queues === undefined ? null : flags.queues.split(',').filter(Boolean);
   if (queues && (!queues.length || !queues.every((q) => QUEUE_NAME_PATTERN.test(q)))) {
     throw new UsageError('--queues must list queue names (1-64 characters of [a-z0-9_-]), comma-separated');

@@ -23,6 +23,12 @@ export const REMOTE_CLAIM_LIMITS = { maxTasks: 100, maxWaitMs: 30_000 } as const
 const WAIT_SLICE_MS = 1000;
 /** Queues no HTTP worker claimed from for this long leave the set the api recovers. */
 const REMOTE_QUEUE_FORGET_MS = 7 * 86_400_000;
+/**
+ * A queue an HTTP worker claimed from this recently is served (a long-poll claims at least every
+ * REMOTE_CLAIM_LIMITS.maxWaitMs): the api's recovery marks it so (GET /queues: last_served_at,
+ * unserved) and promotes its due tasks, as a native worker's recoverer does for its queues.
+ */
+const REMOTE_SERVED_MS = 2 * REMOTE_CLAIM_LIMITS.maxWaitMs;
 
 export interface RemoteClaimRequest {
   workerId: string;
@@ -190,7 +196,8 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
 
   /**
    * Recovers expired leases of the queues HTTP workers claimed from (a native worker recovers only the
-   * queues it serves); `lockMs` makes one process per period do each queue's work.
+   * queues it serves); `lockMs` makes one process per period do each queue's work. Queues they claim
+   * from now are marked served and get their due tasks promoted.
    */
   async recoverRemoteQueues(lockMs: number): Promise<RecoveredTask[]> {
     const key = remoteQueuesKey(this.options.prefix);
@@ -199,8 +206,10 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
     const recovered: RecoveredTask[] = [];
     const forgotten: string[] = [];
     for (const [queue, lastClaim] of Object.entries(queues)) {
-      if (now - Number(lastClaim) > REMOTE_QUEUE_FORGET_MS) forgotten.push(queue);
+      const idleMs = now - Number(lastClaim);
+      if (idleMs > REMOTE_QUEUE_FORGET_MS) forgotten.push(queue);
       recovered.push(...(await this.consumer.recoverExpired(queue, lockMs)));
+      if (idleMs <= REMOTE_SERVED_MS) await this.consumer.claim(queue, 0);
     }
     if (forgotten.length) await redisCall('remoteQueues', () => this.redis.hdel(key, ...forgotten));
     return recovered;
