@@ -178,7 +178,7 @@ export class ApiEnv extends SharedEnv {
   @IsInt()
   REQUEST_TIMEOUT_MS = 30_000;
 
-  /** A socket idle this long is closed; above MAX_WAIT_MS (30 s), which a GET ?wait_ms may hold. */
+  /** A socket idle this long is closed; above MAX_WAIT_MS (30 s), which a GET ?wait_ms or a POST /work/claim may hold. */
   @Transform(toInt)
   @Max(3_600_000)
   @Min(MAX_WAIT_MS + 1000)
