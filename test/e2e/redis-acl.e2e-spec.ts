@@ -57,7 +57,8 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     await redis.start();
     inspector = new Redis(redis.url);
     await seedV1Task();
-    await stack.startApi();
+    // The api's recovery pass over HTTP workers' queues runs within the test.
+    await stack.startApi({ RECOVERY_INTERVAL_MS: '200' });
     await stack.startWorker({ WORKER_QUEUES: 'default,acl', WORKER_CONCURRENCY: '4' });
   });
   afterAll(async () => {
@@ -202,6 +203,28 @@ describe('Redis ACL of the deployments (user taskq: its prefix, its commands)', 
     expect((await call('POST', '/submit', { task_type: 'acl.upper', payload: { text: 'a' } })).status).toBe(202);
     expect((await call('GET', '/task-types')).status).toBe(200);
     expect((await call('DELETE', '/task-types/acl.upper')).status).toBe(204);
+    // HTTP workers: a long-poll woken by a submit (the api's own BLPOP), heartbeat, fail, complete, and the api's
+    // recovery pass over their queue (recoverExpired, then a promote-only claim that marks it served).
+    expect(
+      (await call('PUT', '/task-types/acl.remote', { payload_schema: { type: 'object' }, queue: 'remote' })).status,
+    ).toBe(201);
+    const claimWork = () => call('POST', '/work/claim', { worker_id: 'acl-py', queues: ['remote'], wait_ms: 10_000 });
+    const polling = claimWork();
+    expect((await call('POST', '/submit', { task_type: 'acl.remote', payload: {} })).status).toBe(202);
+    const [run] = (await polling).body.tasks;
+    expect((await call('POST', `/work/${run.task_id}/heartbeat`, { lease_token: run.lease_token })).status).toBe(200);
+    const failed = await call('POST', `/work/${run.task_id}/fail`, {
+      lease_token: run.lease_token,
+      error: { message: 'once' },
+    });
+    expect(failed.body.status).toBe('retrying');
+    const [retry] = (await claimWork()).body.tasks;
+    expect(
+      (await call('POST', `/work/${retry.task_id}/complete`, { lease_token: retry.lease_token, result: 1 })).status,
+    ).toBe(200);
+    await waitFor(async () => (await call('GET', '/queues/remote')).body.last_served_at ?? undefined, {
+      what: "the api's recovery pass over the HTTP workers' queue",
+    });
     expect((await call('GET', '/health/ready')).status).toBe(200);
     expect((await fetch(stack.api.metricsUrl)).status).toBe(200);
     expect((await http('GET', `${stack.workers[0].url}/health/ready`)).status).toBe(200);

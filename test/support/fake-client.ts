@@ -164,6 +164,7 @@ export function sampleSchedule(fields: Partial<Schedule> = {}): Schedule {
 export function sampleWorker(fields: Partial<Worker> = {}): Worker {
   return {
     worker_id: 'host-1:4242:abcd',
+    kind: 'native',
     host: 'host-1',
     pid: 4242,
     queues: ['default'],

@@ -11,8 +11,8 @@ export function register(program: Command, deps: CliDeps): void {
       const workers = await deps.client(command).workers();
       deps.print(command, workers, () =>
         table(
-          ['worker_id', 'queues', 'concurrency', 'in_flight', 'last_seen'],
-          workers.map((w) => [w.worker_id, w.queues.join(','), w.concurrency, w.in_flight, w.last_seen]),
+          ['worker_id', 'kind', 'queues', 'concurrency', 'in_flight', 'last_seen'],
+          workers.map((w) => [w.worker_id, w.kind, w.queues.join(','), w.concurrency, w.in_flight, w.last_seen]),
         ),
       );
     });

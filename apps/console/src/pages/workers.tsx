@@ -14,6 +14,7 @@ export function Workers({ ctx }: { ctx: Ctx }) {
         <thead>
           <tr>
             <th>worker</th>
+            <th>kind</th>
             <th>queues</th>
             <th>concurrency</th>
             <th>in flight</th>
@@ -25,6 +26,7 @@ export function Workers({ ctx }: { ctx: Ctx }) {
           {(data ?? []).map((w: Worker) => (
             <tr key={w.worker_id}>
               <td>{w.worker_id}</td>
+              <td>{w.kind}</td>
               <td>{w.queues.join(', ')}</td>
               <td class="num">{w.concurrency}</td>
               <td class="num">{w.in_flight}</td>
