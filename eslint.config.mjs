@@ -31,8 +31,9 @@ const APP_ZONES = [
  * imports contracts only, metrics may read the queue's inspector, results (the PostgreSQL result
  * store) reads the queue's task types, auth keeps its keys on the queue's Redis connection, and the
  * client (generated from the api's OpenAPI document, used by the CLI and other programs) speaks HTTP only,
- * and task-types (runtime task types: their store is the queue's, their contracts the registry's) sits on both.
- * The apps sit on top of all seven.
+ * and task-types (runtime task types: their store is the queue's, their contracts the registry's) sits on both;
+ * worker (the worker runtime any Nest application imports, packed as @taskq/worker) sits on all but auth and
+ * task-types. The apps sit on top of all eight.
  */
 const LIB_MAY_IMPORT = {
   config: [],
@@ -43,6 +44,7 @@ const LIB_MAY_IMPORT = {
   auth: ['queue', 'contracts'],
   client: [],
   'task-types': ['queue', 'contracts'],
+  worker: ['config', 'contracts', 'queue', 'metrics', 'results', 'client'],
 };
 const LIBS = Object.keys(LIB_MAY_IMPORT);
 const libLayers = Object.entries(LIB_MAY_IMPORT).map(([lib, allowed]) => ({

@@ -12,6 +12,7 @@ const common = {
     '^@app/auth$': '<rootDir>/libs/auth/src',
     '^@app/client$': '<rootDir>/libs/client/src',
     '^@app/task-types$': '<rootDir>/libs/task-types/src',
+    '^@app/worker$': '<rootDir>/libs/worker/src',
     '^@app/testing$': '<rootDir>/test/support',
   },
 };

@@ -10,7 +10,7 @@
  *   beside dist/ (this checkout; /app/apps/... in the image, where the path names the file without shipping it).
  *
  * The worker's thread-isolated task types run code in worker threads, which load it from files of their own:
- * `threads/thread-entry.ts` (what each thread runs) and every `*.thread.ts` of the app become entries of their
+ * `libs/worker/src/threads/thread-entry.ts` (what each thread runs) and every `*.thread.ts` of the app become entries of their
  * own, emitted as CommonJS modules beside main.js under their base name (`cpu.thread.js`), so a handler's
  * `join(__dirname, 'cpu.thread')` finds its file in the bundle's directory as it does beside its source.
  */
@@ -24,8 +24,14 @@ const path = require('node:path');
  */
 function threadEntries(entryFile) {
   const sourceRoot = path.dirname(entryFile);
-  const runner = path.join(sourceRoot, 'threads', 'thread-entry.ts');
-  if (!fs.existsSync(runner)) return {};
+  // The worker library's thread runner, for an app built on it (its module file names TaskqWorkerModule).
+  const runner = path.join(__dirname, 'libs', 'worker', 'src', 'threads', 'thread-entry.ts');
+  const appFiles = /** @type {string[]} */ (fs.readdirSync(sourceRoot, { recursive: true, encoding: 'utf8' }));
+  const usesWorker = appFiles.some(
+    (file) =>
+      file.endsWith('.ts') && fs.readFileSync(path.join(sourceRoot, file), 'utf8').includes('TaskqWorkerModule'),
+  );
+  if (!usesWorker) return {};
   /** @type {Record<string, import('webpack').EntryDescription>} */
   const entries = {};
   /** @param {string} name @param {string} file */

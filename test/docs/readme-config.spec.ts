@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiEnv } from '../../apps/api/src/config/api.env';
-import { WorkerEnv } from '../../apps/worker/src/config/worker.env';
+import { WorkerEnv } from '@app/worker';
 
 /**
  * README's "Configuration" tables are the operator's copy of the environment schema: every variable the

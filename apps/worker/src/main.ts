@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { deprecationWarnings, exitCleanlyOnSignals, metricsHost, validateEnv } from '@app/config';
-import { WorkerEnv } from './config/worker.env';
+import { WorkerEnv } from '@app/worker';
 import { WorkerModule } from './worker.module';
 
 async function bootstrap(): Promise<void> {

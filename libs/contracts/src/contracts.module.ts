@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder, Module } from '@nestjs/common';
 import { TaskContractRegistry, TaskSettingsDefaults } from './registry';
+import { TaskContract } from './task-contract';
 
 /** Which task types a deployment accepts, and the deployment-wide defaults contracts fall back on. */
 export interface ContractsModuleOptions {
@@ -7,8 +8,10 @@ export interface ContractsModuleOptions {
   demoTasks: boolean;
   /** The fault-injection pack (FAULT_TASKS, the fault suite only). */
   faultTasks?: boolean;
-  /** DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS and, in the worker, RETRY_BACKOFF_*. */
+  /** DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS and RETRY_BACKOFF_*. */
   defaults: TaskSettingsDefaults;
+  /** Task types of the application around the worker (TaskqWorkerModule's `contracts`). */
+  contracts?: readonly TaskContract<unknown>[];
 }
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: CONTRACTS_OPTIONS } =
@@ -28,7 +31,12 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN: CONTRACTS_OPTIONS } =
       provide: TaskContractRegistry,
       inject: [CONTRACTS_OPTIONS],
       useFactory: (options: ContractsModuleOptions) =>
-        TaskContractRegistry.forDeployment(options.demoTasks, options.faultTasks ?? false, options.defaults),
+        TaskContractRegistry.forDeployment(
+          options.demoTasks,
+          options.faultTasks ?? false,
+          options.defaults,
+          options.contracts,
+        ),
     },
   ],
   exports: [TaskContractRegistry],

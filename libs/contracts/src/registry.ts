@@ -79,9 +79,14 @@ export class TaskContractRegistry {
     this.runtimeSettings = settings;
   }
 
-  static forDeployment(demoTasks: boolean, faultTasks = false, defaults?: TaskSettingsDefaults): TaskContractRegistry {
+  static forDeployment(
+    demoTasks: boolean,
+    faultTasks = false,
+    defaults?: TaskSettingsDefaults,
+    contracts: readonly TaskContract<unknown>[] = [],
+  ): TaskContractRegistry {
     return new TaskContractRegistry(
-      [...(demoTasks ? DEMO_CONTRACTS : []), ...(faultTasks ? FAULT_CONTRACTS : []), ...APP_CONTRACTS],
+      [...(demoTasks ? DEMO_CONTRACTS : []), ...(faultTasks ? FAULT_CONTRACTS : []), ...APP_CONTRACTS, ...contracts],
       defaults,
     );
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
+import { TaskHandler } from '@app/worker';
 
 /** `cpu`: a busy loop in a worker thread, the demo of `isolation: 'thread'`; its code is cpu.thread.ts. */
 @Injectable()

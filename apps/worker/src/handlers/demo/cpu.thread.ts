@@ -1,5 +1,5 @@
 import type { CpuPayload } from '@app/contracts';
-import type { ThreadTaskContext } from '../../threads/thread-protocol';
+import type { ThreadTaskContext } from '@app/worker';
 
 /**
  * The `cpu` task's code, run in a worker thread (see cpu.handler.ts): spins the CPU for `ms` without

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
+import { TaskHandler } from '@app/worker';
 
 /** Returns its payload: the smallest possible task, used by the benchmark. */
 @Injectable()

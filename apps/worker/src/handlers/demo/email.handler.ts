@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { EmailPayload } from '@app/contracts';
-import { TaskContext } from '../../run/task-context';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from './abortable-sleep';
+import { TaskContext, TaskHandler } from '@app/worker';
 
 /** The seed's example: pretends to send an e-mail (a short wait), returns a message id. */
 @Injectable()

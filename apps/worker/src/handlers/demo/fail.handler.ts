@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { FailPayload } from '@app/contracts';
-import { TaskContext } from '../../run/task-context';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
+import { TaskContext, TaskHandler } from '@app/worker';
 
 /** Fails its first `fail_times` attempts (every attempt when absent): retries and the DLQ, visible. */
 @Injectable()

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SleepPayload } from '@app/contracts';
-import { TaskContext } from '../../run/task-context';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from './abortable-sleep';
+import { TaskContext, TaskHandler } from '@app/worker';
 
 /** Waits `ms` (aborted by the timeout or shutdown), then succeeds. */
 @Injectable()

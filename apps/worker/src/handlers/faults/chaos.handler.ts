@@ -3,9 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { ChaosPayload, faultRunKeys, NonRetryableError } from '@app/contracts';
 import { SharedEnv } from '@app/config';
 import { InjectRedis, QueueRedis } from '@app/queue';
-import { TaskContext } from '../../run/task-context';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
 import { abortableSleep } from '../demo/abortable-sleep';
+import { TaskContext, TaskHandler } from '@app/worker';
 
 /**
  * The fault suite's task (test/faults): each run first records itself in Redis, so the suite

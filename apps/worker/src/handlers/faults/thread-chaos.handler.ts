@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { TaskHandler } from '../../dispatch/task-handler.decorator';
+import { TaskHandler } from '@app/worker';
 
 /** `thread_chaos`: the fault pack's thread-isolated type; its code is thread-chaos.thread.ts. */
 @Injectable()

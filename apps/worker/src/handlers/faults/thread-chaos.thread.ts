@@ -1,7 +1,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { ThreadChaosPayload } from '@app/contracts';
 import { NonRetryableError } from '@app/contracts';
-import type { ThreadTaskContext } from '../../threads/thread-protocol';
+import type { ThreadTaskContext } from '@app/worker';
 
 /** The `thread_chaos` task's code, run in a worker thread: misbehaves as its payload says. */
 export default async function threadChaos(payload: ThreadChaosPayload, context: ThreadTaskContext) {

@@ -17,8 +17,8 @@ import {
   waitFor,
   withDatabase,
 } from '@app/testing';
-import { WorkerModule } from '../worker.module';
-import { RetentionSweeper } from './retention-sweeper';
+import { WorkerModule } from './worker.module';
+import { RetentionSweeper } from '@app/worker';
 
 const queue = 'default';
 

@@ -12,7 +12,8 @@ import { TaskThreadPool } from './task-thread-pool';
 
 jest.setTimeout(60_000);
 
-const HANDLERS = join(__dirname, '..', 'handlers');
+// The worker app's thread modules (the demo's cpu, the fault pack's thread_chaos) serve as fixtures, by path.
+const HANDLERS = join(__dirname, '..', '..', '..', '..', 'apps', 'worker', 'src', 'handlers');
 const cpu: ThreadHandler = {
   type: 'cpu',
   isolation: 'thread',

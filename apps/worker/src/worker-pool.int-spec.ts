@@ -16,7 +16,7 @@ import {
 import { faultRunKeys } from '@app/contracts';
 import { METRIC } from '@app/metrics';
 import { ClaimedTask, NewTask, QueueConsumer, QueueProducer, queueKeys } from '@app/queue';
-import { WorkerModule } from '../worker.module';
+import { WorkerModule } from './worker.module';
 
 const queue = 'default';
 
