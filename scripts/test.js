@@ -69,6 +69,7 @@ const HTTP_LAYER_E2E = [
   'client',
   'console',
   'hardening',
+  'nest-worker-package',
   'openapi',
   'python-worker',
   'red-team',

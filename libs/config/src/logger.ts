@@ -4,8 +4,9 @@ import type { Params } from 'nestjs-pino';
  * Structured JSON logs (pino); `LOG_LEVEL` sets the level. HTTP access logs (the pino-http middleware,
  * which costs every request a child logger and a middleware pass) only at debug and trace.
  */
-export function loggerParams(level: string, app: 'api' | 'worker'): Params {
+export function loggerParams(level: string, app: 'api' | 'worker') {
   const accessLogs = logsDebug(level);
+  // Checked against nestjs-pino's Params, but not declared as it: the worker package's types need no nestjs-pino.
   return {
     ...(accessLogs ? {} : { forRoutes: [] }),
     pinoHttp: {
@@ -18,7 +19,7 @@ export function loggerParams(level: string, app: 'api' | 'worker'): Params {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
       },
     },
-  };
+  } satisfies Params;
 }
 
 /**
