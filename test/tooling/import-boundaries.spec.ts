@@ -36,7 +36,7 @@ describe('import boundaries (eslint.config.mjs)', () => {
   // Each app's main is what the target resolves to: a real file, so the zone check sees a real path.
   const crossings = [
     fixture('apps/api/src/boundary-fixture.ts', '../../worker/src/main'),
-    fixture('apps/worker/src/pool/boundary-fixture.ts', '../../../api/src/main'),
+    fixture('apps/worker/src/handlers/boundary-fixture.ts', '../../../api/src/main'),
     fixture('apps/cli/src/boundary-fixture.ts', '../../api/src/main'),
     fixture('apps/console/src/boundary-fixture.tsx', '../../cli/src/main'),
     fixture('apps/api/src/boundary-fixture.ts', '../../console/src/main'),

@@ -7,7 +7,13 @@ describe('Workers page', () => {
     const fake = fakeClient({ workers: async () => [sampleWorker({ worker_id: 'w1', queues: ['a', 'b'] })] });
     render(<Workers ctx={{ client: fake.client, admin: true }} />);
     const row = (await screen.findByText('w1')).closest('tr')!;
-    expect([...row.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)).toEqual(['w1', 'a, b', '8', '1']);
+    expect([...row.querySelectorAll('td')].slice(0, 5).map((td) => td.textContent)).toEqual([
+      'w1',
+      'native',
+      'a, b',
+      '8',
+      '1',
+    ]);
     expect(screen.queryAllByRole('button')).toEqual([]);
   });
 });
