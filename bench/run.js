@@ -6,7 +6,8 @@
  * each side and of the per-pair ratio. Runs the built apps from .dist-bench (see bench/README.md).
  *
  *   npm run bench                      the whole set (< 15 min on 2 cores)
- *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster, sourcemaps, soak
+ *   npm run bench -- --only=drain,http  a subset: drain, aof, enqueue, http, latency, results, cluster, sourcemaps,
+ *                                      httpworker (HTTP workers vs the native worker: bench/results/http-worker.*), soak
  *                                      (results, the PostgreSQL result store on vs off, writes its own
  *                                      bench/results/results-store.{md,json}; cluster its cluster.{md,json};
  *                                      sourcemaps, the worker with and without --enable-source-maps, its
@@ -30,6 +31,7 @@ const { openDatabase, resultsDrainOnce } = require('./scenarios/results');
 const cluster = require('./scenarios/cluster');
 const { soakOnce } = require('./scenarios/soak');
 const { sourceMapsDrainOnce } = require('./scenarios/source-maps');
+const { httpDrainOnce, nativeDrainOnce } = require('./scenarios/http-worker');
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => {
@@ -44,6 +46,7 @@ const run = (name) => !ONLY || ONLY.has(name);
 const runNamed = (name) => ONLY?.has(name) ?? false;
 const DRAIN_N = Number(args.n ?? 20_000);
 const HTTP_SECONDS = Number(args['http-seconds'] ?? 5);
+const HTTP_WORKER_N = Number(args['http-worker-n'] ?? 5000);
 const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
 const CLUSTER_DRAIN_N = Number(args['cluster-n'] ?? 24_000);
 const SOAK_SECONDS = Number(args['soak-seconds'] ?? 600);
@@ -245,6 +248,54 @@ async function sourceMapsScenario(redis) {
     };
   }
   results.scenarios.sourceMaps = scenario;
+}
+
+/**
+ * HTTP workers (the /work protocol through the built api) vs the native worker, draining the same no-op tasks
+ * at the same concurrency: what a worker in another language pays per task for the protocol.
+ */
+async function httpWorkerScenario(redis) {
+  const scenario = {};
+  for (const [loops, batch] of [
+    [4, 1],
+    [4, 10],
+  ]) {
+    const shape = { n: HTTP_WORKER_N, loops, batch };
+    const { runs } = await pairs(
+      `HTTP worker ${loops} loops × claim max ${batch} vs native c=${loops * batch}`,
+      ['http', 'native'],
+      (side) => (side === 'http' ? httpDrainOnce(redis, shape) : nativeDrainOnce(redis, shape)),
+      (r) => r.tasksPerSec,
+    );
+    scenario[`${loops}x${batch}`] = {
+      loops,
+      batch,
+      runs,
+      drain: summarize(
+        runs.http.map((r) => r.tasksPerSec),
+        runs.native.map((r) => r.tasksPerSec),
+      ),
+      apiCpuUsPerTask: median(runs.http.map((r) => r.apiCpuUsPerTask)),
+      workerCpuUsPerTask: median(runs.native.map((r) => r.workerCpuUsPerTask)),
+    };
+  }
+  results.scenarios.httpWorker = scenario;
+}
+
+function httpWorkerTable() {
+  const s = results.scenarios.httpWorker;
+  const lines = [
+    `HTTP workers vs the native worker, ${results.date}, ${results.machine}, \`${results.command}\`; ${PAIRS} alternating pairs per row, ${fmt(HTTP_WORKER_N)} pre-filled no-op tasks; the HTTP worker is the bench process (claim loops, one POST /work/{id}/complete per task) against the built api, on the same cores as the api and Redis; ratio = median of per-pair ratios http/native (range).`,
+    '',
+    '| shape | HTTP worker (tasks/s) | native worker (tasks/s) | ratio http/native | api CPU per HTTP task (µs) | native worker CPU per task (µs) |',
+    '| --- | ---: | ---: | --- | ---: | ---: |',
+  ];
+  for (const row of Object.values(s)) {
+    lines.push(
+      `| ${row.loops} loops × claim max ${row.batch} (native c=${row.loops * row.batch}) | ${fmt(row.drain.ours.median)} | ${fmt(row.drain.anchor.median)} | ${fmtRatio(row.drain.ratio)} | ${fmt(row.apiCpuUsPerTask, 1)} | ${fmt(row.workerCpuUsPerTask, 1)} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function sourceMapsTable() {
@@ -603,6 +654,7 @@ async function main() {
     if (run('latency')) await latencyScenario(redis);
     if (run('results')) await resultsScenario(redis);
     if (run('sourcemaps')) await sourceMapsScenario(redis);
+    if (run('httpworker')) await httpWorkerScenario(redis);
     if (runNamed('soak')) await soakScenario(redis);
   } finally {
     await redis.stop();
@@ -656,6 +708,21 @@ async function main() {
     // Kept out of the main table: it compares the worker with itself, not taskq with an anchor.
     delete results.scenarios.sourceMaps;
     if (ONLY && [...ONLY].every((name) => name === 'sourcemaps')) return;
+  }
+  if (results.scenarios.httpWorker) {
+    const md = `${httpWorkerTable()}\n`;
+    log(`\n${md}`);
+    if (!args['no-write']) {
+      const dir = path.join(ROOT, 'bench/results');
+      fs.mkdirSync(dir, { recursive: true });
+      const { date, machine, command, pairs: runPairs } = results;
+      const record = { date, machine, command, pairs: runPairs, httpWorker: results.scenarios.httpWorker };
+      fs.writeFileSync(path.join(dir, 'http-worker.json'), `${JSON.stringify(record, null, 2)}\n`);
+      fs.writeFileSync(path.join(dir, 'http-worker.md'), md);
+    }
+    // Kept out of the main table: it compares two kinds of taskq worker, not taskq with an anchor.
+    delete results.scenarios.httpWorker;
+    if (ONLY && [...ONLY].every((name) => name === 'httpworker')) return;
   }
   const classic = CLASSIC.some(run);
   const md = `${table()}\n\nTotal bench time: ${results.seconds} s.\n`;
