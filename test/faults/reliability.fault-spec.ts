@@ -1,5 +1,7 @@
+import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { diffSnapshots, http, OwnRedis, snapshotKeys, TestRedis, waitFor } from '@app/testing';
 import {
   Accounting,
@@ -112,9 +114,9 @@ function chaosRuns(rand: () => number, n: number, minMs: number, maxMs: number):
 }
 
 /** Ids still in the queue's `active` set among `ids`. */
-async function stillActive(client: TestRedis, prefix: string, ids: string[]): Promise<number> {
+async function stillActive(client: TestRedis, prefix: string, ids: string[], queue = 'default'): Promise<number> {
   if (!ids.length) return 0;
-  const scores = await client.zmscore(`${prefix}:{default}:active`, ...ids);
+  const scores = await client.zmscore(`${prefix}:{${queue}}:active`, ...ids);
   return scores.filter((score) => score !== null).length;
 }
 
@@ -930,5 +932,105 @@ fault(
         `peak api RSS ${peakRss} MiB (bound ${RSS_BOUND_MIB} MiB, the api's memory limit); largest answer ${largest} B (bound ${ANSWER_BOUND_BYTES} B); all 400, bodiless 408; longest event-loop stall ${stall} ms (reported)`,
       ),
     );
+  },
+);
+
+/** test/faults/http-chaos-worker.ts as a process of its own (from source, through ts-node). */
+function startHttpChaosWorker(s: FaultStack, id: string): ChildProcess {
+  const root = join(__dirname, '..', '..');
+  return spawn(
+    process.execPath,
+    [
+      '--require',
+      'ts-node/register/transpile-only',
+      '--require',
+      'tsconfig-paths/register',
+      join(__dirname, 'http-chaos-worker.ts'),
+    ],
+    {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        TS_NODE_PROJECT: join(root, 'tsconfig.json'),
+        TASKQ_URL: s.api.url,
+        REDIS_URL: String(s.baseEnv.REDIS_URL),
+        QUEUE_PREFIX: s.prefix,
+        QUEUES: 'remote',
+        SLOTS: '8',
+        LEASE_MS: String(LEASE_MS),
+        WORKER_ID: id,
+      },
+      stdio: 'ignore',
+    },
+  );
+}
+
+fault(
+  '11. kill -9 an HTTP worker several times under 1000 tasks: none lost, the api recovers what it held, repeats only for recovered tasks',
+  async () => {
+    const rand = prng(SEED * 100 + 11);
+    const env = {
+      TASK_LEASE_MS: String(LEASE_MS),
+      REDIS_COMMAND_TIMEOUT_MS: String(LEASE_TIMEOUT_MS),
+      RECOVERY_INTERVAL_MS: String(RECOVERY_MS),
+    };
+    stack = new FaultStack(redis.url, { env });
+    const s = stack;
+    await s.startApi();
+    // No native worker: queue `remote` is served by HTTP workers only, so only the api recovers it.
+    const workers: ChildProcess[] = [];
+    let started = 0;
+    const startOne = () => workers.push(startHttpChaosWorker(s, `http-chaos-${++started}`));
+    startOne();
+    startOne();
+    try {
+      const tasks = chaosRuns(rand, 1000, 2, 40).map((task) => ({ ...task, body: { ...task.body, queue: 'remote' } }));
+      await s.submitAll(tasks, { batchSize: 100, singles: 0.1 });
+
+      const orphaned: string[] = [];
+      const recoveries: number[] = [];
+      for (const [low, high] of [
+        [0.1, 0.3],
+        [0.45, 0.65],
+      ]) {
+        const at = Math.floor(tasks.length * (low + rand() * (high - low)));
+        await waitFor(async () => (await s.finishedCount()) >= at, {
+          timeoutMs: 60_000,
+          intervalMs: 20,
+          what: `${at} tasks done`,
+        });
+        const victim = workers.splice(Math.floor(rand() * workers.length), 1)[0];
+        const killedAt = Date.now();
+        victim.kill('SIGKILL');
+        const snapshot = await s.redis.zrange(`${s.prefix}:{remote}:active`, 0, -1);
+        const latestRunPid = new Map((await s.runLog()).map((run) => [run.id, run.pid]));
+        orphaned.push(...snapshot.filter((id) => latestRunPid.get(id) === victim.pid));
+        startOne();
+        recoveries.push(
+          await waitFor(
+            async () =>
+              (await stillActive(s.redis, s.prefix, snapshot, 'remote')) === 0 ? Date.now() - killedAt : undefined,
+            { timeoutMs: 30_000, intervalMs: 20, what: "the killed HTTP worker's tasks to be recovered" },
+          ),
+        );
+        expect(recoveries[recoveries.length - 1]).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
+      }
+
+      const acc = await settle(s, 90_000);
+      expect(acc.accepted).toBe(1000);
+      expect(orphaned.length).toBeGreaterThan(0);
+      const orphanEnds = await s.fields(orphaned, ['recoveries', 'status']);
+      expect(orphaned.filter((id) => !(Number(orphanEnds.get(id)![0]) >= 1))).toEqual([]);
+      expect(s.api.running).toBe(true);
+      rows.push(
+        row(
+          `kill -9 an HTTP worker (2×, lease ${LEASE_MS} ms, the api's recovery every ${RECOVERY_MS} ms)`,
+          acc,
+          `${orphaned.length} orphaned tasks back in the queue after max ${seconds(Math.max(...recoveries))} (bound ${seconds(RECOVERY_BOUND_MS)})`,
+        ),
+      );
+    } finally {
+      for (const worker of workers) worker.kill('SIGKILL');
+    }
   },
 );
