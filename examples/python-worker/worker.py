@@ -27,6 +27,7 @@ QUEUES = [q.strip() for q in os.environ.get("QUEUES", "py").split(",") if q.stri
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "4"))
 HEARTBEAT_MS = int(os.environ.get("HEARTBEAT_MS", "10000"))
 stopping = threading.Event()
+busy, busy_lock = [0], threading.Lock()  # tasks claimed and not yet reported
 
 
 class PermanentError(Exception):
@@ -164,8 +165,14 @@ def slot() -> None:
             stopping.wait(backoff)
             backoff = min(backoff * 2, 5)
             continue
+        with busy_lock:
+            busy[0] += len(tasks)
         for task in tasks:
-            run_task(task)  # claimed tasks are ours: run them even if stopping meanwhile
+            try:
+                run_task(task)  # claimed tasks are ours: run them even if stopping meanwhile
+            finally:
+                with busy_lock:
+                    busy[0] -= 1
 
 
 def main() -> None:
@@ -179,9 +186,10 @@ def main() -> None:
     threads = [threading.Thread(target=slot, daemon=True) for _ in range(CONCURRENCY)]
     for t in threads:
         t.start()
-    while any(t.is_alive() for t in threads):
-        for t in threads:
-            t.join(0.2)  # short joins keep the main thread free to handle signals
+    # Once stopping, wait for the tasks being run, not for idle long-polls: exiting closes their connections,
+    # and the api hands back to its queue whatever it claimed for a worker that hung up.
+    while not (stopping.is_set() and busy[0] == 0):
+        stopping.wait(0.2)  # short waits keep the main thread free to handle signals
     log("info", "worker stopped", worker_id=WORKER_ID)
 
 
