@@ -28,7 +28,7 @@ export const METRIC = {
   waitDuration: 'task_wait_duration_seconds',
   inFlight: 'tasks_in_flight',
   concurrency: 'worker_concurrency',
-  // worker, RESULTS_BACKEND=postgres: the write-behind to PostgreSQL (apps/worker/src/results/)
+  // worker, RESULTS_BACKEND=postgres: the write-behind to PostgreSQL (libs/worker/src/results/)
   resultsPending: 'results_pending',
   resultsPendingLimit: 'results_pending_limit',
   resultsClaimsPaused: 'results_claims_paused',

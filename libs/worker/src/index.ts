@@ -12,6 +12,7 @@ export {
 } from './taskq-worker.module';
 export { TaskqClientModule, type TaskqClientModuleAsyncOptions } from './taskq-client.module';
 export { TaskHandler, type ThreadIsolation } from './dispatch/task-handler.decorator';
+export { Cron, TaskSchedule, type TaskScheduleOptions } from './schedules/task-schedule.decorator';
 export type { TaskContext } from './run/task-context';
 export type { ThreadTaskContext, ThreadTaskFunction } from './threads/thread-protocol';
 export { WorkerEnv } from './config/worker.env';
