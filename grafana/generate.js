@@ -175,6 +175,19 @@ const overview = {
           w: 12,
           targets: [{ expr: 'count(up{job="worker"} == 1)', legend: 'workers' }],
         },
+        {
+          title: 'HTTP workers: runs / s by queue and outcome',
+          unit: 'ops',
+          w: 24,
+          description:
+            'http_worker_tasks_total (api): runs of workers on the HTTP protocol (/work/*), by outcome: claimed, succeeded, retried, dead, recovered (their lease expired; the api put them back).',
+          targets: [
+            {
+              expr: `sum by (queue, outcome) (rate(http_worker_tasks_total{job="api",${Q}}[$__rate_interval]))`,
+              legend: '{{queue}} {{outcome}}',
+            },
+          ],
+        },
       ],
     },
     {

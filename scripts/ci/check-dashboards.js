@@ -457,8 +457,28 @@ async function main() {
     { every_ms: 1000, task: { task_type: 'echo', payload: 'tick' } },
     'PUT',
   );
+  // A queue served by an HTTP worker (this script, over /work/*): the HTTP workers panel.
+  await postJson(`${apiBase}/task-types/dashcheck.remote`, { queue: 'remote', payload_schema: {} }, 'PUT');
   const ids = [];
   for (let wave = 0; wave < 2; wave++) {
+    for (let i = 0; i < 3; i++) {
+      ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'dashcheck.remote', payload: { wave, i } })));
+    }
+    for (let completed = 0; completed < 3;) {
+      const claimed = await postJson(`${apiBase}/work/claim`, {
+        worker_id: 'dashcheck',
+        queues: ['remote'],
+        max: 3,
+        wait_ms: 5000,
+      });
+      for (const task of claimed.tasks) {
+        await postJson(`${apiBase}/work/${encodeURIComponent(task.task_id)}/complete`, {
+          lease_token: task.lease_token,
+          result: wave,
+        });
+        completed++;
+      }
+    }
     for (let i = 0; i < 5; i++) {
       ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'echo', payload: { wave, i } })));
       ids.push(idOf(await postJson(`${apiBase}/submit`, { task_type: 'email', payload: 'a@b.com' })));
