@@ -29,6 +29,8 @@ const REMOTE_QUEUE_FORGET_MS = 7 * 86_400_000;
  * unserved) and promotes its due tasks, as a native worker's recoverer does for its queues.
  */
 const REMOTE_SERVED_MS = 2 * REMOTE_CLAIM_LIMITS.maxWaitMs;
+/** HTTP workers whose registry entry this process refreshes at their heartbeats (beyond it, claims still do). */
+const MAX_REMEMBERED_WORKERS = 10_000;
 
 export interface RemoteClaimRequest {
   workerId: string;
@@ -228,6 +230,9 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
   private async seen(request: RemoteClaimRequest): Promise<void> {
     const now = Date.now();
     const earlier = this.reports.get(request.workerId);
+    // Most recently seen last; the longest silent goes first past the bound (worker ids may be per process).
+    this.reports.delete(request.workerId);
+    if (this.reports.size >= MAX_REMEMBERED_WORKERS) this.reports.delete(this.reports.keys().next().value!);
     this.reports.set(request.workerId, {
       queues: [...request.queues],
       concurrency: request.max,
