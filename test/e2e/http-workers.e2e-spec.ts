@@ -1,4 +1,4 @@
-import { http, JsonResponse, waitFor } from '@app/testing';
+import { http, JsonResponse, scanKeys, waitFor } from '@app/testing';
 import { bearer, createKeyFromShell } from './api-keys';
 import { Stack } from './harness';
 
@@ -259,6 +259,23 @@ describe('HTTP workers (the /work protocol) over the built api', () => {
       expect((await post(path, body)).status).toBe(404);
     }
     expect(await stack.keyCount()).toBe(0);
+  });
+
+  it('a claim naming queues that do not exist leaves no key for them once the recovery pass has run', async () => {
+    stack = new Stack({ RECOVERY_INTERVAL_MS: '200' });
+    await stack.startApi();
+    await defineUpper();
+    await submitUpper('a real queue');
+    expect(await claim({ queues: ['py', 'ghost-a', 'ghost-b'], max: 1, wait_ms: 100 })).toHaveLength(1);
+    expect(await claim({ queues: ['ghost-a', 'ghost-b'], wait_ms: 300 })).toEqual([]);
+    // The api records the queues HTTP workers claim from; the pass keeps the real one and drops the others.
+    const remote = `${stack.prefix}:remote-queues`;
+    await waitFor(async () => ((await stack.redis.hkeys(remote)).join() === 'py' ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the recovery pass to drop the queues that do not exist',
+    });
+    const ghosts = (await scanKeys(stack.redis, `${stack.prefix}:*`)).filter((key) => key.includes('ghost'));
+    expect(ghosts).toEqual([]);
   });
 
   it('needs scope work, and a queue-restricted key claims only from its queues', async () => {

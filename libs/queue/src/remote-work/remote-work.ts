@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { decodeBackoff } from '../backoff-field';
 import { ClaimResult, QueueConsumer, RecoveredTask } from '../consumer';
 import { QueueError, QueueErrorCode, redisCall } from '../errors/queue-error';
-import { queueKeys, queueOfTaskId, remoteQueuesKey } from '../keys/queue-keys';
+import { queueKeys, queueOfTaskId, queueRegistryKey, remoteQueuesKey } from '../keys/queue-keys';
 import { KEY_SCHEMA_VERSION } from '../migration/schema-migration';
 import { decideFailure, encodeResult } from '../outcomes/run-outcome-rules';
 import { QUEUE_OPTIONS } from '../queue.module-definition';
@@ -29,6 +29,8 @@ const REMOTE_QUEUE_FORGET_MS = 7 * 86_400_000;
  * unserved) and promotes its due tasks, as a native worker's recoverer does for its queues.
  */
 const REMOTE_SERVED_MS = 2 * REMOTE_CLAIM_LIMITS.maxWaitMs;
+/** How often at most this process rewrites an HTTP worker's registry entry, and a queue's last-claim mark. */
+const WRITE_EVERY_MS = 1000;
 /** HTTP workers whose registry entry this process refreshes at their heartbeats (beyond it, claims still do). */
 const MAX_REMEMBERED_WORKERS = 10_000;
 
@@ -102,8 +104,10 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
   /** The latest report of each HTTP worker seen by this process, refreshed at its heartbeats. */
   private readonly reports = new Map<
     string,
-    { queues: string[]; concurrency: number; host: string; startedAt: number }
+    { queues: string[]; concurrency: number; host: string; startedAt: number; reportedAt: number }
   >();
+  /** When this process last recorded each queue as claimed from by an HTTP worker (remoteQueuesKey). */
+  private readonly queuesMarkedAt = new Map<string, number>();
 
   constructor(
     @InjectRedis() private readonly redis: QueueRedis,
@@ -203,13 +207,21 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
    */
   async recoverRemoteQueues(lockMs: number): Promise<RecoveredTask[]> {
     const key = remoteQueuesKey(this.options.prefix);
-    const queues = await redisCall('remoteQueues', () => this.redis.hgetall(key));
+    const [queues, registered] = await Promise.all([
+      redisCall('remoteQueues', () => this.redis.hgetall(key)),
+      redisCall('remoteQueues', () => this.redis.smembers(queueRegistryKey(this.options.prefix))),
+    ]);
+    const known = new Set(registered);
     const now = Date.now();
     const recovered: RecoveredTask[] = [];
     const forgotten: string[] = [];
     for (const [queue, lastClaim] of Object.entries(queues)) {
       const idleMs = now - Number(lastClaim);
-      if (idleMs > REMOTE_QUEUE_FORGET_MS) forgotten.push(queue);
+      // A queue that does not exist (a claim may name any) is not recovered, nor kept: no key is made for it.
+      if (!known.has(queue) || idleMs > REMOTE_QUEUE_FORGET_MS) {
+        forgotten.push(queue);
+        continue;
+      }
       recovered.push(...(await this.consumer.recoverExpired(queue, lockMs)));
       if (idleMs <= REMOTE_SERVED_MS) await this.consumer.claim(queue, 0);
     }
@@ -233,24 +245,37 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
     // Most recently seen last; the longest silent goes first past the bound (worker ids may be per process).
     this.reports.delete(request.workerId);
     if (this.reports.size >= MAX_REMEMBERED_WORKERS) this.reports.delete(this.reports.keys().next().value!);
-    this.reports.set(request.workerId, {
+    const entry = {
       queues: [...request.queues],
       concurrency: request.max,
       host: request.host,
       startedAt: earlier?.startedAt ?? now,
-    });
-    const key = remoteQueuesKey(this.options.prefix);
-    await Promise.all([
-      this.report(request.workerId),
-      redisCall('remoteQueues', () =>
-        this.redis.hset(key, Object.fromEntries(request.queues.map((queue) => [queue, String(now)]))),
-      ),
-    ]);
+      reportedAt: earlier?.reportedAt ?? 0,
+    };
+    this.reports.set(request.workerId, entry);
+    // Written at most every WRITE_EVERY_MS per worker and per queue: a busy worker claims many times a second,
+    // and each write is a syscall and a Redis command for nothing new.
+    const writes: Promise<unknown>[] = [];
+    const changed =
+      earlier === undefined ||
+      earlier.queues.join() !== entry.queues.join() ||
+      earlier.concurrency !== entry.concurrency;
+    if (changed || now - entry.reportedAt >= WRITE_EVERY_MS) writes.push(this.report(request.workerId));
+    const stale = request.queues.filter((queue) => now - (this.queuesMarkedAt.get(queue) ?? 0) >= WRITE_EVERY_MS);
+    if (stale.length) {
+      if (this.queuesMarkedAt.size > MAX_REMEMBERED_WORKERS) this.queuesMarkedAt.clear();
+      for (const queue of stale) this.queuesMarkedAt.set(queue, now);
+      const key = remoteQueuesKey(this.options.prefix);
+      const fields = Object.fromEntries(stale.map((queue) => [queue, String(now)]));
+      writes.push(redisCall('remoteQueues', () => this.redis.hset(key, fields)));
+    }
+    await Promise.all(writes);
   }
 
   private report(workerId: string): Promise<void> {
     const seen = this.reports.get(workerId);
     if (!seen) return Promise.resolve();
+    seen.reportedAt = Date.now();
     return this.workers.report({
       id: workerId,
       kind: 'http',
@@ -269,7 +294,8 @@ export class RemoteWork implements OnModuleDestroy, OnApplicationShutdown {
   /** A heartbeat, complete or fail keeps the worker listed while it works on a long task. */
   private refreshReport(leaseToken: string): void {
     const workerId = /^(.*):\d+:\d+$/.exec(leaseToken)?.[1];
-    if (workerId && this.reports.has(workerId)) void this.report(workerId).catch(() => undefined);
+    const seen = workerId === undefined ? undefined : this.reports.get(workerId);
+    if (seen && Date.now() - seen.reportedAt >= WRITE_EVERY_MS) void this.report(workerId!).catch(() => undefined);
   }
 
   /** Tasks claimed for a worker that hung up meanwhile go back to the front of their queue. */

@@ -5,6 +5,11 @@ import { createRedisClient, RedisClient, watchConnection } from '../redis/redis-
 
 /** How long one watcher's BLPOP blocks before it looks whether anyone still waits. */
 const WATCH_CHUNK_SECONDS = 5;
+/**
+ * Most queues watched at once (one blocking connection each). A claim may name queues that do not exist;
+ * past this many, a wait on an unwatched queue is only its time slice (the caller claims again after it).
+ */
+export const MAX_WATCHED_QUEUES = 256;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Watcher {
@@ -32,7 +37,15 @@ export class WakeHub {
   private interrupted = false;
   private readonly clients = new Set<RedisClient>();
 
-  constructor(private readonly options: QueueModuleOptions) {}
+  constructor(
+    private readonly options: QueueModuleOptions,
+    private readonly maxWatched = MAX_WATCHED_QUEUES,
+  ) {}
+
+  /** Queues watched now (each with a blocking connection). */
+  get watchedQueues(): number {
+    return this.watchers.size;
+  }
 
   /** The markers seen so far on each queue; pass it to `wait` after the claim that found nothing. */
   mark(queues: readonly string[]): number[] {
@@ -45,8 +58,12 @@ export class WakeHub {
    */
   async wait(queues: readonly string[], mark: number[], timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (this.interrupted || signal?.aborted || timeoutMs <= 0) return;
-    const watchers = queues.map((queue) => this.watcher(queue));
-    if (watchers.some((watcher, i) => watcher.generation !== (mark[i] ?? 0))) return;
+    const watched = queues.flatMap((queue, i) => {
+      const watcher = this.watcher(queue);
+      return watcher ? [{ watcher, seen: mark[i] ?? 0 }] : [];
+    });
+    if (watched.some(({ watcher, seen }) => watcher.generation !== seen)) return;
+    const watchers = watched.map(({ watcher }) => watcher);
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -72,9 +89,10 @@ export class WakeHub {
     await Promise.all([...this.watchers.values()].map((watcher) => watcher.done));
   }
 
-  private watcher(queue: string): Watcher {
+  private watcher(queue: string): Watcher | undefined {
     const existing = this.watchers.get(queue);
     if (existing) return existing;
+    if (this.watchers.size >= this.maxWatched) return undefined;
     const watcher: Watcher = { generation: 0, waiters: new Set(), done: Promise.resolve() };
     watcher.done = this.watch(queue, watcher);
     this.watchers.set(queue, watcher);
