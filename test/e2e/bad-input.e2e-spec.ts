@@ -1,5 +1,6 @@
 import { connect, Socket } from 'node:net';
 import Redis from 'ioredis';
+import { KEY_SCHEMA_VERSION, schemaMigrationLockKey, schemaVersionKey } from '@app/queue';
 import { diffSnapshots, http, OwnRedis, snapshotKeys, waitFor } from '@app/testing';
 import { Stack } from './harness';
 import { keySet } from './keys';
@@ -626,6 +627,14 @@ describe('Redis out of memory (maxmemory, noeviction)', () => {
     stack = new Stack({}, redis.url);
     await stack.startApi();
     await stack.startWorker();
+    // The worker's boot migration ends by deleting its lock (a DEL, which Redis allows even out of memory):
+    // let it finish, so the "nothing written" snapshots below see only what the refused requests did.
+    await waitFor(
+      async () =>
+        (await stack.redis.get(schemaVersionKey(stack.prefix))) === String(KEY_SCHEMA_VERSION) &&
+        (await stack.redis.exists(schemaMigrationLockKey(stack.prefix))) === 0,
+      { what: "the worker's key schema migration to finish" },
+    );
     filler = new Redis(redis.url);
   });
   afterAll(async () => {
