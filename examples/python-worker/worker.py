@@ -187,7 +187,7 @@ def main() -> None:
     for t in threads:
         t.start()
     # Once stopping, wait for the tasks being run, not for idle long-polls: exiting closes their connections,
-    # and the api hands back to its queue whatever it claimed for a worker that hung up.
+    # and a task claimed for this worker just then comes back to its queue when its lease expires.
     while not (stopping.is_set() and busy[0] == 0):
         stopping.wait(0.2)  # short waits keep the main thread free to handle signals
     log("info", "worker stopped", worker_id=WORKER_ID)
