@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   ConflictException,
   Controller,
@@ -49,6 +50,16 @@ const BAD_REQUEST = 'Malformed JSON, or a missing, unknown or out-of-range field
 const NOT_FOUND = 'No such task (unknown id, or finished and expired)';
 const LEASE_ENDED =
   "The lease is not this token's (it expired and the task was recovered, or the token is another run's), or the task was cancelled (`cancelled: true`): stop working on it. Nothing was written";
+
+/** The error answers of a call about one claimed run (heartbeat, complete, fail); `conflict` says what its 409 means. */
+const RunReportResponses = (conflict: string) =>
+  applyDecorators(
+    ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_REQUEST }),
+    ApiNotFoundResponse({ type: ErrorBodyDto, description: NOT_FOUND }),
+    ApiConflictResponse({ type: ErrorBodyDto, description: conflict }),
+    ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'Body over MAX_BODY_BYTES' }),
+    ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' }),
+  );
 
 /**
  * The HTTP worker protocol: a worker in any language claims tasks, keeps their leases with heartbeats
@@ -133,11 +144,7 @@ export class WorkController {
   @TaskIdParam()
   @ApiBody({ type: HeartbeatDto })
   @ApiOkResponse({ type: HeartbeatAnswerDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_REQUEST })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NOT_FOUND })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: `${LEASE_ENDED}; or the run passed its timeout_ms` })
-  @ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'Body over MAX_BODY_BYTES' })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  @RunReportResponses(`${LEASE_ENDED}; or the run passed its timeout_ms`)
   async heartbeat(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -161,11 +168,7 @@ export class WorkController {
   @TaskIdParam()
   @ApiBody({ type: CompleteWorkDto })
   @ApiOkResponse({ type: WorkOutcomeDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_REQUEST })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NOT_FOUND })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: LEASE_ENDED })
-  @ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'Body over MAX_BODY_BYTES' })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  @RunReportResponses(LEASE_ENDED)
   async complete(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -198,11 +201,7 @@ export class WorkController {
   @TaskIdParam()
   @ApiBody({ type: FailWorkDto })
   @ApiOkResponse({ type: WorkOutcomeDto })
-  @ApiBadRequestResponse({ type: ErrorBodyDto, description: BAD_REQUEST })
-  @ApiNotFoundResponse({ type: ErrorBodyDto, description: NOT_FOUND })
-  @ApiConflictResponse({ type: ErrorBodyDto, description: LEASE_ENDED })
-  @ApiPayloadTooLargeResponse({ type: ErrorBodyDto, description: 'Body over MAX_BODY_BYTES' })
-  @ApiUnsupportedMediaTypeResponse({ type: ErrorBodyDto, description: 'Content-Type is not application/json' })
+  @RunReportResponses(LEASE_ENDED)
   async fail(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
